@@ -1,0 +1,137 @@
+// A thin client over Tessera's public, Dfns-compatible API. It holds no logic of its own: every
+// command is one SDK call, signed by the same user-action flow the SDK uses for any client.
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { DfnsApiClient, DfnsError } from "@dfns/sdk";
+import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
+import { z } from "zod";
+
+const LocalConfig = z.object({
+  baseUrl: z.string().url(),
+  authToken: z.string().min(1),
+  credId: z.string().min(1),
+  privateKeyPem: z.string().includes("PRIVATE KEY"),
+});
+export type LocalConfig = z.infer<typeof LocalConfig>;
+
+export const USAGE = `tessera — command line client for a Tessera API (Dfns-compatible)
+
+usage: tessera [--config .tessera/local.json] <command> [options]
+
+  wallets list
+  wallets create --network <Network> [--name <name>]
+  wallets get <walletId>
+  assets <walletId>
+  sign <walletId> --hash 0x<32 bytes>
+  transfer <walletId> --to <address> --amount <minimum units> [--contract <erc20>]
+  transfers <walletId>
+  approvals list [--status Pending]
+  approvals approve <approvalId> [--reason <text>]
+  approvals deny <approvalId> [--reason <text>]
+  policies list
+  audit
+
+The config file (written by \`npm start\`) holds baseUrl, authToken, credId and privateKeyPem.`;
+
+export function loadConfig(path: string): LocalConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new UsageError(`cannot read config ${path}: ${(err as Error).message} (run \`npm start\` first)`);
+  }
+  const parsed = LocalConfig.safeParse(raw);
+  if (!parsed.success) throw new UsageError(`config ${path} is invalid: ${parsed.error.issues.map((i) => i.path.join(".") + " " + i.message).join("; ")}`);
+  return parsed.data;
+}
+
+export class UsageError extends Error {}
+
+export function clientFor(config: LocalConfig): DfnsApiClient {
+  const signer = new AsymmetricKeySigner({ credId: config.credId, privateKey: config.privateKeyPem });
+  return new DfnsApiClient({ baseUrl: config.baseUrl, authToken: config.authToken, signer });
+}
+
+function need(value: string | undefined, what: string): string {
+  if (!value) throw new UsageError(`missing ${what}\n\n${USAGE}`);
+  return value;
+}
+
+export async function run(argv: string[], client: (() => DfnsApiClient)): Promise<unknown> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: "string" },
+      network: { type: "string" },
+      name: { type: "string" },
+      hash: { type: "string" },
+      to: { type: "string" },
+      amount: { type: "string" },
+      contract: { type: "string" },
+      status: { type: "string" },
+      reason: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const [command, sub, arg] = positionals;
+  if (values.help || !command) throw new UsageError(USAGE);
+  const dfns = client();
+
+  switch (command) {
+    case "wallets":
+      if (sub === "list") return dfns.wallets.listWallets();
+      if (sub === "create") return dfns.wallets.createWallet({ body: { network: need(values.network, "--network") as never, ...(values.name ? { name: values.name } : {}) } });
+      if (sub === "get") return dfns.wallets.getWallet({ walletId: need(arg, "walletId") });
+      break;
+    case "assets":
+      return dfns.wallets.getWalletAssets({ walletId: need(sub, "walletId") });
+    case "sign":
+      return dfns.wallets.generateSignature({ walletId: need(sub, "walletId"), body: { kind: "Hash", hash: need(values.hash, "--hash") } });
+    case "transfer": {
+      const walletId = need(sub, "walletId");
+      const to = need(values.to, "--to");
+      const amount = need(values.amount, "--amount");
+      const body = values.contract ? { kind: "Erc20" as const, contract: values.contract, to, amount } : { kind: "Native" as const, to, amount };
+      return dfns.wallets.transferAsset({ walletId, body });
+    }
+    case "transfers":
+      return dfns.wallets.listTransfers({ walletId: need(sub, "walletId") });
+    case "approvals":
+      if (sub === "list") return dfns.policies.listApprovals(values.status ? { query: { status: values.status as never } } : undefined);
+      if (sub === "approve" || sub === "deny")
+        return dfns.policies.createApprovalDecision({
+          approvalId: need(arg, "approvalId"),
+          body: { value: sub === "approve" ? "Approved" : "Denied", ...(values.reason ? { reason: values.reason } : {}) },
+        });
+      break;
+    case "policies":
+      if (sub === "list") return dfns.policies.listPolicies();
+      break;
+    case "audit":
+      return dfns.auth.listAuditLogs();
+  }
+  throw new UsageError(`unknown command: ${positionals.join(" ")}\n\n${USAGE}`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const configFlag = argv.indexOf("--config");
+  const configPath = resolve(configFlag >= 0 && argv[configFlag + 1] ? argv[configFlag + 1]! : ".tessera/local.json");
+  try {
+    const result = await run(argv, () => clientFor(loadConfig(configPath)));
+    console.log(JSON.stringify(result, null, 2));
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(err.message);
+      return 2;
+    }
+    if (err instanceof DfnsError) {
+      console.error(`error ${err.httpStatus}: ${err.message}`);
+      return 1;
+    }
+    console.error(`error: ${(err as Error).message}`);
+    return 1;
+  }
+}
