@@ -1,4 +1,4 @@
-import type { Env as WorkerEnv } from "./src/index.js";
+import type { Env as WorkerEnv } from "./src/env.js";
 
 declare global {
   namespace Cloudflare {

@@ -1,22 +1,49 @@
+// The edge API. A request passes the layers in order, each a Hono middleware:
+//   1 authenticate        who are you? (bearer token, checked against the org on every request)
+//   1 requireUserAction   did your credential sign this very request? (POST/PUT/DELETE)
+//   2 permit(op)          may you? (per route; deny by default)
+//   3 policy/             should this happen?     — worker/src/policy (separate engineer)
+//   4 signing/            threshold signature     — worker/src/signing
+//   5 broadcast/          to the chain            — worker/src/broadcast
 import { Hono } from "hono";
-import { Counter } from "./counter.js";
+import { adminRoutes } from "./admin/bootstrap.js";
+import { auditRoutes } from "./audit/routes.js";
+import { actionRoutes } from "./auth/action-routes.js";
+import { authenticate } from "./auth/authenticate.js";
+import { credentialRoutes } from "./auth/credential-routes.js";
+import { identityRoutes } from "./auth/identity-routes.js";
+import { loginRoutes, logoutRoutes } from "./auth/login-routes.js";
+import { registrationRoutes } from "./auth/registration-routes.js";
+import { requireUserAction } from "./auth/user-action.js";
+import type { AppEnv } from "./http/app-env.js";
+import { errorBody, handleError } from "./http/errors.js";
+import { permissionRoutes } from "./permissions/routes.js";
 
-export interface Env {
-  COUNTER: DurableObjectNamespace<Counter>;
-}
+export type { Env } from "./env.js";
 
-const app = new Hono<{ Bindings: Env }>();
+const app = new Hono<AppEnv>();
 
+// Public: no caller yet.
 app.get("/", (c) => c.json({ name: "tessera", status: "ok" }));
+app.route("/", adminRoutes);
+app.route("/", loginRoutes);
+app.route("/", registrationRoutes);
 
-// A named counter kept in its own Durable Object: the smallest proof that
-// SQLite-backed storage works end to end.
-app.post("/counters/:name/increment", async (c) => {
-  const stub = c.env.COUNTER.getByName(c.req.param("name"));
-  return c.json({ value: await stub.increment() });
-});
+// Layer 1, for everything below.
+app.use("*", authenticate);
+app.use("*", requireUserAction);
 
-app.notFound((c) => c.json({ error: { message: "Not found" } }, 404));
+// Layer 2 is per route (permit(op) inside each router).
+app.route("/", logoutRoutes);
+app.route("/", actionRoutes);
+app.route("/", credentialRoutes);
+app.route("/", identityRoutes);
+app.route("/", permissionRoutes);
+app.route("/", auditRoutes);
 
-export { Counter };
+app.notFound((c) => c.json(errorBody("Not found"), 404));
+app.onError(handleError);
+
+export { Org } from "./orgs/org.js";
+export { Deployment } from "./deployment/deployment.js";
 export default app;

@@ -1,0 +1,136 @@
+// One-time challenges and issued user actions in the org's SQLite. A challenge is consumed by
+// exactly one successful response; a user action by exactly one request. Both expire.
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import type { UserActionEvidence } from "../../../shared/src/dfns/wire.js";
+import { utf8 } from "../../../shared/src/dfns/base64url.js";
+
+export type ChallengeKind = "Login" | "Registration" | "Credential" | "UserAction";
+
+export interface ChallengeRow {
+  challenge_id: string;
+  kind: ChallengeKind;
+  challenge: string;
+  subject: string;
+  token_id: string | null;
+  method: string | null;
+  path: string | null;
+  payload: string | null;
+  nonce: string | null;
+  credential_kind: string | null;
+  expires_at: number;
+  consumed_at: string | null;
+  [key: string]: SqlStorageValue;
+}
+
+export interface UserActionRow {
+  action_hash: string;
+  action_id: string;
+  challenge_id: string;
+  subject: string;
+  token_id: string;
+  method: string;
+  path: string;
+  payload: string;
+  expires_at: number;
+  created_at: string;
+  consumed_at: string | null;
+  evidence: string;
+  [key: string]: SqlStorageValue;
+}
+
+export const CHALLENGE_SECONDS = 5 * 60;
+export const USER_ACTION_SECONDS = 5 * 60;
+
+export function insertChallenge(
+  sql: SqlStorage,
+  c: { id: string; kind: ChallengeKind; challenge: string; subject: string; tokenId?: string | null; method?: string; path?: string; payload?: string; nonce?: string; credentialKind?: string; expiresAt: number },
+): void {
+  sql.exec(
+    `INSERT INTO challenges (challenge_id, kind, challenge, subject, token_id, method, path, payload, nonce, credential_kind, expires_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    c.id,
+    c.kind,
+    c.challenge,
+    c.subject,
+    c.tokenId ?? null,
+    c.method ?? null,
+    c.path ?? null,
+    c.payload ?? null,
+    c.nonce ?? null,
+    c.credentialKind ?? null,
+    c.expiresAt,
+  );
+}
+
+export function getChallenge(sql: SqlStorage, id: string): ChallengeRow | null {
+  return sql.exec<ChallengeRow>("SELECT * FROM challenges WHERE challenge_id = ?", id).toArray()[0] ?? null;
+}
+
+/** Why a challenge cannot be answered now, or null if it can. */
+export function challengeProblem(row: ChallengeRow | null, kind: ChallengeKind, nowSeconds: number): string | null {
+  if (!row || row.kind !== kind) return "Challenge not found";
+  if (row.consumed_at !== null) return "Challenge already used";
+  if (row.expires_at <= nowSeconds) return "Challenge expired";
+  return null;
+}
+
+export function consumeChallenge(sql: SqlStorage, id: string, now: string): void {
+  sql.exec("UPDATE challenges SET consumed_at = ? WHERE challenge_id = ? AND consumed_at IS NULL", now, id);
+}
+
+/** Drops challenges and user actions that expired more than a day ago (bounded growth). */
+export function pruneExpired(sql: SqlStorage, nowSeconds: number): void {
+  sql.exec("DELETE FROM challenges WHERE expires_at < ?", nowSeconds - 86_400);
+}
+
+export function hashActionToken(token: string): string {
+  return bytesToHex(sha256(utf8(token)));
+}
+
+export function insertUserAction(sql: SqlStorage, a: { hash: string; evidence: UserActionEvidence; challengeId: string; expiresAt: number; now: string }): void {
+  const e = a.evidence;
+  sql.exec(
+    `INSERT INTO user_actions (action_hash, action_id, challenge_id, subject, token_id, method, path, payload, expires_at, created_at, evidence)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    a.hash,
+    e.actionId,
+    a.challengeId,
+    e.subject,
+    e.tokenId,
+    e.method,
+    e.path,
+    e.payload,
+    a.expiresAt,
+    a.now,
+    JSON.stringify(e),
+  );
+}
+
+export function getUserActionByHash(sql: SqlStorage, hash: string): UserActionRow | null {
+  return sql.exec<UserActionRow>("SELECT * FROM user_actions WHERE action_hash = ?", hash).toArray()[0] ?? null;
+}
+
+export function getUserActionById(sql: SqlStorage, id: string): UserActionRow | null {
+  return sql.exec<UserActionRow>("SELECT * FROM user_actions WHERE action_id = ?", id).toArray()[0] ?? null;
+}
+
+export function listUserActions(sql: SqlStorage, q: { since?: string; until?: string; subject?: string; limit: number }): UserActionRow[] {
+  const where = ["consumed_at IS NOT NULL"];
+  const args: SqlStorageValue[] = [];
+  if (q.since) {
+    where.push("consumed_at >= ?");
+    args.push(q.since);
+  }
+  if (q.until) {
+    where.push("consumed_at <= ?");
+    args.push(q.until);
+  }
+  if (q.subject) {
+    where.push("subject = ?");
+    args.push(q.subject);
+  }
+  return sql
+    .exec<UserActionRow>(`SELECT * FROM user_actions WHERE ${where.join(" AND ")} ORDER BY consumed_at DESC LIMIT ?`, ...args, q.limit)
+    .toArray();
+}

@@ -1,0 +1,113 @@
+// Bearer tokens are JWTs (ES256) signed with the deployment key. The JWT proves who issued it and
+// to whom; whether it is still valid (not revoked, identity still active) is asked of the org's
+// Durable Object on every request, by its `jti` token id.
+import { importJWK, importPKCS8, exportJWK, jwtVerify, SignJWT, errors as joseErrors, type CryptoKey as JoseKey } from "jose";
+import type { Env } from "../env.js";
+import type { SigningKeyJwk } from "../deployment/deployment.js";
+
+/** Dfns's claim namespace; the SDK reads `orgId` from it when a client passes `orgId`. */
+export const APP_METADATA_CLAIM = "https://custom/app_metadata";
+const ISSUER = "tessera";
+const API_AUDIENCE = "tessera-api";
+const REGISTRATION_AUDIENCE = "tessera-registration";
+
+/** Login: a user's session. ServiceAccount / Pat: long-lived, revocable. Registration: one signup. */
+export type TokenKind = "Login" | "ServiceAccount" | "Pat" | "Registration";
+
+export const LOGIN_TOKEN_SECONDS = 60 * 60;
+export const REGISTRATION_TOKEN_SECONDS = 10 * 60;
+
+export interface TokenClaims {
+  orgId: string;
+  userId: string;
+  tokenId: string;
+  tokenKind: TokenKind;
+}
+
+interface KeyPair {
+  privateKey: JoseKey | Uint8Array;
+  publicKey: JoseKey | Uint8Array;
+  kid: string;
+}
+
+// One import per isolate: the key never changes while the isolate lives.
+let keyPair: Promise<KeyPair> | undefined;
+
+async function loadKeys(env: Env): Promise<KeyPair> {
+  let jwk: SigningKeyJwk;
+  if (env.TOKEN_SIGNING_KEY) {
+    const imported = await importPKCS8(env.TOKEN_SIGNING_KEY, "ES256", { extractable: true });
+    jwk = (await exportJWK(imported)) as SigningKeyJwk;
+  } else {
+    jwk = await env.DEPLOYMENT.getByName("deployment").tokenSigningKey();
+  }
+  const { d: _secret, ...publicJwk } = jwk;
+  const kid = await thumbprint(publicJwk);
+  return {
+    privateKey: await importJWK({ ...jwk, alg: "ES256" }, "ES256"),
+    publicKey: await importJWK({ ...publicJwk, alg: "ES256" }, "ES256"),
+    kid,
+  };
+}
+
+async function thumbprint(jwk: { crv: string; kty: string; x: string; y: string }): Promise<string> {
+  const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical)));
+  return Array.from(digest.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function keys(env: Env): Promise<KeyPair> {
+  keyPair ??= loadKeys(env).catch((err) => {
+    keyPair = undefined;
+    throw err;
+  });
+  return keyPair;
+}
+
+export async function issueToken(env: Env, claims: TokenClaims, expiresInSeconds?: number): Promise<string> {
+  const { privateKey, kid } = await keys(env);
+  const jwt = new SignJWT({ [APP_METADATA_CLAIM]: { ...claims } })
+    .setProtectedHeader({ alg: "ES256", kid, typ: "JWT" })
+    .setIssuer(ISSUER)
+    .setAudience(claims.tokenKind === "Registration" ? REGISTRATION_AUDIENCE : API_AUDIENCE)
+    .setSubject(claims.userId)
+    .setJti(claims.tokenId)
+    .setIssuedAt();
+  if (expiresInSeconds !== undefined) jwt.setExpirationTime(Math.floor(Date.now() / 1000) + expiresInSeconds);
+  return jwt.sign(privateKey);
+}
+
+export type TokenCheck = { ok: true; claims: TokenClaims } | { ok: false; reason: string };
+
+/**
+ * Verifies signature, issuer, audience and expiry; returns the claims or why not. `purpose`
+ * keeps a registration token from being used as an API token and vice versa.
+ */
+export async function verifyToken(env: Env, token: string, purpose: "api" | "registration"): Promise<TokenCheck> {
+  const { publicKey } = await keys(env);
+  try {
+    const { payload } = await jwtVerify(token, publicKey, {
+      issuer: ISSUER,
+      audience: purpose === "api" ? API_AUDIENCE : REGISTRATION_AUDIENCE,
+      algorithms: ["ES256"],
+    });
+    const meta = payload[APP_METADATA_CLAIM] as Partial<TokenClaims> | undefined;
+    if (
+      !meta ||
+      typeof meta.orgId !== "string" ||
+      typeof meta.userId !== "string" ||
+      typeof meta.tokenId !== "string" ||
+      meta.tokenId !== payload.jti ||
+      meta.userId !== payload.sub
+    ) {
+      return { ok: false, reason: "token claims are malformed" };
+    }
+    const kind = meta.tokenKind;
+    const kindFits = purpose === "registration" ? kind === "Registration" : kind === "Login" || kind === "ServiceAccount" || kind === "Pat";
+    if (!kindFits) return { ok: false, reason: "token kind not accepted here" };
+    return { ok: true, claims: { orgId: meta.orgId, userId: meta.userId, tokenId: meta.tokenId, tokenKind: kind! } };
+  } catch (err) {
+    if (err instanceof joseErrors.JWTExpired) return { ok: false, reason: "token expired" };
+    return { ok: false, reason: "token invalid" };
+  }
+}

@@ -1,0 +1,19 @@
+import type { Org } from "./orgs/org.js";
+import type { Deployment } from "./deployment/deployment.js";
+
+/** Bindings and configuration of the edge API (wrangler.toml, secrets, `--var`). */
+export interface Env {
+  /** One SQLite Durable Object per organisation: identities, credentials, permissions, audit. */
+  ORG: DurableObjectNamespace<Org>;
+  /** The deployment-wide object: the generated token-signing key when no secret is set. */
+  DEPLOYMENT: DurableObjectNamespace<Deployment>;
+  /** PKCS#8 PEM of a P-256 key that signs bearer tokens (ES256). Optional in dev and tests. */
+  TOKEN_SIGNING_KEY?: string;
+  /** Enables POST /admin/bootstrap for whoever presents it as a bearer token. Unset: disabled. */
+  TESSERA_BOOTSTRAP_SECRET?: string;
+  /** WebAuthn relying party id (a registrable domain, e.g. "localhost"). */
+  WEBAUTHN_RP_ID?: string;
+  WEBAUTHN_RP_NAME?: string;
+  /** Comma-separated origins passkey ceremonies may come from (e.g. "http://localhost:8787"). */
+  WEBAUTHN_ORIGINS?: string;
+}

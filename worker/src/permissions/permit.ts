@@ -1,0 +1,38 @@
+// Layer 2: may the caller do this? Only operations granted by an active permission assignment
+// pass; everything else is refused (deny by default). Every decision is written to the audit log.
+import { createMiddleware } from "hono/factory";
+import type { DfnsOperation } from "../../../shared/src/dfns/operations.js";
+import { recordDecision } from "../audit/record.js";
+import type { AppEnv } from "../http/app-env.js";
+import { ApiError } from "../http/errors.js";
+import type { Caller } from "../orgs/org.js";
+
+export function describeCaller(caller: Caller): string {
+  if (caller.tokenKind === "Pat") return `Personal access token ${caller.tokenId}`;
+  return `${caller.isServiceAccount ? "Service account" : "User"} ${caller.userId}`;
+}
+
+export function permit(operation: DfnsOperation) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const caller = c.get("caller");
+    const org = c.get("org");
+    if (!caller.operations.includes(operation)) {
+      await recordDecision(c, { caller, org, operation, decision: "denied", reason: "operation not granted" });
+      throw new ApiError(403, `${describeCaller(caller)} is not authorized to perform operation (${operation})`);
+    }
+    await recordDecision(c, { caller, org, operation, decision: "allowed", reason: "granted by permission assignment" });
+    await next();
+  });
+}
+
+/**
+ * For calls on the caller's own session or credentials that Dfns allows every authenticated
+ * identity (log out, sign a user action, list one's own tokens): no operation to grant, but the
+ * decision is still recorded.
+ */
+export function ownResource(what: string) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    await recordDecision(c, { caller: c.get("caller"), org: c.get("org"), operation: null, decision: "allowed", reason: `own ${what}` });
+    await next();
+  });
+}
