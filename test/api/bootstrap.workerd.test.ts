@@ -8,14 +8,16 @@ const BASE = "http://tessera.test";
 const fetcher = (input: string, init?: RequestInit) => SELF.fetch(input, init);
 
 describe("edge API basics", () => {
-  it("answers the hello route and a JSON 404", async () => {
+  it("answers the hello route; anything else needs a caller first (JSON 401)", async () => {
     const res = await SELF.fetch(`${BASE}/`);
+    expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ name: "tessera", status: "ok" });
     const missing = await SELF.fetch(`${BASE}/nope`);
     expect(missing.status).toBe(401);
+    expect(await missing.json()).toEqual({ error: { message: "Not authorized: missing bearer token" } });
   });
 
-  it("bootstraps an org into its SQLite Durable Object and serves signed calls", async () => {
+  it("bootstraps an org into its SQLite Durable Object (rows persist in storage.sql) and serves signed calls", async () => {
     const key = await newKeyCredential("P-256");
     const boot = await bootstrapOrg(env, { serviceAccount: { publicKey: key.publicKeyPem } });
     const client = new ApiClient(fetcher, BASE, boot.serviceAccount.accessToken, boot.serviceAccount.credId, key);

@@ -34,8 +34,9 @@ export async function newKeyCredential(algorithm: KeyCredential["algorithm"] = "
     algorithm,
     publicKeyPem: derToPem(spki),
     async sign(data) {
-      if (algorithm === "Ed25519") return new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, pair.privateKey, data));
-      const raw = new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, pair.privateKey, data));
+      const bytes = data as Uint8Array<ArrayBuffer>;
+      if (algorithm === "Ed25519") return new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, pair.privateKey, bytes));
+      const raw = new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, pair.privateKey, bytes));
       return p256.Signature.fromBytes(raw, "compact").toBytes("der");
     },
   };
@@ -53,7 +54,7 @@ export async function signChallenge(key: KeyCredential, credId: string, challeng
 /** BrowserKeySigner-style registration attestation for a Key credential. */
 export async function keyAttestation(key: KeyCredential, credId: string, challenge: string) {
   const clientData = utf8(JSON.stringify({ type: "key.create", challenge }));
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", clientData));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", clientData as Uint8Array<ArrayBuffer>));
   const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
   const signed = utf8(JSON.stringify({ clientDataHash: hex(digest), publicKey: key.publicKeyPem }));
   const attestation = { publicKey: key.publicKeyPem, signature: hex(await key.sign(signed)) };

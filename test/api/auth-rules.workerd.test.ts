@@ -1,0 +1,407 @@
+// Every layer-1/2 rule, refused with the right status and with nothing changed in storage.
+import { env, runInDurableObject, SELF } from "cloudflare:test";
+import { importJWK, SignJWT } from "jose";
+import { describe, expect, it } from "vitest";
+import { encodeBase64Url, utf8 } from "../../shared/src/dfns/base64url.js";
+import { userActionChallenge } from "../../shared/src/dfns/user-action.js";
+import type { Deployment } from "../../worker/src/deployment/deployment.js";
+import { ApiClient, keyAttestation, newKeyCredential, signChallenge } from "./client.js";
+import { BASE, domainState, fetcher, json, lastDecision, login, newOrg, sql } from "./fixtures.js";
+import { SoftwareAuthenticator } from "./passkey.js";
+
+/** Asserts `act` is refused with `status` and leaves every domain table exactly as it was. */
+async function refusedUnchanged(orgId: string, status: number, act: () => Promise<Response>): Promise<{ error: { message: string } }> {
+  const before = await domainState(orgId);
+  const res = await act();
+  const body = await json<{ error: { message: string } }>(res);
+  expect({ status: res.status, body }).toMatchObject({ status, body: { error: { message: expect.any(String) } } });
+  expect(await domainState(orgId)).toEqual(before);
+  return body;
+}
+
+/**
+ * The same for a state-changing call made with a valid user action: the action is obtained first
+ * and spent by the refused request (it is single-use evidence), everything else stays as it was.
+ */
+async function refusedSigned(orgId: string, status: number, client: ApiClient, method: "POST" | "PUT" | "DELETE", path: string, body: unknown) {
+  const payload = typeof body === "string" ? body : JSON.stringify(body);
+  const ua = await client.userAction(method, path, payload);
+  const before = await domainState(orgId);
+  const res = await client.raw(method, path, { body: payload, headers: { "x-dfns-useraction": ua } });
+  const answer = await json<{ error: { message: string } }>(res);
+  expect({ status: res.status, answer }).toMatchObject({ status, answer: { error: { message: expect.any(String) } } });
+  const after = await domainState(orgId);
+  delete before.user_actions;
+  delete after.user_actions;
+  expect(after).toEqual(before);
+  return answer;
+}
+
+async function deploymentJwk() {
+  return runInDurableObject(env.DEPLOYMENT.getByName("deployment"), (d: Deployment) => d.tokenSigningKey());
+}
+
+function claimsFor(orgId: string, userId: string, tokenId: string) {
+  return { "https://custom/app_metadata": { orgId, userId, tokenId, tokenKind: "ServiceAccount" } };
+}
+
+describe("layer 1: bearer tokens", () => {
+  it("refuses a request without a token", async () => {
+    const { boot, sa } = await newOrg();
+    const body = await refusedUnchanged(boot.orgId, 401, () => sa.raw("GET", "/permissions", { token: null }));
+    expect(body.error.message).toMatch(/missing bearer token/);
+  });
+
+  it("refuses a forged token (right claims, signed by another key)", async () => {
+    const { boot, sa } = await newOrg();
+    const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
+    const forged = await new SignJWT(claimsFor(boot.orgId, boot.serviceAccount.userId, boot.serviceAccount.tokenId))
+      .setProtectedHeader({ alg: "ES256" })
+      .setIssuer("tessera")
+      .setAudience("tessera-api")
+      .setSubject(boot.serviceAccount.userId)
+      .setJti(boot.serviceAccount.tokenId)
+      .sign((pair as CryptoKeyPair).privateKey);
+    await refusedUnchanged(boot.orgId, 401, () => sa.raw("GET", "/permissions", { token: forged }));
+    // Tampering with a genuine token's payload breaks its signature too.
+    const [h, , s] = sa.token.split(".");
+    const tampered = `${h}.${encodeBase64Url(utf8(JSON.stringify({ ...claimsFor("or-other", "us-x", "to-x"), sub: "us-x", jti: "to-x", iss: "tessera", aud: "tessera-api" })))}.${s}`;
+    await refusedUnchanged(boot.orgId, 401, () => sa.raw("GET", "/permissions", { token: tampered }));
+  });
+
+  it("refuses an expired token signed with the real deployment key", async () => {
+    const { boot, sa } = await newOrg();
+    const key = await importJWK({ ...(await deploymentJwk()), alg: "ES256" }, "ES256");
+    const expired = await new SignJWT(claimsFor(boot.orgId, boot.serviceAccount.userId, boot.serviceAccount.tokenId))
+      .setProtectedHeader({ alg: "ES256" })
+      .setIssuer("tessera")
+      .setAudience("tessera-api")
+      .setSubject(boot.serviceAccount.userId)
+      .setJti(boot.serviceAccount.tokenId)
+      .setIssuedAt(Math.floor(Date.now() / 1000) - 7200)
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 3600)
+      .sign(key);
+    const body = await refusedUnchanged(boot.orgId, 401, () => sa.raw("GET", "/permissions", { token: expired }));
+    expect(body.error.message).toMatch(/expired/);
+    // The same claims, unexpired, are accepted: it is the expiry that was refused.
+    const fresh = await new SignJWT(claimsFor(boot.orgId, boot.serviceAccount.userId, boot.serviceAccount.tokenId))
+      .setProtectedHeader({ alg: "ES256" })
+      .setIssuer("tessera")
+      .setAudience("tessera-api")
+      .setSubject(boot.serviceAccount.userId)
+      .setJti(boot.serviceAccount.tokenId)
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 60)
+      .sign(key);
+    expect((await sa.raw("GET", "/permissions", { token: fresh })).status).toBe(200);
+  });
+
+  it("refuses a revoked PAT on its next request, and logs the denial", async () => {
+    const { boot, sa } = await newOrg();
+    const patKey = await newKeyCredential("Ed25519");
+    const created = await sa.signed("POST", "/auth/pats", { name: "ci", publicKey: patKey.publicKeyPem, permissionId: boot.permissionId });
+    expect(created.status).toBe(200);
+    const pat = await json<{ accessToken: string; tokenId: string; credId: string }>(created);
+    const patClient = new ApiClient(fetcher, BASE, pat.accessToken, pat.credId, patKey);
+    expect((await patClient.get("/permissions")).status).toBe(200);
+    // The PAT's own key signs its user actions.
+    expect((await patClient.signed("POST", "/permissions", { name: "by-pat", operations: ["Wallets:Read"] })).status).toBe(200);
+
+    expect((await sa.signed("PUT", `/auth/pats/${pat.tokenId}/deactivate`, {})).status).toBe(200);
+    await refusedUnchanged(boot.orgId, 401, () => patClient.get("/permissions"));
+    expect(await lastDecision(boot.orgId)).toMatchObject({ decision: "denied", reason: expect.stringMatching(/deactivated/) });
+
+    expect((await sa.signed("DELETE", `/auth/pats/${pat.tokenId}`, {})).status).toBe(200);
+    const body = await refusedUnchanged(boot.orgId, 401, () => patClient.get("/permissions"));
+    expect(body.error.message).toMatch(/revoked/);
+  });
+
+  it("refuses a login token after logout, and a service account's token after deactivation", async () => {
+    const { boot, sa, rootUserKey } = await newOrg();
+    const user = await login(boot.orgId, "root@example.com", boot.rootUser.credId!, rootUserKey);
+    expect((await user.get("/auth/users")).status).toBe(200);
+    expect((await user.raw("PUT", "/auth/logout", { body: "{}" })).status).toBe(200);
+    await refusedUnchanged(boot.orgId, 401, () => user.get("/auth/users"));
+
+    const key = await newKeyCredential("secp256k1");
+    const created = await json<{ userInfo: { userId: string }; accessTokens: { accessToken: string; credId: string }[] }>(
+      await sa.signed("POST", "/auth/service-accounts", { name: "bot", publicKey: key.publicKeyPem, permissionId: boot.permissionId }),
+    );
+    const bot = new ApiClient(fetcher, BASE, created.accessTokens[0]!.accessToken, created.accessTokens[0]!.credId, key);
+    expect((await bot.signed("POST", "/permissions", { name: "k1", operations: ["Wallets:Read"] })).status).toBe(200);
+    expect((await sa.signed("PUT", `/auth/service-accounts/${created.userInfo.userId}/deactivate`, {})).status).toBe(200);
+    await refusedUnchanged(boot.orgId, 401, () => bot.get("/permissions"));
+  });
+
+  it("keeps organisations apart: another org's token sees none of this org", async () => {
+    const a = await newOrg();
+    const b = await newOrg();
+    const perm = await json<{ id: string }>(await a.sa.signed("POST", "/permissions", { name: "a-only", operations: ["Wallets:Read"] }));
+    await refusedUnchanged(a.boot.orgId, 404, () => b.sa.get(`/permissions/${perm.id}`));
+    await refusedSigned(a.boot.orgId, 404, b.sa, "POST", `/permissions/${perm.id}/assignments`, { identityId: a.boot.serviceAccount.userId });
+    // B's root permission cannot be given to A's identities either.
+    await refusedSigned(b.boot.orgId, 404, b.sa, "POST", `/permissions/${b.boot.permissionId}/assignments`, { identityId: a.boot.serviceAccount.userId });
+    // A user action issued in org A is worthless with org B's token.
+    const payload = JSON.stringify({ name: "x", operations: ["Wallets:Read"] });
+    const ua = await a.sa.userAction("POST", "/permissions", payload);
+    await refusedUnchanged(b.boot.orgId, 401, () => b.sa.raw("POST", "/permissions", { body: payload, headers: { "x-dfns-useraction": ua } }));
+  });
+});
+
+describe("layer 1: user action signatures", () => {
+  const body = { name: "ops", operations: ["Wallets:Read"] };
+  const payload = JSON.stringify(body);
+
+  it("requires X-DFNS-USERACTION on state changes", async () => {
+    const { boot, sa } = await newOrg();
+    await refusedUnchanged(boot.orgId, 401, () => sa.raw("POST", "/permissions", { body: payload }));
+    await refusedUnchanged(boot.orgId, 401, () => sa.raw("DELETE", `/auth/service-accounts/${boot.serviceAccount.userId}`, { body: "{}" }));
+    await refusedUnchanged(boot.orgId, 401, () => sa.raw("POST", "/permissions", { body: payload, headers: { "x-dfns-useraction": "ua-made-up" } }));
+  });
+
+  it("refuses a replayed user action", async () => {
+    const { boot, sa } = await newOrg();
+    const ua = await sa.userAction("POST", "/permissions", payload);
+    expect((await sa.raw("POST", "/permissions", { body: payload, headers: { "x-dfns-useraction": ua } })).status).toBe(200);
+    const refused = await refusedUnchanged(boot.orgId, 401, () => sa.raw("POST", "/permissions", { body: payload, headers: { "x-dfns-useraction": ua } }));
+    expect(refused.error.message).toMatch(/already used/);
+    expect(await sql(boot.orgId, "SELECT * FROM permissions WHERE name = 'ops'")).toHaveLength(1);
+  });
+
+  it("refuses a user action signed for another path, body, method or caller — and leaves it unspent", async () => {
+    const { boot, sa, rootUserKey } = await newOrg();
+    const ua = await sa.userAction("POST", "/permissions", payload);
+    const send = (method: string, path: string, b: string, client: ApiClient = sa) => client.raw(method, path, { body: b, headers: { "x-dfns-useraction": ua } });
+    await refusedUnchanged(boot.orgId, 403, () => send("POST", "/auth/service-accounts", payload));
+    await refusedUnchanged(boot.orgId, 403, () => send("POST", "/permissions", JSON.stringify({ ...body, operations: ["Permissions:Assign"] })));
+    await refusedUnchanged(boot.orgId, 403, () => send("POST", "/permissions", payload.replace("{", "{ ")));
+    await refusedUnchanged(boot.orgId, 403, () => send("PUT", "/permissions", payload));
+    const rootUser = await login(boot.orgId, "root@example.com", boot.rootUser.credId!, rootUserKey);
+    const other = await refusedUnchanged(boot.orgId, 403, () => send("POST", "/permissions", payload, rootUser));
+    expect(other.error.message).toMatch(/another caller/);
+    // Still good for the request it was signed for.
+    expect((await send("POST", "/permissions", payload)).status).toBe(200);
+  });
+
+  it("refuses an expired user action", async () => {
+    const { boot, sa } = await newOrg();
+    const ua = await sa.userAction("POST", "/permissions", payload);
+    await sql(boot.orgId, "UPDATE user_actions SET expires_at = ?", Math.floor(Date.now() / 1000) - 1);
+    const refused = await refusedUnchanged(boot.orgId, 401, () => sa.raw("POST", "/permissions", { body: payload, headers: { "x-dfns-useraction": ua } }));
+    expect(refused.error.message).toMatch(/expired/);
+  });
+
+  it("commits the challenge to method, path, body, org, subject, nonce and expiry", async () => {
+    const { boot, sa } = await newOrg();
+    const init = await json<{ challenge: string; challengeIdentifier: string; allowCredentials: { key: { id: string }[] } }>(
+      await sa.raw("POST", "/auth/action/init", {
+        body: JSON.stringify({ userActionPayload: payload, userActionHttpMethod: "POST", userActionHttpPath: "/permissions", userActionServerKind: "Api" }),
+      }),
+    );
+    expect(init.allowCredentials.key).toEqual([{ type: "public-key", id: boot.serviceAccount.credId }]);
+    const [row] = await sql<{ nonce: string; expires_at: number }>(boot.orgId, "SELECT nonce, expires_at FROM challenges WHERE challenge_id = ?", init.challengeIdentifier);
+    expect(init.challenge).toBe(
+      userActionChallenge({ method: "POST", path: "/permissions", payload, orgId: boot.orgId, subject: boot.serviceAccount.userId, nonce: row!.nonce, expiry: row!.expires_at }),
+    );
+    // The evidence kept for the signing layer verifies on its own.
+    const signed = await json<{ userAction: string }>(
+      await sa.raw("POST", "/auth/action", { body: JSON.stringify({ challengeIdentifier: init.challengeIdentifier, firstFactor: await signChallenge(sa.key, sa.credId, init.challenge) }) }),
+    );
+    const res = await sa.raw("POST", "/permissions", { body: payload, headers: { "x-dfns-useraction": signed.userAction } });
+    expect(res.status).toBe(200);
+    const logs = await json<{ items: { id: string; action: { path: string; payload: string }; firstFactorCredential: { id: string } }[] }>(await sa.get("/auth/action/logs"));
+    expect(logs.items[0]).toMatchObject({ action: { path: "/permissions", payload }, firstFactorCredential: { id: boot.serviceAccount.credId } });
+  });
+
+  it("refuses an unregistered credential, a wrong signature and a wrong challenge — and issues nothing", async () => {
+    const { boot, sa } = await newOrg();
+    const init = async () =>
+      json<{ challenge: string; challengeIdentifier: string }>(
+        await sa.raw("POST", "/auth/action/init", {
+          body: JSON.stringify({ userActionPayload: payload, userActionHttpMethod: "POST", userActionHttpPath: "/permissions", userActionServerKind: "Api" }),
+        }),
+      );
+    const answer = (ch: { challengeIdentifier: string }, firstFactor: unknown) =>
+      sa.raw("POST", "/auth/action", { body: JSON.stringify({ challengeIdentifier: ch.challengeIdentifier, firstFactor }) });
+    const stranger = await newKeyCredential("P-256");
+
+    let ch = await init();
+    const unknown = await refusedUnchanged(boot.orgId, 401, async () => answer(ch, await signChallenge(stranger, "not-a-credential", ch.challenge)));
+    expect(unknown.error.message).toMatch(/not registered/);
+    const wrongKey = await refusedUnchanged(boot.orgId, 401, async () => answer(ch, await signChallenge(stranger, boot.serviceAccount.credId, ch.challenge)));
+    expect(wrongKey.error.message).toMatch(/signature is invalid/);
+    const other = await init();
+    await refusedUnchanged(boot.orgId, 401, async () => answer(ch, await signChallenge(sa.key, boot.serviceAccount.credId, other.challenge)));
+    // key.create is a registration answer, not an assertion.
+    const cd = utf8(JSON.stringify({ type: "key.create", challenge: ch.challenge }));
+    await refusedUnchanged(boot.orgId, 401, async () =>
+      answer(ch, { kind: "Key", credentialAssertion: { credId: boot.serviceAccount.credId, clientData: encodeBase64Url(cd), signature: encodeBase64Url(await sa.key.sign(cd)) } }),
+    );
+    expect(await sql(boot.orgId, "SELECT * FROM user_actions")).toHaveLength(0);
+    // The right answer still works once, and only once.
+    expect((await answer(ch, await signChallenge(sa.key, boot.serviceAccount.credId, ch.challenge))).status).toBe(200);
+    await refusedUnchanged(boot.orgId, 401, async () => answer(ch, await signChallenge(sa.key, boot.serviceAccount.credId, ch.challenge)));
+    ch = await init();
+    expect((await answer(ch, await signChallenge(sa.key, boot.serviceAccount.credId, ch.challenge))).status).toBe(200);
+  });
+
+  it("accepts Ed25519 and secp256k1 keys as the keysigner signs with them", async () => {
+    const { boot, sa } = await newOrg();
+    for (const alg of ["Ed25519", "secp256k1"] as const) {
+      const key = await newKeyCredential(alg);
+      const created = await json<{ accessTokens: { accessToken: string; credId: string }[] }>(
+        await sa.signed("POST", "/auth/service-accounts", { name: `svc-${alg}`, publicKey: key.publicKeyPem, permissionId: boot.permissionId }),
+      );
+      const client = new ApiClient(fetcher, BASE, created.accessTokens[0]!.accessToken, created.accessTokens[0]!.credId, key);
+      expect((await client.signed("POST", "/permissions", { name: `by-${alg}`, operations: ["Wallets:Read"] })).status).toBe(200);
+    }
+  });
+});
+
+describe("layer 1: passkeys (WebAuthn)", () => {
+  it("registers a passkey, signs user actions with it, and refuses a counter that does not increase", async () => {
+    const { boot, rootUserKey } = await newOrg();
+    const user = await login(boot.orgId, "root@example.com", boot.rootUser.credId!, rootUserKey);
+    const authenticator = new SoftwareAuthenticator();
+
+    const init = await json<{ challenge: string; challengeIdentifier: string; rp: { id: string } }>(await user.raw("POST", "/auth/credentials/init", { body: JSON.stringify({ kind: "Fido2" }) }));
+    expect(init.rp.id).toBe("localhost");
+    const registered = await user.signed("POST", "/auth/credentials", { ...(await authenticator.attest(init.challenge)), credentialName: "laptop", challengeIdentifier: init.challengeIdentifier });
+    expect(registered.status).toBe(200);
+    expect(await json(registered)).toMatchObject({ kind: "Fido2", credentialId: authenticator.credId, isActive: true });
+
+    const payload = JSON.stringify({ name: "via-passkey", operations: ["Wallets:Read"] });
+    const actionInit = async () =>
+      json<{ challenge: string; challengeIdentifier: string; allowCredentials: { webauthn: { id: string }[] } }>(
+        await user.raw("POST", "/auth/action/init", {
+          body: JSON.stringify({ userActionPayload: payload, userActionHttpMethod: "POST", userActionHttpPath: "/permissions", userActionServerKind: "Api" }),
+        }),
+      );
+    const answer = (challengeIdentifier: string, firstFactor: unknown) => user.raw("POST", "/auth/action", { body: JSON.stringify({ challengeIdentifier, firstFactor }) });
+
+    let ch = await actionInit();
+    expect(ch.allowCredentials.webauthn).toEqual([{ type: "public-key", id: authenticator.credId }]);
+    const ok = await answer(ch.challengeIdentifier, await authenticator.assert(ch.challenge, 5));
+    expect(ok.status).toBe(200);
+    const ua = (await json<{ userAction: string }>(ok)).userAction;
+    expect((await user.raw("POST", "/permissions", { body: payload, headers: { "x-dfns-useraction": ua } })).status).toBe(200);
+    const counter = async () => (await sql<{ sign_count: number }>(boot.orgId, "SELECT sign_count FROM credentials WHERE cred_id = ?", authenticator.credId))[0]!.sign_count;
+    expect(await counter()).toBe(5);
+
+    // A cloned authenticator replaying an old counter is refused; nothing is issued or updated.
+    ch = await actionInit();
+    const same = await refusedUnchanged(boot.orgId, 401, async () => answer(ch.challengeIdentifier, await authenticator.assert(ch.challenge, 5)));
+    expect(same.error.message).toMatch(/counter/i);
+    await refusedUnchanged(boot.orgId, 401, async () => answer(ch.challengeIdentifier, await authenticator.assert(ch.challenge, 3)));
+    expect(await counter()).toBe(5);
+    // A passkey assertion for another challenge is refused too.
+    const other = await actionInit();
+    await refusedUnchanged(boot.orgId, 401, async () => answer(ch.challengeIdentifier, await authenticator.assert(other.challenge, 9)));
+    // The genuine authenticator, counter moved on, is accepted.
+    expect((await answer(ch.challengeIdentifier, await authenticator.assert(ch.challenge, 6))).status).toBe(200);
+    expect(await counter()).toBe(6);
+  });
+});
+
+describe("layer 2: permissions", () => {
+  it("denies by default, grants by assignment, and refuses a Wallets:Read-only identity any change", async () => {
+    const { boot, sa } = await newOrg();
+    const key = await newKeyCredential("P-256");
+    const created = await json<{ userInfo: { userId: string }; accessTokens: { accessToken: string; credId: string }[] }>(
+      await sa.signed("POST", "/auth/service-accounts", { name: "reader", publicKey: key.publicKeyPem }),
+    );
+    const reader = new ApiClient(fetcher, BASE, created.accessTokens[0]!.accessToken, created.accessTokens[0]!.credId, key);
+    const denied = await refusedUnchanged(boot.orgId, 403, () => reader.get("/permissions"));
+    expect(denied.error.message).toBe(`Service account ${created.userInfo.userId} is not authorized to perform operation (Permissions:Read)`);
+
+    const readOnly = await json<{ id: string }>(await sa.signed("POST", "/permissions", { name: "read-only", operations: ["Wallets:Read", "Permissions:Read"] }));
+    const assignment = await json<{ id: string }>(await sa.signed("POST", `/permissions/${readOnly.id}/assignments`, { identityId: created.userInfo.userId }));
+    expect((await reader.get("/permissions")).status).toBe(200);
+    for (const [method, path, b] of [
+      ["POST", "/permissions", { name: "escalate", operations: ["Permissions:Assign"] }],
+      ["POST", `/permissions/${boot.permissionId}/assignments`, { identityId: created.userInfo.userId }],
+      ["POST", "/auth/service-accounts", { name: "x", publicKey: key.publicKeyPem }],
+      ["PUT", `/permissions/${readOnly.id}`, { operations: ["Permissions:Assign"] }],
+    ] as const) {
+      const refused = await refusedSigned(boot.orgId, 403, reader, method, path, b);
+      expect(refused.error.message).toMatch(/is not authorized to perform operation/);
+    }
+    const decisions = await json<{ items: { decision: string; operation: string | null; identityId: string }[] }>(await sa.get(`/audit?identityId=${created.userInfo.userId}&decision=denied`));
+    expect(decisions.items.map((d) => d.operation)).toEqual(["Permissions:Update", "Auth:ServiceAccounts:Create", "Permissions:Assign", "Permissions:Create", "Permissions:Read"]);
+
+    expect((await sa.signed("DELETE", `/permissions/${readOnly.id}/assignments/${assignment.id}`, {})).status).toBe(200);
+    await refusedUnchanged(boot.orgId, 403, () => reader.get("/permissions"));
+  });
+
+  it("protects the root permission and root identities", async () => {
+    const { boot, sa } = await newOrg();
+    await refusedSigned(boot.orgId, 403, sa, "PUT", `/permissions/${boot.permissionId}`, { operations: ["Wallets:Read"] });
+    await refusedSigned(boot.orgId, 403, sa, "PUT", `/permissions/${boot.permissionId}/archive`, { isArchived: true });
+    const assignments = await json<{ items: { id: string }[] }>(await sa.get(`/permissions/${boot.permissionId}/assignments`));
+    await refusedSigned(boot.orgId, 403, sa, "DELETE", `/permissions/${boot.permissionId}/assignments/${assignments.items[0]!.id}`, {});
+    await refusedSigned(boot.orgId, 403, sa, "PUT", `/auth/service-accounts/${boot.serviceAccount.userId}/deactivate`, {});
+  });
+
+  it("caps a PAT at its user's permissions", async () => {
+    const { boot, sa } = await newOrg();
+    const patKey = await newKeyCredential("P-256");
+    const pat = await json<{ accessToken: string; credId: string }>(await sa.signed("POST", "/auth/pats", { name: "no-perms", publicKey: patKey.publicKeyPem }));
+    const client = new ApiClient(fetcher, BASE, pat.accessToken, pat.credId, patKey);
+    await refusedUnchanged(boot.orgId, 403, () => client.get("/permissions"));
+  });
+});
+
+describe("input validation", () => {
+  it("answers malformed JSON and schema violations with 400 and changes nothing", async () => {
+    const { boot, sa } = await newOrg();
+    const bad = await SELF.fetch(`${BASE}/auth/login/init`, { method: "POST", headers: { "content-type": "application/json" }, body: "{not json" });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ error: { message: "Malformed JSON body" } });
+    await refusedSigned(boot.orgId, 400, sa, "POST", "/permissions", { name: "x", operations: ["Wallets:Fly"] });
+    await refusedSigned(boot.orgId, 400, sa, "POST", "/auth/service-accounts", { name: "x", publicKey: "not a key" });
+    await refusedSigned(boot.orgId, 400, sa, "POST", "/permissions", "{oops");
+    await refusedUnchanged(boot.orgId, 400, () => sa.raw("POST", "/auth/action/init", { body: JSON.stringify({ userActionHttpMethod: "PATCH" }) }));
+    await refusedUnchanged(boot.orgId, 404, () => sa.get("/permissions/pm-nope"));
+    const unknownRoute = await sa.get("/nope");
+    expect(unknownRoute.status).toBe(404);
+    expect(await unknownRoute.json()).toEqual({ error: { message: "Not found" } });
+  });
+});
+
+describe("users: registration and login", () => {
+  it("registers a new user with a registration code and a key credential, then logs in", async () => {
+    const { boot, sa } = await newOrg();
+    const created = await json<{ userId: string; registrationCode: string; isRegistered: boolean }>(
+      await sa.signed("POST", "/auth/users", { email: "alice@example.com", kind: "CustomerEmployee" }),
+    );
+    expect(created.isRegistered).toBe(false);
+    const post = (path: string, b: unknown, token?: string) =>
+      SELF.fetch(`${BASE}${path}`, { method: "POST", headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(b) });
+
+    await refusedUnchanged(boot.orgId, 401, () => post("/auth/registration/init", { orgId: boot.orgId, username: "alice@example.com", registrationCode: "wrong" }));
+    const init = await json<{ challenge: string; temporaryAuthenticationToken: string }>(
+      await post("/auth/registration/init", { orgId: boot.orgId, username: "alice@example.com", registrationCode: created.registrationCode }),
+    );
+    const key = await newKeyCredential("P-256");
+    // The temporary token is not an API token.
+    await refusedUnchanged(boot.orgId, 401, () => sa.raw("GET", "/auth/users", { token: init.temporaryAuthenticationToken }));
+    // An attestation by a different key than the one it names is refused.
+    const forged = await keyAttestation(key, "alice-key", init.challenge);
+    const other = await newKeyCredential("P-256");
+    const att = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(forged.credentialInfo.attestationData.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0))));
+    const swapped = { ...forged, credentialInfo: { ...forged.credentialInfo, attestationData: encodeBase64Url(utf8(JSON.stringify({ ...att, publicKey: other.publicKeyPem }))) } };
+    await refusedUnchanged(boot.orgId, 401, () => post("/auth/registration", { firstFactorCredential: swapped }, init.temporaryAuthenticationToken));
+
+    const done = await post("/auth/registration", { firstFactorCredential: forged }, init.temporaryAuthenticationToken);
+    expect(done.status).toBe(200);
+    expect(await done.json()).toMatchObject({ user: { id: created.userId, username: "alice@example.com", orgId: boot.orgId }, credential: { kind: "Key" } });
+    // The code is single-use.
+    await refusedUnchanged(boot.orgId, 401, () => post("/auth/registration/init", { orgId: boot.orgId, username: "alice@example.com", registrationCode: created.registrationCode }));
+
+    const alice = await login(boot.orgId, "alice@example.com", "alice-key", key);
+    // Registered, but holding no permission: deny by default.
+    await refusedUnchanged(boot.orgId, 403, () => alice.get("/auth/users"));
+    // A wrong key cannot log in.
+    await expect(login(boot.orgId, "alice@example.com", "alice-key", other)).rejects.toThrow(/login 401/);
+    await expect(login(boot.orgId, "nobody@example.com", "alice-key", key)).rejects.toThrow(/login\/init 401/);
+  });
+});
