@@ -227,6 +227,7 @@ describe("layer 1: user action signatures", () => {
     let ch = await init();
     const unknown = await refusedUnchanged(boot.orgId, 401, async () => answer(ch, await signChallenge(stranger, "not-a-credential", ch.challenge)));
     expect(unknown.error.message).toMatch(/not registered/);
+    expect(await lastDecision(boot.orgId)).toMatchObject({ decision: "denied", path: "/auth/action", reason: expect.stringMatching(/not registered/) });
     const wrongKey = await refusedUnchanged(boot.orgId, 401, async () => answer(ch, await signChallenge(stranger, boot.serviceAccount.credId, ch.challenge)));
     expect(wrongKey.error.message).toMatch(/signature is invalid/);
     const other = await init();
@@ -403,5 +404,7 @@ describe("users: registration and login", () => {
     // A wrong key cannot log in.
     await expect(login(boot.orgId, "alice@example.com", "alice-key", other)).rejects.toThrow(/login 401/);
     await expect(login(boot.orgId, "nobody@example.com", "alice-key", key)).rejects.toThrow(/login\/init 401/);
+    // An org that was never bootstrapped is not even addressed.
+    await expect(login("or-aaaaa-bbbbb-cccccccccc", "alice@example.com", "alice-key", key)).rejects.toThrow(/login\/init 401/);
   });
 });

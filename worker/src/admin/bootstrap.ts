@@ -36,6 +36,8 @@ export async function bootstrapOrg(env: Env, input: BootstrapInput): Promise<Boo
   if (!parsePublicKeyPem(input.serviceAccount.publicKey)) throw new ApiError(400, "Invalid request: serviceAccount.publicKey must be a PEM public key");
   if (input.rootUser?.publicKey && !parsePublicKeyPem(input.rootUser.publicKey)) throw new ApiError(400, "Invalid request: rootUser.publicKey must be a PEM public key");
   const orgId = newId("or");
+  // Registered first: an org the registry lacks is unreachable from the public endpoints.
+  await env.DEPLOYMENT.getByName("deployment").registerOrg(orgId);
   const org = env.ORG.getByName(orgId);
   const created = unwrap(
     await org.bootstrap({

@@ -5,7 +5,8 @@ import { Hono } from "hono";
 import * as req from "../../../shared/src/dfns/requests.js";
 import type { AppEnv } from "../http/app-env.js";
 import { parseBody } from "../http/body.js";
-import { ApiError, unwrap } from "../http/errors.js";
+import { ApiError, unwrap, type ClientErrorStatus } from "../http/errors.js";
+import { recordDecision } from "../audit/record.js";
 import { ownResource } from "../permissions/permit.js";
 import { verifyFirstFactor } from "./assertions.js";
 import { challengeResponse } from "./challenge-response.js";
@@ -24,13 +25,22 @@ actionRoutes.post("/auth/action/init", ownResource("user action signing"), async
   return c.json(challengeResponse(c.env, challenge));
 });
 
-actionRoutes.post("/auth/action", ownResource("user action signing"), async (c) => {
+actionRoutes.post("/auth/action", async (c) => {
   const body = await parseBody(c, req.signedChallenge);
   const caller = c.get("caller");
   const org = c.get("org");
-  const pending = unwrap(await org.pendingChallenge(body.challengeIdentifier, "UserAction"));
-  if (pending.tokenId !== caller.tokenId) throw new ApiError(401, "Challenge not found");
-  const assertion = unwrap(await verifyFirstFactor(c.env, pending, body.firstFactor));
-  const issued = unwrap(await org.completeUserAction(caller, { challengeId: pending.challengeId, assertion }));
-  return c.json({ userAction: issued.userAction });
+  // A refused signature is a security event: it goes to the audit log with its reason.
+  const refuse = async (status: ClientErrorStatus, reason: string): Promise<never> => {
+    await recordDecision(c, { caller, org, operation: null, decision: "denied", reason: `user action signature refused: ${reason}` });
+    throw new ApiError(status, reason);
+  };
+  const pending = await org.pendingChallenge(body.challengeIdentifier, "UserAction");
+  if (!pending.ok) return refuse(pending.status, pending.message);
+  if (pending.value.tokenId !== caller.tokenId) return refuse(401, "Challenge not found");
+  const assertion = await verifyFirstFactor(c.env, pending.value, body.firstFactor);
+  if (!assertion.ok) return refuse(assertion.status, assertion.message);
+  const issued = await org.completeUserAction(caller, { challengeId: pending.value.challengeId, assertion: assertion.value });
+  if (!issued.ok) return refuse(issued.status, issued.message);
+  await recordDecision(c, { caller, org, operation: null, decision: "allowed", reason: `user action ${issued.value.actionId} issued` });
+  return c.json({ userAction: issued.value.userAction });
 });

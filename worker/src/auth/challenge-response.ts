@@ -3,6 +3,7 @@
 // credId in allowCredentials.key; browsers use allowCredentials.webauthn and rp.
 import type { AllowCredentials } from "../../../shared/src/dfns/wire.js";
 import type { Env } from "../env.js";
+import type { Org } from "../orgs/org.js";
 import { relyingParty } from "./webauthn-config.js";
 
 export function challengeResponse(env: Env, c: { challenge: string; challengeIdentifier: string; allowCredentials: AllowCredentials }) {
@@ -34,4 +35,14 @@ export function splitOrgChallengeIdentifier(identifier: string): { orgId: string
 
 export function isOrgId(value: string): boolean {
   return /^or-[0-9a-z-]{1,64}$/.test(value);
+}
+
+/**
+ * The Org Durable Object for an org id a public (unauthenticated) request named, or null if no
+ * such org was bootstrapped. Authenticated requests need no lookup: their org id is in a token we signed.
+ */
+export async function knownOrg(env: Env, orgId: string): Promise<DurableObjectStub<Org> | null> {
+  if (!isOrgId(orgId)) return null;
+  if (!(await env.DEPLOYMENT.getByName("deployment").orgExists(orgId))) return null;
+  return env.ORG.getByName(orgId);
 }

@@ -8,15 +8,15 @@ import { ApiError, unwrap } from "../http/errors.js";
 import { newId } from "../orgs/ids.js";
 import { ownResource } from "../permissions/permit.js";
 import { verifyFirstFactor } from "./assertions.js";
-import { challengeResponse, isOrgId, orgChallengeIdentifier, splitOrgChallengeIdentifier } from "./challenge-response.js";
+import { challengeResponse, knownOrg, orgChallengeIdentifier, splitOrgChallengeIdentifier } from "./challenge-response.js";
 import { issueToken, LOGIN_TOKEN_SECONDS } from "./tokens.js";
 
 export const loginRoutes = new Hono<AppEnv>();
 
 loginRoutes.post("/auth/login/init", async (c) => {
   const body = await parseBody(c, req.loginInit);
-  if (!isOrgId(body.orgId)) throw new ApiError(401, "Not authorized");
-  const org = c.env.ORG.getByName(body.orgId);
+  const org = await knownOrg(c.env, body.orgId);
+  if (!org) throw new ApiError(401, "Not authorized");
   const challenge = unwrap(await org.loginChallenge(body.username));
   return c.json(challengeResponse(c.env, { ...challenge, challengeIdentifier: orgChallengeIdentifier(body.orgId, challenge.challengeIdentifier) }));
 });
@@ -24,8 +24,8 @@ loginRoutes.post("/auth/login/init", async (c) => {
 loginRoutes.post("/auth/login", async (c) => {
   const body = await parseBody(c, req.signedChallenge);
   const ids = splitOrgChallengeIdentifier(body.challengeIdentifier);
-  if (!ids) throw new ApiError(401, "Challenge not found");
-  const org = c.env.ORG.getByName(ids.orgId);
+  const org = ids && (await knownOrg(c.env, ids.orgId));
+  if (!ids || !org) throw new ApiError(401, "Challenge not found");
   const pending = unwrap(await org.pendingChallenge(ids.challengeId, "Login"));
   const decide = (decision: "allowed" | "denied", reason: string) =>
     org.recordDecision({ identityId: pending.subject, userId: pending.subject, tokenId: null, method: "POST", path: "/auth/login", operation: null, decision, reason, userActionId: null });

@@ -8,7 +8,7 @@ import { parseBody } from "../http/body.js";
 import { ApiError, unwrap } from "../http/errors.js";
 import { verifyAttestation } from "./attestations.js";
 import { bearerToken } from "./authenticate.js";
-import { isOrgId, orgChallengeIdentifier } from "./challenge-response.js";
+import { knownOrg, orgChallengeIdentifier } from "./challenge-response.js";
 import { issueToken, REGISTRATION_TOKEN_SECONDS, verifyToken } from "./tokens.js";
 import { relyingParty } from "./webauthn-config.js";
 
@@ -16,8 +16,8 @@ export const registrationRoutes = new Hono<AppEnv>();
 
 registrationRoutes.post("/auth/registration/init", async (c) => {
   const body = await parseBody(c, req.registrationInit);
-  if (!isOrgId(body.orgId)) throw new ApiError(401, "Invalid username or registration code");
-  const org = c.env.ORG.getByName(body.orgId);
+  const org = await knownOrg(c.env, body.orgId);
+  if (!org) throw new ApiError(401, "Invalid username or registration code");
   const ch = unwrap(await org.registrationChallenge({ username: body.username, registrationCode: body.registrationCode }));
   const temporaryAuthenticationToken = await issueToken(
     c.env,

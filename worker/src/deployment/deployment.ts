@@ -1,6 +1,8 @@
-// The deployment-wide Durable Object (one instance, named "deployment"): holds the token-signing
-// key when no TOKEN_SIGNING_KEY secret is configured (local dev and tests), generated once and
-// persisted so tokens survive restarts. In production, set the secret and this stays empty.
+// The deployment-wide Durable Object (one instance, named "deployment"):
+//  - the token-signing key when no TOKEN_SIGNING_KEY secret is configured (local dev and tests),
+//    generated once and persisted so tokens survive restarts;
+//  - the registry of organisations, so public endpoints (login, registration) never address an
+//    Org Durable Object that was not bootstrapped (which would create storage for any name).
 import { DurableObject } from "cloudflare:workers";
 import { p256 } from "@noble/curves/nist.js";
 import { encodeBase64Url } from "../../../shared/src/dfns/base64url.js";
@@ -19,6 +21,7 @@ export class Deployment extends DurableObject {
     ctx.storage.sql.exec(
       "CREATE TABLE IF NOT EXISTS signing_key (id INTEGER PRIMARY KEY CHECK (id = 1), jwk TEXT NOT NULL, created_at TEXT NOT NULL)",
     );
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS orgs (org_id TEXT PRIMARY KEY, created_at TEXT NOT NULL)");
   }
 
   /** The persisted P-256 token-signing key, generated on first use (synchronously: no race). */
@@ -37,5 +40,13 @@ export class Deployment extends DurableObject {
     };
     sql.exec("INSERT INTO signing_key (id, jwk, created_at) VALUES (1, ?, ?)", JSON.stringify(jwk), new Date().toISOString());
     return jwk;
+  }
+
+  registerOrg(orgId: string): void {
+    this.ctx.storage.sql.exec("INSERT OR IGNORE INTO orgs (org_id, created_at) VALUES (?, ?)", orgId, new Date().toISOString());
+  }
+
+  orgExists(orgId: string): boolean {
+    return this.ctx.storage.sql.exec("SELECT 1 FROM orgs WHERE org_id = ?", orgId).toArray().length > 0;
   }
 }
