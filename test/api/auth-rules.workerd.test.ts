@@ -4,6 +4,8 @@ import { importJWK, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { encodeBase64Url, utf8 } from "../../shared/src/dfns/base64url.js";
 import { userActionChallenge } from "../../shared/src/dfns/user-action.js";
+import { verifyUserActionEvidence } from "../../shared/src/dfns/user-action-evidence.js";
+import type { UserActionEvidence } from "../../shared/src/dfns/wire.js";
 import type { Deployment } from "../../worker/src/deployment/deployment.js";
 import { ApiClient, keyAttestation, newKeyCredential, signChallenge } from "./client.js";
 import { BASE, domainState, fetcher, json, lastDecision, login, newOrg, sql } from "./fixtures.js";
@@ -287,6 +289,12 @@ describe("layer 1: passkeys (WebAuthn)", () => {
     expect((await user.raw("POST", "/permissions", { body: payload, headers: { "x-dfns-useraction": ua } })).status).toBe(200);
     const counter = async () => (await sql<{ sign_count: number }>(boot.orgId, "SELECT sign_count FROM credentials WHERE cred_id = ?", authenticator.credId))[0]!.sign_count;
     expect(await counter()).toBe(5);
+    // The passkey evidence kept for the signing nodes re-verifies on its own.
+    const [spent] = await sql<{ evidence: string }>(boot.orgId, "SELECT evidence FROM user_actions WHERE consumed_at IS NOT NULL AND path = '/permissions'");
+    const evidence = JSON.parse(spent!.evidence) as UserActionEvidence;
+    expect(evidence.credential.kind).toBe("Fido2");
+    expect(await verifyUserActionEvidence(evidence, { payload, rpId: "localhost" })).toEqual({ ok: true });
+    expect(await verifyUserActionEvidence({ ...evidence, path: "/auth/users" })).toMatchObject({ ok: false });
 
     // A cloned authenticator replaying an old counter is refused; nothing is issued or updated.
     ch = await actionInit();

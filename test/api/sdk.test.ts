@@ -4,6 +4,8 @@ import { generateKeyPairSync } from "node:crypto";
 import { DfnsApiClient, DfnsAuthenticator, DfnsError } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { verifyUserActionEvidence } from "../../shared/src/dfns/user-action-evidence.js";
+import type { UserActionEvidence } from "../../shared/src/dfns/wire.js";
 import { startLocalApi, type LocalApi } from "./local-api.js";
 
 function keyPair(kind: "P-256" | "ed25519" = "P-256") {
@@ -114,6 +116,19 @@ describe("@dfns/sdk against the Tessera edge API", () => {
     // The audit trail holds the signed actions (Dfns-style) and every decision.
     const logs = (await dfns.auth.listAuditLogs({})) as unknown as { items: { action: { path: string } }[] };
     expect(logs.items.map((l) => l.action.path)).toContain("/permissions");
+    // Each spent user action's evidence re-verifies outside the edge (what the signing nodes do),
+    // and binds the exact body: a changed payload fails.
+    const entry = (logs.items as unknown as { id: string; action: { path: string; payload: string } }[]).find(
+      (l) => l.action.path === "/permissions" && l.action.payload.includes("wallet readers"),
+    )!;
+    const detail = (await (await fetch(`${api.baseUrl}/auth/action/logs/${entry.id}`, { headers: { authorization: `Bearer ${boot.serviceAccount.accessToken}` } })).json()) as {
+      evidence: UserActionEvidence;
+    };
+    expect(await verifyUserActionEvidence(detail.evidence, { method: "POST", path: "/permissions", orgId: boot.orgId })).toEqual({ ok: true });
+    expect(JSON.parse(detail.evidence.payload)).toEqual({ name: "wallet readers", operations: ["Wallets:Read"] });
+    const tampered = { ...detail.evidence, payload: JSON.stringify({ name: "wallet readers", operations: ["Permissions:Assign"] }) };
+    expect(await verifyUserActionEvidence(tampered)).toMatchObject({ ok: false, reason: /commitment/ });
+    expect(await verifyUserActionEvidence(detail.evidence, { payload: tampered.payload })).toMatchObject({ ok: false });
 
     // Logging out ends the human's session.
     await human.auth.logout({ body: {} } as never);
