@@ -55,7 +55,8 @@ export async function sql<T extends Record<string, SqlStorageValue>>(orgId: stri
   return runInDurableObject(env.ORG.getByName(orgId), (_o: Org, state) => state.storage.sql.exec<T>(query, ...args).toArray());
 }
 
+/** The latest refusal (allowed lines are written after the response, so only refusals are ordered). */
 export async function lastDecision(orgId: string) {
-  const rows = await sql<{ decision: string; reason: string; operation: string | null; path: string }>(orgId, "SELECT decision, reason, operation, path FROM audit_log ORDER BY seq DESC LIMIT 1");
+  const rows = await sql<{ decision: string; reason: string; operation: string | null; path: string }>(orgId, "SELECT decision, reason, operation, path FROM audit_log WHERE decision = 'denied' ORDER BY seq DESC LIMIT 1");
   return rows[0];
 }

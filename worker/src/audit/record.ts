@@ -1,14 +1,27 @@
-// Writes one decision to the org's audit log. Awaited, so a request is never answered before the
-// decision about it is durable.
+// Writes one decision to the org's audit log.
+//  - recordDecision: awaited — used for refusals, so a refused request is never answered before
+//    the refusal is durable.
+//  - recordAllowed: handed to waitUntil — the allowed request is answered while the line commits
+//    (a storage commit costs ~6 ms locally, more than the rest of layers 1–2 together). The
+//    request's own evidence (its spent user action) was already committed synchronously.
 import type { Context } from "hono";
 import type { AppEnv } from "../http/app-env.js";
 import type { Caller, Org } from "../orgs/org.js";
 
-export async function recordDecision(
-  c: Context<AppEnv>,
-  d: { caller: Caller | null; org: DurableObjectStub<Org>; operation: string | null; decision: "allowed" | "denied"; reason: string },
-): Promise<void> {
-  await d.org.recordDecision({
+type Decision = { caller: Caller | null; org: DurableObjectStub<Org>; operation: string | null; decision: "allowed" | "denied"; reason: string };
+
+export async function recordDecision(c: Context<AppEnv>, d: Decision): Promise<void> {
+  await write(c, d);
+}
+
+export function recordAllowed(c: Context<AppEnv>, d: Omit<Decision, "decision">): void {
+  c.executionCtx.waitUntil(
+    write(c, { ...d, decision: "allowed" }).catch((err: Error) => console.error("audit write failed", err.message)),
+  );
+}
+
+function write(c: Context<AppEnv>, d: Decision): Promise<void> {
+  return d.org.recordDecision({
     identityId: d.caller?.identityId ?? null,
     userId: d.caller?.userId ?? null,
     tokenId: d.caller?.tokenId ?? null,

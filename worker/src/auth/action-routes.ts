@@ -6,7 +6,7 @@ import * as req from "../../../shared/src/dfns/requests.js";
 import type { AppEnv } from "../http/app-env.js";
 import { parseBody } from "../http/body.js";
 import { ApiError, unwrap, type ClientErrorStatus } from "../http/errors.js";
-import { recordDecision } from "../audit/record.js";
+import { recordAllowed, recordDecision } from "../audit/record.js";
 import { ownResource } from "../permissions/permit.js";
 import { verifyFirstFactor } from "./assertions.js";
 import { challengeResponse } from "./challenge-response.js";
@@ -41,6 +41,6 @@ actionRoutes.post("/auth/action", async (c) => {
   if (!assertion.ok) return refuse(assertion.status, assertion.message);
   const issued = await org.completeUserAction(caller, { challengeId: pending.value.challengeId, assertion: assertion.value });
   if (!issued.ok) return refuse(issued.status, issued.message);
-  await recordDecision(c, { caller, org, operation: null, decision: "allowed", reason: `user action ${issued.value.actionId} issued` });
+  recordAllowed(c, { caller, org, operation: null, reason: `user action ${issued.value.actionId} issued` });
   return c.json({ userAction: issued.value.userAction });
 });

@@ -2,7 +2,7 @@
 // pass; everything else is refused (deny by default). Every decision is written to the audit log.
 import { createMiddleware } from "hono/factory";
 import type { DfnsOperation } from "../../../shared/src/dfns/operations.js";
-import { recordDecision } from "../audit/record.js";
+import { recordAllowed, recordDecision } from "../audit/record.js";
 import type { AppEnv } from "../http/app-env.js";
 import { ApiError } from "../http/errors.js";
 import type { Caller } from "../orgs/org.js";
@@ -20,7 +20,7 @@ export function permit(operation: DfnsOperation) {
       await recordDecision(c, { caller, org, operation, decision: "denied", reason: "operation not granted" });
       throw new ApiError(403, `${describeCaller(caller)} is not authorized to perform operation (${operation})`);
     }
-    await recordDecision(c, { caller, org, operation, decision: "allowed", reason: "granted by permission assignment" });
+    recordAllowed(c, { caller, org, operation, reason: "granted by permission assignment" });
     await next();
   });
 }
@@ -32,7 +32,7 @@ export function permit(operation: DfnsOperation) {
  */
 export function ownResource(what: string) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    await recordDecision(c, { caller: c.get("caller"), org: c.get("org"), operation: null, decision: "allowed", reason: `own ${what}` });
+    recordAllowed(c, { caller: c.get("caller"), org: c.get("org"), operation: null, reason: `own ${what}` });
     await next();
   });
 }
