@@ -2,6 +2,7 @@
 // service account and root user, and a snapshot of everything an auth rule could wrongly change.
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { bootstrapOrg, type BootstrapResult } from "../../worker/src/admin/bootstrap.js";
+import type { AuditLog } from "../../worker/src/audit/audit-log.js";
 import type { Org } from "../../worker/src/orgs/org.js";
 import { ApiClient, newKeyCredential, signChallenge, type KeyCredential } from "./client.js";
 
@@ -57,6 +58,11 @@ export async function sql<T extends Record<string, SqlStorageValue>>(orgId: stri
 
 /** The latest refusal (allowed lines are written after the response, so only refusals are ordered). */
 export async function lastDecision(orgId: string) {
-  const rows = await sql<{ decision: string; reason: string; operation: string | null; path: string }>(orgId, "SELECT decision, reason, operation, path FROM audit_log WHERE decision = 'denied' ORDER BY seq DESC LIMIT 1");
-  return rows[0];
+  return runInDurableObject(env.AUDIT.getByName(orgId), (_a: AuditLog, state) =>
+    state.storage.sql
+      .exec<{ decision: string; reason: string; operation: string | null; path: string }>(
+        "SELECT decision, reason, operation, path FROM audit_log WHERE decision = 'denied' ORDER BY seq DESC LIMIT 1",
+      )
+      .toArray()[0],
+  );
 }

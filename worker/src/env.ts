@@ -1,10 +1,13 @@
 import type { Org } from "./orgs/org.js";
 import type { Deployment } from "./deployment/deployment.js";
+import type { AuditLog } from "./audit/audit-log.js";
 
 /** Bindings and configuration of the edge API (wrangler.toml, secrets, `--var`). */
 export interface Env {
   /** One SQLite Durable Object per organisation: identities, credentials, permissions, audit. */
   ORG: DurableObjectNamespace<Org>;
+  /** One append-only audit log per organisation (named by org id): every request decision. */
+  AUDIT: DurableObjectNamespace<AuditLog>;
   /** The deployment-wide object: the generated token-signing key when no secret is set. */
   DEPLOYMENT: DurableObjectNamespace<Deployment>;
   /** PKCS#8 PEM of a P-256 key that signs bearer tokens (ES256). Optional in dev and tests. */

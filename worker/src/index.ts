@@ -46,4 +46,5 @@ app.onError(handleError);
 
 export { Org } from "./orgs/org.js";
 export { Deployment } from "./deployment/deployment.js";
+export { AuditLog } from "./audit/audit-log.js";
 export default app;

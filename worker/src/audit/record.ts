@@ -2,13 +2,13 @@
 //  - recordDecision: awaited — used for refusals, so a refused request is never answered before
 //    the refusal is durable.
 //  - recordAllowed: handed to waitUntil — the allowed request is answered while the line commits
-//    (a storage commit costs ~6 ms locally, more than the rest of layers 1–2 together). The
+//    (the log is its own Durable Object, so its commit never delays the org's replies). The
 //    request's own evidence (its spent user action) was already committed synchronously.
 import type { Context } from "hono";
 import type { AppEnv } from "../http/app-env.js";
-import type { Caller, Org } from "../orgs/org.js";
+import type { Caller } from "../orgs/org.js";
 
-type Decision = { caller: Caller | null; org: DurableObjectStub<Org>; operation: string | null; decision: "allowed" | "denied"; reason: string };
+type Decision = { caller: Caller | null; orgId: string; operation: string | null; decision: "allowed" | "denied"; reason: string };
 
 export async function recordDecision(c: Context<AppEnv>, d: Decision): Promise<void> {
   await write(c, d);
@@ -21,7 +21,7 @@ export function recordAllowed(c: Context<AppEnv>, d: Omit<Decision, "decision">)
 }
 
 function write(c: Context<AppEnv>, d: Decision): Promise<void> {
-  return d.org.recordDecision({
+  return c.env.AUDIT.getByName(d.orgId).record({
     identityId: d.caller?.identityId ?? null,
     userId: d.caller?.userId ?? null,
     tokenId: d.caller?.tokenId ?? null,

@@ -60,7 +60,7 @@ auditRoutes.get("/audit", permit("Auth:Logs:Read"), async (c) => {
     }),
   );
   return c.json(
-    await c.get("org").listDecisions({
+    await c.env.AUDIT.getByName(c.get("caller").orgId).list({
       limit: q.limit,
       ...(q.paginationToken !== undefined ? { before: q.paginationToken } : {}),
       ...(q.identityId ? { identityId: q.identityId } : {}),

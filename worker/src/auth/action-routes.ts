@@ -31,7 +31,7 @@ actionRoutes.post("/auth/action", async (c) => {
   const org = c.get("org");
   // A refused signature is a security event: it goes to the audit log with its reason.
   const refuse = async (status: ClientErrorStatus, reason: string): Promise<never> => {
-    await recordDecision(c, { caller, org, operation: null, decision: "denied", reason: `user action signature refused: ${reason}` });
+    await recordDecision(c, { caller, orgId: caller.orgId, operation: null, decision: "denied", reason: `user action signature refused: ${reason}` });
     throw new ApiError(status, reason);
   };
   const pending = await org.pendingChallenge(body.challengeIdentifier, "UserAction");
@@ -41,6 +41,6 @@ actionRoutes.post("/auth/action", async (c) => {
   if (!assertion.ok) return refuse(assertion.status, assertion.message);
   const issued = await org.completeUserAction(caller, { challengeId: pending.value.challengeId, assertion: assertion.value });
   if (!issued.ok) return refuse(issued.status, issued.message);
-  recordAllowed(c, { caller, org, operation: null, reason: `user action ${issued.value.actionId} issued` });
+  recordAllowed(c, { caller, orgId: caller.orgId, operation: null, reason: `user action ${issued.value.actionId} issued` });
   return c.json({ userAction: issued.value.userAction });
 });

@@ -22,7 +22,7 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   if (!resolved.ok) {
     // A genuine token of this org that is no longer good: worth an audit line.
     c.set("userAction", null);
-    await recordDecision(c, { caller: null, org, operation: null, decision: "denied", reason: resolved.message });
+    await recordDecision(c, { caller: null, orgId: checked.claims.orgId, operation: null, decision: "denied", reason: resolved.message });
     throw new ApiError(resolved.status, resolved.message);
   }
   c.set("caller", resolved.value);

@@ -28,7 +28,7 @@ loginRoutes.post("/auth/login", async (c) => {
   if (!ids || !org) throw new ApiError(401, "Challenge not found");
   const pending = unwrap(await org.pendingChallenge(ids.challengeId, "Login"));
   const decide = (decision: "allowed" | "denied", reason: string) =>
-    org.recordDecision({ identityId: pending.subject, userId: pending.subject, tokenId: null, method: "POST", path: "/auth/login", operation: null, decision, reason, userActionId: null });
+    c.env.AUDIT.getByName(pending.orgId).record({ identityId: pending.subject, userId: pending.subject, tokenId: null, method: "POST", path: "/auth/login", operation: null, decision, reason, userActionId: null });
 
   const assertion = await verifyFirstFactor(c.env, pending, body.firstFactor);
   if (!assertion.ok) {

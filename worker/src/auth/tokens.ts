@@ -79,11 +79,28 @@ export async function issueToken(env: Env, claims: TokenClaims, expiresInSeconds
 
 export type TokenCheck = { ok: true; claims: TokenClaims } | { ok: false; reason: string };
 
+// Tokens whose signature this isolate already verified, with their expiry. A token string can
+// never change its claims, so skipping a repeated signature check is safe; whether the token is
+// still *valid* (revoked, deactivated) is asked of the org's Durable Object on every request anyway.
+const VERIFIED_CACHE_SIZE = 1024;
+const verified = new Map<string, { claims: TokenClaims; purpose: string; exp: number | null }>();
+
+function remember(token: string, purpose: string, claims: TokenClaims, exp: number | undefined): void {
+  if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+  verified.set(token, { claims, purpose, exp: exp ?? null });
+}
+
 /**
  * Verifies signature, issuer, audience and expiry; returns the claims or why not. `purpose`
  * keeps a registration token from being used as an API token and vice versa.
  */
 export async function verifyToken(env: Env, token: string, purpose: "api" | "registration"): Promise<TokenCheck> {
+  const known = verified.get(token);
+  if (known && known.purpose === purpose) {
+    if (known.exp === null || known.exp > Date.now() / 1000) return { ok: true, claims: known.claims };
+    verified.delete(token);
+    return { ok: false, reason: "token expired" };
+  }
   const { publicKey } = await keys(env);
   try {
     const { payload } = await jwtVerify(token, publicKey, {
@@ -105,7 +122,9 @@ export async function verifyToken(env: Env, token: string, purpose: "api" | "reg
     const kind = meta.tokenKind;
     const kindFits = purpose === "registration" ? kind === "Registration" : kind === "Login" || kind === "ServiceAccount" || kind === "Pat";
     if (!kindFits) return { ok: false, reason: "token kind not accepted here" };
-    return { ok: true, claims: { orgId: meta.orgId, userId: meta.userId, tokenId: meta.tokenId, tokenKind: kind! } };
+    const claims: TokenClaims = { orgId: meta.orgId, userId: meta.userId, tokenId: meta.tokenId, tokenKind: kind! };
+    remember(token, purpose, claims, payload.exp);
+    return { ok: true, claims };
   } catch (err) {
     if (err instanceof joseErrors.JWTExpired) return { ok: false, reason: "token expired" };
     return { ok: false, reason: "token invalid" };

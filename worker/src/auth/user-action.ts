@@ -31,13 +31,13 @@ export const requireUserAction = createMiddleware<AppEnv>(async (c, next) => {
   const org = c.get("org");
   const token = c.req.header("x-dfns-useraction");
   if (!token) {
-    await recordDecision(c, { caller, org, operation: null, decision: "denied", reason: "missing user action signature" });
+    await recordDecision(c, { caller, orgId: caller.orgId, operation: null, decision: "denied", reason: "missing user action signature" });
     throw new ApiError(401, "User action signature required (X-DFNS-USERACTION)");
   }
   const payload = await readBodyText(c);
   const spent = await org.consumeUserAction({ token, tokenId: caller.tokenId, method: c.req.method, path, payload });
   if (!spent.ok) {
-    await recordDecision(c, { caller, org, operation: null, decision: "denied", reason: spent.message });
+    await recordDecision(c, { caller, orgId: caller.orgId, operation: null, decision: "denied", reason: spent.message });
     throw new ApiError(spent.status, spent.message);
   }
   c.set("userAction", spent.value);

@@ -21,7 +21,6 @@ import type {
   UserActionEvidence,
   UserInfo,
 } from "../../../shared/src/dfns/wire.js";
-import * as audit from "../audit/store.js";
 import * as challenges from "../auth/challenge-store.js";
 import * as identities from "../auth/identity-store.js";
 import { failure, success, type Outcome } from "../http/errors.js";
@@ -389,17 +388,6 @@ export class Org extends DurableObject<Cloudflare.Env> {
       const user = identities.getUser(this.sql, row.subject) ?? identities.getUser(this.sql, identities.getToken(this.sql, row.subject)?.user_id ?? "");
       return { ...(JSON.parse(row.evidence) as UserActionEvidence), consumedAt: row.consumed_at, username: user?.username ?? null };
     });
-  }
-
-  // ── audit ───────────────────────────────────────────────────────────────────────────────────
-
-  recordDecision(d: audit.DecisionInput): void {
-    if (!this.orgId()) return;
-    audit.insertDecision(this.sql, newId("au"), nowIso(), d);
-  }
-
-  listDecisions(q: { limit: number; before?: number; identityId?: string; decision?: string }) {
-    return audit.listDecisions(this.sql, q);
   }
 
   // ── users and registration ──────────────────────────────────────────────────────────────────

@@ -42,11 +42,6 @@ const V1 = [
      action_hash TEXT PRIMARY KEY, action_id TEXT NOT NULL UNIQUE, challenge_id TEXT NOT NULL, subject TEXT NOT NULL,
      token_id TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, payload TEXT NOT NULL,
      expires_at INTEGER NOT NULL, created_at TEXT NOT NULL, consumed_at TEXT, evidence TEXT NOT NULL)`,
-  // Every request decision: who asked for what, allowed or denied, and why.
-  `CREATE TABLE IF NOT EXISTS audit_log (
-     seq INTEGER PRIMARY KEY AUTOINCREMENT, audit_id TEXT NOT NULL UNIQUE, at TEXT NOT NULL, identity_id TEXT, user_id TEXT,
-     token_id TEXT, method TEXT NOT NULL, path TEXT NOT NULL, operation TEXT, decision TEXT NOT NULL, reason TEXT NOT NULL,
-     user_action_id TEXT)`,
 ];
 
 export function migrate(sql: SqlStorage): void {

@@ -15,12 +15,11 @@ export function describeCaller(caller: Caller): string {
 export function permit(operation: DfnsOperation) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const caller = c.get("caller");
-    const org = c.get("org");
     if (!caller.operations.includes(operation)) {
-      await recordDecision(c, { caller, org, operation, decision: "denied", reason: "operation not granted" });
+      await recordDecision(c, { caller, orgId: caller.orgId, operation, decision: "denied", reason: "operation not granted" });
       throw new ApiError(403, `${describeCaller(caller)} is not authorized to perform operation (${operation})`);
     }
-    recordAllowed(c, { caller, org, operation, reason: "granted by permission assignment" });
+    recordAllowed(c, { caller, orgId: caller.orgId, operation, reason: "granted by permission assignment" });
     await next();
   });
 }
@@ -32,7 +31,7 @@ export function permit(operation: DfnsOperation) {
  */
 export function ownResource(what: string) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    recordAllowed(c, { caller: c.get("caller"), org: c.get("org"), operation: null, reason: `own ${what}` });
+    recordAllowed(c, { caller: c.get("caller"), orgId: c.get("caller").orgId, operation: null, reason: `own ${what}` });
     await next();
   });
 }
