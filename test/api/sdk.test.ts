@@ -3,7 +3,12 @@
 import { generateKeyPairSync } from "node:crypto";
 import { DfnsApiClient, DfnsAuthenticator, DfnsError } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// @ts-expect-error — a plain .mjs helper for npm start, without type declarations
+import { ensureLocalOrg } from "../../worker/src/admin/local-bootstrap.mjs";
 import { verifyUserActionEvidence } from "../../shared/src/dfns/user-action-evidence.js";
 import type { UserActionEvidence } from "../../shared/src/dfns/wire.js";
 import { startLocalApi, type LocalApi } from "./local-api.js";
@@ -36,6 +41,24 @@ afterAll(async () => {
 });
 
 describe("@dfns/sdk against the Tessera edge API", () => {
+  it("npm start's helper bootstraps once, writes local.json (owner-only), and reuses it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-local-"));
+    try {
+      const file = join(dir, "local.json");
+      const first = await ensureLocalOrg({ baseUrl: api.baseUrl, bootstrapSecret: api.bootstrapSecret, file });
+      expect(first.reused).toBe(false);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const second = await ensureLocalOrg({ baseUrl: api.baseUrl, bootstrapSecret: api.bootstrapSecret, file });
+      expect(second).toMatchObject({ reused: true, orgId: first.orgId });
+      // The written config drives the SDK as the CLI does.
+      const dfns = new DfnsApiClient({ baseUrl: second.baseUrl, authToken: second.authToken, signer: new AsymmetricKeySigner({ credId: second.credId, privateKey: second.privateKeyPem }) });
+      const p = await dfns.permissions.createPermission({ body: { name: "from local.json", operations: ["Wallets:Read"] } });
+      expect(p.name).toBe("from local.json");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("bootstraps, manages permissions, service accounts and PATs, logs in, and refuses what it must", async () => {
     const saKey = keyPair();
     const rootKey = keyPair("ed25519");
