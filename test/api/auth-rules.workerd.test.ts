@@ -169,6 +169,26 @@ describe("layer 1: user action signatures", () => {
     expect(await sql(boot.orgId, "SELECT * FROM permissions WHERE name = 'ops'")).toHaveLength(1);
   });
 
+  it("spends a user action exactly once under concurrency", async () => {
+    const { boot, sa } = await newOrg();
+    const ua = await sa.userAction("POST", "/permissions", payload);
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => sa.raw("POST", "/permissions", { body: payload, headers: { "x-dfns-useraction": ua } })),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([200, 401, 401, 401, 401, 401, 401, 401]);
+    expect(await sql(boot.orgId, "SELECT * FROM permissions WHERE name = 'ops'")).toHaveLength(1);
+    // The same for a challenge answered many times at once: one user action is issued.
+    const init = await json<{ challenge: string; challengeIdentifier: string }>(
+      await sa.raw("POST", "/auth/action/init", {
+        body: JSON.stringify({ userActionPayload: payload, userActionHttpMethod: "POST", userActionHttpPath: "/permissions", userActionServerKind: "Api" }),
+      }),
+    );
+    const answer = JSON.stringify({ challengeIdentifier: init.challengeIdentifier, firstFactor: await signChallenge(sa.key, sa.credId, init.challenge) });
+    const answers = await Promise.all(Array.from({ length: 6 }, () => sa.raw("POST", "/auth/action", { body: answer })));
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 401, 401, 401, 401, 401]);
+    expect(await sql(boot.orgId, "SELECT * FROM user_actions WHERE challenge_id = ?", init.challengeIdentifier)).toHaveLength(1);
+  });
+
   it("refuses a user action signed for another path, body, method or caller — and leaves it unspent", async () => {
     const { boot, sa, rootUserKey } = await newOrg();
     const ua = await sa.userAction("POST", "/permissions", payload);
