@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Rebuilds wasm/pkg from source into a temporary folder and fails unless every file is
+# byte-for-byte identical to the committed one: what runs is what the Rust source says.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+bash "$here/build.sh" "$tmp/pkg"
+echo "== comparing the rebuilt artifact with the committed wasm/pkg"
+if diff -r "$here/pkg" "$tmp/pkg"; then
+  echo "wasm artifact check: OK, identical ($(cd "$here/pkg" && sha256sum tessera_mpc_bg.wasm | cut -c1-16)…)"
+else
+  echo "wasm artifact check: FAILED, wasm/pkg differs from a rebuild of wasm/src (run npm run build:wasm and commit)" >&2
+  exit 1
+fi
