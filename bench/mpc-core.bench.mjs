@@ -1,0 +1,170 @@
+// The MPC core's own cost, all parties in one process, no network: per-party compute of a
+// 2-of-3 DKLs23 ECDSA signature, DKG and refresh time, FROST signing, and bytes each party
+// sends per signature — beside single-key @noble/curves signing measured in the same run.
+// Writes bench/results/mpc-core.json.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { register } from "tsx/esm/api";
+import { secp256k1, schnorr } from "@noble/curves/secp256k1.js";
+import { ed25519 } from "@noble/curves/ed25519.js";
+
+register();
+const { initMpc, Ceremony, peekHeader, randomSessionId } = await import("../wasm/index.ts");
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+const N_SIGN = Number(process.env.BENCH_N ?? 60);
+const N_DKG = Number(process.env.BENCH_DKG ?? 3);
+
+const stats = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+  return { n: s.length, p50_ms: +q(0.5).toFixed(3), p99_ms: +q(0.99).toFixed(3), mean_ms: +(s.reduce((a, b) => a + b, 0) / s.length).toFixed(3) };
+};
+
+/** Runs ceremonies like runLocally, but times each party's own calls and counts its bytes. */
+function runTimed(ceremonies) {
+  const byParty = new Map(ceremonies.map((c) => [c.me, c]));
+  const cpu = new Map(ceremonies.map((c) => [c.me, 0]));
+  const sent = new Map(ceremonies.map((c) => [c.me, 0]));
+  const queue = [];
+  const push = (me, msgs) => {
+    for (const m of msgs) sent.set(me, sent.get(me) + m.length);
+    queue.push(...msgs);
+  };
+  for (const c of ceremonies) {
+    const t = performance.now();
+    const out = c.start();
+    cpu.set(c.me, cpu.get(c.me) + performance.now() - t);
+    push(c.me, out);
+  }
+  while (queue.length) {
+    const m = queue.shift();
+    const to = peekHeader(m).to;
+    const c = byParty.get(to);
+    const t = performance.now();
+    const out = c.receive(m);
+    cpu.set(to, cpu.get(to) + performance.now() - t);
+    push(to, out);
+  }
+  return { cpu, sent };
+}
+
+function keygen(scheme, n = 3, t = 2) {
+  const sessionId = randomSessionId();
+  const parties = Array.from({ length: n }, (_, i) => i + 1);
+  const cs = parties.map((me) => Ceremony.keygen({ scheme, sessionId, me, parties, threshold: t }));
+  const t0 = performance.now();
+  const { cpu } = runTimed(cs);
+  return { shares: cs.map((c) => c.keyShare()), wall: performance.now() - t0, perParty: [...cpu.values()] };
+}
+
+await initMpc();
+const digest = new Uint8Array(32).fill(7);
+
+// Baseline: single-key signing with @noble/curves, same process, same run.
+const sk = secp256k1.utils.randomSecretKey();
+const edSk = ed25519.utils.randomSecretKey();
+const base = { secp256k1: [], schnorr: [], ed25519: [] };
+for (let i = 0; i < 200 + N_SIGN * 4; i++) {
+  let t = performance.now();
+  secp256k1.sign(digest, sk, { prehash: false });
+  if (i >= 200) base.secp256k1.push(performance.now() - t);
+  t = performance.now();
+  schnorr.sign(digest, sk);
+  if (i >= 200) base.schnorr.push(performance.now() - t);
+  t = performance.now();
+  ed25519.sign(digest, edSk);
+  if (i >= 200) base.ed25519.push(performance.now() - t);
+}
+const baseline = { noble_secp256k1_sign: stats(base.secp256k1), noble_schnorr_sign: stats(base.schnorr), noble_ed25519_sign: stats(base.ed25519) };
+
+// ECDSA DKG 2-of-3.
+const dkg = [];
+const dkgPerParty = [];
+let ecdsa;
+for (let i = 0; i < N_DKG; i++) {
+  const r = keygen("ecdsa-secp256k1");
+  dkg.push(r.wall);
+  dkgPerParty.push(...r.perParty);
+  ecdsa = r.shares;
+}
+
+// ECDSA signing: per-party compute and bytes.
+const signPerParty = [];
+const signWall = [];
+let bytesPerParty = 0;
+for (let i = 0; i < N_SIGN + 5; i++) {
+  const signId = randomSessionId();
+  const cs = [1, 2].map((p) => Ceremony.sign({ share: ecdsa[p - 1], sessionId: signId, signers: [1, 2], message: digest }));
+  const t0 = performance.now();
+  const { cpu, sent } = runTimed(cs);
+  if (i < 5) continue; // warm-up
+  signWall.push(performance.now() - t0);
+  signPerParty.push(...cpu.values());
+  bytesPerParty = Math.max(...sent.values());
+  cs.forEach((c) => c.free());
+}
+
+// Refresh 2-of-3 (all three parties).
+const refresh = [];
+for (let i = 0; i < Math.max(1, N_DKG - 1); i++) {
+  const sessionId = randomSessionId();
+  const cs = ecdsa.map((share) => Ceremony.refresh({ share, sessionId, parties: [1, 2, 3] }));
+  const t0 = performance.now();
+  runTimed(cs);
+  refresh.push(performance.now() - t0);
+}
+
+// FROST.
+const frost = {};
+for (const scheme of ["frost-ed25519", "frost-bip340"]) {
+  const k = keygen(scheme);
+  const perParty = [];
+  let bytes = 0;
+  for (let i = 0; i < N_SIGN * 2; i++) {
+    const signId = randomSessionId();
+    const cs = [1, 3].map((p) => Ceremony.sign({ share: k.shares[p - 1], sessionId: signId, signers: [1, 3], message: digest }));
+    const { cpu, sent } = runTimed(cs);
+    perParty.push(...cpu.values());
+    bytes = Math.max(...sent.values());
+    cs.forEach((c) => c.free());
+  }
+  frost[scheme] = { dkg_wall_ms: +k.wall.toFixed(1), sign_per_party: stats(perParty), bytes_sent_per_party_per_signature: bytes };
+}
+
+const ecdsaSign = stats(signPerParty);
+const result = {
+  benchmark: "mpc-core",
+  date: new Date().toISOString(),
+  runtime: `Node ${process.versions.node}, wasm/pkg, one process, no network`,
+  baseline,
+  ecdsa_2of3: {
+    sign_per_party: ecdsaSign,
+    sign_wall_both_parties: stats(signWall),
+    bytes_sent_per_party_per_signature: bytesPerParty,
+    dkg_wall_all_parties: stats(dkg),
+    dkg_per_party: stats(dkgPerParty),
+    refresh_wall_all_parties: stats(refresh),
+  },
+  frost,
+  ratios: {
+    ecdsa_sign_per_party_vs_noble_secp256k1: +(ecdsaSign.p50_ms / baseline.noble_secp256k1_sign.p50_ms).toFixed(1),
+    frost_ed25519_sign_per_party_vs_noble_ed25519: +(frost["frost-ed25519"].sign_per_party.p50_ms / baseline.noble_ed25519_sign.p50_ms).toFixed(1),
+    frost_bip340_sign_per_party_vs_noble_schnorr: +(frost["frost-bip340"].sign_per_party.p50_ms / baseline.noble_schnorr_sign.p50_ms).toFixed(1),
+  },
+  targets: {
+    ecdsa_sign_per_party_p50_le_5ms: ecdsaSign.p50_ms <= 5,
+    ecdsa_dkg_2of3_le_300ms: stats(dkg).p50_ms <= 300,
+  },
+};
+
+mkdirSync(join(root, "bench/results"), { recursive: true });
+writeFileSync(join(root, "bench/results/mpc-core.json"), JSON.stringify(result, null, 2) + "\n");
+const b = baseline.noble_secp256k1_sign.p50_ms;
+console.log(`baseline  noble secp256k1 sign p50 ${b} ms, schnorr ${baseline.noble_schnorr_sign.p50_ms} ms, ed25519 ${baseline.noble_ed25519_sign.p50_ms} ms`);
+console.log(`ECDSA 2-of-3 sign, per party  p50 ${ecdsaSign.p50_ms} ms  p99 ${ecdsaSign.p99_ms} ms  (${result.ratios.ecdsa_sign_per_party_vs_noble_secp256k1}x noble)  target <= 5 ms: ${result.targets.ecdsa_sign_per_party_p50_le_5ms ? "met" : "NOT met"}`);
+console.log(`ECDSA 2-of-3 sign, both parties wall p50 ${result.ecdsa_2of3.sign_wall_both_parties.p50_ms} ms; ${bytesPerParty} bytes sent per party per signature`);
+console.log(`ECDSA 2-of-3 DKG, all parties p50 ${result.ecdsa_2of3.dkg_wall_all_parties.p50_ms} ms (per party ${result.ecdsa_2of3.dkg_per_party.p50_ms} ms)  target <= 300 ms: ${result.targets.ecdsa_dkg_2of3_le_300ms ? "met" : "NOT met"}`);
+console.log(`ECDSA 2-of-3 refresh, all parties p50 ${result.ecdsa_2of3.refresh_wall_all_parties.p50_ms} ms`);
+for (const [s, f] of Object.entries(frost)) console.log(`${s} sign per party p50 ${f.sign_per_party.p50_ms} ms, ${f.bytes_sent_per_party_per_signature} bytes; DKG ${f.dkg_wall_ms} ms`);
