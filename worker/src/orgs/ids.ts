@@ -23,7 +23,7 @@ function base32(bytes: Uint8Array): string {
   return out;
 }
 
-export type IdKind = "or" | "us" | "to" | "cr" | "pm" | "as" | "ch" | "ua" | "au" | "xfr" | "tx" | "wh" | "whe";
+export type IdKind = "or" | "us" | "to" | "cr" | "pm" | "as" | "ch" | "ua" | "au" | "xfr" | "tx" | "wh" | "whe" | "wa" | "key" | "sig";
 
 export function newId(kind: IdKind): string {
   const s = base32(randomBytes(13)).slice(0, 20);

@@ -35,3 +35,17 @@ export function ownResource(what: string) {
     await next();
   });
 }
+
+/** Like permit, for endpoints Dfns documents under one name and still accepts under a legacy one. */
+export function permitAny(operations: [DfnsOperation, ...DfnsOperation[]]) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const caller = c.get("caller");
+    const granted = operations.find((op) => caller.operations.includes(op));
+    if (!granted) {
+      await recordDecision(c, { caller, orgId: caller.orgId, operation: operations[0], decision: "denied", reason: "operation not granted" });
+      throw new ApiError(403, `${describeCaller(caller)} is not authorized to perform operation (${operations[0]})`);
+    }
+    recordAllowed(c, { caller, orgId: caller.orgId, operation: granted, reason: "granted by permission assignment" });
+    await next();
+  });
+}
