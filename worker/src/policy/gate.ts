@@ -1,0 +1,102 @@
+// The gate the signing layer calls before any signing session starts (see README.md):
+//
+//   const gate = await evaluatePolicies(env, orgId, input, { waitUntil: c.executionCtx.waitUntil.bind(c.executionCtx) });
+//   Allowed → sign with SigningAuthorization.policy = gate.policy, then commitReservation(env,
+//             gate.reservation) — or releaseReservation(env, gate.reservation, why) if signing failed;
+//   Blocked → answer the request as Rejected/Failed with gate.reason; nothing was reserved;
+//   Pending → answer status "Pending" with gate.approvalId; the resume handler registered with
+//             registerResumeHandler gets the request back when the approval resolves.
+//
+// Facts (USD prices, recipient screening) are gathered here, outside the Durable Object, because
+// they may need I/O; the PolicyState object then decides and reserves atomically.
+import type { Env } from "../env.js";
+import type { GateInput, GateResult, Reservation } from "./contract.js";
+import { needsScreening } from "./engine.js";
+import { ConfiguredPrices, priceKey, type PriceSource } from "./prices.js";
+import { ChainalysisSanctionsApi } from "./screening/chainalysis-api.js";
+import { CombinedScreening, screenSafely, type ScreeningProvider } from "./screening/provider.js";
+import { SanctionsListScreening } from "./screening/sanctions-list.js";
+import type { Facts } from "./types.js";
+
+export type { GateInput, GateResult, Reservation, ResumeEvent, ResumeHandler } from "./contract.js";
+export { registerResumeHandler } from "./resume.js";
+
+export interface GateDeps {
+  prices: PriceSource;
+  screening: ScreeningProvider;
+  /** Lets the allowed-request audit line commit after the response (c.executionCtx.waitUntil). */
+  waitUntil?: (p: Promise<unknown>) => void;
+}
+
+let localList: SanctionsListScreening | null = null;
+
+/**
+ * Providers from configuration: prices from POLICY_USD_PRICES; screening by the bundled OFAC list,
+ * plus Chainalysis's sanctions API when CHAINALYSIS_API_KEY is set.
+ */
+export function defaultGateDeps(env: Env): GateDeps {
+  localList ??= new SanctionsListScreening();
+  const screening = env.CHAINALYSIS_API_KEY
+    ? new CombinedScreening([localList, new ChainalysisSanctionsApi({ apiKey: env.CHAINALYSIS_API_KEY, ...(env.CHAINALYSIS_API_URL ? { baseUrl: env.CHAINALYSIS_API_URL } : {}) })])
+    : localList;
+  return { prices: ConfiguredPrices.fromVariable(env.POLICY_USD_PRICES), screening };
+}
+
+export async function evaluatePolicies(env: Env, orgId: string, input: GateInput, deps: Partial<GateDeps> = {}): Promise<GateResult> {
+  const { prices, screening, waitUntil } = { ...defaultGateDeps(env), ...deps };
+  const state = env.POLICY_STATE.getByName(orgId);
+  for (let attempt = 0; ; attempt++) {
+    const view = await state.policyView(orgId);
+    const facts: Facts = {};
+    const { asset, network } = input.request;
+    if (asset) {
+      const price = await prices.usdPrice(network, asset);
+      if (price !== null) facts.usdPrices = { [priceKey(network, asset)]: price };
+    }
+    if (needsScreening(input.request, view.policies)) facts.screening = await screenSafely(screening, input.request);
+
+    const outcome = await state.evaluate({ orgId, input, facts, policiesVersion: view.version });
+    if (outcome.status === "Stale") {
+      if (attempt < 3) continue;
+      throw new Error("policies kept changing during evaluation");
+    }
+    const record = (decision: "allowed" | "denied", reason: string) =>
+      env.AUDIT.getByName(orgId).record({
+        identityId: input.requester.identityId,
+        userId: input.requester.userId,
+        tokenId: input.requester.tokenId,
+        method: input.http.method,
+        path: input.http.path,
+        operation: null,
+        decision,
+        reason: `policy: ${reason}`.slice(0, 512),
+        userActionId: input.userAction?.actionId ?? null,
+      });
+    switch (outcome.status) {
+      case "Blocked":
+        await record("denied", outcome.decision.reason);
+        return { status: "Blocked", reason: outcome.decision.reason, decision: outcome.decision };
+      case "Pending":
+        await record("allowed", `held for approval ${outcome.approvalId}: ${outcome.decision.reason}`);
+        return { status: "Pending", approvalId: outcome.approvalId, reason: outcome.decision.reason, decision: outcome.decision };
+      case "Allowed": {
+        const line = record("allowed", outcome.decision.reason).catch((err: Error) => console.error("audit write failed", err.message));
+        if (waitUntil) waitUntil(line);
+        else await line;
+        return { status: "Allowed", reservation: outcome.reservation, policy: { decision: "NoAction" }, reason: outcome.decision.reason, decision: outcome.decision };
+      }
+    }
+  }
+}
+
+/** The request was signed: its amount/count now counts at signing time. Idempotent. */
+export async function commitReservation(env: Env, reservation: Reservation): Promise<void> {
+  const r = await env.POLICY_STATE.getByName(reservation.orgId).commitReservation(reservation.reservationId);
+  if (!r.ok) throw new Error(`commitReservation ${reservation.reservationId}: ${r.message}`);
+}
+
+/** Signing failed or was abandoned: the request stops counting. Idempotent; refused once committed. */
+export async function releaseReservation(env: Env, reservation: Reservation, reason: string): Promise<void> {
+  const r = await env.POLICY_STATE.getByName(reservation.orgId).releaseReservation(reservation.reservationId, reason);
+  if (!r.ok) throw new Error(`releaseReservation ${reservation.reservationId}: ${r.message}`);
+}
