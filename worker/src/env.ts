@@ -1,6 +1,7 @@
 import type { Org } from "./orgs/org.js";
 import type { Deployment } from "./deployment/deployment.js";
 import type { AuditLog } from "./audit/audit-log.js";
+import type { PolicyState } from "./policy/state.js";
 
 /** Bindings and configuration of the edge API (wrangler.toml, secrets, `--var`). */
 export interface Env {
@@ -10,6 +11,8 @@ export interface Env {
   AUDIT: DurableObjectNamespace<AuditLog>;
   /** The deployment-wide object: the generated token-signing key when no secret is set. */
   DEPLOYMENT: DurableObjectNamespace<Deployment>;
+  /** Layer 3, one per organisation (named by org id): policies, velocity usage, approvals. */
+  POLICY_STATE: DurableObjectNamespace<PolicyState>;
   /** PKCS#8 PEM of a P-256 key that signs bearer tokens (ES256). Optional in dev and tests. */
   TOKEN_SIGNING_KEY?: string;
   /** Enables POST /admin/bootstrap for whoever presents it as a bearer token. Unset: disabled. */
@@ -19,4 +22,9 @@ export interface Env {
   WEBAUTHN_RP_NAME?: string;
   /** Comma-separated origins passkey ceremonies may come from (e.g. "http://localhost:8787"). */
   WEBAUTHN_ORIGINS?: string;
+  /** JSON object of USD prices per whole unit, keyed "Network" (native) or "Network:contract", for USD policy rules. */
+  POLICY_USD_PRICES?: string;
+  /** Enables Chainalysis's sanctions API as a second screening provider beside the bundled OFAC list. */
+  CHAINALYSIS_API_KEY?: string;
+  CHAINALYSIS_API_URL?: string;
 }

@@ -18,6 +18,7 @@ import { requireUserAction } from "./auth/user-action.js";
 import type { AppEnv } from "./http/app-env.js";
 import { errorBody, handleError } from "./http/errors.js";
 import { permissionRoutes } from "./permissions/routes.js";
+import { policyRoutes } from "./policy/routes.js";
 
 export type { Env } from "./env.js";
 
@@ -40,6 +41,7 @@ app.route("/", credentialRoutes);
 app.route("/", identityRoutes);
 app.route("/", permissionRoutes);
 app.route("/", auditRoutes);
+app.route("/", policyRoutes);
 
 app.notFound((c) => c.json(errorBody("Not found"), 404));
 app.onError(handleError);
@@ -47,4 +49,5 @@ app.onError(handleError);
 export { Org } from "./orgs/org.js";
 export { Deployment } from "./deployment/deployment.js";
 export { AuditLog } from "./audit/audit-log.js";
+export { PolicyState } from "./policy/state.js";
 export default app;
