@@ -1,0 +1,56 @@
+// A SigningCoordinator for component tests that signs with the real MPC core in this process:
+// a 2-of-3 DKLs23 key made by a real DKG (runLocally), and every signature a real threshold
+// ceremony between parties 1 and 2. No plain private key exists for the wallet anywhere.
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import type { GeneratedKey, SignatureRequest, SigningCoordinator, ThresholdSignature } from "../../worker/src/signing/authorization.js";
+import { Ceremony, initMpc, randomSessionId, runLocally, type KeyShare } from "../../wasm/index.js";
+
+export class InProcessMpcSigner implements SigningCoordinator {
+  readonly keyId = "key-test-mpc";
+  signatures = 0;
+  /** Fault injection: when it returns a message, that signing attempt fails with it. */
+  failWhen: ((request: SignatureRequest) => string | null) | null = null;
+
+  private constructor(private readonly shares: KeyShare[]) {}
+
+  static async create(): Promise<InProcessMpcSigner> {
+    await initMpc();
+    const sessionId = randomSessionId();
+    const parties = [1, 2, 3];
+    const ceremonies = parties.map((me) => Ceremony.keygen({ scheme: "ecdsa-secp256k1", sessionId, me, parties, threshold: 2 }));
+    runLocally(ceremonies);
+    return new InProcessMpcSigner(ceremonies.map((c) => c.keyShare()));
+  }
+
+  /** Compressed SEC1, hex without 0x (the wallet record's signingKey.publicKey). */
+  publicKeyHex(): string {
+    return bytesToHex(this.shares[0]!.publicKey());
+  }
+
+  async generateKey(): Promise<GeneratedKey> {
+    return { keyId: this.keyId, publicKey: this.publicKeyHex() };
+  }
+
+  async sign(request: SignatureRequest): Promise<ThresholdSignature> {
+    if (request.keyId !== this.keyId) throw new Error(`unknown key ${request.keyId}`);
+    const failure = this.failWhen?.(request);
+    if (failure) throw new Error(failure);
+    // Yield first, as a networked coordinator would: concurrent requests really interleave.
+    await new Promise((r) => setImmediate(r));
+    const sessionId = randomSessionId();
+    const signers = [1, 2];
+    const message = hexToBytes(request.message);
+    const ceremonies = signers.map((p) => Ceremony.sign({ share: this.shares[p - 1]!, sessionId, signers, message }));
+    runLocally(ceremonies);
+    const { signature, recid } = ceremonies[0]!.signature();
+    this.signatures++;
+    const sig = secp256k1.Signature.fromBytes(signature, "compact");
+    return {
+      r: bytesToHex(signature.slice(0, 32)),
+      s: bytesToHex(signature.slice(32, 64)),
+      recid: recid as 0 | 1,
+      encoded: bytesToHex(sig.toBytes("der")),
+    };
+  }
+}

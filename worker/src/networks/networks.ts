@@ -1,0 +1,146 @@
+// The chains this deployment can reach. Each network has defaults (chain id, native asset,
+// confirmations, explorer) and takes its RPC endpoints from the environment, so one code base
+// serves mainnet, a testnet and a local anvil without edits. Everything is validated with zod
+// when first read: a bad configuration is an operator error reported clearly, never a guess.
+import { z } from "zod";
+
+export const EVM_NETWORKS = ["Ethereum", "EthereumSepolia", "Anvil"] as const;
+export type EvmNetworkId = (typeof EVM_NETWORKS)[number];
+
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte address");
+
+const rpcUrl = z
+  .string()
+  .url()
+  .refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL");
+
+/** A token the assets endpoint always reports for this network, besides the native asset. */
+const knownToken = z.object({ contract: address, symbol: z.string().min(1).max(16), decimals: z.number().int().min(0).max(36) });
+
+export const networkConfig = z.object({
+  id: z.enum(EVM_NETWORKS),
+  chainId: z.number().int().positive(),
+  /** Tried in order: the next one is used when one is unreachable or answers garbage. */
+  rpcUrls: z.array(rpcUrl).min(1).max(8),
+  /** Blocks, counting the one that includes the transaction, before a transfer is Confirmed. */
+  confirmations: z.number().int().min(1).max(1000),
+  nativeAsset: z.object({ symbol: z.string().min(1).max(16), decimals: z.number().int().min(0).max(36) }),
+  /** `{txHash}` is replaced by the transaction hash; null when the chain has no public explorer. */
+  explorerTxUrl: z.string().includes("{txHash}").nullable(),
+  /** How often a broadcast transaction's receipt is looked for. */
+  pollIntervalMs: z.number().int().min(50).max(600_000),
+  /** Per RPC request. */
+  rpcTimeoutMs: z.number().int().min(100).max(120_000),
+  tokens: z.array(knownToken).max(100),
+});
+export type NetworkConfig = z.infer<typeof networkConfig>;
+
+type NetworkDefaults = Omit<NetworkConfig, "rpcUrls"> & { rpcEnv: string; defaultRpcUrls: string[] };
+
+const DEFAULTS: Record<EvmNetworkId, NetworkDefaults> = {
+  Ethereum: {
+    id: "Ethereum",
+    chainId: 1,
+    rpcEnv: "ETHEREUM_RPC_URL",
+    defaultRpcUrls: [],
+    confirmations: 12,
+    nativeAsset: { symbol: "ETH", decimals: 18 },
+    explorerTxUrl: "https://etherscan.io/tx/{txHash}",
+    pollIntervalMs: 4_000,
+    rpcTimeoutMs: 10_000,
+    tokens: [],
+  },
+  EthereumSepolia: {
+    id: "EthereumSepolia",
+    chainId: 11155111,
+    rpcEnv: "ETHEREUM_SEPOLIA_RPC_URL",
+    defaultRpcUrls: [],
+    confirmations: 3,
+    nativeAsset: { symbol: "SEP", decimals: 18 },
+    explorerTxUrl: "https://sepolia.etherscan.io/tx/{txHash}",
+    pollIntervalMs: 4_000,
+    rpcTimeoutMs: 10_000,
+    tokens: [],
+  },
+  // A local development chain (anvil's default chain id). Automine makes every transaction a block.
+  Anvil: {
+    id: "Anvil",
+    chainId: 31337,
+    rpcEnv: "ANVIL_RPC_URL",
+    defaultRpcUrls: ["http://127.0.0.1:8545"],
+    confirmations: 1,
+    nativeAsset: { symbol: "ETH", decimals: 18 },
+    explorerTxUrl: null,
+    pollIntervalMs: 200,
+    rpcTimeoutMs: 5_000,
+    tokens: [],
+  },
+};
+
+/** Per-network overrides an operator may set in TESSERA_NETWORKS (JSON), e.g. {"Anvil":{"chainId":1337}}. */
+const networkOverride = networkConfig.omit({ id: true, rpcUrls: true }).partial().strict().optional();
+const overrides = z.object({ Ethereum: networkOverride, EthereumSepolia: networkOverride, Anvil: networkOverride }).strict();
+
+/** The environment variables this module reads. */
+export interface NetworkEnv {
+  ETHEREUM_RPC_URL?: string;
+  ETHEREUM_SEPOLIA_RPC_URL?: string;
+  ANVIL_RPC_URL?: string;
+  TESSERA_NETWORKS?: string;
+}
+
+export class NetworkConfigError extends Error {
+  override name = "NetworkConfigError";
+}
+
+export type NetworkAvailability = { ok: true; config: NetworkConfig } | { ok: false; reason: string };
+
+/**
+ * Every EVM network with its validated configuration, or the reason it is unavailable here
+ * (no RPC URL configured). Throws NetworkConfigError when the configuration itself is invalid.
+ */
+export function loadNetworks(env: NetworkEnv): Record<EvmNetworkId, NetworkAvailability> {
+  let extra: Record<string, unknown> = {};
+  if (env.TESSERA_NETWORKS !== undefined && env.TESSERA_NETWORKS.trim() !== "") {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(env.TESSERA_NETWORKS);
+    } catch {
+      throw new NetworkConfigError("TESSERA_NETWORKS is not valid JSON");
+    }
+    const checked = overrides.safeParse(parsed);
+    if (!checked.success) throw new NetworkConfigError(`TESSERA_NETWORKS: ${describe(checked.error)}`);
+    extra = checked.data;
+  }
+  const out = {} as Record<EvmNetworkId, NetworkAvailability>;
+  for (const id of EVM_NETWORKS) {
+    const { rpcEnv, defaultRpcUrls, ...defaults } = DEFAULTS[id];
+    const raw = (env as Record<string, string | undefined>)[rpcEnv];
+    const rpcUrls = raw && raw.trim() !== "" ? raw.split(",").map((u) => u.trim()).filter((u) => u !== "") : defaultRpcUrls;
+    if (rpcUrls.length === 0) {
+      out[id] = { ok: false, reason: `Network ${id} is not configured in this deployment (set ${rpcEnv})` };
+      continue;
+    }
+    const candidate = { ...defaults, ...(extra[id] as object | undefined), rpcUrls };
+    const checked = networkConfig.safeParse(candidate);
+    if (!checked.success) throw new NetworkConfigError(`${id} (${rpcEnv} / TESSERA_NETWORKS): ${describe(checked.error)}`);
+    out[id] = { ok: true, config: checked.data };
+  }
+  return out;
+}
+
+/** The configuration of one network, or the reason it cannot be used. */
+export function networkFor(env: NetworkEnv, network: string): NetworkAvailability {
+  if (!(EVM_NETWORKS as readonly string[]).includes(network)) return { ok: false, reason: `Network ${network} is not supported for transfers` };
+  return loadNetworks(env)[network as EvmNetworkId];
+}
+
+export function explorerLink(config: NetworkConfig, txHash: string): string | null {
+  return config.explorerTxUrl ? config.explorerTxUrl.replaceAll("{txHash}", txHash) : null;
+}
+
+function describe(err: z.ZodError): string {
+  const first = err.issues[0];
+  if (!first) return "invalid";
+  return `${first.path.length ? first.path.join(".") : "value"}: ${first.message}`;
+}
