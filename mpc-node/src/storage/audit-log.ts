@@ -1,0 +1,169 @@
+// The node's audit trail: an append-only JSON-lines file, one line per ceremony (or refused
+// request), hash-chained and signed with the node's peer key (Ed25519).
+//
+//   line      = canonicalJson({ seq, prev, entry, hash, signature })
+//   hash      = SHA-256( "tessera.mpc-node.audit.v1\n" || canonicalJson({ seq, prev, entry }) )
+//   signature = Ed25519(peer key, hash)
+//   prev      = the previous line's hash (64 zeros for seq 1)
+//
+// Editing an entry breaks its hash (and the signature cannot be redone without the peer key);
+// removing one breaks the seq/prev chain; cutting the tail is caught by the head (last seq and
+// hash) the node keeps in its database. Export the log elsewhere to survive a node that rewrites
+// both. Entries hold no secrets: ids, digests, public keys, signatures, outcomes and timings.
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { closeSync, existsSync, fdatasyncSync, fstatSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
+import { canonicalJson } from "../../../shared/src/mpc/canonical-json.js";
+
+export const AUDIT_DOMAIN = "tessera.mpc-node.audit.v1";
+const GENESIS = "0".repeat(64);
+
+export type AuditEntry = Record<string, unknown>;
+
+export interface AuditLine {
+  seq: number;
+  prev: string;
+  entry: AuditEntry;
+  hash: string;
+  signature: string;
+}
+
+export interface AuditHeadStore {
+  auditHead(): { seq: number; hash: string } | null;
+  setAuditHead(seq: number, hash: string): void;
+}
+
+function lineHash(seq: number, prev: string, entry: AuditEntry): Uint8Array {
+  return sha256(new TextEncoder().encode(`${AUDIT_DOMAIN}\n${canonicalJson({ seq, prev, entry })}`));
+}
+
+export class AuditLog {
+  private readonly fd: number;
+  private seq: number;
+  private last: string;
+
+  /**
+   * @param signingSeed the 32-byte Ed25519 seed of the node's peer key
+   */
+  constructor(
+    readonly path: string,
+    private readonly signingSeed: Uint8Array,
+    private readonly head: AuditHeadStore,
+    private readonly fsync = true,
+  ) {
+    const tail = existsSync(path) ? lastLine(path) : null;
+    const known = head.auditHead();
+    if (tail) {
+      const parsed = JSON.parse(tail) as AuditLine;
+      if (known && (parsed.seq < known.seq || (parsed.seq === known.seq && parsed.hash !== known.hash))) {
+        throw new Error(`audit log ${path} ends at entry ${parsed.seq}, but the node recorded entry ${known.seq}: the log was truncated or replaced`);
+      }
+      this.seq = parsed.seq;
+      this.last = parsed.hash;
+    } else {
+      if (known) throw new Error(`audit log ${path} is missing, but the node recorded ${known.seq} entries`);
+      this.seq = 0;
+      this.last = GENESIS;
+    }
+    this.fd = openSync(path, "a", 0o600);
+  }
+
+  append(entry: AuditEntry): AuditLine {
+    const seq = this.seq + 1;
+    const hash = lineHash(seq, this.last, entry);
+    const line: AuditLine = { seq, prev: this.last, entry, hash: bytesToHex(hash), signature: bytesToHex(ed25519.sign(hash, this.signingSeed)) };
+    writeSync(this.fd, `${canonicalJson(line)}\n`);
+    if (this.fsync) fdatasyncSync(this.fd);
+    this.head.setAuditHead(seq, line.hash);
+    this.seq = seq;
+    this.last = line.hash;
+    return line;
+  }
+
+  get length(): number {
+    return this.seq;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/** Reads the last non-empty line without loading the whole file. */
+function lastLine(path: string): string | null {
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    let chunk = 64 * 1024;
+    while (true) {
+      const start = Math.max(0, size - chunk);
+      const buf = Buffer.alloc(size - start);
+      readSync(fd, buf, 0, buf.length, start);
+      const text = buf.toString("utf8").replace(/\n+$/, "");
+      const nl = text.lastIndexOf("\n");
+      if (nl >= 0 || start === 0) return text.length === 0 ? null : text.slice(nl + 1);
+      chunk *= 4;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export type AuditVerdict = { ok: true; entries: number; head: { seq: number; hash: string } | null } | { ok: false; entries: number; line: number; reason: string };
+
+/**
+ * Checks every line: well-formed, consecutive seq, prev = previous hash, hash recomputed,
+ * signature by `publicKey`; then that the log reaches the recorded head (if given).
+ */
+export function verifyAuditText(text: string, publicKey: Uint8Array, head: { seq: number; hash: string } | null = null): AuditVerdict {
+  const lines = text.split("\n").filter((l, i, all) => l.length > 0 || i < all.length - 1);
+  let prev = GENESIS;
+  let n = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!;
+    const fail = (reason: string): AuditVerdict => ({ ok: false, entries: n, line: i + 1, reason });
+    let line: AuditLine;
+    try {
+      line = JSON.parse(raw) as AuditLine;
+    } catch {
+      return fail("not JSON");
+    }
+    if (typeof line !== "object" || line === null || typeof line.seq !== "number" || typeof line.prev !== "string" || typeof line.hash !== "string" || typeof line.signature !== "string" || typeof line.entry !== "object") {
+      return fail("not an audit line");
+    }
+    if (line.seq !== n + 1) return fail(`entry ${line.seq} where ${n + 1} was expected (an entry was removed or reordered)`);
+    if (line.prev !== prev) return fail(`entry ${line.seq} does not chain to the entry before it`);
+    let expected: Uint8Array;
+    try {
+      expected = lineHash(line.seq, line.prev, line.entry);
+    } catch (e) {
+      return fail(`entry ${line.seq} cannot be re-encoded: ${(e as Error).message}`);
+    }
+    if (bytesToHex(expected) !== line.hash) return fail(`entry ${line.seq} was altered (its hash does not match its content)`);
+    let signed = false;
+    try {
+      signed = ed25519.verify(hexToBytes(line.signature), expected, publicKey, { zip215: false });
+    } catch {
+      signed = false;
+    }
+    if (!signed) return fail(`entry ${line.seq} is not signed by this node's key`);
+    if (canonicalJson(line) !== raw) return fail(`entry ${line.seq} is not in canonical form (edited?)`);
+    prev = line.hash;
+    n = line.seq;
+  }
+  if (head) {
+    if (n < head.seq) return { ok: false, entries: n, line: lines.length, reason: `the log ends at entry ${n}, but the node recorded ${head.seq} entries (truncated)` };
+    const at = lines[head.seq - 1];
+    if (head.seq > 0 && (!at || (JSON.parse(at) as AuditLine).hash !== head.hash)) return { ok: false, entries: n, line: head.seq, reason: `entry ${head.seq} is not the one the node recorded` };
+  }
+  return { ok: true, entries: n, head: n === 0 ? null : { seq: n, hash: prev } };
+}
+
+export function readAuditLines(path: string): AuditLine[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as AuditLine);
+}

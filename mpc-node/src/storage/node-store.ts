@@ -1,0 +1,251 @@
+// The node's durable state in one SQLite database (node:sqlite): key records with their sealed
+// shares, bans, the authorization replay cache and the user actions already spent. Every change
+// is one transaction in WAL mode with synchronous=FULL, so a crash leaves either the old or the
+// new state, never half of one. Shares are stored sealed (ShareVault) and handed out only as
+// bytes to the MPC core in this process.
+import { DatabaseSync } from "node:sqlite";
+import type { KeyRecordView, Party } from "../../../shared/src/mpc/authorization.js";
+import type { MpcScheme } from "../../../shared/src/mpc/scheme.js";
+import type { ShareVault } from "./share-vault.js";
+
+export interface KeyRecord extends KeyRecordView {
+  myIndex: number;
+  publicKey: string;
+  chainCode: string | null;
+  generation: number;
+  createdAt: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS keys (
+  key_id TEXT PRIMARY KEY,
+  scheme TEXT NOT NULL,
+  threshold INTEGER NOT NULL,
+  parties TEXT NOT NULL,
+  my_index INTEGER NOT NULL,
+  public_key TEXT NOT NULL,
+  chain_code TEXT,
+  org_id TEXT NOT NULL,
+  wallet_id TEXT,
+  network TEXT,
+  derivation_path TEXT,
+  credentials TEXT NOT NULL,
+  generation INTEGER NOT NULL,
+  share BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS retired_shares (
+  key_id TEXT NOT NULL,
+  generation INTEGER NOT NULL,
+  share BLOB NOT NULL,
+  retired_at INTEGER NOT NULL,
+  PRIMARY KEY (key_id, generation)
+) STRICT;
+CREATE TABLE IF NOT EXISTS bans (
+  key_id TEXT NOT NULL,
+  peer_id TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (key_id, peer_id)
+) STRICT;
+CREATE TABLE IF NOT EXISTS nonces (
+  edge_id TEXT NOT NULL,
+  nonce TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (edge_id, nonce)
+) STRICT;
+CREATE TABLE IF NOT EXISTS user_actions (
+  challenge TEXT PRIMARY KEY,
+  binding TEXT NOT NULL,
+  at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS audit_head (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL
+) STRICT;
+`;
+
+interface KeyRow {
+  key_id: string;
+  scheme: string;
+  threshold: number;
+  parties: string;
+  my_index: number;
+  public_key: string;
+  chain_code: string | null;
+  org_id: string;
+  wallet_id: string | null;
+  network: string | null;
+  derivation_path: string | null;
+  credentials: string;
+  generation: number;
+  created_at: number;
+}
+
+export class NodeStore {
+  private readonly db: DatabaseSync;
+
+  constructor(
+    path: string,
+    private readonly vault: ShareVault,
+    private readonly nodePeerId: string,
+  ) {
+    this.db = new DatabaseSync(path);
+    this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private tx<T>(f: () => T): T {
+    this.db.exec("BEGIN IMMEDIATE");
+    try {
+      const out = f();
+      this.db.exec("COMMIT");
+      return out;
+    } catch (e) {
+      this.db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------- keys and shares
+
+  key(keyId: string): KeyRecord | undefined {
+    const row = this.db.prepare("SELECT key_id, scheme, threshold, parties, my_index, public_key, chain_code, org_id, wallet_id, network, derivation_path, credentials, generation, created_at FROM keys WHERE key_id = ?").get(keyId) as
+      | KeyRow
+      | undefined;
+    if (!row) return undefined;
+    return {
+      keyId: row.key_id,
+      scheme: row.scheme as MpcScheme,
+      threshold: row.threshold,
+      parties: JSON.parse(row.parties) as Party[],
+      myIndex: row.my_index,
+      publicKey: row.public_key,
+      chainCode: row.chain_code,
+      orgId: row.org_id,
+      walletId: row.wallet_id,
+      network: row.network,
+      derivationPath: row.derivation_path,
+      credentials: JSON.parse(row.credentials) as string[],
+      generation: row.generation,
+      createdAt: row.created_at,
+    };
+  }
+
+  keyCount(): number {
+    return (this.db.prepare("SELECT count(*) AS n FROM keys").get() as { n: number }).n;
+  }
+
+  /** Stores a new key and its share; refuses to overwrite an existing key. */
+  createKey(record: Omit<KeyRecord, "generation" | "createdAt">, share: Uint8Array, now: number): void {
+    const sealed = this.vault.seal(share, { nodePeerId: this.nodePeerId, keyId: record.keyId, generation: 0 });
+    this.tx(() => {
+      this.db
+        .prepare(
+          `INSERT INTO keys (key_id, scheme, threshold, parties, my_index, public_key, chain_code, org_id, wallet_id, network, derivation_path, credentials, generation, share, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
+        )
+        .run(
+          record.keyId,
+          record.scheme,
+          record.threshold,
+          JSON.stringify(record.parties),
+          record.myIndex,
+          record.publicKey,
+          record.chainCode,
+          record.orgId,
+          record.walletId,
+          record.network,
+          record.derivationPath,
+          JSON.stringify(record.credentials),
+          sealed,
+          now,
+          now,
+        );
+    });
+  }
+
+  /** The current share's bytes, decrypted, for the MPC core. */
+  share(keyId: string): Uint8Array {
+    const row = this.db.prepare("SELECT generation, share FROM keys WHERE key_id = ?").get(keyId) as { generation: number; share: Uint8Array } | undefined;
+    if (!row) throw new Error(`no share of key ${keyId}`);
+    return this.vault.open(row.share, { nodePeerId: this.nodePeerId, keyId, generation: row.generation });
+  }
+
+  /**
+   * Replaces the share after a refresh, keeping the retired one (sealed) so an operator can roll
+   * back if the other parties did not all complete the refresh.
+   */
+  replaceShare(keyId: string, share: Uint8Array, now: number): number {
+    return this.tx(() => {
+      const row = this.db.prepare("SELECT generation, share FROM keys WHERE key_id = ?").get(keyId) as { generation: number; share: Uint8Array } | undefined;
+      if (!row) throw new Error(`no share of key ${keyId}`);
+      const next = row.generation + 1;
+      this.db.prepare("INSERT INTO retired_shares (key_id, generation, share, retired_at) VALUES (?, ?, ?, ?)").run(keyId, row.generation, row.share, now);
+      const sealed = this.vault.seal(share, { nodePeerId: this.nodePeerId, keyId, generation: next });
+      this.db.prepare("UPDATE keys SET share = ?, generation = ?, updated_at = ? WHERE key_id = ?").run(sealed, next, now, keyId);
+      return next;
+    });
+  }
+
+  // ---------------------------------------------------------------- bans
+
+  isBanned(keyId: string, peerId: string): boolean {
+    return this.db.prepare("SELECT 1 FROM bans WHERE key_id = ? AND peer_id = ?").get(keyId, peerId) !== undefined;
+  }
+
+  ban(keyId: string, peerId: string, reason: string, now: number): void {
+    this.db.prepare("INSERT OR IGNORE INTO bans (key_id, peer_id, reason, at) VALUES (?, ?, ?, ?)").run(keyId, peerId, reason.slice(0, 1000), now);
+  }
+
+  bans(): { keyId: string; peerId: string; reason: string; at: number }[] {
+    return (this.db.prepare("SELECT key_id, peer_id, reason, at FROM bans ORDER BY at").all() as { key_id: string; peer_id: string; reason: string; at: number }[]).map((r) => ({
+      keyId: r.key_id,
+      peerId: r.peer_id,
+      reason: r.reason,
+      at: r.at,
+    }));
+  }
+
+  // ---------------------------------------------------------------- replay protection
+
+  /**
+   * Spends an authorization nonce and, for signatures, binds a user action to what it signs.
+   * Synchronous, so check and insert cannot interleave with another request.
+   */
+  claim(c: { edgeId: string; nonce: string; expiresAt: number; userAction?: { challenge: string; binding: string } }, now: number): { ok: true } | { ok: false; reason: string } {
+    return this.tx(() => {
+      if (this.db.prepare("SELECT 1 FROM nonces WHERE edge_id = ? AND nonce = ?").get(c.edgeId, c.nonce) !== undefined) {
+        return { ok: false as const, reason: `nonce ${c.nonce} was already used` };
+      }
+      if (c.userAction) {
+        const seen = this.db.prepare("SELECT binding FROM user_actions WHERE challenge = ?").get(c.userAction.challenge) as { binding: string } | undefined;
+        if (seen && seen.binding !== c.userAction.binding) return { ok: false as const, reason: "the user action already authorized a different signature" };
+        if (!seen) this.db.prepare("INSERT INTO user_actions (challenge, binding, at) VALUES (?, ?, ?)").run(c.userAction.challenge, c.userAction.binding, now);
+      }
+      this.db.prepare("INSERT INTO nonces (edge_id, nonce, expires_at) VALUES (?, ?, ?)").run(c.edgeId, c.nonce, c.expiresAt);
+      return { ok: true as const };
+    });
+  }
+
+  /** Nonces of authorizations that expired long ago can go: an expired one is refused anyway. */
+  pruneNonces(olderThan: number): number {
+    return Number(this.db.prepare("DELETE FROM nonces WHERE expires_at < ?").run(olderThan).changes);
+  }
+
+  // ---------------------------------------------------------------- audit head
+
+  auditHead(): { seq: number; hash: string } | null {
+    return (this.db.prepare("SELECT seq, hash FROM audit_head WHERE id = 1").get() as { seq: number; hash: string } | undefined) ?? null;
+  }
+
+  setAuditHead(seq: number, hash: string): void {
+    this.db.prepare("INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash").run(seq, hash);
+  }
+}

@@ -1,0 +1,356 @@
+// The ceremony authorization: what the edge (the coordinator) hands every share-holder node before
+// a keygen, signature or refresh, and what every node checks on its own before it contributes.
+//
+// Trust model. The edge signs the authorization with its Ed25519 authorization key, but the edge
+// alone must never be able to obtain a signature. So a signing authorization also carries the end
+// user's UserActionEvidence (shared/src/dfns), and each node
+//   - verifies the user's credential signature over the commitment to method, path and exact body;
+//   - recomputes the bytes to sign from that body itself (shared/src/mpc/intent.ts);
+//   - requires the user's path to name this key or its wallet, the user's org to be the key's org,
+//     and the user's credential to be one bound to the key at keygen (the credential that created
+//     it). A compromised edge can invent credentials, but not ones bound to an existing key;
+//   - lets one user action authorize one signed message only (a transfer cannot be signed twice
+//     with different nonces), and one authorization nonce be used once (persisted replay cache).
+//
+// Canonical encoding (what the Ed25519 signature covers), deterministic so the edge and every node
+// derive the same bytes from the parsed object:
+//     UTF-8( "tessera.mpc.authorization.v1" "\n" canonicalJson(authorization) )
+// with canonicalJson as in ./canonical-json.ts (sorted keys, no whitespace, JSON.stringify
+// strings, safe integers only, absent optional members omitted). Unknown members are refused by
+// the schema rather than dropped, so what is verified is exactly what was sent.
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { z } from "zod";
+import { parsePublicKeyPem } from "../dfns/public-key.js";
+import { verifyUserActionEvidence } from "../dfns/user-action-evidence.js";
+import type { UserActionEvidence } from "../dfns/wire.js";
+import { canonicalJsonBytes } from "./canonical-json.js";
+import { checkKeygenRequest, defaultChainIdOf, recomputeSigningMessage, signingIntent, type ChainIdOf } from "./intent.js";
+import { MPC_SCHEMES, type MpcScheme } from "./scheme.js";
+
+export const AUTHORIZATION_VERSION = 1;
+export const AUTHORIZATION_DOMAIN = "tessera.mpc.authorization.v1";
+
+// ------------------------------------------------------------------ schema
+
+const lowerHex = (min: number, max: number) =>
+  z
+    .string()
+    .min(min * 2)
+    .max(max * 2)
+    .regex(/^([0-9a-f]{2})*$/, "must be lower-case hex bytes");
+
+export const sessionIdHex = z.string().regex(/^[0-9a-f]{64}$/, "must be 32 bytes of lower-case hex");
+/** A libp2p peer id as text (base58btc multihash). */
+export const peerIdText = z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{40,100}$/, "must be a libp2p peer id");
+export const keyIdText = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, "must be 1-128 characters of [A-Za-z0-9._:-]");
+
+export const partySchema = z.strictObject({ index: z.int().min(1).max(255), peerId: peerIdText });
+export type Party = z.infer<typeof partySchema>;
+
+const partyList = z
+  .array(partySchema)
+  .min(2)
+  .max(32)
+  .refine((ps) => ps.every((p, i) => i === 0 || p.index > ps[i - 1]!.index), "parties must be sorted by index, without repeats")
+  .refine((ps) => new Set(ps.map((p) => p.peerId)).size === ps.length, "a peer may hold only one party index");
+
+const b64url = z.string().max(16_384).regex(/^[A-Za-z0-9_-]*={0,2}$/, "must be base64url");
+
+export const userActionEvidenceSchema = z.strictObject({
+  actionId: z.string().min(1).max(128),
+  orgId: z.string().min(1).max(128),
+  subject: z.string().min(1).max(128),
+  tokenId: z.string().min(1).max(128),
+  method: z.string().min(1).max(16),
+  path: z.string().min(1).max(1024),
+  payload: z.string().max(256 * 1024),
+  nonce: z.string().min(1).max(256),
+  expiry: z.int().nonnegative(),
+  challenge: z.string().min(1).max(256),
+  challengeIdentifier: z.string().min(1).max(256),
+  credential: z.strictObject({ credId: z.string().min(1).max(512), credentialUuid: z.string().min(1).max(128), kind: z.enum(["Key", "Fido2"]), publicKey: z.string().min(1).max(8192) }),
+  assertion: z.strictObject({ clientData: b64url, signature: b64url, authenticatorData: b64url.nullable(), userHandle: z.string().max(512).nullable() }),
+  signedAt: z.string().min(1).max(64),
+}) satisfies z.ZodType<UserActionEvidence>;
+
+const common = {
+  version: z.literal(AUTHORIZATION_VERSION),
+  /** Which edge issued it; selects the authorization key the node verifies with. */
+  edgeId: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/),
+  sessionId: sessionIdHex,
+  keyId: keyIdText,
+  scheme: z.enum(MPC_SCHEMES),
+  /** Keygen/refresh: every party. Sign: exactly the signers. */
+  parties: partyList,
+  /** Single use, 16-64 random bytes. */
+  nonce: lowerHex(16, 64),
+  /** Unix milliseconds. */
+  issuedAt: z.int().nonnegative(),
+  expiresAt: z.int().nonnegative(),
+};
+
+const derivationPath = z.string().regex(/^m(\/[0-9]{1,10}){1,32}$/, "must be a non-hardened BIP32 path like m/0/1");
+
+export const keygenAuthorizationSchema = z.strictObject({
+  ...common,
+  kind: z.literal("keygen"),
+  threshold: z.int().min(2).max(32),
+  /** The wallet the key is created for (user paths /wallets/:walletId/… may then use it). */
+  walletId: z.string().regex(/^[A-Za-z0-9._~-]{1,128}$/).optional(),
+  /** A fixed BIP32 child the key always signs with (ECDSA); sign authorizations must repeat it. */
+  derivationPath: derivationPath.optional(),
+  /** The user's POST /wallets or POST /keys. */
+  userAction: userActionEvidenceSchema,
+});
+
+export const signAuthorizationSchema = z.strictObject({
+  ...common,
+  kind: z.literal("sign"),
+  /** Exactly the bytes to sign (ECDSA: the 32-byte digest; FROST: the message). */
+  message: lowerHex(1, 128 * 1024),
+  derivationPath: derivationPath.optional(),
+  /** What the message was derived from; every node re-derives it from the user's body. */
+  intent: signingIntent,
+  userAction: userActionEvidenceSchema,
+});
+
+export const refreshAuthorizationSchema = z.strictObject({
+  ...common,
+  kind: z.literal("refresh"),
+  /** Optional: a refresh changes shares, not keys, and yields no signature. */
+  userAction: userActionEvidenceSchema.optional(),
+});
+
+export const authorizationSchema = z.discriminatedUnion("kind", [keygenAuthorizationSchema, signAuthorizationSchema, refreshAuthorizationSchema]);
+export type Authorization = z.infer<typeof authorizationSchema>;
+export type KeygenAuthorization = z.infer<typeof keygenAuthorizationSchema>;
+export type SignAuthorization = z.infer<typeof signAuthorizationSchema>;
+export type RefreshAuthorization = z.infer<typeof refreshAuthorizationSchema>;
+export type CeremonyKind = Authorization["kind"];
+
+export const signedAuthorizationSchema = z.strictObject({ authorization: authorizationSchema, signature: lowerHex(64, 64) });
+export type SignedAuthorization = z.infer<typeof signedAuthorizationSchema>;
+
+// ------------------------------------------------------------------ encoding and signing
+
+export function authorizationBytes(a: Authorization): Uint8Array {
+  const body = canonicalJsonBytes(a);
+  const prefix = new TextEncoder().encode(`${AUTHORIZATION_DOMAIN}\n`);
+  const out = new Uint8Array(prefix.length + body.length);
+  out.set(prefix);
+  out.set(body, prefix.length);
+  return out;
+}
+
+/** The edge's side: validates, then signs with the 32-byte Ed25519 secret key. */
+export function signAuthorization(a: Authorization, edgeSecretKey: Uint8Array): SignedAuthorization {
+  const parsed = authorizationSchema.safeParse(a);
+  if (!parsed.success) throw new Error(`invalid authorization: ${zodIssues(parsed.error)}`);
+  if (parsed.data.expiresAt <= parsed.data.issuedAt) throw new Error("invalid authorization: expiresAt must be after issuedAt");
+  return { authorization: parsed.data, signature: bytesToHex(ed25519.sign(authorizationBytes(parsed.data), edgeSecretKey)) };
+}
+
+export function edgePublicKeyOf(edgeSecretKey: Uint8Array): Uint8Array {
+  return ed25519.getPublicKey(edgeSecretKey);
+}
+
+export function randomNonceHex(bytes = 16): string {
+  return bytesToHex(crypto.getRandomValues(new Uint8Array(bytes)));
+}
+
+/** Identifies a credential by its public key (DER SPKI hex), whatever the PEM's line breaks. */
+export function credentialKeyId(publicKeyPem: string): string | null {
+  const parsed = parsePublicKeyPem(publicKeyPem);
+  return parsed ? bytesToHex(parsed.spki) : null;
+}
+
+function zodIssues(e: z.ZodError): string {
+  return e.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
+    .join("; ");
+}
+
+// ------------------------------------------------------------------ node-side verification
+
+/** What a node knows about a key it holds a share of. */
+export interface KeyRecordView {
+  keyId: string;
+  scheme: MpcScheme;
+  threshold: number;
+  parties: Party[];
+  orgId: string;
+  walletId: string | null;
+  network: string | null;
+  derivationPath: string | null;
+  /** credentialKeyId of every credential allowed to authorize signatures with this key. */
+  credentials: string[];
+}
+
+export type RefusalCode = "malformed" | "unknown-edge" | "forged" | "expired" | "replayed" | "mismatch" | "banned" | "user-evidence" | "intent";
+
+export type AuthorizationCheck =
+  | {
+      ok: true;
+      authorization: Authorization;
+      /** Sign: the bytes this node itself derived from the user's request. */
+      message?: Uint8Array;
+      /** Keygen: what the node records about the new key, from the user's own action. */
+      binding?: { orgId: string; walletId: string | null; network: string | null; derivationPath: string | null; credentials: string[] };
+    }
+  | { ok: false; code: RefusalCode; reason: string };
+
+export interface AuthorizationContext {
+  /** Ed25519 public keys (32 bytes) of the edges this node accepts, by edge id. */
+  edgeKeys: ReadonlyMap<string, Uint8Array>;
+  /** This node's peer id: it must be one of the parties. */
+  self: string;
+  /** The ceremony the coordinator opened (the protocol it used). */
+  expectedKind: CeremonyKind;
+  /** Unix milliseconds. */
+  now: number;
+  /** Longest allowed expiresAt - issuedAt (default 5 minutes). */
+  maxLifetimeMs?: number;
+  /** Tolerated clock difference with the edge (default 30 s). */
+  clockSkewMs?: number;
+  /** A user action is accepted until its expiry plus this (default 1 hour: signing may wait for policy approval). */
+  userActionGraceMs?: number;
+  /** WebAuthn relying party id passkey assertions must be bound to. */
+  rpId?: string;
+  chainIdOf?: ChainIdOf;
+  key(keyId: string): KeyRecordView | undefined;
+  isBanned(keyId: string, peerId: string): boolean;
+  /**
+   * Atomically spends the nonce and, for a signature, binds the user action to what it signs;
+   * refuses if the nonce was seen or the user action already authorized something else. Called
+   * last, only for an authorization that passed every other check.
+   */
+  claim(c: { edgeId: string; nonce: string; expiresAt: number; userAction?: { challenge: string; binding: string } }): { ok: true } | { ok: false; reason: string };
+}
+
+const refuse = (code: RefusalCode, reason: string): AuthorizationCheck => ({ ok: false, code, reason });
+
+export async function verifyAuthorization(input: unknown, ctx: AuthorizationContext): Promise<AuthorizationCheck> {
+  const parsed = signedAuthorizationSchema.safeParse(input);
+  if (!parsed.success) return refuse("malformed", `authorization is malformed: ${zodIssues(parsed.error)}`);
+  const { authorization: a, signature } = parsed.data;
+
+  const edgeKey = ctx.edgeKeys.get(a.edgeId);
+  if (!edgeKey) return refuse("unknown-edge", `edge ${a.edgeId} is not one this node accepts`);
+  let signed = false;
+  try {
+    signed = ed25519.verify(hexToBytes(signature), authorizationBytes(a), edgeKey, { zip215: false });
+  } catch {
+    signed = false;
+  }
+  if (!signed) return refuse("forged", `the signature is not edge ${a.edgeId}'s`);
+
+  const skew = ctx.clockSkewMs ?? 30_000;
+  const maxLifetime = ctx.maxLifetimeMs ?? 5 * 60_000;
+  if (a.issuedAt > ctx.now + skew) return refuse("expired", "issued in the future");
+  if (ctx.now >= a.expiresAt) return refuse("expired", `expired ${ctx.now - a.expiresAt} ms ago`);
+  if (a.expiresAt - a.issuedAt > maxLifetime) return refuse("expired", `valid for ${a.expiresAt - a.issuedAt} ms, more than the ${maxLifetime} ms allowed`);
+
+  if (a.kind !== ctx.expectedKind) return refuse("mismatch", `a ${a.kind} authorization was sent on the ${ctx.expectedKind} protocol`);
+  if (!a.parties.some((p) => p.peerId === ctx.self)) return refuse("mismatch", "this node is not one of the parties");
+
+  const checked = a.kind === "keygen" ? await checkKeygen(a, ctx) : a.kind === "sign" ? await checkSign(a, ctx) : await checkRefresh(a, ctx);
+  if (!checked.ok) return checked;
+
+  if (a.userAction && (ctx.userActionGraceMs ?? 3_600_000) + a.userAction.expiry * 1000 <= ctx.now) {
+    return refuse("user-evidence", "the user action is too old");
+  }
+  const claim = ctx.claim({
+    edgeId: a.edgeId,
+    nonce: a.nonce,
+    expiresAt: a.expiresAt,
+    ...(a.kind === "sign" ? { userAction: { challenge: a.userAction.challenge, binding: `${a.keyId}:${a.derivationPath ?? ""}:${a.message}` } } : {}),
+  });
+  if (!claim.ok) return refuse("replayed", claim.reason);
+  return checked;
+}
+
+async function checkUserEvidence(e: UserActionEvidence, ctx: AuthorizationContext): Promise<AuthorizationCheck | null> {
+  const verdict = await verifyUserActionEvidence(e, { rpId: ctx.rpId ?? "localhost" });
+  return verdict.ok ? null : refuse("user-evidence", `user action: ${verdict.reason}`);
+}
+
+function checkBans(a: Authorization, ctx: AuthorizationContext): AuthorizationCheck | null {
+  const banned = a.parties.find((p) => ctx.isBanned(a.keyId, p.peerId));
+  return banned ? refuse("banned", `peer ${banned.peerId} is banned from key ${a.keyId}`) : null;
+}
+
+async function checkKeygen(a: KeygenAuthorization, ctx: AuthorizationContext): Promise<AuthorizationCheck> {
+  if (ctx.key(a.keyId)) return refuse("mismatch", `key ${a.keyId} already exists`);
+  if (a.threshold > a.parties.length) return refuse("mismatch", `threshold ${a.threshold} exceeds the ${a.parties.length} parties`);
+  if (a.derivationPath && a.scheme !== "ecdsa-secp256k1") return refuse("mismatch", "only ECDSA keys support derivation paths");
+  const evidence = await checkUserEvidence(a.userAction, ctx);
+  if (evidence) return evidence;
+  const request = checkKeygenRequest(a.userAction, a.scheme, ctx.chainIdOf ?? defaultChainIdOf);
+  if (!request.ok) return refuse("intent", request.reason);
+  if (request.target === "wallet" && !a.walletId) return refuse("mismatch", "a wallet's key needs the wallet id");
+  if (request.target === "key" && a.walletId) return refuse("mismatch", "the user created a key, not a wallet");
+  const credential = credentialKeyId(a.userAction.credential.publicKey);
+  if (!credential) return refuse("user-evidence", "the user's credential public key is unusable");
+  return {
+    ok: true,
+    authorization: a,
+    binding: { orgId: a.userAction.orgId, walletId: a.walletId ?? null, network: request.network ?? null, derivationPath: a.derivationPath ?? null, credentials: [credential] },
+  };
+}
+
+function checkKeyParties(a: SignAuthorization | RefreshAuthorization, key: KeyRecordView): AuthorizationCheck | null {
+  if (a.scheme !== key.scheme) return refuse("mismatch", `key ${a.keyId} is ${key.scheme}, not ${a.scheme}`);
+  for (const p of a.parties) {
+    const held = key.parties.find((k) => k.index === p.index);
+    if (!held || held.peerId !== p.peerId) return refuse("mismatch", `party ${p.index} of key ${a.keyId} is not peer ${p.peerId}`);
+  }
+  return null;
+}
+
+function checkUserBinding(e: UserActionEvidence, key: KeyRecordView): AuthorizationCheck | null {
+  if (e.orgId !== key.orgId) return refuse("user-evidence", `the user action is from org ${e.orgId}, key ${key.keyId} belongs to another org`);
+  const credential = credentialKeyId(e.credential.publicKey);
+  if (!credential || !key.credentials.includes(credential)) return refuse("user-evidence", `credential ${e.credential.credId} is not bound to key ${key.keyId}`);
+  return null;
+}
+
+async function checkSign(a: SignAuthorization, ctx: AuthorizationContext): Promise<AuthorizationCheck> {
+  const key = ctx.key(a.keyId);
+  if (!key) return refuse("mismatch", `this node holds no share of key ${a.keyId}`);
+  const parties = checkKeyParties(a, key);
+  if (parties) return parties;
+  const needed = key.threshold;
+  if (a.scheme === "ecdsa-secp256k1" ? a.parties.length !== needed : a.parties.length < needed) {
+    return refuse("mismatch", `key ${a.keyId} signs with ${a.scheme === "ecdsa-secp256k1" ? "exactly" : "at least"} ${needed} parties, not ${a.parties.length}`);
+  }
+  if ((a.derivationPath ?? null) !== key.derivationPath) return refuse("mismatch", `key ${a.keyId} signs with derivation path ${key.derivationPath ?? "(none)"}, not ${a.derivationPath ?? "(none)"}`);
+  const banned = checkBans(a, ctx);
+  if (banned) return banned;
+  const evidence = await checkUserEvidence(a.userAction, ctx);
+  if (evidence) return evidence;
+  const binding = checkUserBinding(a.userAction, key);
+  if (binding) return binding;
+  const recomputed = recomputeSigningMessage({ intent: a.intent, userAction: a.userAction, key, ...(ctx.chainIdOf ? { chainIdOf: ctx.chainIdOf } : {}) });
+  if (!recomputed.ok) return refuse("intent", recomputed.reason);
+  if (bytesToHex(recomputed.message) !== a.message) return refuse("intent", "the message to sign is not the one derived from the user's request");
+  return { ok: true, authorization: a, message: recomputed.message };
+}
+
+async function checkRefresh(a: RefreshAuthorization, ctx: AuthorizationContext): Promise<AuthorizationCheck> {
+  const key = ctx.key(a.keyId);
+  if (!key) return refuse("mismatch", `this node holds no share of key ${a.keyId}`);
+  const parties = checkKeyParties(a, key);
+  if (parties) return parties;
+  if (a.parties.length !== key.parties.length) return refuse("mismatch", `a refresh of key ${a.keyId} needs all ${key.parties.length} parties`);
+  const banned = checkBans(a, ctx);
+  if (banned) return banned;
+  if (a.userAction) {
+    const evidence = await checkUserEvidence(a.userAction, ctx);
+    if (evidence) return evidence;
+    const binding = checkUserBinding(a.userAction, key);
+    if (binding) return binding;
+  }
+  return { ok: true, authorization: a };
+}

@@ -1,0 +1,341 @@
+// What a signature is *for*, and the bytes that follow from it. The edge uses this module to turn
+// a user's request into the message the share holders sign; every share holder runs the same code
+// on the body the user signed (the payload inside the user's UserActionEvidence), so a node signs
+// only bytes it derived itself from the user's own words — never bytes the edge merely claims.
+//
+//   intent        user body (Dfns wire format)                 bytes signed (ECDSA / FROST)
+//   Hash          POST …/signatures {kind:"Hash", hash}         the 32-byte hash / the hash bytes
+//   Message       POST …/signatures {kind:"Message", message}   EIP-191 hashMessage(raw) / raw bytes
+//   Transaction   POST …/signatures|transactions                keccak256(unsigned serialized EVM tx)
+//                 {kind:"Transaction", transaction: 0x…}
+//   Eip712        POST …/signatures {kind:"Eip712", types,      viem hashTypedData (primary type derived
+//                 domain, message}                              as ethers does: the unreferenced type)
+//   Transfer      POST /wallets/:id/transfers                   keccak256(unsigned EVM tx the edge built),
+//                 {kind:"Native"|"Erc20", to, amount, …}        after checking its to/value/data/chainId
+//                                                               against the user's transfer body
+import { hexToBytes } from "@noble/hashes/utils.js";
+import { encodeFunctionData, erc20Abi, hashMessage, hashTypedData, isAddress, keccak256, parseTransaction, type Hex, type TypedDataDefinition } from "viem";
+import { z } from "zod";
+import { canonicalJson } from "./canonical-json.js";
+import { dfnsSchemeOf, type MpcScheme } from "./scheme.js";
+
+// ------------------------------------------------------------------ formats
+
+const hexData = z
+  .string()
+  .max(2 * 128 * 1024 + 2)
+  .regex(/^(0x)?([0-9a-fA-F]{2})*$/, "must be hex bytes");
+const address = z.string().refine((a) => isAddress(a, { strict: false }), "must be an EVM address");
+const amount = z.string().regex(/^[0-9]{1,78}$/, "must be a decimal integer in the token's smallest unit");
+const typedDataField = z.strictObject({ name: z.string().min(1).max(256), type: z.string().min(1).max(256) });
+const typedDataTypes = z.record(z.string().min(1).max(256), z.array(typedDataField).max(256));
+const jsonObject = z.record(z.string(), z.json());
+
+// The intents an authorization may carry (exact fields, nothing else).
+const hashIntent = z.strictObject({ kind: z.literal("Hash"), hash: hexData });
+const messageIntent = z.strictObject({ kind: z.literal("Message"), message: hexData });
+const transactionIntent = z.strictObject({ kind: z.literal("Transaction"), transaction: hexData });
+const eip712Intent = z.strictObject({ kind: z.literal("Eip712"), types: typedDataTypes, domain: jsonObject, message: jsonObject });
+const transferBody = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("Native"), to: address, amount }),
+  z.strictObject({ kind: z.literal("Erc20"), contract: address, to: address, amount }),
+]);
+const transferIntent = z.strictObject({ kind: z.literal("Transfer"), network: z.string().min(1).max(64), transfer: transferBody, transaction: hexData });
+
+export const signingIntent = z.discriminatedUnion("kind", [hashIntent, messageIntent, transactionIntent, eip712Intent, transferIntent]);
+export type SigningIntent = z.infer<typeof signingIntent>;
+export type TransferBody = z.infer<typeof transferBody>;
+
+// The user bodies as the Dfns SDK sends them. Unknown extra fields (network, externalId,
+// blockchainKind) are tolerated; fields that would change what is signed are refused below.
+const signatureBody = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("Hash"), hash: hexData, taprootMerkleRoot: z.undefined({ message: "taproot tweaks are not supported" }).optional() }),
+  z.object({ kind: z.literal("Message"), message: hexData }),
+  z.object({ kind: z.literal("Transaction"), transaction: hexData }),
+  z.object({ kind: z.literal("Eip712"), types: typedDataTypes, domain: jsonObject, message: jsonObject }),
+]);
+const transferRequestBody = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("Native"), to: address, amount }),
+  z.object({ kind: z.literal("Erc20"), contract: address, to: address, amount }),
+]);
+const createWalletBody = z.object({ network: z.string().min(1).max(64) });
+const createKeyBody = z.object({ scheme: z.enum(["ECDSA", "EdDSA", "Schnorr"]), curve: z.enum(["secp256k1", "ed25519"]) });
+
+// ------------------------------------------------------------------ networks
+
+/** EVM chain ids by Dfns network name. Nodes may extend this in their configuration. */
+export const EVM_CHAIN_IDS: Readonly<Record<string, number>> = {
+  Ethereum: 1,
+  EthereumSepolia: 11155111,
+  EthereumHolesky: 17000,
+  EthereumHoodi: 560048,
+  Base: 8453,
+  BaseSepolia: 84532,
+  ArbitrumOne: 42161,
+  ArbitrumSepolia: 421614,
+  Optimism: 10,
+  OptimismSepolia: 11155420,
+  Polygon: 137,
+  PolygonAmoy: 80002,
+  Bsc: 56,
+  BscTestnet: 97,
+  AvalancheC: 43114,
+  AvalancheCFuji: 43113,
+};
+
+export type ChainIdOf = (network: string) => number | undefined;
+export const defaultChainIdOf: ChainIdOf = (network) => (Object.hasOwn(EVM_CHAIN_IDS, network) ? EVM_CHAIN_IDS[network] : undefined);
+
+/** Which schemes a wallet on `network` may use; null when the network is not one we know. */
+function schemesForNetwork(network: string, chainIdOf: ChainIdOf): MpcScheme[] | null {
+  if (chainIdOf(network) !== undefined || network === "KeyECDSA") return ["ecdsa-secp256k1"];
+  if (network === "KeyEdDSA" || /^Solana/.test(network) || /^Aptos/.test(network) || /^Sui/.test(network)) return ["frost-ed25519"];
+  if (/^Bitcoin/.test(network)) return ["ecdsa-secp256k1", "frost-bip340"];
+  return null;
+}
+
+// ------------------------------------------------------------------ user requests
+
+export type IntentCheck<T> = ({ ok: true } & T) | { ok: false; reason: string };
+
+/** The resource a user action names, from its path. */
+export type UserTarget =
+  | { kind: "wallet"; walletId: string; action: "signatures" | "transfers" | "transactions" }
+  | { kind: "key"; keyId: string; action: "signatures" }
+  | { kind: "create-wallet" }
+  | { kind: "create-key" };
+
+const idSegment = "([A-Za-z0-9._~-]{1,128})";
+const routes: [RegExp, (m: RegExpExecArray) => UserTarget][] = [
+  [new RegExp(`^/wallets/${idSegment}/(signatures|transfers|transactions)$`), (m) => ({ kind: "wallet", walletId: m[1]!, action: m[2] as "signatures" })],
+  [new RegExp(`^/keys/${idSegment}/signatures$`), (m) => ({ kind: "key", keyId: m[1]!, action: "signatures" })],
+  [/^\/wallets$/, () => ({ kind: "create-wallet" })],
+  [/^\/keys$/, () => ({ kind: "create-key" })],
+];
+
+export function userTargetOf(method: string, path: string): UserTarget | null {
+  if (method !== "POST") return null;
+  for (const [re, build] of routes) {
+    const m = re.exec(path);
+    if (m) return build(m);
+  }
+  return null;
+}
+
+function parseJson(payload: string): unknown {
+  try {
+    return JSON.parse(payload) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function issues(e: z.ZodError): string {
+  return e.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
+}
+
+/**
+ * A keygen's user action: `POST /wallets {network}` or `POST /keys {scheme, curve}`, consistent
+ * with the scheme the authorization asks for. Returns the wallet's network, which the node records
+ * so later transfers are checked against the chain the user chose.
+ */
+export function checkKeygenRequest(
+  action: { method: string; path: string; payload: string },
+  scheme: MpcScheme,
+  chainIdOf: ChainIdOf = defaultChainIdOf,
+): IntentCheck<{ target: "wallet" | "key"; network?: string }> {
+  const target = userTargetOf(action.method, action.path);
+  const body = parseJson(action.payload);
+  if (target?.kind === "create-wallet") {
+    const parsed = createWalletBody.safeParse(body);
+    if (!parsed.success) return { ok: false, reason: `user's wallet request: ${issues(parsed.error)}` };
+    const allowed = schemesForNetwork(parsed.data.network, chainIdOf);
+    if (allowed && !allowed.includes(scheme)) return { ok: false, reason: `a ${parsed.data.network} wallet cannot use ${scheme}` };
+    return { ok: true, target: "wallet", network: parsed.data.network };
+  }
+  if (target?.kind === "create-key") {
+    const parsed = createKeyBody.safeParse(body);
+    if (!parsed.success) return { ok: false, reason: `user's key request: ${issues(parsed.error)}` };
+    const wanted = dfnsSchemeOf(scheme);
+    if (parsed.data.scheme !== wanted.scheme || parsed.data.curve !== wanted.curve) {
+      return { ok: false, reason: `the user asked for a ${parsed.data.scheme}/${parsed.data.curve} key, not ${scheme}` };
+    }
+    return { ok: true, target: "key" };
+  }
+  return { ok: false, reason: `the user action (${action.method} ${action.path}) does not create a wallet or key` };
+}
+
+/**
+ * The intent the edge puts in a signing authorization for a `…/signatures` (or `…/transactions`)
+ * request body: the fields that determine the signed bytes, copied verbatim.
+ */
+export function intentFromSignatureBody(payload: string): IntentCheck<{ intent: SigningIntent }> {
+  const parsed = signatureBody.safeParse(parseJson(payload));
+  if (!parsed.success) return { ok: false, reason: `user's signature request: ${issues(parsed.error)}` };
+  const b = parsed.data;
+  switch (b.kind) {
+    case "Hash":
+      return { ok: true, intent: { kind: "Hash", hash: b.hash } };
+    case "Message":
+      return { ok: true, intent: { kind: "Message", message: b.message } };
+    case "Transaction":
+      return { ok: true, intent: { kind: "Transaction", transaction: b.transaction } };
+    case "Eip712":
+      return { ok: true, intent: { kind: "Eip712", types: b.types, domain: b.domain, message: b.message } };
+  }
+}
+
+// ------------------------------------------------------------------ bytes to sign
+
+export class IntentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "IntentError";
+  }
+}
+
+const bytesOf = (h: string): Uint8Array => hexToBytes(h.startsWith("0x") ? h.slice(2) : h);
+const as0x = (h: string): Hex => (h.startsWith("0x") ? h : `0x${h}`) as Hex;
+
+/** ethers' rule: the primary type is the one no other type refers to. */
+function primaryTypeOf(types: Record<string, { name: string; type: string }[]>): string {
+  const names = Object.keys(types).filter((t) => t !== "EIP712Domain");
+  const referenced = new Set<string>();
+  for (const t of names) for (const f of types[t]!) referenced.add(f.type.replace(/(\[\d*\])+$/, ""));
+  const roots = names.filter((t) => !referenced.has(t));
+  if (roots.length !== 1) throw new IntentError(`EIP-712 types must have exactly one primary type, found ${roots.length ? roots.join(", ") : "none"}`);
+  return roots[0]!;
+}
+
+function unsignedEvmTransaction(hex: string) {
+  let tx: ReturnType<typeof parseTransaction>;
+  try {
+    tx = parseTransaction(as0x(hex));
+  } catch (e) {
+    throw new IntentError(`not a serialized EVM transaction: ${(e as Error).message.split("\n")[0]}`);
+  }
+  if (tx.r !== undefined || tx.s !== undefined || tx.yParity !== undefined) throw new IntentError("the transaction is already signed");
+  return tx;
+}
+
+/**
+ * The exact bytes the share holders sign for an intent: a 32-byte digest for ECDSA, the message
+ * itself for FROST (which hashes internally). Throws IntentError when the intent does not fit the
+ * scheme. `chainIdOf` resolves a transfer's network (ignored by other kinds).
+ */
+export function signingMessageFor(intent: SigningIntent, scheme: MpcScheme, chainIdOf: ChainIdOf = defaultChainIdOf): Uint8Array {
+  const ecdsa = scheme === "ecdsa-secp256k1";
+  switch (intent.kind) {
+    case "Hash": {
+      const bytes = bytesOf(intent.hash);
+      if (ecdsa && bytes.length !== 32) throw new IntentError(`an ECDSA hash must be 32 bytes, got ${bytes.length}`);
+      if (bytes.length === 0) throw new IntentError("the hash is empty");
+      return bytes;
+    }
+    case "Message": {
+      const raw = bytesOf(intent.message);
+      return ecdsa ? bytesOf(hashMessage({ raw })) : raw;
+    }
+    case "Transaction": {
+      if (!ecdsa) throw new IntentError(`EVM transactions are signed with ECDSA, not ${scheme}`);
+      unsignedEvmTransaction(intent.transaction);
+      return bytesOf(keccak256(as0x(intent.transaction)));
+    }
+    case "Eip712": {
+      if (!ecdsa) throw new IntentError(`EIP-712 data is signed with ECDSA, not ${scheme}`);
+      try {
+        const primaryType = primaryTypeOf(intent.types);
+        return bytesOf(hashTypedData({ types: intent.types, domain: intent.domain, primaryType, message: intent.message } as unknown as TypedDataDefinition));
+      } catch (e) {
+        if (e instanceof IntentError) throw e;
+        throw new IntentError(`EIP-712 data cannot be hashed: ${(e as Error).message.split("\n")[0]}`);
+      }
+    }
+    case "Transfer": {
+      if (!ecdsa) throw new IntentError(`EVM transfers are signed with ECDSA, not ${scheme}`);
+      checkTransferTransaction(intent.transfer, intent.transaction, intent.network, chainIdOf);
+      return bytesOf(keccak256(as0x(intent.transaction)));
+    }
+  }
+}
+
+/** The transaction the edge built must do exactly what the user's transfer body says. */
+export function checkTransferTransaction(transfer: TransferBody, transaction: string, network: string, chainIdOf: ChainIdOf = defaultChainIdOf): void {
+  const tx = unsignedEvmTransaction(transaction);
+  const chainId = chainIdOf(network);
+  if (chainId === undefined) throw new IntentError(`network ${network} is not a known EVM network`);
+  if (tx.chainId !== chainId) throw new IntentError(`the transaction is for chain ${tx.chainId ?? "(none)"}, the wallet's network ${network} is chain ${chainId}`);
+  if (tx.type === "eip7702" || (tx as { authorizationList?: unknown[] }).authorizationList?.length) throw new IntentError("a transfer must not carry EIP-7702 authorizations");
+  const to = tx.to?.toLowerCase();
+  const value = tx.value ?? 0n;
+  const data = (tx.data ?? "0x").toLowerCase();
+  if (transfer.kind === "Native") {
+    if (to !== transfer.to.toLowerCase()) throw new IntentError(`the transaction pays ${tx.to ?? "(contract creation)"}, the user asked to pay ${transfer.to}`);
+    if (value !== BigInt(transfer.amount)) throw new IntentError(`the transaction sends ${value}, the user asked for ${transfer.amount}`);
+    if (data !== "0x") throw new IntentError("a native transfer carries no call data");
+    return;
+  }
+  if (to !== transfer.contract.toLowerCase()) throw new IntentError(`the transaction calls ${tx.to ?? "(contract creation)"}, the user's token is ${transfer.contract}`);
+  if (value !== 0n) throw new IntentError("a token transfer sends no native value");
+  const expected = encodeFunctionData({ abi: erc20Abi, functionName: "transfer", args: [transfer.to as Hex, BigInt(transfer.amount)] }).toLowerCase();
+  if (data !== expected) throw new IntentError(`the call data is not transfer(${transfer.to}, ${transfer.amount})`);
+}
+
+// ------------------------------------------------------------------ node-side recomputation
+
+export interface SigningKeyBinding {
+  keyId: string;
+  scheme: MpcScheme;
+  /** The wallet the key was created for (from the keygen authorization), if any. */
+  walletId?: string | null;
+  /** The wallet's network, as the user's own create-wallet request named it. */
+  network?: string | null;
+}
+
+/**
+ * The node's check of a signing intent against the request the user signed: the user's path must
+ * name this key (or its wallet), the intent must be the user's body (or, for a transfer, a
+ * transaction doing exactly what the body says), and the returned bytes are computed from the
+ * user's body, not taken from the edge.
+ */
+export function recomputeSigningMessage(input: {
+  intent: SigningIntent;
+  userAction: { method: string; path: string; payload: string };
+  key: SigningKeyBinding;
+  chainIdOf?: ChainIdOf;
+}): IntentCheck<{ message: Uint8Array }> {
+  const { intent, userAction, key } = input;
+  const chainIdOf = input.chainIdOf ?? defaultChainIdOf;
+  const target = userTargetOf(userAction.method, userAction.path);
+  if (!target || (target.kind !== "wallet" && target.kind !== "key")) {
+    return { ok: false, reason: `the user action (${userAction.method} ${userAction.path}) does not ask for a signature` };
+  }
+  if (target.kind === "key" && target.keyId !== key.keyId) return { ok: false, reason: `the user asked to sign with key ${target.keyId}, not ${key.keyId}` };
+  if (target.kind === "wallet" && (!key.walletId || target.walletId !== key.walletId)) {
+    return { ok: false, reason: `the user asked to sign with wallet ${target.walletId}, key ${key.keyId} belongs to ${key.walletId ?? "no wallet"}` };
+  }
+  try {
+    if (intent.kind === "Transfer") {
+      if (target.kind !== "wallet" || target.action !== "transfers") return { ok: false, reason: "a transfer intent needs the user's transfer request" };
+      const body = transferRequestBody.safeParse(parseJson(userAction.payload));
+      if (!body.success) return { ok: false, reason: `user's transfer request: ${issues(body.error)}` };
+      const normalized: TransferBody =
+        body.data.kind === "Native" ? { kind: "Native", to: body.data.to, amount: body.data.amount } : { kind: "Erc20", contract: body.data.contract, to: body.data.to, amount: body.data.amount };
+      if (canonicalJson(normalized) !== canonicalJson(intent.transfer)) return { ok: false, reason: "the transfer in the authorization is not the one the user signed" };
+      if (!key.network) return { ok: false, reason: `key ${key.keyId} has no recorded network to check the transfer's chain against` };
+      if (intent.network !== key.network) return { ok: false, reason: `the transfer names network ${intent.network}, the wallet was created on ${key.network}` };
+      return { ok: true, message: signingMessageFor({ ...intent, transfer: normalized, network: key.network }, key.scheme, chainIdOf) };
+    }
+    if (target.action === "transfers") return { ok: false, reason: `a ${intent.kind} intent cannot come from a transfer request` };
+    if (target.action === "transactions" && intent.kind !== "Transaction") return { ok: false, reason: `a ${intent.kind} intent cannot come from a transaction request` };
+    const fromUser = intentFromSignatureBody(userAction.payload);
+    if (!fromUser.ok) return fromUser;
+    if (canonicalJson(fromUser.intent) !== canonicalJson(intent)) return { ok: false, reason: `the ${intent.kind} intent in the authorization is not what the user signed` };
+    // Computed from the user's own body (equal to the intent, but this is the copy the user signed).
+    return { ok: true, message: signingMessageFor(fromUser.intent, key.scheme, chainIdOf) };
+  } catch (e) {
+    if (e instanceof IntentError) return { ok: false, reason: e.message };
+    throw e;
+  }
+}
+

@@ -1,0 +1,151 @@
+// The wire between a coordinator (the edge) and the share-holder nodes, and between the nodes.
+// Every frame travels length-prefixed (it-length-prefixed varints) over a libp2p stream and is
+// validated with zod before anything acts on it. Runtime-neutral: used by the Node daemon and by
+// the coordinator inside workerd.
+//
+//   /tessera/keygen/1, /tessera/sign/1, /tessera/refresh/1   coordinator → node, one stream per
+//       ceremony and node: the coordinator writes one `authorize` frame (JSON); the node answers
+//       `accepted` once the authorization passed its checks, then one `result` or `failure`.
+//       Closing the stream before the result cancels the node's part of the session.
+//   /tessera/round/1   node ↔ node, one long-lived stream per direction and peer, carrying the
+//       MPC core's round messages for any number of sessions (binary frames, below).
+import { z } from "zod";
+import { peerIdText, sessionIdHex, type CeremonyKind } from "./authorization.js";
+
+export const PROTOCOL = {
+  keygen: "/tessera/keygen/1",
+  sign: "/tessera/sign/1",
+  refresh: "/tessera/refresh/1",
+  round: "/tessera/round/1",
+} as const;
+
+export const CEREMONY_PROTOCOLS: Record<CeremonyKind, string> = { keygen: PROTOCOL.keygen, sign: PROTOCOL.sign, refresh: PROTOCOL.refresh };
+
+/** Largest control frame (an authorization with a 256 KiB user payload fits). */
+export const MAX_CONTROL_FRAME_BYTES = 1024 * 1024;
+/** Largest round frame (ECDSA keygen messages are a few hundred KiB at most). */
+export const MAX_ROUND_FRAME_BYTES = 4 * 1024 * 1024;
+
+// ------------------------------------------------------------------ control frames (JSON)
+
+const hex = z.string().regex(/^([0-9a-f]{2})*$/);
+
+export const authorizeFrame = z.strictObject({ type: z.literal("authorize"), signed: z.unknown() });
+
+export const ceremonyResult = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("keygen"), keyId: z.string(), publicKey: hex, chainCode: hex.optional() }),
+  z.strictObject({ kind: z.literal("sign"), keyId: z.string(), signature: hex, recid: z.union([z.literal(0), z.literal(1)]).optional(), publicKey: hex }),
+  z.strictObject({ kind: z.literal("refresh"), keyId: z.string(), publicKey: hex }),
+]);
+export type CeremonyResult = z.infer<typeof ceremonyResult>;
+
+export const NODE_FAILURE_CODES = [
+  // the authorization was refused before the node contributed anything
+  "malformed",
+  "unknown-edge",
+  "forged",
+  "expired",
+  "replayed",
+  "mismatch",
+  "banned",
+  "user-evidence",
+  "intent",
+  // the ceremony started and failed
+  "timeout",
+  "protocol-abort",
+  "ban",
+  "unreachable",
+  "cancelled",
+  "busy",
+  "internal",
+] as const;
+export type NodeFailureCode = (typeof NODE_FAILURE_CODES)[number];
+
+export const nodeFailure = z.strictObject({
+  code: z.enum(NODE_FAILURE_CODES),
+  message: z.string().max(4096),
+  /** Peers the node blames. */
+  culprits: z.array(peerIdText).max(64),
+  /** For a timeout: the peers whose messages never came. */
+  waitingFor: z.array(peerIdText).max(64),
+  round: z.int().min(0).max(255).optional(),
+});
+export type NodeFailure = z.infer<typeof nodeFailure>;
+
+export const nodeResponseFrame = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("accepted"), sessionId: sessionIdHex }),
+  z.strictObject({ type: z.literal("result"), sessionId: sessionIdHex, result: ceremonyResult }),
+  z.strictObject({ type: z.literal("failure"), sessionId: sessionIdHex.nullable(), error: nodeFailure }),
+]);
+export type NodeResponseFrame = z.infer<typeof nodeResponseFrame>;
+
+export function encodeJsonFrame(value: unknown): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(value));
+}
+
+export function decodeJsonFrame<T>(bytes: Uint8Array, schema: z.ZodType<T>): { ok: true; value: T } | { ok: false; reason: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch {
+    return { ok: false, reason: "frame is not UTF-8 JSON" };
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) return { ok: false, reason: parsed.error.issues.map((i) => `${i.path.join(".") || "frame"}: ${i.message}`).join("; ") };
+  return { ok: true, value: parsed.data };
+}
+
+// ------------------------------------------------------------------ round frames (binary)
+//
+//   byte 0        frame version (1)
+//   bytes 1..32   session id
+//   bytes 33..    one MPC core message: version(1) | sessionId(32) | round(1) | from(1) | to(1) | body
+//
+// The outer session id lets a receiver attribute a frame to its session even when the inner
+// message is garbage; the receiver then checks that both session ids agree, that `from` is the
+// party the authenticated sender holds in that session and that `to` is itself.
+
+export const ROUND_FRAME_VERSION = 1;
+const MPC_HEADER_BYTES = 1 + 32 + 3;
+
+export const roundFrame = z.strictObject({
+  sessionId: sessionIdHex,
+  round: z.int().min(0).max(255),
+  from: z.int().min(1).max(255),
+  to: z.int().min(1).max(255),
+  innerSessionId: sessionIdHex,
+  message: z.instanceof(Uint8Array).refine((m) => m.length >= MPC_HEADER_BYTES, "an MPC message is at least its header"),
+});
+export type RoundFrame = z.infer<typeof roundFrame>;
+
+const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+
+export function encodeRoundFrame(sessionId: Uint8Array, message: Uint8Array): Uint8Array {
+  const out = new Uint8Array(1 + 32 + message.length);
+  out[0] = ROUND_FRAME_VERSION;
+  out.set(sessionId, 1);
+  out.set(message, 33);
+  return out;
+}
+
+/**
+ * Decodes a round frame. `sessionId` is returned whenever the outer header is readable, so a
+ * broken frame can still be pinned on its session.
+ */
+export function decodeRoundFrame(bytes: Uint8Array): { ok: true; frame: RoundFrame } | { ok: false; sessionId: string | null; reason: string } {
+  if (bytes.length < 33 || bytes[0] !== ROUND_FRAME_VERSION) return { ok: false, sessionId: null, reason: `not a round frame (${bytes.length} bytes, version ${bytes[0] ?? "none"})` };
+  const sessionId = toHex(bytes.subarray(1, 33));
+  const message = bytes.subarray(33);
+  const candidate = {
+    sessionId,
+    round: message[33],
+    from: message[34],
+    to: message[35],
+    innerSessionId: message.length >= MPC_HEADER_BYTES ? toHex(message.subarray(1, 33)) : "",
+    message,
+  };
+  const parsed = roundFrame.safeParse(candidate);
+  if (!parsed.success) return { ok: false, sessionId, reason: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") };
+  if (parsed.data.innerSessionId !== sessionId) return { ok: false, sessionId, reason: "the message inside is bound to another session" };
+  return { ok: true, frame: parsed.data };
+}
