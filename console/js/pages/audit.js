@@ -1,0 +1,58 @@
+// @ts-check
+// The audit trail: GET /audit?limit&paginationToken&identityId&decision (every decision of the
+// API), and for a signed request GET /auth/action/logs/:id (the user action with its signed
+// evidence: what was signed, by which credential, and the signature itself).
+import { byId, field, fill, h } from "../dom.js";
+import { formatDate } from "../format.js";
+import { busy, onSubmit, signedInPage } from "../shell.js";
+
+const { api } = signedInPage("audit");
+const rows = byId("audit-rows");
+const more = byId("audit-more", HTMLButtonElement);
+const filter = byId("audit-filter", HTMLFormElement);
+/** @type {string | undefined} */
+let nextPageToken;
+
+/** @param {string} actionId @param {HTMLElement} scope */
+async function showEvidence(actionId, scope) {
+  await busy(scope, async () => {
+    const evidence = await api.get(`/auth/action/logs/${encodeURIComponent(actionId)}`);
+    byId("evidence-json").textContent = JSON.stringify(evidence, null, 2);
+    byId("evidence").hidden = false;
+    byId("evidence-heading").focus();
+  });
+}
+
+/** @param {any} e */
+function entryRow(e) {
+  const request = h("td", { class: "mono" }, `${e.method} ${e.path}`);
+  if (e.userActionId) {
+    const cell = request;
+    request.append(h("br"), h("button", { type: "button", class: "link", onclick: () => showEvidence(e.userActionId, cell), "aria-label": `Show the signed user action of ${e.method} ${e.path}` }, "signed: show evidence"));
+  }
+  return h(
+    "tr",
+    {},
+    h("td", {}, formatDate(e.date)),
+    h("td", { class: "mono" }, e.identityId ?? "—"),
+    request,
+    h("td", {}, e.operation ?? "—"),
+    h("td", { class: `status status-${e.decision}` }, e.decision),
+    h("td", {}, e.reason ?? ""),
+  );
+}
+
+/** @param {boolean} append */
+async function load(append) {
+  const res = await api.get("/audit", { limit: 50, decision: field(filter, "decision"), identityId: field(filter, "identityId"), paginationToken: append ? nextPageToken : undefined });
+  /** @type {any[]} */
+  const items = res.items ?? [];
+  nextPageToken = res.nextPageToken;
+  more.hidden = !nextPageToken;
+  if (append) rows.append(...items.map(entryRow));
+  else fill(rows, items.length === 0 ? h("tr", {}, h("td", { colspan: 6 }, "Nothing recorded.")) : items.map(entryRow));
+}
+
+onSubmit(filter, () => load(false));
+more.addEventListener("click", () => busy(more.parentElement ?? more, () => load(true)));
+load(false).catch((err) => fill(rows, h("tr", {}, h("td", { colspan: 6 }, String(err?.message ?? err)))));

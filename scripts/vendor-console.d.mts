@@ -1,0 +1,2 @@
+/** Copies @simplewebauthn/browser's ES module build into console/vendor/ (see vendor-console.mjs). */
+export function vendorConsoleLibraries(): { version: string; directory: string };
