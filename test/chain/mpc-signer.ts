@@ -11,6 +11,8 @@ export class InProcessMpcSigner implements SigningCoordinator {
   signatures = 0;
   /** Fault injection: when it returns a message, that signing attempt fails with it. */
   failWhen: ((request: SignatureRequest) => string | null) | null = null;
+  /** A failing session fails after this long, as one that times out waiting for a share holder does. */
+  failureDelayMs = 300;
 
   private constructor(private readonly shares: KeyShare[]) {}
 
@@ -35,7 +37,10 @@ export class InProcessMpcSigner implements SigningCoordinator {
   async sign(request: SignatureRequest): Promise<ThresholdSignature> {
     if (request.keyId !== this.keyId) throw new Error(`unknown key ${request.keyId}`);
     const failure = this.failWhen?.(request);
-    if (failure) throw new Error(failure);
+    if (failure) {
+      await new Promise((r) => setTimeout(r, this.failureDelayMs));
+      throw new Error(failure);
+    }
     // Yield first, as a networked coordinator would: concurrent requests really interleave.
     await new Promise((r) => setImmediate(r));
     const sessionId = randomSessionId();

@@ -5,10 +5,14 @@ import { createServer, type Server, type Socket } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export type ProxyMode = "pass" | "down" | "html" | "truncated" | "wrong-result" | "http-500";
+/** "swallow": forward to anvil, then answer garbage (the node took it; the answer was lost). */
+export type MethodMode = ProxyMode | "swallow";
 
 export interface FaultProxy {
   url: string;
   mode: ProxyMode;
+  /** Overrides `mode` for particular JSON-RPC methods. */
+  methodModes: Record<string, MethodMode>;
   /** JSON-RPC methods seen while passing through (to count sends). */
   seen: string[];
   stop(): Promise<void>;
@@ -16,7 +20,7 @@ export interface FaultProxy {
 
 export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const sockets = new Set<Socket>();
-  const state: FaultProxy = { url: "", mode: "pass", seen: [], stop: async () => undefined };
+  const state: FaultProxy = { url: "", mode: "pass", methodModes: {}, seen: [], stop: async () => undefined };
   const server: Server = createServer(async (req, res) => {
     if (state.mode === "down") {
       // Drop the connection without an answer, as a dead endpoint behind a load balancer does.
@@ -27,10 +31,17 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks).toString();
     const request = JSON.parse(body) as { id: number; method: string };
-    if (state.mode === "html") return void res.writeHead(200, { "content-type": "text/html" }).end("<html><body>502 Bad Gateway</body></html>");
-    if (state.mode === "truncated") return void res.writeHead(200, { "content-type": "application/json" }).end('{"jsonrpc":"2.0","id":');
-    if (state.mode === "wrong-result") return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: request.id, result: { garbage: true } }));
-    if (state.mode === "http-500") return void res.writeHead(500, { "content-type": "text/plain" }).end("upstream error");
+    const mode = state.methodModes[request.method] ?? state.mode;
+    if (mode === "down") return void req.socket.destroy();
+    if (mode === "swallow") {
+      state.seen.push(request.method);
+      await fetch(upstream, { method: "POST", headers: { "content-type": "application/json" }, body });
+      return void res.writeHead(200, { "content-type": "application/json" }).end('{"jsonrpc":"2.0","id":');
+    }
+    if (mode === "html") return void res.writeHead(200, { "content-type": "text/html" }).end("<html><body>502 Bad Gateway</body></html>");
+    if (mode === "truncated") return void res.writeHead(200, { "content-type": "application/json" }).end('{"jsonrpc":"2.0","id":');
+    if (mode === "wrong-result") return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: request.id, result: { garbage: true } }));
+    if (mode === "http-500") return void res.writeHead(500, { "content-type": "text/plain" }).end("upstream error");
     state.seen.push(request.method);
     const upstreamRes = await fetch(upstream, { method: "POST", headers: { "content-type": "application/json" }, body });
     res.writeHead(upstreamRes.status, { "content-type": "application/json" }).end(await upstreamRes.text());
