@@ -14,12 +14,14 @@ export interface ReceivedEvent {
 }
 
 export interface WebhookReceiver {
+  /** Base URL; each path is one endpoint with its own webhook secret. */
   url: string;
-  secret: string;
-  /** Every POST that arrived, in order, with whether its signature verified. */
-  requests: { body: string; signatureValid: boolean }[];
-  /** Each event once, in first-arrival order (the receiver's deduplicated view). */
-  events: ReceivedEvent[];
+  /** Webhook secret per path (e.g. "/hooks"), as returned when the webhook was created. */
+  secrets: Map<string, string>;
+  /** Every POST that arrived, in order, with its path and whether its signature verified. */
+  requests: { path: string; body: string; signatureValid: boolean }[];
+  /** Each event once per path, in first-arrival order (the receiver's deduplicated view). */
+  events: (ReceivedEvent & { path: string })[];
   /** Answer 503 to the first delivery of events for which this returns true. */
   failFirstAttempt: (event: ReceivedEvent) => boolean;
   stop(): Promise<void>;
@@ -28,30 +30,33 @@ export interface WebhookReceiver {
 export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const seen = new Set<string>();
   const attempted = new Set<string>();
-  const state: WebhookReceiver = { url: "", secret: "", requests: [], events: [], failFirstAttempt: () => false, stop: async () => undefined };
+  const state: WebhookReceiver = { url: "", secrets: new Map(), requests: [], events: [], failFirstAttempt: () => false, stop: async () => undefined };
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks).toString();
+    const path = req.url ?? "/";
+    const secret = state.secrets.get(path);
     const header = String(req.headers["x-dfns-webhook-signature"] ?? "");
-    const expected = `sha256=${createHmac("sha256", state.secret).update(body).digest("hex")}`;
-    const signatureValid = header.length === expected.length && timingSafeEqual(Buffer.from(header), Buffer.from(expected));
-    state.requests.push({ body, signatureValid });
+    const expected = secret ? `sha256=${createHmac("sha256", secret).update(body).digest("hex")}` : "";
+    const signatureValid = secret !== undefined && header.length === expected.length && timingSafeEqual(Buffer.from(header), Buffer.from(expected));
+    state.requests.push({ path, body, signatureValid });
     if (!signatureValid) return void res.writeHead(401).end();
     const event = JSON.parse(body) as ReceivedEvent;
-    if (!attempted.has(event.id) && state.failFirstAttempt(event)) {
-      attempted.add(event.id);
+    const key = `${path} ${event.id}`;
+    if (!attempted.has(key) && state.failFirstAttempt(event)) {
+      attempted.add(key);
       return void res.writeHead(503).end();
     }
-    attempted.add(event.id);
-    if (!seen.has(event.id)) {
-      seen.add(event.id);
-      state.events.push(event);
+    attempted.add(key);
+    if (!seen.has(key)) {
+      seen.add(key);
+      state.events.push({ ...event, path });
     }
     res.writeHead(200, { "content-type": "application/json" }).end("{}");
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   state.stop = () => new Promise((r) => server.close(() => r()));
   return state;
 }
