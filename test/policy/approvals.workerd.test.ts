@@ -176,8 +176,9 @@ describe("approvals", () => {
     await decide(alice.client, held.approvalId, "Approved");
     expect(await json(await decide(bob.client, held.approvalId, "Approved"))).toMatchObject({ status: "Approved" });
     expect(await deliver(org.boot.orgId, 1)).toHaveLength(1);
-    expect(events()[0]).toMatchObject({ outcome: "Rejected" });
-    expect(events()[0]!.outcome === "Rejected" && events()[0]!.reason).toContain(`approved, but blocked when re-checked: Blocked by policy "freeze" (${freeze.id}`);
+    const first = events()[0]!;
+    expect(first).toMatchObject({ outcome: "Rejected" });
+    expect(first.outcome === "Rejected" && first.reason).toContain(`approved, but blocked when re-checked: Blocked by policy "freeze" (${freeze.id}`);
     expect(await policySql(org.boot.orgId, "SELECT state FROM usage WHERE request_id = ?", input.requestId)).toEqual([{ state: "Released" }]);
   });
 
