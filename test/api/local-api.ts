@@ -12,6 +12,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 
 export interface LocalApi {
   baseUrl: string;
+  port: number;
   bootstrapSecret: string;
   stop(): Promise<void>;
 }
@@ -27,8 +28,10 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startLocalApi(): Promise<LocalApi> {
+/** `vars(port)`: extra `--var`s, e.g. WEBAUTHN_ORIGINS naming the port a browser will use. */
+export async function startLocalApi(options: { vars?: (port: number) => Record<string, string> } = {}): Promise<LocalApi> {
   const port = await freePort();
+  const extraVars = Object.entries(options.vars?.(port) ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
   const stateDir = mkdtempSync(join(tmpdir(), "tessera-api-"));
   const bootstrapSecret = randomBytes(24).toString("base64url");
   const child: ChildProcess = spawn(
@@ -47,6 +50,7 @@ export async function startLocalApi(): Promise<LocalApi> {
       "--show-interactive-dev-session=false",
       "--var",
       `TESSERA_BOOTSTRAP_SECRET:${bootstrapSecret}`,
+      ...extraVars,
     ],
     {
       cwd: root,
@@ -73,6 +77,7 @@ export async function startLocalApi(): Promise<LocalApi> {
   });
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    port,
     bootstrapSecret,
     async stop() {
       if (child.exitCode === null) {
