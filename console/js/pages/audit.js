@@ -12,6 +12,8 @@ const more = byId("audit-more", HTMLButtonElement);
 const filter = byId("audit-filter", HTMLFormElement);
 /** @type {string | undefined} */
 let nextPageToken;
+/** @type {Map<string, string>} identity id → username, for people reading the log */
+const names = new Map();
 
 /** @param {string} actionId @param {HTMLElement} scope */
 async function showEvidence(actionId, scope) {
@@ -34,7 +36,7 @@ function entryRow(e) {
     "tr",
     {},
     h("td", {}, formatDate(e.date)),
-    h("td", { class: "mono" }, e.identityId ?? "—"),
+    h("td", {}, e.identityId ? h("span", { title: e.identityId }, names.get(e.identityId) ?? e.identityId) : "—"),
     request,
     h("td", {}, e.operation ?? "—"),
     h("td", { class: `status status-${e.decision}` }, e.decision),
@@ -53,6 +55,15 @@ async function load(append) {
   else fill(rows, items.length === 0 ? h("tr", {}, h("td", { colspan: 6 }, "Nothing recorded.")) : items.map(entryRow));
 }
 
+/** Names for the ids in the log; without Auth:Users:Read the log shows ids. */
+async function loadNames() {
+  try {
+    for (const u of (await api.get("/auth/users")).items ?? []) names.set(u.userId, u.username);
+  } catch {
+    // ids it is
+  }
+}
+
 onSubmit(filter, () => load(false));
 more.addEventListener("click", () => busy(more.parentElement ?? more, () => load(true)));
-load(false).catch((err) => fill(rows, h("tr", {}, h("td", { colspan: 6 }, String(err?.message ?? err)))));
+loadNames().then(() => load(false)).catch((err) => fill(rows, h("tr", {}, h("td", { colspan: 6 }, String(err?.message ?? err)))));

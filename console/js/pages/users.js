@@ -18,7 +18,7 @@ function userRow(u) {
     { "data-user-id": u.userId },
     h("td", {}, u.username, u.userId === session.userId ? h("span", { class: "muted" }, " (you)") : null),
     h("td", { class: "mono" }, u.userId),
-    h("td", {}, u.isRegistered ? "yes" : "invited"),
+    h("td", {}, u.isRegistered ? "yes" : "not yet"),
     h("td", { class: u.isActive ? "status status-Active" : "status status-Archived" }, u.isActive ? "yes" : "no"),
     h("td", {}, permissions || h("span", { class: "muted" }, "none")),
   );

@@ -43,7 +43,13 @@ function walletRow(wallet) {
 }
 
 async function load() {
-  const res = await api.get("/wallets", { limit: 100 });
+  let res;
+  try {
+    res = await api.get("/wallets", { limit: 100 });
+  } catch (err) {
+    if (wallets.length === 0) fill(rows, h("tr", {}, h("td", { colspan: 6 }, `Wallets could not be listed: ${describeError(err)}`)));
+    throw err;
+  }
   wallets = res.items ?? [];
   fill(rows, wallets.length === 0 ? h("tr", {}, h("td", { colspan: 6 }, "No wallets yet: create one below.")) : wallets.map(walletRow));
 }
