@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { keccak256, serializeTransaction, type Address, type Hex } from "viem";
 import { parseUnsigned } from "../../worker/src/broadcast/evm-transaction.js";
+import type { EvmSigningDerivation } from "../../worker/src/broadcast/transfer-engine.js";
 import { startAnvil, type Anvil } from "../chain/anvil.js";
 import { fund } from "../chain/erc20.js";
 import { InProcessMpcSigner } from "../chain/mpc-signer.js";
@@ -155,7 +156,7 @@ describe("a signing failure after the nonce was allocated leaves no gap", () => 
     const base = await chainNonce();
     let failed = false;
     signer.failWhen = (req) => {
-      const nonce = parseUnsigned((req.derivation as { unsignedTransaction: Hex }).unsignedTransaction).nonce;
+      const nonce = parseUnsigned((req.derivation as EvmSigningDerivation).unsignedTransaction).nonce;
       if (!failed && nonce === base + 1) {
         failed = true;
         return "share holder 2 unreachable";
@@ -181,7 +182,7 @@ describe("a signing failure after the nonce was allocated leaves no gap", () => 
     const base = await chainNonce();
     let failed = false;
     signer.failWhen = (req) => {
-      const nonce = parseUnsigned((req.derivation as { unsignedTransaction: Hex }).unsignedTransaction).nonce;
+      const nonce = parseUnsigned((req.derivation as EvmSigningDerivation).unsignedTransaction).nonce;
       if (!failed && nonce === base + 1) {
         failed = true;
         return "signing session aborted";

@@ -2,7 +2,6 @@
 // deployed by anvil's first unlocked account. `transfer` reverts with a reason on insufficient
 // balance, which the revert tests rely on.
 import { encodeDeployData, type Address, type Hex } from "viem";
-// @ts-expect-error — solc ships no type declarations
 import solc from "solc";
 import type { Anvil } from "./anvil.js";
 

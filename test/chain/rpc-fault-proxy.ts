@@ -1,8 +1,8 @@
 // A loopback HTTP proxy in front of anvil whose behaviour the test switches: pass requests
 // through, refuse connections (the RPC is down), or answer garbage of several kinds. It stands in
 // for a misbehaving third-party RPC provider; the chain behind it is the real anvil.
-import { createServer, type Server, type Socket } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 
 export type ProxyMode = "pass" | "down" | "html" | "truncated" | "wrong-result" | "http-500";
 /** "swallow": forward to anvil, then answer garbage (the node took it; the answer was lost). */

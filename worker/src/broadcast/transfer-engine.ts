@@ -42,6 +42,18 @@ import type { WalletRecord } from "./wallet-directory.js";
 import type { RequestStatus, Requester } from "./wire.js";
 import { decodeFunctionResult, encodeFunctionData, getAddress } from "viem";
 
+/**
+ * How the digest handed to the share holders was derived: the user's signed request body and the
+ * unsigned transaction built from it (keccak256 of which is the digest), so a node can rebuild and
+ * check both before signing. `kind`: EvmTransfer, EvmTransaction, or EvmNonceFill (a zero-value
+ * self-transfer at a freed nonce, under the authorization of the request that freed it).
+ */
+export interface EvmSigningDerivation {
+  kind: "EvmTransfer" | "EvmTransaction" | "EvmNonceFill";
+  requestBody: string;
+  unsignedTransaction: Hex;
+}
+
 export interface EngineTiming {
   /** First retry delay after a failed step; doubles per attempt up to retryMaxMs. */
   retryBaseMs: number;
@@ -283,14 +295,15 @@ export class TransferEngine {
     const authorization = JSON.parse(row.authorization!) as SigningAuthorization;
     let signature: EcdsaSignature;
     try {
+      const derivation: EvmSigningDerivation = {
+        kind: row.kind === "NonceFill" ? "EvmNonceFill" : row.kind === "Transfer" ? "EvmTransfer" : "EvmTransaction",
+        requestBody: row.request_body,
+        unsignedTransaction: unsigned,
+      };
       const sig = await this.deps.signer.sign({
         keyId: wallet.signingKey.id,
         message: signingDigest(unsigned).slice(2),
-        derivation: {
-          kind: row.kind === "NonceFill" ? "EvmNonceFill" : row.kind === "Transfer" ? "EvmTransfer" : "EvmTransaction",
-          requestBody: row.request_body,
-          unsignedTransaction: unsigned,
-        } as { kind: string; requestBody: string },
+        derivation,
         authorization,
       });
       signature = await this.normalizeSignature(unsigned, sig, wallet.address);
