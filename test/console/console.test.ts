@@ -109,7 +109,10 @@ describe.skipIf(!browserAvailable)("web console with passkeys, in chromium", () 
   it("1 the first administrator registers a passkey from an invitation link", async () => {
     const { page } = admin;
     const link = `/console/register?${new URLSearchParams({ org: boot.orgId, username: ADMIN, code: adminInvitation.registrationCode })}`;
-    await page.goto(link);
+    const response = await page.goto(link);
+    // console/_headers: only the console's own scripts run, and the code in the URL is never sent on.
+    expect(response?.headers()["content-security-policy"]).toMatch(/script-src 'self' 'sha256-/);
+    expect(response?.headers()["referrer-policy"]).toBe("no-referrer");
     await expect.poll(() => page.getByLabel("Registration code").inputValue()).toBe(adminInvitation.registrationCode);
     await admin.screenshot("01-register");
     await page.getByRole("button", { name: "Create a passkey and register" }).click();
