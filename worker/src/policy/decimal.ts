@@ -14,6 +14,8 @@ export interface Decimal {
 /** Digits, optional fraction, optional exponent — what String(number) and JSON produce. */
 const DECIMAL_TEXT = /^([+-]?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
 
+const PLAIN_DIGITS = /^\d+$/;
+
 /** Largest scale we accept: more places than any asset or price needs, small enough to stay cheap. */
 export const MAX_SCALE = 60;
 
@@ -27,6 +29,9 @@ export class DecimalError extends Error {
  * wrote in its JSON, so no binary rounding error enters.
  */
 export function parseDecimal(input: string | number): Decimal {
+  // Fast path for the common case (safe integers, plain digit strings): no regex, no scale.
+  if (typeof input === "number" && Number.isSafeInteger(input)) return { units: BigInt(input), scale: 0 };
+  if (typeof input === "string" && input.length > 0 && input.length <= 30 && PLAIN_DIGITS.test(input)) return { units: BigInt(input), scale: 0 };
   if (typeof input === "number" && !Number.isFinite(input)) throw new DecimalError("not a finite number");
   const text = typeof input === "number" ? String(input) : input.trim();
   const m = DECIMAL_TEXT.exec(text);
@@ -68,9 +73,11 @@ function align(a: Decimal, b: Decimal): [bigint, bigint, number] {
   return [a.units * 10n ** BigInt(scale - a.scale), b.units * 10n ** BigInt(scale - b.scale), scale];
 }
 
+/** Sum (not normalized: running totals skip that work; compare and format do not need it). */
 export function add(a: Decimal, b: Decimal): Decimal {
+  if (a.scale === b.scale) return { units: a.units + b.units, scale: a.scale };
   const [x, y, scale] = align(a, b);
-  return normalize({ units: x + y, scale });
+  return { units: x + y, scale };
 }
 
 export function multiply(a: Decimal, b: Decimal): Decimal {
@@ -90,7 +97,8 @@ export function sum(values: Iterable<Decimal>): Decimal {
 }
 
 /** Plain decimal text, no exponent: "1500", "0.000000000000000001", "-2.5". */
-export function formatDecimal(d: Decimal): string {
+export function formatDecimal(value: Decimal): string {
+  const d = normalize(value);
   const negative = d.units < 0n;
   const digits = (negative ? -d.units : d.units).toString();
   if (d.scale === 0) return (negative ? "-" : "") + digits;

@@ -12,6 +12,7 @@
 import { evaluateRule } from "./rules.js";
 import type { Filters } from "./schema.js";
 import type { Decision, Facts, GrantedApproval, Policy, PolicyEvaluation, PolicyRequest, RequiredApprovalGroup, UsageEntry } from "./types.js";
+import { UsageWindow } from "./usage-window.js";
 
 export function matchesFilters(filters: Filters, request: PolicyRequest): boolean {
   if (filters.walletId && !filters.walletId.in.includes(request.walletId)) return false;
@@ -34,12 +35,12 @@ export function needsScreening(request: PolicyRequest, policies: Policy[]): bool
 const label = (e: PolicyEvaluation) => `policy "${e.policyName}" (${e.policyId} v${e.policyVersion}) ${e.ruleKind}: ${e.reason}`;
 
 export function decide(request: PolicyRequest, policies: Policy[], counters: UsageEntry[], approvals: GrantedApproval[], now: number, facts: Facts = {}): Decision {
-  const usage = counters.filter((e) => e.walletId === request.walletId);
+  const usage = new UsageWindow(counters.filter((e) => e.walletId === request.walletId), now, facts);
   // Stable order (creation, then id) so reasons and approval groups read the same every time.
   const applicable = applicablePolicies(request, policies).sort((a, b) => a.dateCreated.localeCompare(b.dateCreated) || a.id.localeCompare(b.id));
 
   const evaluations: PolicyEvaluation[] = applicable.map((p) => {
-    const result = evaluateRule(p.rule, { request, usage, now, facts });
+    const result = evaluateRule(p.rule, { request, usage, facts });
     const grant = result.triggered && p.action.kind === "RequestApproval" ? approvals.find((a) => a.policyIds.includes(p.id)) : undefined;
     return {
       policyId: p.id,

@@ -3,16 +3,16 @@
 // asset, no amount on a raw signature, no recipient to check, screening unavailable) it triggers:
 // a policy that cannot be evaluated must not let the request through silently.
 import { canonicalAddress } from "./addresses.js";
-import { compare, formatDecimal, fromBaseUnits, multiply, parseDecimal, sum, type Decimal } from "./decimal.js";
+import { add, compare, formatDecimal, fromBaseUnits, multiply, parseDecimal, type Decimal } from "./decimal.js";
 import { priceKey } from "./prices.js";
 import type { Rule } from "./schema.js";
-import type { AssetRef, Facts, PolicyRequest, ScreeningFinding, UsageEntry } from "./types.js";
+import type { AssetRef, Facts, PolicyRequest, ScreeningFinding } from "./types.js";
+import type { UsageWindow, Valuation } from "./usage-window.js";
 
 export interface RuleContext {
   request: PolicyRequest;
-  /** Earlier usage of the request's wallet (any age; the rule applies its own window). */
-  usage: UsageEntry[];
-  now: number;
+  /** Earlier usage of the request's wallet; each velocity rule asks it for its own window. */
+  usage: UsageWindow;
   facts: Facts;
 }
 
@@ -23,8 +23,6 @@ export interface RuleResult {
 
 const triggered = (reason: string): RuleResult => ({ triggered: true, reason });
 const passed = (reason: string): RuleResult => ({ triggered: false, reason });
-
-type Valuation = { ok: true; value: Decimal } | { ok: false; reason: string };
 
 function describeAsset(network: string, asset: AssetRef): string {
   return asset.contract ? `${asset.symbol} (${asset.contract}) on ${network}` : `${asset.symbol} on ${network}`;
@@ -38,17 +36,12 @@ function usdValue(network: string, asset: AssetRef | undefined, amount: string |
   return { ok: true, value: multiply(fromBaseUnits(amount, asset.decimals), parseDecimal(price)) };
 }
 
-function usageValue(entry: UsageEntry, facts: Facts): Valuation {
-  if (entry.amount === undefined || !entry.asset) return { ok: true, value: { units: 0n, scale: 0 } }; // a raw signature moves no known amount
-  if (entry.usdValue !== undefined) return { ok: true, value: parseDecimal(entry.usdValue) };
-  const v = usdValue(entry.network, entry.asset, entry.amount, facts);
-  return v.ok ? v : { ok: false, reason: `an earlier request (${entry.id}) cannot be valued: ${v.reason}` };
-}
-
-/** Entries inside a sliding window of `minutes` ending now: (now − minutes, now]. Reserved ones are happening now. */
-function inWindow(usage: UsageEntry[], now: number, minutes: number): UsageEntry[] {
-  const start = now - minutes * 60_000;
-  return usage.filter((e) => e.state === "Reserved" || e.at > start);
+/** Canonical whitelists, computed once per policy object (the PolicyState object keeps its policies). */
+const whitelists = new WeakMap<string[], Set<string>>();
+function whitelistOf(addresses: string[]): Set<string> {
+  let set = whitelists.get(addresses);
+  if (!set) whitelists.set(addresses, (set = new Set(addresses.map(canonicalAddress))));
+  return set;
 }
 
 const usd = (d: Decimal) => `${formatDecimal(d)} USD`;
@@ -61,8 +54,7 @@ export function evaluateRule(rule: Rule, ctx: RuleContext): RuleResult {
 
     case "TransactionRecipientWhitelist": {
       if (request.to === undefined) return triggered("the request has no recipient to check against the whitelist");
-      const allowed = new Set(rule.configuration.addresses.map(canonicalAddress));
-      return allowed.has(canonicalAddress(request.to))
+      return whitelistOf(rule.configuration.addresses).has(canonicalAddress(request.to))
         ? passed(`recipient ${request.to} is whitelisted`)
         : triggered(`recipient ${request.to} is not in the whitelist`);
     }
@@ -81,20 +73,16 @@ export function evaluateRule(rule: Rule, ctx: RuleContext): RuleResult {
       const limit = parseDecimal(rule.configuration.limit);
       const value = usdValue(request.network, request.asset, request.amount, facts);
       if (!value.ok) return triggered(`amount velocity cannot be checked: ${value.reason}`);
-      const earlier: Decimal[] = [];
-      for (const entry of inWindow(ctx.usage, ctx.now, timeframe)) {
-        const v = usageValue(entry, facts);
-        if (!v.ok) return triggered(`amount velocity cannot be checked: ${v.reason}`);
-        earlier.push(v.value);
-      }
-      const total = sum([...earlier, value.value]);
-      const span = `${usd(total)} in the last ${timeframe} min (${earlier.length} earlier + this ${usd(value.value)})`;
+      const earlier = ctx.usage.total(timeframe);
+      if (!earlier.ok) return triggered(`amount velocity cannot be checked: ${earlier.reason}`);
+      const total = add(earlier.value, value.value);
+      const span = `${usd(total)} in the last ${timeframe} min (${ctx.usage.count(timeframe)} earlier + this ${usd(value.value)})`;
       return compare(total, limit) > 0 ? triggered(`${span} exceeds the limit of ${usd(limit)}`) : passed(`${span} is within the limit of ${usd(limit)}`);
     }
 
     case "TransactionCountVelocity": {
       const { limit, timeframe } = rule.configuration;
-      const count = inWindow(ctx.usage, ctx.now, timeframe).length + 1;
+      const count = ctx.usage.count(timeframe) + 1;
       const span = `${count} requests in the last ${timeframe} min including this one`;
       return count > limit ? triggered(`${span} exceeds the limit of ${limit}`) : passed(`${span} is within the limit of ${limit}`);
     }

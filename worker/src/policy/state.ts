@@ -76,6 +76,15 @@ export class PolicyState extends DurableObject<Cloudflare.Env> {
     else if (known !== orgId) throw new Error("PolicyState addressed with another org id");
   }
 
+  /** Parsed active policies, kept while their version stands (every change bumps it). */
+  private cache: { version: number; policies: Policy[] } | null = null;
+
+  private active(): Policy[] {
+    const version = this.policiesVersion();
+    if (this.cache?.version !== version) this.cache = { version, policies: store.activePolicies(this.sql) };
+    return this.cache.policies;
+  }
+
   private policiesVersion(): number {
     return Number(store.getMeta(this.sql, "policies_version") ?? "0");
   }
@@ -94,7 +103,7 @@ export class PolicyState extends DurableObject<Cloudflare.Env> {
   /** The active policies and their version, for the gate to see which facts it must gather. */
   policyView(orgId: string): { version: number; policies: Policy[] } {
     this.bind(orgId);
-    return { version: this.policiesVersion(), policies: store.activePolicies(this.sql) };
+    return { version: this.policiesVersion(), policies: this.active() };
   }
 
   createPolicy(orgId: string, body: PolicyBody, actor: Actor): Policy {
@@ -154,7 +163,7 @@ export class PolicyState extends DurableObject<Cloudflare.Env> {
   evaluate(args: { orgId: string; input: GateInput; facts: Facts; policiesVersion: number }): EvaluateOutcome {
     this.bind(args.orgId);
     const { input, facts } = args;
-    const policies = store.activePolicies(this.sql);
+    const policies = this.active();
     if (args.policiesVersion !== this.policiesVersion() && facts.screening === undefined && needsScreening(input.request, policies)) return { status: "Stale" };
 
     // A retried request gets the answer it already got.
@@ -316,7 +325,7 @@ export class PolicyState extends DurableObject<Cloudflare.Env> {
     const granted: GrantedApproval[] = [...(JSON.parse(held.granted) as GrantedApproval[]), { approvalId, policyIds: store.getApproval(this.sql, approvalId)!.policyIds }];
     const { facts } = JSON.parse(held.facts) as { facts: Facts };
     const usage = store.walletUsage(this.sql, input.request.walletId, now - MAX_WINDOW_MS, held.reservation_id);
-    const decision = decide(input.request, store.activePolicies(this.sql), usage, granted, now, facts);
+    const decision = decide(input.request, this.active(), usage, granted, now, facts);
     if (decision.outcome === "Blocked") {
       reject(`approved, but blocked when re-checked: ${decision.reason}`);
       return lines;
