@@ -156,7 +156,7 @@ describe("a signing failure after the nonce was allocated leaves no gap", () => 
     const base = await chainNonce();
     let failed = false;
     signer.failWhen = (req) => {
-      const nonce = parseUnsigned((req.derivation as EvmSigningDerivation).unsignedTransaction).nonce;
+      const nonce = parseUnsigned((req.derivation as EvmSigningDerivation).intent.transaction).nonce;
       if (!failed && nonce === base + 1) {
         failed = true;
         return "share holder 2 unreachable";
@@ -182,7 +182,7 @@ describe("a signing failure after the nonce was allocated leaves no gap", () => 
     const base = await chainNonce();
     let failed = false;
     signer.failWhen = (req) => {
-      const nonce = parseUnsigned((req.derivation as EvmSigningDerivation).unsignedTransaction).nonce;
+      const nonce = parseUnsigned((req.derivation as EvmSigningDerivation).intent.transaction).nonce;
       if (!failed && nonce === base + 1) {
         failed = true;
         return "signing session aborted";

@@ -3,8 +3,8 @@
 // the real MPC core in-process. `settle` plays the Durable Objects' alarms: it runs whatever is due,
 // hands the outbox to the dispatcher, and sleeps until the next wake-up.
 import { randomBytes } from "node:crypto";
-import { getAddress, type Address } from "viem";
-import { erc20TransferCall, evmAddressOf, nativeTransferCall, type EvmCall } from "../../worker/src/broadcast/evm-transaction.js";
+import { getAddress, type Address, type Hex } from "viem";
+import { erc20TransferCall, evmAddressOf, nativeTransferCall, parseUnsigned, type EvmCall } from "../../worker/src/broadcast/evm-transaction.js";
 import { drainOutbox } from "../../worker/src/broadcast/outbox.js";
 import type { PolicyVerdict } from "../../worker/src/broadcast/policy-gate.js";
 import { TransferEngine, type EngineTiming, type Submission } from "../../worker/src/broadcast/transfer-engine.js";
@@ -68,7 +68,8 @@ export interface Harness {
   network: NetworkConfig;
   published: WebhookEvent[];
   transfer(body: TransferBody, opts?: { verdict?: PolicyVerdict }): string;
-  transaction(call: EvmCall, opts?: { gasLimit?: bigint }): string;
+  /** A caller-built unsigned EIP-1559 transaction (POST …/transactions {kind: "Transaction"}). */
+  transaction(unsigned: Hex): string;
   settle(opts?: { until?: () => boolean; timeoutMs?: number }): Promise<void>;
   status(id: string): { status: string; reason: string | null; txHash: string | null; nonce: number | null };
 }
@@ -119,9 +120,19 @@ export function newHarness(opts: { signer: InProcessMpcSigner; rpcUrl: string; t
         ...(o.verdict ? { verdict: o.verdict } : {}),
       });
     },
-    transaction(call, o = {}) {
-      const body = { kind: "Evm", to: call.to, value: call.value.toString(), data: call.data, ...(o.gasLimit ? { gasLimit: o.gasLimit.toString() } : {}) };
-      return submit({ kind: "Transaction", bodyText: JSON.stringify(body), externalId: null, call, priority: "Standard", asset: {}, ...(o.gasLimit ? { gasLimit: o.gasLimit } : {}) });
+    transaction(unsigned) {
+      const tx = parseUnsigned(unsigned);
+      const call: EvmCall = { to: getAddress(tx.to!), value: tx.value ?? 0n, data: tx.data ?? "0x" };
+      return submit({
+        kind: "Transaction",
+        bodyText: JSON.stringify({ kind: "Transaction", transaction: unsigned }),
+        externalId: null,
+        call,
+        unsignedTransaction: unsigned,
+        priority: "Standard",
+        asset: {},
+        ...(tx.gas !== undefined ? { gasLimit: tx.gas } : {}),
+      });
     },
     async settle(o = {}) {
       const deadline = Date.now() + (o.timeoutMs ?? 60_000);

@@ -2,7 +2,7 @@
 // wasm MPC core in-process): native and ERC-20 transfers confirmed with balances changed on chain,
 // reverts ending Failed with their reason, and 20 concurrent transfers on consecutive nonces.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeFunctionData, type Address, type Hex } from "viem";
+import { encodeFunctionData, serializeTransaction, type Address, type Hex } from "viem";
 import { ERC20_ABI } from "../../worker/src/broadcast/evm-transaction.js";
 import { startAnvil, type Anvil } from "../chain/anvil.js";
 import { deployTestToken, fund } from "../chain/erc20.js";
@@ -31,6 +31,11 @@ afterAll(async () => {
 const balance = async (a: Address) => BigInt(await anvil.rpc<Hex>("eth_getBalance", [a, "latest"]));
 const tokenBalance = async (a: Address) =>
   BigInt(await anvil.rpc<Hex>("eth_call", [{ to: token, data: encodeFunctionData({ abi: ERC20_ABI, functionName: "balanceOf", args: [a] }) }, "latest"]));
+/** An unsigned EIP-1559 transaction as a caller would build it (fees from the node). */
+async function callerBuilt(tx: { to: Address; value?: bigint; data?: Hex; gas: bigint; nonce: number }): Promise<Hex> {
+  const base = BigInt((await anvil.rpc<{ baseFeePerGas: Hex }>("eth_getBlockByNumber", ["latest", false])).baseFeePerGas);
+  return serializeTransaction({ type: "eip1559", chainId: 31337, nonce: tx.nonce, to: tx.to, value: tx.value ?? 0n, data: tx.data ?? "0x", gas: tx.gas, maxFeePerGas: base * 2n + 10n ** 9n, maxPriorityFeePerGas: 10n ** 9n });
+}
 const chainNonce = async () => Number(BigInt(await anvil.rpc<Hex>("eth_getTransactionCount", [wallet, "latest"])));
 
 describe("transfers on anvil, signed by the MPC core", () => {
@@ -88,12 +93,12 @@ describe("transfers on anvil, signed by the MPC core", () => {
     expect(h.published.map((e) => e.kind)).toEqual(["wallet.transfer.requested", "wallet.transfer.executing", "wallet.transfer.failed"]);
   });
 
-  it("a transaction that reverts on chain ends Failed with the reason replayed from the chain", async () => {
+  it("a caller-built transaction that reverts on chain ends Failed with the reason replayed from the chain", async () => {
     const h = newHarness({ signer, rpcUrl: anvil.url });
     const nonceBefore = await chainNonce();
     const data = encodeFunctionData({ abi: ERC20_ABI, functionName: "transfer", args: [randomAddress(), 10n ** 30n] });
-    // An explicit gas limit skips estimation, so the transaction is mined and reverts.
-    const id = h.transaction({ to: token, value: 0n, data }, { gasLimit: 100_000n });
+    // Caller-built: signed as given (no estimation), so it is mined and reverts.
+    const id = h.transaction(await callerBuilt({ to: token, data, gas: 100_000n, nonce: nonceBefore }));
     await h.settle();
     const row = h.engine.store.get(id)!;
     expect(row.status).toBe("Failed");
@@ -108,6 +113,27 @@ describe("transfers on anvil, signed by the MPC core", () => {
       "wallet.transaction.broadcasted",
       "wallet.transaction.failed",
     ]);
+  });
+
+  it("a caller-built transaction must carry the wallet's next nonce: ahead or already used ends Failed, nothing signed", async () => {
+    const h = newHarness({ signer, rpcUrl: anvil.url });
+    const next = await chainNonce();
+    const signed = signer.signatures;
+    const ahead = h.transaction(await callerBuilt({ to: randomAddress(), value: 1n, gas: 21_000n, nonce: next + 5 }));
+    const used = h.transaction(await callerBuilt({ to: randomAddress(), value: 1n, gas: 21_000n, nonce: next - 1 }));
+    await h.settle();
+    expect(h.status(ahead)).toMatchObject({ status: "Failed", reason: `Nonce ${next + 5} is ahead of this wallet's next nonce ${next}: the transaction would never execute` });
+    expect(h.status(used)).toMatchObject({ status: "Failed", reason: `Nonce ${next - 1} is already used by this wallet; its next nonce is ${next}` });
+    expect(signer.signatures).toBe(signed);
+    // The right nonce goes through, signed byte for byte as given.
+    const to = randomAddress();
+    const unsigned = await callerBuilt({ to, value: 99n, gas: 21_000n, nonce: next });
+    const ok = h.transaction(unsigned);
+    await h.settle();
+    expect(h.status(ok)).toMatchObject({ status: "Confirmed", nonce: next });
+    expect(await balance(to)).toBe(99n);
+    const onChain = await anvil.rpc<{ input: string; gas: Hex }>("eth_getTransactionByHash", [h.status(ok).txHash]);
+    expect(BigInt(onChain.gas)).toBe(21_000n);
   });
 
   it("20 concurrent transfers from one wallet all confirm, on consecutive nonces", async () => {

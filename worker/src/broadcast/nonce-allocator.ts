@@ -51,6 +51,26 @@ export class NonceAllocator {
     return nonce;
   }
 
+  /**
+   * Takes a nonce the caller chose (a caller-built transaction): only the next one, or a free one,
+   * can be used without leaving a gap or colliding with another of this wallet's transactions.
+   */
+  claimExact(nonce: number, chainPending: number): { ok: true } | { ok: false; reason: string } {
+    this.sql.exec("DELETE FROM free_nonces WHERE nonce < ?", chainPending);
+    if (this.sql.exec("SELECT 1 AS x FROM free_nonces WHERE nonce = ?", nonce).toArray().length > 0) {
+      this.sql.exec("DELETE FROM free_nonces WHERE nonce = ?", nonce);
+      return { ok: true };
+    }
+    const next = Math.max(this.next() ?? 0, chainPending);
+    if (nonce === next) {
+      this.setNext(next + 1);
+      return { ok: true };
+    }
+    return nonce < next
+      ? { ok: false, reason: `Nonce ${nonce} is already used by this wallet; its next nonce is ${next}` }
+      : { ok: false, reason: `Nonce ${nonce} is ahead of this wallet's next nonce ${next}: the transaction would never execute` };
+  }
+
   /** Gives back a nonce whose transaction will never reach the chain. */
   release(nonce: number, originId: string, now: number, attempts = 0): void {
     const next = this.next();

@@ -2,6 +2,7 @@
 // policy commit/release to the policy engine), written in the same synchronous section as the
 // status change that caused them and removed only once the receiver has acknowledged. Delivery is
 // therefore at least once; receivers deduplicate by the id inside the payload.
+import type { Reservation } from "./policy-gate.js";
 import type { Sql } from "./sql.js";
 
 export type OutboxTarget = "webhook" | "policy-commit" | "policy-release";
@@ -62,8 +63,8 @@ export class Outbox {
 
 export interface OutboxHandlers {
   webhook(event: unknown): Promise<void>;
-  policyCommit(reservationId: string): Promise<void>;
-  policyRelease(reservationId: string): Promise<void>;
+  policyCommit(reservation: Reservation): Promise<void>;
+  policyRelease(reservation: Reservation, reason: string): Promise<void>;
 }
 
 /** Hands every due entry to its receiver; a failed hand-over is retried later with backoff. */
@@ -71,8 +72,11 @@ export async function drainOutbox(outbox: Outbox, handlers: OutboxHandlers, now:
   for (const entry of outbox.due(now)) {
     try {
       if (entry.target === "webhook") await handlers.webhook(entry.payload);
-      else if (entry.target === "policy-commit") await handlers.policyCommit((entry.payload as { reservationId: string }).reservationId);
-      else await handlers.policyRelease((entry.payload as { reservationId: string }).reservationId);
+      else if (entry.target === "policy-commit") await handlers.policyCommit((entry.payload as { reservation: Reservation }).reservation);
+      else {
+        const p = entry.payload as { reservation: Reservation; reason: string };
+        await handlers.policyRelease(p.reservation, p.reason);
+      }
       outbox.done(entry.seq);
     } catch (err) {
       outbox.failed(entry.seq, (err as Error).message, now);

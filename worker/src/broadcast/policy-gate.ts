@@ -1,30 +1,13 @@
-// Layer 3 as the broadcast layer sees it. Every transfer and broadcast transaction is evaluated
-// before anything is built or signed. A verdict may hold a reservation (e.g. a velocity limit's
-// budget): it is committed once the transaction reached the chain, released if it never could.
+// Layer 3 as the broadcast layer sees it: the policy engine's verdict on a request (evaluated in
+// the route, before anything is built or signed), and the reservation it may hold for a velocity
+// limit. The engine commits the reservation once the signed transaction exists and releases it if
+// the request fails before that (or is rejected), through its outbox, so neither is ever lost.
+import type { Reservation } from "../policy/contract.js";
 import type { PolicyOutcome } from "../signing/authorization.js";
-import type { Requester } from "./wire.js";
 
-export interface SignActivity {
-  kind: "Transfer" | "Transaction";
-  orgId: string;
-  walletId: string;
-  network: string;
-  requester: Requester;
-  /** The request body exactly as the user signed it. */
-  requestBody: unknown;
-  /** The on-chain recipient and amount when the request says them (transfers; calls' value). */
-  to?: string;
-  amount?: string;
-  asset?: { kind: "Native" } | { kind: "Erc20"; contract: string };
-}
+export type { Reservation };
 
 export type PolicyVerdict =
-  | { kind: "Allowed"; outcome: PolicyOutcome; reservationId?: string }
-  | { kind: "Blocked"; reason: string; policyId?: string }
-  | { kind: "ApprovalRequired"; approvalId: string; reservationId?: string };
-
-export interface TransferPolicyGate {
-  evaluate(activity: SignActivity): Promise<PolicyVerdict>;
-  commit(reservationId: string): Promise<void>;
-  release(reservationId: string): Promise<void>;
-}
+  | { kind: "Allowed"; outcome: PolicyOutcome; reservation?: Reservation }
+  | { kind: "Blocked"; reason: string }
+  | { kind: "ApprovalRequired"; approvalId: string };

@@ -96,7 +96,7 @@ export interface RequestRow {
   date_confirmed: string | null;
 }
 
-export type NewRequest = Pick<
+export type NewRequest = Partial<Pick<RequestRow, "unsigned_tx">> & Pick<
   RequestRow,
   | "id"
   | "kind"
@@ -131,7 +131,7 @@ export class RequestStore {
 
   insert(r: NewRequest): RequestRow {
     const cols = Object.keys(r);
-    this.sql.exec(`INSERT INTO chain_requests (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`, ...cols.map((c) => r[c as keyof NewRequest]));
+    this.sql.exec(`INSERT INTO chain_requests (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`, ...cols.map((c) => r[c as keyof NewRequest] ?? null));
     return this.get(r.id)!;
   }
 

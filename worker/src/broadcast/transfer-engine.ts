@@ -24,6 +24,7 @@ import { estimateFees, type Priority } from "./evm-fees.js";
 import {
   describeRevert,
   ERC20_ABI,
+  parseUnsigned,
   serializeSigned,
   serializeUnsigned,
   signerOf,
@@ -35,7 +36,7 @@ import {
 import { classifyNodeError } from "./node-refusals.js";
 import { NONCE_SCHEMA, NonceAllocator } from "./nonce-allocator.js";
 import { Outbox, OUTBOX_SCHEMA } from "./outbox.js";
-import type { PolicyVerdict } from "./policy-gate.js";
+import type { PolicyVerdict, Reservation } from "./policy-gate.js";
 import { REQUEST_SCHEMA, RequestStore, toWire, type RequestKind, type RequestRow } from "./request-store.js";
 import type { Sql } from "./sql.js";
 import type { WalletRecord } from "./wallet-directory.js";
@@ -43,15 +44,27 @@ import type { RequestStatus, Requester } from "./wire.js";
 import { decodeFunctionResult, encodeFunctionData, getAddress } from "viem";
 
 /**
- * How the digest handed to the share holders was derived: the user's signed request body and the
- * unsigned transaction built from it (keccak256 of which is the digest), so a node can rebuild and
- * check both before signing. `kind`: EvmTransfer, EvmTransaction, or EvmNonceFill (a zero-value
- * self-transfer at a freed nonce, under the authorization of the request that freed it).
+ * What the share holders are asked to sign, in the wallet module's intent vocabulary
+ * (shared/src/mpc/intent.ts), from which each node recomputes the digest itself:
+ *   Transfer     the user's transfer body + the unsigned transaction built for it (nodes check
+ *                to / value / data / chain id against the body);
+ *   Transaction  the caller-built unsigned transaction, byte for byte as the user signed it;
+ *   NonceFill    a zero-value, data-less transaction to the wallet itself at a freed nonce, under
+ *                the user action of the request that freed it (nodes must check exactly that shape).
  */
+export type EvmSigningIntent =
+  | { kind: "Transfer"; network: string; transfer: TransferIntentBody; transaction: Hex }
+  | { kind: "Transaction"; transaction: Hex }
+  | { kind: "NonceFill"; network: string; transaction: Hex };
+
+export type TransferIntentBody = { kind: "Native"; to: string; amount: string } | { kind: "Erc20"; contract: string; to: string; amount: string };
+
+/** SignatureRequest.derivation as this layer fills it. */
 export interface EvmSigningDerivation {
-  kind: "EvmTransfer" | "EvmTransaction" | "EvmNonceFill";
+  kind: EvmSigningIntent["kind"];
+  /** The user's signed request body (for NonceFill: the body of the request that freed the nonce). */
   requestBody: string;
-  unsignedTransaction: Hex;
+  intent: EvmSigningIntent;
 }
 
 export interface EngineTiming {
@@ -75,6 +88,8 @@ export interface TransferEngineDeps {
 }
 
 export interface Submission {
+  /** The request id when the caller already chose it (the policy gate's idempotency key); else one is made. */
+  id?: string;
   kind: "Transfer" | "Transaction";
   wallet: WalletRecord;
   requester: Requester;
@@ -84,6 +99,8 @@ export interface Submission {
   bodyText: string;
   externalId: string | null;
   call: EvmCall;
+  /** A caller-built unsigned transaction (POST …/transactions), signed byte for byte as given. */
+  unsignedTransaction?: Hex;
   priority: Priority;
   gasLimit?: bigint;
   maxFeePerGas?: bigint;
@@ -136,7 +153,7 @@ export class TransferEngine {
     const authorization: SigningAuthorization =
       verdict.kind === "Allowed" ? { ...s.authorization, policy: verdict.outcome } : s.authorization;
     const row = this.store.insert({
-      id: this.deps.newId(s.kind === "Transfer" ? "xfr" : "tx"),
+      id: s.id ?? this.deps.newId(s.kind === "Transfer" ? "xfr" : "tx"),
       kind: s.kind,
       wallet_id: s.wallet.id,
       network: s.wallet.network,
@@ -146,7 +163,7 @@ export class TransferEngine {
       request_body: s.bodyText,
       requester: JSON.stringify(s.requester),
       authorization: JSON.stringify(authorization),
-      reservation_id: verdict.kind === "Blocked" ? null : (verdict.reservationId ?? null),
+      reservation_id: verdict.kind === "Allowed" && verdict.reservation ? JSON.stringify(verdict.reservation) : null,
       approval_id: verdict.kind === "ApprovalRequired" ? verdict.approvalId : null,
       origin_id: null,
       fill_round: 0,
@@ -159,6 +176,7 @@ export class TransferEngine {
       priority: s.priority,
       asset: JSON.stringify(s.asset),
       nonce: null,
+      ...(s.unsignedTransaction ? { unsigned_tx: s.unsignedTransaction } : {}),
       // Allowed: start at once. Waiting for an approval: no alarm until it is decided.
       next_attempt_at: verdict.kind === "Allowed" ? now : null,
       date_requested: date,
@@ -170,13 +188,21 @@ export class TransferEngine {
   }
 
   /** The policy engine's decision on a request that was waiting for approval. */
-  resolveApproval(id: string, decision: { approved: true; outcome: SigningAuthorization["policy"] } | { approved: false; reason: string }): RequestRow | null {
+  resolveApproval(
+    id: string,
+    decision: { approved: true; outcome: SigningAuthorization["policy"]; reservation?: Reservation } | { approved: false; reason: string },
+  ): RequestRow | null {
     const row = this.store.get(id);
     if (!row || row.status !== "Pending" || row.approval_id === null || row.next_attempt_at !== null) return row;
     const date = new Date(this.now()).toISOString();
     if (!decision.approved) return this.transition(row, "Rejected", { reason: decision.reason, date_policy_resolved: date });
     const auth = JSON.parse(row.authorization!) as SigningAuthorization;
-    return this.store.update(id, { authorization: JSON.stringify({ ...auth, policy: decision.outcome }), date_policy_resolved: date, next_attempt_at: this.now() });
+    return this.store.update(id, {
+      authorization: JSON.stringify({ ...auth, policy: decision.outcome }),
+      reservation_id: decision.reservation ? JSON.stringify(decision.reservation) : null,
+      date_policy_resolved: date,
+      next_attempt_at: this.now(),
+    });
   }
 
   get(id: string): RequestRow | null {
@@ -263,6 +289,7 @@ export class TransferEngine {
 
   /** Gas, fees and nonce → the unsigned transaction. */
   private async build(row: RequestRow): Promise<StepOutcome> {
+    if (row.unsigned_tx !== null) return this.claimCallerNonce(row);
     const wallet = this.wallet();
     const call = callOf(row);
     const gas = row.gas_limit !== null ? BigInt(row.gas_limit) : await this.estimateGas(wallet.address, call);
@@ -288,6 +315,22 @@ export class TransferEngine {
     return "continue";
   }
 
+  /**
+   * A caller-built transaction is signed exactly as the user signed it, nonce included, so its nonce
+   * must be the wallet's next one (or one freed earlier): anything else would either wait forever
+   * behind a gap or collide with another of this wallet's transactions.
+   */
+  private async claimCallerNonce(row: RequestRow): Promise<StepOutcome> {
+    const chainPending = Number(await this.deps.rpc.call("eth_getTransactionCount", [this.wallet().address, "pending"], hexQuantity));
+    const fresh = this.store.get(row.id)!;
+    if (phaseOf(fresh) !== "build" || fresh.nonce !== null) return "continue";
+    const wanted = parseUnsigned(row.unsigned_tx as Hex).nonce ?? 0;
+    const claimed = this.nonces.claimExact(wanted, chainPending);
+    if (!claimed.ok) throw new FinalFailure(claimed.reason);
+    this.store.update(row.id, { nonce: wanted, attempts: 0, reason: null });
+    return "continue";
+  }
+
   /** The share holders sign the transaction's digest; the signed bytes are written before any send. */
   private async sign(row: RequestRow): Promise<StepOutcome> {
     const wallet = this.wallet();
@@ -295,11 +338,8 @@ export class TransferEngine {
     const authorization = JSON.parse(row.authorization!) as SigningAuthorization;
     let signature: EcdsaSignature;
     try {
-      const derivation: EvmSigningDerivation = {
-        kind: row.kind === "NonceFill" ? "EvmNonceFill" : row.kind === "Transfer" ? "EvmTransfer" : "EvmTransaction",
-        requestBody: row.request_body,
-        unsignedTransaction: unsigned,
-      };
+      const intent = intentOf(row, wallet);
+      const derivation: EvmSigningDerivation = { kind: intent.kind, requestBody: row.request_body, intent };
       const sig = await this.deps.signer.sign({
         keyId: wallet.signingKey.id,
         message: signingDigest(unsigned).slice(2),
@@ -314,6 +354,8 @@ export class TransferEngine {
     const fresh = this.store.get(row.id)!;
     if (phaseOf(fresh) !== "sign") return "continue";
     this.store.update(row.id, { raw_tx: raw, tx_hash: hash, attempts: 0, reason: null });
+    // The signature exists: the policy engine's reservation now counts for good.
+    if (row.reservation_id !== null) this.outbox.add("policy-commit", { reservation: JSON.parse(row.reservation_id) }, this.now());
     return "continue";
   }
 
@@ -484,9 +526,9 @@ export class TransferEngine {
     const updated = this.store.update(row.id, { ...changes, status });
     if (row.kind === "NonceFill") return updated;
     this.announce(updated);
-    if (row.reservation_id !== null) {
-      if (status === "Broadcasted" && row.reached_chain === 0) this.outbox.add("policy-commit", { reservationId: row.reservation_id }, this.now());
-      if ((status === "Failed" || status === "Rejected") && updated.reached_chain === 0) this.outbox.add("policy-release", { reservationId: row.reservation_id }, this.now());
+    // Ended before a signature existed: the reservation stops counting.
+    if (updated.reservation_id !== null && (status === "Failed" || status === "Rejected") && updated.raw_tx === null) {
+      this.outbox.add("policy-release", { reservation: JSON.parse(updated.reservation_id), reason: updated.reason ?? status }, this.now());
     }
     return updated;
   }
@@ -609,7 +651,7 @@ export class TransferEngine {
   }
 }
 
-const WALLET_SCHEMA = `CREATE TABLE IF NOT EXISTS wallet_record (id INTEGER PRIMARY KEY CHECK (id = 1), wallet TEXT NOT NULL)`;
+export const WALLET_SCHEMA = `CREATE TABLE IF NOT EXISTS wallet_record (id INTEGER PRIMARY KEY CHECK (id = 1), wallet TEXT NOT NULL)`;
 
 type Phase = "start" | "build" | "sign" | "send" | "track" | "idle";
 
@@ -626,9 +668,19 @@ function phaseOf(row: RequestRow): Phase {
   if (!ACTIVE.includes(row.status)) return "idle";
   if (row.status === "Pending") return row.next_attempt_at === null ? "idle" : "start";
   if (row.status === "Broadcasted") return "track";
-  if (row.unsigned_tx === null) return "build";
+  if (row.unsigned_tx === null || row.nonce === null) return "build";
   if (row.raw_tx === null) return "sign";
   return "send";
+}
+
+function intentOf(row: RequestRow, wallet: WalletRecord): EvmSigningIntent {
+  const transaction = row.unsigned_tx as Hex;
+  if (row.kind === "Transaction") return { kind: "Transaction", transaction };
+  if (row.kind === "NonceFill") return { kind: "NonceFill", network: wallet.network, transaction };
+  const body = JSON.parse(row.request_body) as TransferIntentBody;
+  const transfer: TransferIntentBody =
+    body.kind === "Native" ? { kind: "Native", to: body.to, amount: body.amount } : { kind: "Erc20", contract: body.contract, to: body.to, amount: body.amount };
+  return { kind: "Transfer", network: wallet.network, transfer, transaction };
 }
 
 function callOf(row: RequestRow): EvmCall {

@@ -10,6 +10,7 @@ export interface WalletRecord {
   /** The EVM address derived from the key (checksummed or lower case). */
   address: string;
   status: "Active" | "Inactive" | "Archived";
+  tags?: string[];
   signingKey: { id: string; publicKey: string } & SignatureScheme;
 }
 
