@@ -172,7 +172,7 @@ const result = {
     added_by_100_policies: { p50_us: +(engine.hundred.p50 - engine.none.p50).toFixed(3), p99_us: +(engine.hundred.p99 - engine.none.p99).toFixed(3) },
   },
   gate: {
-    runtime: "wrangler dev --local (workerd), loopback HTTP, sequential; one request = policyView + evaluate (decide + reserve) + audit line + commit or release",
+    runtime: "wrangler dev --local (workerd), loopback HTTP, sequential; one request = evaluate (decide + reserve, one RPC; two with screening) + audit line (waitUntil) + commit or release (one RPC)",
     ...gate,
   },
 };

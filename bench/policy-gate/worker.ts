@@ -3,7 +3,7 @@
 // per request is measured in workerd without the signing routes that will call it.
 //   GET /hello                 baseline: no layer runs
 //   POST /setup?org&policies=N  N policies in org (policies.ts)
-//   POST /gate?org              evaluatePolicies + commitReservation for one transfer
+//   POST /gate?org              evaluatePolicies + commit (or release) for one transfer
 import type { Env } from "../../worker/src/env.js";
 import { commitReservation, evaluatePolicies, releaseReservation } from "../../worker/src/policy/gate.js";
 import { ConfiguredPrices } from "../../worker/src/policy/prices.js";
@@ -17,7 +17,7 @@ const prices = new ConfiguredPrices({ Ethereum: "2000" });
 let seq = 0;
 
 export default {
-  async fetch(req: Request, env: Env): Promise<Response> {
+  async fetch(req: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(req.url);
     const org = url.searchParams.get("org") ?? "or-bench";
     if (url.pathname === "/hello") return Response.json({ ok: true });
@@ -40,7 +40,8 @@ export default {
           resume: { kind: "Transfer", payload: null },
           http: { method: "POST", path: "/wallets/wa-bench/transfers" },
         },
-        { prices },
+        // As the signing routes will: the allowed request's audit line commits after the answer.
+        { prices, waitUntil: (p) => ctx.waitUntil(p) },
       );
       if (gate.status !== "Allowed") return Response.json({ status: gate.status, reason: gate.reason }, { status: 409 });
       // Half are signed, half fail: both settlement paths cost what they cost.

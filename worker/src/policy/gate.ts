@@ -11,7 +11,6 @@
 // they may need I/O; the PolicyState object then decides and reserves atomically.
 import type { Env } from "../env.js";
 import type { GateInput, GateResult, Reservation } from "./contract.js";
-import { needsScreening } from "./engine.js";
 import { ConfiguredPrices, priceKey, type PriceSource } from "./prices.js";
 import { ChainalysisSanctionsApi } from "./screening/chainalysis-api.js";
 import { CombinedScreening, screenSafely, type ScreeningProvider } from "./screening/provider.js";
@@ -45,46 +44,45 @@ export function defaultGateDeps(env: Env): GateDeps {
 export async function evaluatePolicies(env: Env, orgId: string, input: GateInput, deps: Partial<GateDeps> = {}): Promise<GateResult> {
   const { prices, screening, waitUntil } = { ...defaultGateDeps(env), ...deps };
   const state = env.POLICY_STATE.getByName(orgId);
-  for (let attempt = 0; ; attempt++) {
-    const view = await state.policyView(orgId);
-    const facts: Facts = {};
-    const { asset, network } = input.request;
-    if (asset) {
-      const price = await prices.usdPrice(network, asset);
-      if (price !== null) facts.usdPrices = { [priceKey(network, asset)]: price };
-    }
-    if (needsScreening(input.request, view.policies)) facts.screening = await screenSafely(screening, input.request);
+  const facts: Facts = {};
+  const { asset, network } = input.request;
+  if (asset) {
+    const price = await prices.usdPrice(network, asset);
+    if (price !== null) facts.usdPrices = { [priceKey(network, asset)]: price };
+  }
+  // One round trip in the common case; a second, with the screening, when a prescreening policy
+  // applies (the object says so rather than the gate reading the policies first).
+  let outcome = await state.evaluate({ orgId, input, facts });
+  if (outcome.status === "NeedsScreening") {
+    facts.screening = await screenSafely(screening, input.request);
+    outcome = await state.evaluate({ orgId, input, facts });
+  }
+  if (outcome.status === "NeedsScreening") throw new Error("screening result not accepted");
 
-    const outcome = await state.evaluate({ orgId, input, facts, policiesVersion: view.version });
-    if (outcome.status === "Stale") {
-      if (attempt < 3) continue;
-      throw new Error("policies kept changing during evaluation");
-    }
-    const record = (decision: "allowed" | "denied", reason: string) =>
-      env.AUDIT.getByName(orgId).record({
-        identityId: input.requester.identityId,
-        userId: input.requester.userId,
-        tokenId: input.requester.tokenId,
-        method: input.http.method,
-        path: input.http.path,
-        operation: null,
-        decision,
-        reason: `policy: ${reason}`.slice(0, 512),
-        userActionId: input.userAction?.actionId ?? null,
-      });
-    switch (outcome.status) {
-      case "Blocked":
-        await record("denied", outcome.decision.reason);
-        return { status: "Blocked", reason: outcome.decision.reason, decision: outcome.decision };
-      case "Pending":
-        await record("allowed", `held for approval ${outcome.approvalId}: ${outcome.decision.reason}`);
-        return { status: "Pending", approvalId: outcome.approvalId, reason: outcome.decision.reason, decision: outcome.decision };
-      case "Allowed": {
-        const line = record("allowed", outcome.decision.reason).catch((err: Error) => console.error("audit write failed", err.message));
-        if (waitUntil) waitUntil(line);
-        else await line;
-        return { status: "Allowed", reservation: outcome.reservation, policy: { decision: "NoAction" }, reason: outcome.decision.reason, decision: outcome.decision };
-      }
+  const record = (decision: "allowed" | "denied", reason: string) =>
+    env.AUDIT.getByName(orgId).record({
+      identityId: input.requester.identityId,
+      userId: input.requester.userId,
+      tokenId: input.requester.tokenId,
+      method: input.http.method,
+      path: input.http.path,
+      operation: null,
+      decision,
+      reason: `policy: ${reason}`.slice(0, 512),
+      userActionId: input.userAction?.actionId ?? null,
+    });
+  switch (outcome.status) {
+    case "Blocked":
+      await record("denied", outcome.decision.reason);
+      return { status: "Blocked", reason: outcome.decision.reason, decision: outcome.decision };
+    case "Pending":
+      await record("allowed", `held for approval ${outcome.approvalId}: ${outcome.decision.reason}`);
+      return { status: "Pending", approvalId: outcome.approvalId, reason: outcome.decision.reason, decision: outcome.decision };
+    case "Allowed": {
+      const line = record("allowed", outcome.decision.reason).catch((err: Error) => console.error("audit write failed", err.message));
+      if (waitUntil) waitUntil(line);
+      else await line;
+      return { status: "Allowed", reservation: outcome.reservation, policy: { decision: "NoAction" }, reason: outcome.decision.reason, decision: outcome.decision };
     }
   }
 }

@@ -44,8 +44,8 @@ export type EvaluateOutcome =
   | { status: "Allowed"; reservation: Reservation; decision: Decision }
   | { status: "Blocked"; decision: Decision }
   | { status: "Pending"; approvalId: string; decision: Decision }
-  /** Policies changed between the gate's read and this call in a way that needs facts it did not gather. */
-  | { status: "Stale" };
+  /** A prescreening policy applies: the gate must screen the recipient and ask again. */
+  | { status: "NeedsScreening" };
 
 interface AuditLine {
   identityId: string | null;
@@ -99,12 +99,6 @@ export class PolicyState extends DurableObject<Cloudflare.Env> {
   }
 
   // ── policies ──────────────────────────────────────────────────────────────────────────────
-
-  /** The active policies and their version, for the gate to see which facts it must gather. */
-  policyView(orgId: string): { version: number; policies: Policy[] } {
-    this.bind(orgId);
-    return { version: this.policiesVersion(), policies: this.active() };
-  }
 
   createPolicy(orgId: string, body: PolicyBody, actor: Actor): Policy {
     this.bind(orgId);
@@ -160,11 +154,10 @@ export class PolicyState extends DurableObject<Cloudflare.Env> {
   // ── evaluation and reservations ───────────────────────────────────────────────────────────
 
   /** Decide and reserve, atomically. Idempotent per requestId. */
-  evaluate(args: { orgId: string; input: GateInput; facts: Facts; policiesVersion: number }): EvaluateOutcome {
+  evaluate(args: { orgId: string; input: GateInput; facts: Facts }): EvaluateOutcome {
     this.bind(args.orgId);
     const { input, facts } = args;
     const policies = this.active();
-    if (args.policiesVersion !== this.policiesVersion() && facts.screening === undefined && needsScreening(input.request, policies)) return { status: "Stale" };
 
     // A retried request gets the answer it already got.
     const held = store.getHeld(this.sql, input.requestId);
@@ -176,6 +169,10 @@ export class PolicyState extends DurableObject<Cloudflare.Env> {
     if (previous && (previous.state === "Reserved" || previous.state === "Committed")) {
       return { status: "Allowed", reservation: { orgId: args.orgId, reservationId: previous.reservationId, requestId: input.requestId }, decision: { outcome: "Allowed", evaluations: [], reason: "Allowed earlier (same request id)" } };
     }
+
+    // Screening may need I/O, which must not happen inside this atomic step: the gate does it
+    // only when a prescreening policy applies, and asks again with the result.
+    if (facts.screening === undefined && needsScreening(input.request, policies)) return { status: "NeedsScreening" };
 
     const now = Date.now();
     const usage = store.walletUsage(this.sql, input.request.walletId, now - MAX_WINDOW_MS);
