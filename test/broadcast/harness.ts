@@ -20,20 +20,21 @@ import { nodeSql } from "../chain/node-sql.js";
 
 export const FAST_TIMING: EngineTiming = { retryBaseMs: 100, retryMaxMs: 800, nonceFillDelayMs: 400 };
 
-export function anvilNetwork(rpcUrl: string): NetworkConfig {
-  const anvil = loadNetworks({ ANVIL_RPC_URL: rpcUrl, TESSERA_NETWORKS: JSON.stringify({ Anvil: { pollIntervalMs: 100, rpcTimeoutMs: 2_000 } }) }).Anvil;
+export function anvilNetwork(rpcUrl: string, pollIntervalMs = 100): NetworkConfig {
+  const anvil = loadNetworks({ ANVIL_RPC_URL: rpcUrl, TESSERA_NETWORKS: JSON.stringify({ Anvil: { pollIntervalMs, rpcTimeoutMs: 2_000 } }) }).Anvil;
   if (!anvil.ok) throw new Error(anvil.reason);
   return anvil.config;
 }
 
-export function walletFor(signer: InProcessMpcSigner): WalletRecord {
+/** The wallet on the signer's key, or on its BIP32 child `child` (another address, same shares). */
+export function walletFor(signer: InProcessMpcSigner, child?: number): WalletRecord {
   return {
-    id: "wa-test0-00000-0000000000",
+    id: `wa-test0-00000-${String(child ?? 0).padStart(10, "0")}`,
     orgId: "or-test0-00000-0000000000",
     network: "Anvil",
-    address: evmAddressOf(signer.publicKeyHex()),
+    address: evmAddressOf(signer.publicKeyHex(child)),
     status: "Active",
-    signingKey: { id: signer.keyId, publicKey: signer.publicKeyHex(), scheme: "ECDSA", curve: "secp256k1" },
+    signingKey: { id: child === undefined ? signer.keyId : signer.childKeyId(child), publicKey: signer.publicKeyHex(child), scheme: "ECDSA", curve: "secp256k1" },
   };
 }
 
@@ -74,9 +75,9 @@ export interface Harness {
   status(id: string): { status: string; reason: string | null; txHash: string | null; nonce: number | null };
 }
 
-export function newHarness(opts: { signer: InProcessMpcSigner; rpcUrl: string; timing?: Partial<EngineTiming> }): Harness {
-  const network = anvilNetwork(opts.rpcUrl);
-  const wallet = walletFor(opts.signer);
+export function newHarness(opts: { signer: InProcessMpcSigner; rpcUrl: string; timing?: Partial<EngineTiming>; child?: number; pollIntervalMs?: number }): Harness {
+  const network = anvilNetwork(opts.rpcUrl, opts.pollIntervalMs);
+  const wallet = walletFor(opts.signer, opts.child);
   const rpc = new EvmRpc({ urls: network.rpcUrls, timeoutMs: network.rpcTimeoutMs });
   const engine = new TransferEngine({ sql: nodeSql(), network, rpc, signer: opts.signer, newId, timing: { ...FAST_TIMING, ...opts.timing } });
   const dispatcher = new WebhookDispatcher({

@@ -25,9 +25,17 @@ export class InProcessMpcSigner implements SigningCoordinator {
     return new InProcessMpcSigner(ceremonies.map((c) => c.keyShare()));
   }
 
-  /** Compressed SEC1, hex without 0x (the wallet record's signingKey.publicKey). */
-  publicKeyHex(): string {
-    return bytesToHex(this.shares[0]!.publicKey());
+  /**
+   * Compressed SEC1, hex without 0x (the wallet record's signingKey.publicKey). With `child`, the
+   * key of a non-hardened BIP32 child (m/0/child), signed for by the same shares: one DKG, many wallets.
+   */
+  publicKeyHex(child?: number): string {
+    return bytesToHex(child === undefined ? this.shares[0]!.publicKey() : this.shares[0]!.derivePublicKey(`m/0/${child}`));
+  }
+
+  /** The key id a wallet on child key `child` uses. */
+  childKeyId(child: number): string {
+    return `${this.keyId}/${child}`;
   }
 
   async generateKey(): Promise<GeneratedKey> {
@@ -35,7 +43,8 @@ export class InProcessMpcSigner implements SigningCoordinator {
   }
 
   async sign(request: SignatureRequest): Promise<ThresholdSignature> {
-    if (request.keyId !== this.keyId) throw new Error(`unknown key ${request.keyId}`);
+    const child = request.keyId.startsWith(`${this.keyId}/`) ? Number(request.keyId.slice(this.keyId.length + 1)) : undefined;
+    if (request.keyId !== this.keyId && !Number.isInteger(child)) throw new Error(`unknown key ${request.keyId}`);
     const failure = this.failWhen?.(request);
     if (failure) {
       await new Promise((r) => setTimeout(r, this.failureDelayMs));
@@ -46,7 +55,8 @@ export class InProcessMpcSigner implements SigningCoordinator {
     const sessionId = randomSessionId();
     const signers = [1, 2];
     const message = hexToBytes(request.message);
-    const ceremonies = signers.map((p) => Ceremony.sign({ share: this.shares[p - 1]!, sessionId, signers, message }));
+    const path = child === undefined ? {} : { path: `m/0/${child}` };
+    const ceremonies = signers.map((p) => Ceremony.sign({ share: this.shares[p - 1]!, sessionId, signers, message, ...path }));
     runLocally(ceremonies);
     const { signature, recid } = ceremonies[0]!.signature();
     this.signatures++;

@@ -28,7 +28,7 @@ export const networkConfig = z.object({
   /** `{txHash}` is replaced by the transaction hash; null when the chain has no public explorer. */
   explorerTxUrl: z.string().includes("{txHash}").nullable(),
   /** How often a broadcast transaction's receipt is looked for. */
-  pollIntervalMs: z.number().int().min(50).max(600_000),
+  pollIntervalMs: z.number().int().min(10).max(600_000),
   /** Per RPC request. */
   rpcTimeoutMs: z.number().int().min(100).max(120_000),
   tokens: z.array(knownToken).max(100),
