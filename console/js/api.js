@@ -96,9 +96,10 @@ export class Api {
    * @param {"POST" | "PUT" | "DELETE"} method
    * @param {string} path
    * @param {unknown} [body] sent as JSON; `{}` when absent, as the SDK sends it
+   * @param {{ onSigned?: () => void }} [options] onSigned: the passkey has signed, the request is on its way
    * @returns {Promise<SignedResult>}
    */
-  async signed(method, path, body = {}) {
+  async signed(method, path, body = {}, { onSigned } = {}) {
     const bodyText = JSON.stringify(body);
     const pathname = path.split("?")[0] ?? path;
     if (UNSIGNED.some((re) => re.test(pathname))) throw new Error(`${method} ${pathname} is not user-action signed`);
@@ -109,6 +110,7 @@ export class Api {
     ).body;
     const firstFactor = await signChallenge(challenge);
     const { userAction } = (await this.#authorized("POST", "/auth/action", { bodyText: JSON.stringify({ challengeIdentifier: challenge.challengeIdentifier, firstFactor }) })).body;
+    onSigned?.();
     const res = await this.#authorized(method, path, { bodyText, userAction });
     return { ...res, pendingApproval: res.status === 202 };
   }

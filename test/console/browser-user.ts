@@ -63,14 +63,22 @@ export class ConsoleUser {
     return path;
   }
 
-  /** The text of the page's status line (role=status) once it matches. */
+  /**
+   * The text of the page's status line (role=status) once it matches; fails as soon as the page
+   * shows an error (role=alert) instead, with that error.
+   */
   async statusSays(pattern: RegExp, timeout = 30_000): Promise<string> {
-    const status = this.page.locator("#status");
-    await status.filter({ hasText: pattern }).waitFor({ timeout }).catch(async (err) => {
-      const error = await this.page.locator("#error").textContent();
-      throw new Error(`${this.name}: status never matched ${pattern}; status: "${await status.textContent()}", error: "${error}"\n${err}`);
-    });
-    return (await status.textContent()) ?? "";
+    const read = () => this.page.evaluate(() => ({ status: document.getElementById("status")?.textContent ?? "", error: document.getElementById("error")?.textContent ?? "" }));
+    await this.page
+      .waitForFunction(
+        ([source, flags]) => new RegExp(source!, flags).test(document.getElementById("status")?.textContent ?? "") || (document.getElementById("error")?.textContent ?? "") !== "",
+        [pattern.source, pattern.flags],
+        { timeout },
+      )
+      .catch(() => undefined);
+    const { status, error } = await read();
+    if (!pattern.test(status)) throw new Error(`${this.name}: the page did not say ${pattern}; status: "${status}", error: "${error}"`);
+    return status;
   }
 
   async close(): Promise<void> {

@@ -54,14 +54,22 @@ async function load() {
   fill(rows, wallets.length === 0 ? h("tr", {}, h("td", { colspan: 6 }, "No wallets yet: create one below.")) : wallets.map(walletRow));
 }
 
-// A wallet whose key is still being generated shows up first as not Active: look again until it is.
-poll(load, 2000, () => wallets.some((w) => w.status !== "Active" && w.status !== "Archived" && w.status !== "Failed"));
+/** @type {(() => void) | null} */
+let stopPolling = null;
+// A wallet whose key is still being generated may show up first as not Active: look again until it is.
+function watch() {
+  stopPolling?.();
+  stopPolling = poll(load, 2000, () => wallets.some((w) => w.status !== "Active" && w.status !== "Archived" && w.status !== "Failed"));
+}
+watch();
 
 onSubmit(byId("create-wallet-form", HTMLFormElement), async (form) => {
   const name = field(form, "name");
   say("Sign the new wallet with your passkey…");
-  const { body: wallet } = await api.signed("POST", "/wallets", { network: field(form, "network"), ...(name ? { name } : {}) });
+  const { body: wallet } = await api.signed("POST", "/wallets", { network: field(form, "network"), ...(name ? { name } : {}) }, {
+    onSigned: () => say("Signed. The share-holder nodes are generating the wallet's key together (a few seconds)…"),
+  });
   form.reset();
   say(`Wallet ${wallet.name ?? wallet.id} created on ${wallet.network}${wallet.address ? ` at ${wallet.address}` : ""}.`);
-  poll(load, 2000, () => wallets.some((w) => w.status !== "Active" && w.status !== "Archived" && w.status !== "Failed"));
+  watch();
 });
