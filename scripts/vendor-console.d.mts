@@ -1,2 +1,2 @@
-/** Copies @simplewebauthn/browser's ES module build into console/vendor/ (see vendor-console.mjs). */
-export function vendorConsoleLibraries(): { version: string; directory: string };
+/** Copies @simplewebauthn/browser's ES module build into console/vendor/ unless already exact (see vendor-console.mjs). */
+export function vendorConsoleLibraries(): { version: string; directory: string; copied: boolean };

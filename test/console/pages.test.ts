@@ -6,12 +6,24 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { vendorConsoleLibraries } from "../../scripts/vendor-console.mjs";
 
 const consoleDir = fileURLToPath(new URL("../../console/", import.meta.url));
 const pages = readdirSync(consoleDir).filter((f) => f.endsWith(".html"));
 const headers = readFileSync(join(consoleDir, "_headers"), "utf8");
 
 const all = (html: string, re: RegExp) => [...html.matchAll(re)];
+
+describe("console/vendor", () => {
+  it("holds the pinned @simplewebauthn/browser, and vendoring again writes nothing", () => {
+    const pinned = (JSON.parse(readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8")) as { dependencies: Record<string, string> }).dependencies["@simplewebauthn/browser"];
+    vendorConsoleLibraries();
+    const again = vendorConsoleLibraries();
+    expect(again).toMatchObject({ version: pinned, copied: false });
+    expect(readFileSync(join(again.directory, "index.js"), "utf8")).toContain("startAuthentication");
+    expect(readdirSync(again.directory, { recursive: true }).some((f) => String(f).endsWith(".d.ts"))).toBe(false);
+  });
+});
 
 describe("console pages", () => {
   it("exist: login, register and the signed-in pages", () => {
