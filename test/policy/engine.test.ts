@@ -1,7 +1,7 @@
 // The pure policy engine: every rule kind and action, window edges, filters, several policies at
 // once, decimals. No I/O anywhere: each case is inputs → decision.
 import { describe, expect, it } from "vitest";
-import { decide, needsScreening } from "../../worker/src/policy/engine.js";
+import { decide, needsScreening, usageWindowMinutes } from "../../worker/src/policy/engine.js";
 import type { Action, Filters, Rule } from "../../worker/src/policy/schema.js";
 import type { Facts, Policy, PolicyRequest, UsageEntry } from "../../worker/src/policy/types.js";
 
@@ -157,6 +157,16 @@ describe("rule kinds", () => {
     expect(decide(transfer({ to: undefined }), screen, [], [], NOW).reason).toMatch(/not screenable/);
     expect(needsScreening(transfer(), screen)).toBe(true);
     expect(needsScreening(transfer(), [policy({ kind: "AlwaysTrigger" })])).toBe(false);
+  });
+});
+
+describe("usage the decision needs", () => {
+  it("is the longest window among the velocity policies that apply, or none", () => {
+    const count = policy({ kind: "TransactionCountVelocity", configuration: { limit: 5, timeframe: 30 } });
+    const amount = policy({ kind: "TransactionAmountVelocity", configuration: { limit: 5, currency: "USD", timeframe: 90 } }, { kind: "Block" }, { walletId: { in: ["wa-other"] } });
+    expect(usageWindowMinutes(transfer(), [count, amount, policy({ kind: "AlwaysTrigger" })])).toBe(30);
+    expect(usageWindowMinutes(transfer({ walletId: "wa-other" }), [count, amount])).toBe(90);
+    expect(usageWindowMinutes(transfer(), [policy({ kind: "AlwaysTrigger" })])).toBe(0);
   });
 });
 

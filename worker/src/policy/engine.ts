@@ -32,6 +32,18 @@ export function needsScreening(request: PolicyRequest, policies: Policy[]): bool
   return applicablePolicies(request, policies).some((p) => p.rule.kind === "ChainalysisTransactionPrescreening");
 }
 
+/**
+ * The longest velocity window (minutes) among the policies that apply to this request, or 0 when
+ * none does — so the caller loads only the usage the decision can look at.
+ */
+export function usageWindowMinutes(request: PolicyRequest, policies: Policy[]): number {
+  let minutes = 0;
+  for (const p of applicablePolicies(request, policies)) {
+    if (p.rule.kind === "TransactionAmountVelocity" || p.rule.kind === "TransactionCountVelocity") minutes = Math.max(minutes, p.rule.configuration.timeframe);
+  }
+  return minutes;
+}
+
 const label = (e: PolicyEvaluation) => `policy "${e.policyName}" (${e.policyId} v${e.policyVersion}) ${e.ruleKind}: ${e.reason}`;
 
 export function decide(request: PolicyRequest, policies: Policy[], counters: UsageEntry[], approvals: GrantedApproval[], now: number, facts: Facts = {}): Decision {

@@ -22,12 +22,12 @@ import { failure, success, type Outcome } from "../http/errors.js";
 import { checkDecision, resolveStatus, type Decider } from "./approvals.js";
 import type { GateInput, Reservation, ResumeEvent } from "./contract.js";
 import { fromBaseUnits, formatDecimal, multiply, parseDecimal } from "./decimal.js";
-import { decide, needsScreening } from "./engine.js";
+import { decide, needsScreening, usageWindowMinutes } from "./engine.js";
 import { priceKey } from "./prices.js";
 import { resumeHandler } from "./resume.js";
 import type { PolicyBody } from "./schema.js";
 import * as store from "./store.js";
-import type { Decision, Facts, GrantedApproval, Policy } from "./types.js";
+import type { Decision, Facts, GrantedApproval, Policy, UsageEntry } from "./types.js";
 
 /** How long an allowed request may take to be signed before its reservation stops counting. */
 export const LEASE_MS = 15 * 60_000;
@@ -175,7 +175,7 @@ export class PolicyState extends DurableObject<Cloudflare.Env> {
     if (facts.screening === undefined && needsScreening(input.request, policies)) return { status: "NeedsScreening" };
 
     const now = Date.now();
-    const usage = store.walletUsage(this.sql, input.request.walletId, now - MAX_WINDOW_MS);
+    const usage = this.usageFor(input.request, policies, now);
     const decision = decide(input.request, policies, usage, [], now, facts);
     if (decision.outcome === "Blocked") return { status: "Blocked", decision };
 
@@ -227,6 +227,12 @@ export class PolicyState extends DurableObject<Cloudflare.Env> {
       expiresAt: decision.autoRejectTimeout !== null ? now + decision.autoRejectTimeout * 60_000 : null,
       now: nowIso(now),
     });
+  }
+
+  /** The wallet's usage the applicable velocity policies can see (none when no velocity policy applies). */
+  private usageFor(request: GateInput["request"], policies: Policy[], now: number, excludeReservation?: string): UsageEntry[] {
+    const minutes = usageWindowMinutes(request, policies);
+    return minutes === 0 ? [] : store.walletUsage(this.sql, request.walletId, now - minutes * 60_000, excludeReservation);
   }
 
   private usdValue(input: GateInput, facts: Facts): string | undefined {
@@ -321,8 +327,9 @@ export class PolicyState extends DurableObject<Cloudflare.Env> {
     // Quorum: re-check against the policies in force now, this request's own reservation aside.
     const granted: GrantedApproval[] = [...(JSON.parse(held.granted) as GrantedApproval[]), { approvalId, policyIds: store.getApproval(this.sql, approvalId)!.policyIds }];
     const { facts } = JSON.parse(held.facts) as { facts: Facts };
-    const usage = store.walletUsage(this.sql, input.request.walletId, now - MAX_WINDOW_MS, held.reservation_id);
-    const decision = decide(input.request, this.active(), usage, granted, now, facts);
+    const policies = this.active();
+    const usage = this.usageFor(input.request, policies, now, held.reservation_id);
+    const decision = decide(input.request, policies, usage, granted, now, facts);
     if (decision.outcome === "Blocked") {
       reject(`approved, but blocked when re-checked: ${decision.reason}`);
       return lines;

@@ -22,6 +22,7 @@ const SCHEMA = [
      lease_until INTEGER, network TEXT NOT NULL, asset TEXT, amount TEXT, usd_value TEXT, approval_id TEXT, released_reason TEXT)`,
   `CREATE INDEX IF NOT EXISTS usage_wallet ON usage (wallet_id, state, at)`,
   `CREATE INDEX IF NOT EXISTS usage_request ON usage (request_id)`,
+  `CREATE INDEX IF NOT EXISTS usage_lease ON usage (state, lease_until)`,
   `CREATE TABLE IF NOT EXISTS approvals (
      seq INTEGER PRIMARY KEY AUTOINCREMENT, approval_id TEXT NOT NULL UNIQUE, request_id TEXT NOT NULL, status TEXT NOT NULL,
      initiator_id TEXT NOT NULL, groups TEXT NOT NULL, policy_ids TEXT NOT NULL, evaluations TEXT NOT NULL, activity TEXT NOT NULL,
