@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ResumeEvent } from "../../worker/src/policy/contract.js";
 import { commitReservation, evaluatePolicies, registerResumeHandler } from "../../worker/src/policy/gate.js";
 import { ConfiguredPrices } from "../../worker/src/policy/prices.js";
+import { resumeHandler } from "../../worker/src/policy/resume.js";
 import type { PolicyState } from "../../worker/src/policy/state.js";
 import { ApiClient, newKeyCredential } from "../api/client.js";
 import { BASE, fetcher, json, newOrg, type TestOrg } from "../api/fixtures.js";
@@ -16,12 +17,15 @@ const prices = new ConfiguredPrices({ Ethereum: "2000" });
 // Alarms of earlier tests' objects may still fire in the background: look at one org's events only.
 const delivered: ResumeEvent[] = [];
 const eventsOf = (orgId: string) => delivered.filter((e) => e.orgId === orgId);
+// The signing layer's own handler (if this build registers one) is put back after each test.
+let previous: ReturnType<typeof resumeHandler> = null;
 beforeEach(() => {
+  previous = resumeHandler();
   registerResumeHandler(async (_env, event) => {
     delivered.push(event);
   });
 });
-afterEach(() => registerResumeHandler(async () => {}));
+afterEach(() => registerResumeHandler(previous));
 
 /** A service account allowed to read and decide approvals. */
 async function approver(org: TestOrg, name: string, permissionId: string): Promise<{ client: ApiClient; userId: string }> {

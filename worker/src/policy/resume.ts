@@ -4,7 +4,8 @@ import type { ResumeHandler } from "./contract.js";
 
 let registered: ResumeHandler | null = null;
 
-export function registerResumeHandler(handler: ResumeHandler): void {
+/** Sets (or, with null, clears) the handler; the last registration wins. */
+export function registerResumeHandler(handler: ResumeHandler | null): void {
   registered = handler;
 }
 
