@@ -183,9 +183,9 @@ describe("ceremony engine, in one process", () => {
     };
     try {
       const signed = edge.sign({ keyId, scheme: "frost-ed25519", parties: partiesOf(nodes, [1, 3]), body: { kind: "Hash", hash: "ab".repeat(32) } });
-      const [fromVictim] = await runAll(nodes, "sign", signed, [victim, cheat]);
-      expect(fromVictim!.type).toBe("failure");
-      if (fromVictim!.type !== "failure") return;
+      const fromVictim = (await runAll(nodes, "sign", signed, [victim, cheat]))[0]!;
+      expect(fromVictim.type).toBe("failure");
+      if (fromVictim.type !== "failure") return;
       expect(fromVictim.error.culprits).toEqual([cheat.peerId]);
       expect(fromVictim.error.message).toContain(cheat.peerId);
       expect(fromVictim.error.message).toContain("(ap)");

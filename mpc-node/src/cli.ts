@@ -1,0 +1,188 @@
+// `mpc-node` — the share-holder daemon's command line.
+//
+//   mpc-node init --dir <dir> --region <r> [--host 127.0.0.1] [--tcp-port 4100] [--ws-port 4101]
+//   mpc-node start --config <file>
+//   mpc-node info --config <file>
+//   mpc-node audit verify --config <file>        (this node's log against its recorded head)
+//   mpc-node audit verify --export <file>        (an exported log, against the peer id inside)
+//   mpc-node audit export --config <file> [--out <file>]
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { peerIdFromString } from "@libp2p/peer-id";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import { loadConfig } from "./config.js";
+import { startNode } from "./daemon.js";
+import { faultFromEnv } from "./dev/faults.js";
+import { createIdentity, createKek, loadIdentity } from "./secrets.js";
+import { readAuditLines, verifyAuditText, type AuditLine } from "./storage/audit-log.js";
+import { NodeStore } from "./storage/node-store.js";
+import { ShareVault } from "./storage/share-vault.js";
+
+export const EXPORT_FORMAT = "tessera.mpc-node.audit-export.v1";
+
+class UsageError extends Error {}
+
+function flags(args: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith("--")) throw new UsageError(`unexpected argument ${a}`);
+    const value = args[i + 1];
+    if (value === undefined || value.startsWith("--")) throw new UsageError(`${a} needs a value`);
+    out.set(a.slice(2), value);
+    i++;
+  }
+  return out;
+}
+
+function need(f: Map<string, string>, name: string): string {
+  const v = f.get(name);
+  if (!v) throw new UsageError(`--${name} is required`);
+  return v;
+}
+
+const print = (v: unknown) => process.stdout.write(`${JSON.stringify(v)}\n`);
+
+const USAGE = `usage:
+  mpc-node init --dir <dir> --region <region> [--host 127.0.0.1] [--tcp-port 0] [--ws-port 0]
+  mpc-node start --config <file>
+  mpc-node info --config <file>
+  mpc-node audit verify (--config <file> | --export <file>)
+  mpc-node audit export --config <file> [--out <file>]`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "init":
+        return await init(flags(rest));
+      case "start":
+        return await start(flags(rest));
+      case "info":
+        return info(flags(rest));
+      case "audit": {
+        const [sub, ...more] = rest;
+        if (sub === "verify") return auditVerify(flags(more));
+        if (sub === "export") return auditExport(flags(more));
+        throw new UsageError("audit needs verify or export");
+      }
+      default:
+        throw new UsageError(command ? `unknown command ${command}` : "no command");
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`${e.message}\n${USAGE}\n`);
+      return 2;
+    }
+    process.stderr.write(`mpc-node: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+async function init(f: Map<string, string>): Promise<number> {
+  const dir = resolve(need(f, "dir"));
+  const region = need(f, "region");
+  const host = f.get("host") ?? "127.0.0.1";
+  const tcpPort = Number(f.get("tcp-port") ?? 0);
+  const wsPort = Number(f.get("ws-port") ?? 0);
+  if (!Number.isInteger(tcpPort) || !Number.isInteger(wsPort)) throw new UsageError("ports must be integers");
+  const configPath = join(dir, "config.json");
+  if (existsSync(configPath) || existsSync(join(dir, "peer.key"))) throw new Error(`${dir} already holds a node; refusing to overwrite its identity`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const peerId = await createIdentity(join(dir, "peer.key"));
+  createKek(join(dir, "kek.secret"));
+  const ip = host.includes(":") ? "ip6" : "ip4";
+  const config = {
+    region,
+    dataDir: ".",
+    identityFile: "peer.key",
+    kekFile: "kek.secret",
+    listen: { tcp: `/${ip}/${host}/tcp/${tcpPort}`, ws: `/${ip}/${host}/tcp/${wsPort}/ws` },
+    peers: [],
+    edges: [],
+    timeouts: { signMs: 30_000, keygenMs: 300_000 },
+  };
+  writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  loadConfig(configPath); // what init writes must load
+  print({ peerId, region, config: configPath, listen: config.listen });
+  return 0;
+}
+
+async function start(f: Map<string, string>): Promise<number> {
+  // A stray rejection in a library callback must not take a share holder down mid-ceremony:
+  // report it and keep serving (sessions have their own timeouts).
+  process.on("unhandledRejection", (e) => process.stderr.write(`mpc-node: unhandled rejection: ${(e as Error)?.stack ?? String(e)}\n`));
+  const node = await startNode(need(f, "config"), { fault: faultFromEnv() });
+  await new Promise<void>((resolveStop) => {
+    const stop = () => resolveStop();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  await node.stop();
+  return 0;
+}
+
+function info(f: Map<string, string>): number {
+  const config = loadConfig(need(f, "config"));
+  const { peerId } = loadIdentity(config.paths.identity);
+  const store = existsSync(config.paths.database) ? new NodeStore(config.paths.database, new ShareVault(new Uint8Array(32)), peerId) : null;
+  print({ peerId, region: config.region, listen: config.listen, peers: config.peers.length, edges: config.edges.length, keys: store?.keyCount() ?? 0, bans: store?.bans() ?? [] });
+  store?.close();
+  return 0;
+}
+
+function auditVerify(f: Map<string, string>): number {
+  const exported = f.get("export");
+  if (exported) {
+    const [headerLine, ...lines] = readFileSync(exported, "utf8").split("\n");
+    const header = JSON.parse(headerLine ?? "{}") as { format?: string; peerId?: string; head?: { seq: number; hash: string } | null };
+    if (header.format !== EXPORT_FORMAT || !header.peerId) throw new Error(`${exported} is not an mpc-node audit export`);
+    const publicKey = peerIdFromString(header.peerId).publicKey?.raw;
+    if (!publicKey) throw new Error(`peer id ${header.peerId} does not embed its public key`);
+    return report(verifyAuditText(lines.join("\n"), publicKey, header.head ?? null), header.peerId);
+  }
+  const config = loadConfig(need(f, "config"));
+  const { peerId } = loadIdentity(config.paths.identity);
+  const publicKey = peerIdFromString(peerId).publicKey!.raw;
+  // The database only supplies the recorded head here; shares are never opened.
+  const store = existsSync(config.paths.database) ? new NodeStore(config.paths.database, new ShareVault(new Uint8Array(32)), peerId) : null;
+  const head = store?.auditHead() ?? null;
+  store?.close();
+  const text = existsSync(config.paths.audit) ? readFileSync(config.paths.audit, "utf8") : "";
+  return report(verifyAuditText(text, publicKey, head), peerId);
+}
+
+function report(verdict: ReturnType<typeof verifyAuditText>, peerId: string): number {
+  if (verdict.ok) {
+    print({ ok: true, peerId, entries: verdict.entries, head: verdict.head });
+    return 0;
+  }
+  print({ ok: false, peerId, entries: verdict.entries, line: verdict.line, reason: verdict.reason });
+  return 1;
+}
+
+function auditExport(f: Map<string, string>): number {
+  const config = loadConfig(need(f, "config"));
+  const { peerId } = loadIdentity(config.paths.identity);
+  const lines: AuditLine[] = readAuditLines(config.paths.audit);
+  const last = lines.at(-1);
+  const header = {
+    format: EXPORT_FORMAT,
+    peerId,
+    publicKey: bytesToHex(peerIdFromString(peerId).publicKey!.raw),
+    region: config.region,
+    exportedAt: new Date().toISOString(),
+    head: last ? { seq: last.seq, hash: last.hash } : null,
+  };
+  const raw = existsSync(config.paths.audit) ? readFileSync(config.paths.audit, "utf8") : "";
+  const text = `${JSON.stringify(header)}\n${raw}`;
+  const out = f.get("out");
+  if (out) {
+    writeFileSync(out, text);
+    print({ ok: true, out, entries: lines.length });
+  } else {
+    process.stdout.write(text);
+  }
+  return 0;
+}
+

@@ -1,0 +1,101 @@
+// A running share-holder node: configuration, secrets, store, audit log, ceremony engine and
+// libp2p host put together. Logs one JSON object per line on stdout (events, never secrets).
+import { mkdirSync } from "node:fs";
+import { hexToBytes } from "@noble/hashes/utils.js";
+import { initMpc } from "../../wasm/index.js";
+import { defaultChainIdOf } from "../../shared/src/mpc/intent.js";
+import { CeremonyEngine } from "./ceremony/engine.js";
+import { systemClock } from "./ceremony/session.js";
+import { loadConfig, type LoadedConfig } from "./config.js";
+import { corrupt, type FaultMode } from "./dev/faults.js";
+import { createHost } from "./network/host.js";
+import { RoundLinks } from "./network/round-links.js";
+import { registerProtocols } from "./network/service.js";
+import { loadIdentity, loadKek } from "./secrets.js";
+import { AuditLog } from "./storage/audit-log.js";
+import { NodeStore } from "./storage/node-store.js";
+import { ShareVault } from "./storage/share-vault.js";
+
+export interface RunningNode {
+  peerId: string;
+  region: string;
+  addresses: string[];
+  config: LoadedConfig;
+  stop(): Promise<void>;
+}
+
+export type Logger = (event: Record<string, unknown>) => void;
+
+export const jsonLinesLogger: Logger = (event) => {
+  process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), ...event })}\n`);
+};
+
+export async function startNode(configPath: string, opts: { log?: Logger; fault?: FaultMode | null } = {}): Promise<RunningNode> {
+  const log = opts.log ?? jsonLinesLogger;
+  const config = loadConfig(configPath);
+  mkdirSync(config.paths.dataDir, { recursive: true, mode: 0o700 });
+  const identity = loadIdentity(config.paths.identity);
+  const vault = new ShareVault(loadKek(config.paths.kek));
+  await initMpc();
+
+  const store = new NodeStore(config.paths.database, vault, identity.peerId);
+  const audit = new AuditLog(config.paths.audit, identity.signingSeed, store, config.audit.fsync);
+  const nodePeers = new Set(config.peers.map((p) => p.peerId));
+  const edgePeers = new Set(config.edges.flatMap((e) => e.peerIds));
+  const host = await createHost({
+    privateKey: identity.privateKey,
+    listen: [config.listen.tcp, ...(config.listen.ws ? [config.listen.ws] : [])],
+    nodePeers,
+    edgePeers,
+  });
+
+  // The engine and the links need each other; the links report unreachable peers to the engine.
+  let engine: CeremonyEngine | undefined;
+  const links = new RoundLinks(host, config.peers, (peerId, reason) => {
+    log({ event: "peer-unreachable", peer: peerId, reason });
+    engine?.peerUnreachable(peerId, reason);
+  });
+  const chainIds = config.evmChainIds;
+  engine = new CeremonyEngine({
+    self: { peerId: identity.peerId, region: config.region },
+    peers: new Map(config.peers.map((p) => [p.peerId, { region: p.region }])),
+    edgeKeys: new Map(config.edges.map((e) => [e.id, hexToBytes(e.authorizationKey)])),
+    signTimeoutMs: config.timeouts.signMs,
+    keygenTimeoutMs: config.timeouts.keygenMs,
+    authorization: config.authorization,
+    chainIdOf: (network) => (Object.hasOwn(chainIds, network) ? chainIds[network] : defaultChainIdOf(network)),
+    maxSessions: config.maxSessions,
+    store,
+    audit,
+    clock: systemClock,
+    transport: { send: (peer, frame) => links.send(peer, opts.fault ? corrupt(opts.fault, frame) : frame) },
+    log,
+  });
+  await registerProtocols({ host, engine, nodePeers, edgePeers, log });
+
+  // An expired authorization is refused on its expiry alone, so its nonce can be forgotten.
+  const prune = setInterval(() => store.pruneNonces(Date.now() - 24 * 3_600_000), 3_600_000);
+  prune.unref();
+
+  const addresses = host.getMultiaddrs().map((a) => a.toString());
+  log({ event: "ready", peerId: identity.peerId, region: config.region, addresses, keys: store.keyCount(), ...(opts.fault ? { fault: opts.fault } : {}) });
+
+  let stopped = false;
+  return {
+    peerId: identity.peerId,
+    region: config.region,
+    addresses,
+    config,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(prune);
+      engine.close();
+      links.close();
+      await host.stop();
+      audit.close();
+      store.close();
+      log({ event: "stopped" });
+    },
+  };
+}

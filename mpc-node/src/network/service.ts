@@ -1,0 +1,95 @@
+// The node's libp2p protocols, wired to the ceremony engine:
+//   /tessera/{keygen,sign,refresh}/1  from configured edges only: one authorize frame in,
+//                                     accepted + result/failure out; closing the stream cancels.
+//   /tessera/round/1                  from configured share holders only: round frames in.
+import type { Connection, Stream } from "@libp2p/interface";
+import type { Libp2p } from "libp2p";
+import type { CeremonyKind } from "../../../shared/src/mpc/authorization.js";
+import { isFramingError, readFrames, writeFrame } from "../../../shared/src/mpc/frames.js";
+import {
+  authorizeFrame,
+  CEREMONY_PROTOCOLS,
+  decodeJsonFrame,
+  encodeJsonFrame,
+  MAX_CONTROL_FRAME_BYTES,
+  MAX_ROUND_FRAME_BYTES,
+  PROTOCOL,
+  type NodeResponseFrame,
+} from "../../../shared/src/mpc/protocol.js";
+import type { CeremonyEngine } from "../ceremony/engine.js";
+
+export interface ServiceOptions {
+  host: Libp2p;
+  engine: CeremonyEngine;
+  nodePeers: ReadonlySet<string>;
+  edgePeers: ReadonlySet<string>;
+  /** How long a coordinator has to send its authorization after opening a stream. */
+  requestTimeoutMs?: number;
+  log: (event: Record<string, unknown>) => void;
+}
+
+export async function registerProtocols(o: ServiceOptions): Promise<void> {
+  for (const kind of ["keygen", "sign", "refresh"] as const) {
+    await o.host.handle(CEREMONY_PROTOCOLS[kind], (stream, connection) => void serveCeremony(o, kind, stream, connection), { maxInboundStreams: 1024 });
+  }
+  await o.host.handle(PROTOCOL.round, (stream, connection) => void serveRounds(o, stream, connection), { maxInboundStreams: 64 });
+}
+
+async function serveCeremony(o: ServiceOptions, kind: CeremonyKind, stream: Stream, connection: Connection): Promise<void> {
+  const coordinator = connection.remotePeer.toString();
+  if (!o.edgePeers.has(coordinator)) {
+    o.log({ event: "refused-stream", protocol: CEREMONY_PROTOCOLS[kind], peer: coordinator, reason: "not a configured edge" });
+    stream.abort(new Error("not a configured edge"));
+    return;
+  }
+  const cancel = new AbortController();
+  stream.addEventListener("close", () => cancel.abort());
+  const reply = (frame: NodeResponseFrame) => writeFrame(stream, encodeJsonFrame(frame));
+  try {
+    const frames = readFrames(stream, MAX_CONTROL_FRAME_BYTES);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const first = await Promise.race([
+      frames.next(),
+      new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), o.requestTimeoutMs ?? 10_000))),
+    ]).finally(() => clearTimeout(timer));
+    if (first === "late") return void stream.abort(new Error("no authorization received in time"));
+    if (first.done) return void stream.abort(new Error("no authorization"));
+    const request = decodeJsonFrame(first.value, authorizeFrame);
+    if (!request.ok) {
+      await reply({ type: "failure", sessionId: null, error: { code: "malformed", message: `request frame: ${request.reason}`, culprits: [], waitingFor: [] } });
+      await stream.close();
+      return;
+    }
+    const final = await o.engine.run(kind, request.value.signed, coordinator, {
+      accepted: (sessionId) => void reply({ type: "accepted", sessionId }).catch(() => {}),
+      signal: cancel.signal,
+    });
+    if (stream.status === "open") {
+      await reply(final);
+      await stream.close();
+    }
+  } catch (e) {
+    o.log({ event: "stream-error", protocol: CEREMONY_PROTOCOLS[kind], peer: coordinator, error: (e as Error).message });
+    stream.abort(e as Error);
+  }
+}
+
+async function serveRounds(o: ServiceOptions, stream: Stream, connection: Connection): Promise<void> {
+  const peer = connection.remotePeer.toString();
+  if (!o.nodePeers.has(peer)) {
+    o.log({ event: "refused-stream", protocol: PROTOCOL.round, peer, reason: "not a configured share holder" });
+    stream.abort(new Error("not a configured share holder"));
+    return;
+  }
+  const frames = readFrames(stream, MAX_ROUND_FRAME_BYTES);
+  try {
+    for (let f = await frames.next(); !f.done; f = await frames.next()) o.engine.receiveFrame(peer, f.value);
+  } catch (e) {
+    if (isFramingError(e)) {
+      o.engine.peerMisbehaved(peer, `broke the round stream's framing: ${(e as Error).message}`);
+    } else {
+      o.engine.peerUnreachable(peer, `its round stream failed: ${(e as Error).message}`);
+    }
+    stream.abort(e as Error);
+  }
+}

@@ -1,0 +1,288 @@
+// The coordinator's client for the share-holder nodes: hands a signed authorization to every
+// party over libp2p, waits for their answers and returns the public key or signature — checked
+// for agreement between nodes and, for signatures, verified with @noble/curves before it is
+// returned. Runtime-neutral (no Node APIs): the caller brings an already-started libp2p node,
+// from Node (TCP or WebSockets) or from a Durable Object (WebSockets, see
+// /work/shared/research/workers-libp2p.md for the two shims workerd needs).
+//
+// Failures are reported as a CeremonyError that names every node that did not deliver and why:
+// refused (with the node's reason), failed (with the peers the node blames), timed out, hung up,
+// or could not be dialled.
+import type { AbortOptions, Stream } from "@libp2p/interface";
+import { multiaddr, type Multiaddr } from "@multiformats/multiaddr";
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { schnorr, secp256k1 } from "@noble/curves/secp256k1.js";
+import { hexToBytes } from "@noble/hashes/utils.js";
+import type { CeremonyKind, SignedAuthorization } from "./authorization.js";
+import { canonicalJson } from "./canonical-json.js";
+import { readFrames, writeFrame } from "./frames.js";
+import { CEREMONY_PROTOCOLS, decodeJsonFrame, encodeJsonFrame, MAX_CONTROL_FRAME_BYTES, nodeResponseFrame, type CeremonyResult, type NodeFailure } from "./protocol.js";
+
+/** Where a share holder can be reached. */
+export interface ShareHolderAddress {
+  peerId: string;
+  multiaddrs: string[];
+  /** A label for messages, e.g. "eu". */
+  region?: string;
+}
+
+/** The part of a libp2p node the coordinator uses. */
+export interface CoordinatorHost {
+  dialProtocol(peer: Multiaddr | Multiaddr[], protocols: string | string[], options?: AbortOptions & { negotiateFully?: boolean }): Promise<Stream>;
+}
+
+export interface CeremonyRequest {
+  /** Every party named in the authorization (extra entries are ignored). */
+  nodes: ShareHolderAddress[];
+  authorization: SignedAuthorization;
+  /** Overall deadline for this ceremony (default: the coordinator's). */
+  timeoutMs?: number;
+}
+
+/**
+ * unreachable: could not be dialled · refused: turned the authorization down · failed: accepted,
+ * then reported a failure · hung-up: closed the stream without a result · timed-out: no answer by
+ * the deadline · silent: no report yet when another node's failure ended the session ·
+ * inconsistent: its result differs from the others'.
+ */
+export type NodeFailureStage = "unreachable" | "refused" | "failed" | "hung-up" | "timed-out" | "silent" | "inconsistent";
+
+export interface FailedNode {
+  peerId: string;
+  region?: string;
+  stage: NodeFailureStage;
+  /** The node's own failure code, when it sent one. */
+  code?: NodeFailure["code"];
+  message: string;
+  /** Peers this node blames (cheating or silent). */
+  culprits: string[];
+  waitingFor: string[];
+}
+
+export class CeremonyError extends Error {
+  override readonly name = "CeremonyError";
+  constructor(
+    readonly kind: CeremonyKind,
+    readonly sessionId: string,
+    readonly keyId: string,
+    readonly failures: FailedNode[],
+    readonly timedOut: boolean,
+    describe: (peerId: string) => string,
+  ) {
+    super(
+      `${kind} session ${sessionId.slice(0, 16)}… for key ${keyId} failed${timedOut ? " (timed out)" : ""}: ` +
+        failures.map((f) => `${describe(f.peerId)} ${f.stage}${f.code ? ` [${f.code}]` : ""}: ${f.message}`).join("; "),
+    );
+  }
+
+  /** Every peer named as the cause: nodes that failed to answer, and peers the others blame. */
+  get blamed(): string[] {
+    const out = new Set<string>();
+    for (const f of this.failures) {
+      if (f.stage === "unreachable" || f.stage === "hung-up" || f.stage === "timed-out") out.add(f.peerId);
+      for (const p of [...f.culprits, ...f.waitingFor]) out.add(p);
+    }
+    return [...out];
+  }
+}
+
+export interface CoordinatorOptions {
+  /** Overall deadline per ceremony (default 60 s). Keep it above the nodes' own session timeouts. */
+  timeoutMs?: number;
+  /** After a first failure, how long to wait for the other nodes' reports (default 300 ms). */
+  graceMs?: number;
+}
+
+export type KeygenOutcome = { keyId: string; publicKey: string; chainCode?: string };
+export type SignOutcome = { keyId: string; signature: string; recid?: 0 | 1; publicKey: string };
+export type RefreshOutcome = { keyId: string; publicKey: string };
+
+interface NodeState {
+  node: ShareHolderAddress;
+  accepted: boolean;
+  result?: CeremonyResult;
+  failure?: FailedNode;
+  stream?: Stream;
+}
+
+export class MpcCoordinator {
+  constructor(
+    private readonly host: CoordinatorHost,
+    private readonly options: CoordinatorOptions = {},
+  ) {}
+
+  async keygen(req: CeremonyRequest): Promise<KeygenOutcome> {
+    const r = await this.run("keygen", req);
+    if (r.kind !== "keygen") throw new Error("unreachable");
+    return { keyId: r.keyId, publicKey: r.publicKey, ...(r.chainCode ? { chainCode: r.chainCode } : {}) };
+  }
+
+  /** `publicKey` (hex), if given, must be the key the nodes sign with. */
+  async sign(req: CeremonyRequest & { publicKey?: string }): Promise<SignOutcome> {
+    const r = await this.run("sign", req);
+    if (r.kind !== "sign") throw new Error("unreachable");
+    return { keyId: r.keyId, signature: r.signature, ...(r.recid !== undefined ? { recid: r.recid } : {}), publicKey: r.publicKey };
+  }
+
+  async refresh(req: CeremonyRequest): Promise<RefreshOutcome> {
+    const r = await this.run("refresh", req);
+    if (r.kind !== "refresh") throw new Error("unreachable");
+    return { keyId: r.keyId, publicKey: r.publicKey };
+  }
+
+  private async run(kind: CeremonyKind, req: CeremonyRequest & { publicKey?: string }): Promise<CeremonyResult> {
+    const a = req.authorization.authorization;
+    if (a.kind !== kind) throw new Error(`a ${a.kind} authorization cannot run a ${kind}`);
+    const byPeer = new Map(req.nodes.map((n) => [n.peerId, n]));
+    const missing = a.parties.filter((p) => !byPeer.has(p.peerId));
+    if (missing.length) throw new Error(`no address for part${missing.length > 1 ? "ies" : "y"} ${missing.map((p) => `${p.index} (${p.peerId})`).join(", ")}`);
+    const describe = (peerId: string) => {
+      const region = byPeer.get(peerId)?.region;
+      return region ? `${region} (${peerId})` : peerId;
+    };
+    const states = a.parties.map((p): NodeState => ({ node: byPeer.get(p.peerId)!, accepted: false }));
+    const timeoutMs = req.timeoutMs ?? this.options.timeoutMs ?? 60_000;
+    const abort = new AbortController();
+    const request = encodeJsonFrame({ type: "authorize", signed: req.authorization });
+
+    let settle!: () => void;
+    const settled = new Promise<void>((r) => (settle = r));
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    const check = () => {
+      if (states.every((s) => s.result || s.failure)) return settle();
+      if (states.some((s) => s.failure) && grace === undefined) grace = setTimeout(settle, this.options.graceMs ?? 300);
+    };
+    let timedOut = false;
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      settle();
+    }, timeoutMs);
+
+    for (const s of states) void this.contact(s, kind, request, a.sessionId, abort.signal, describe).finally(check);
+    await settled;
+    clearTimeout(deadline);
+    if (grace !== undefined) clearTimeout(grace);
+
+    for (const s of states) {
+      if (!s.result && !s.failure) {
+        s.failure = {
+          peerId: s.node.peerId,
+          ...(s.node.region ? { region: s.node.region } : {}),
+          stage: timedOut ? "timed-out" : "silent",
+          message: timedOut
+            ? `no ${s.accepted ? "result" : "answer"} within ${timeoutMs} ms${s.accepted ? " (it had accepted the session)" : ""}`
+            : `had not reported when the session was abandoned${s.accepted ? " (it had accepted it)" : " (it had not even accepted it)"}`,
+          culprits: [],
+          waitingFor: [],
+        };
+      }
+    }
+    const failed = states.filter((s) => s.failure);
+    const finish = (ok: boolean) => {
+      abort.abort();
+      for (const s of states) {
+        if (!s.stream) continue;
+        if (ok) s.stream.close().catch(() => {});
+        else s.stream.abort(new Error(`${kind} session abandoned`));
+      }
+    };
+    if (failed.length) {
+      finish(false);
+      // Nodes that answered are listed after those that did not, so the cause reads first.
+      const order: NodeFailureStage[] = ["unreachable", "hung-up", "timed-out", "silent", "failed", "refused", "inconsistent"];
+      const failures = failed.map((s) => s.failure!).sort((x, y) => order.indexOf(x.stage) - order.indexOf(y.stage));
+      throw new CeremonyError(kind, a.sessionId, a.keyId, failures, timedOut, describe);
+    }
+    finish(true);
+
+    const results = states.map((s) => s.result!);
+    const first = canonicalJson(results[0]);
+    const odd = states.filter((s) => canonicalJson(s.result) !== first);
+    if (odd.length) {
+      throw new CeremonyError(
+        kind,
+        a.sessionId,
+        a.keyId,
+        odd.map((s) => ({ peerId: s.node.peerId, stage: "inconsistent" as const, message: `reported ${canonicalJson(s.result)}, others ${first}`, culprits: [], waitingFor: [] })),
+        false,
+        describe,
+      );
+    }
+    const result = results[0]!;
+    if (result.kind === "sign") {
+      if (req.publicKey && req.publicKey !== result.publicKey) throw new Error(`the nodes signed with key ${result.publicKey}, not the expected ${req.publicKey}`);
+      if (a.kind === "sign" && !verifySignature(a.scheme, result, hexToBytes(a.message))) {
+        throw new Error(`the ${a.scheme} signature the nodes returned does not verify against ${result.publicKey}`);
+      }
+    }
+    return result;
+  }
+
+  /** One node's side of the ceremony; records the outcome on `s`, never throws. */
+  private async contact(s: NodeState, kind: CeremonyKind, request: Uint8Array, sessionId: string, signal: AbortSignal, describe: (p: string) => string): Promise<void> {
+    const node = s.node;
+    const fail = (stage: NodeFailureStage, message: string, extra: Partial<FailedNode> = {}) => {
+      if (!s.failure && !s.result) s.failure = { peerId: node.peerId, ...(node.region ? { region: node.region } : {}), stage, message, culprits: [], waitingFor: [], ...extra };
+    };
+    try {
+      // Optimistic protocol selection: the request travels with the negotiation, saving a round trip.
+      s.stream = await this.host.dialProtocol(node.multiaddrs.map((m) => withPeer(m, node.peerId)), CEREMONY_PROTOCOLS[kind], { signal, negotiateFully: false });
+    } catch (e) {
+      if (!signal.aborted) fail("unreachable", `cannot open ${CEREMONY_PROTOCOLS[kind]}: ${(e as Error).message}`);
+      return;
+    }
+    try {
+      await writeFrame(s.stream, request);
+      const frames = readFrames(s.stream, MAX_CONTROL_FRAME_BYTES);
+      for (let f = await frames.next(); !f.done; f = await frames.next()) {
+        const decoded = decodeJsonFrame(f.value, nodeResponseFrame);
+        if (!decoded.ok) return fail("failed", `sent an unreadable answer: ${decoded.reason}`);
+        const frame = decoded.value;
+        if (frame.sessionId !== null && frame.sessionId !== sessionId) return fail("failed", `answered for session ${frame.sessionId}`);
+        if (frame.type === "accepted") {
+          s.accepted = true;
+          continue;
+        }
+        if (frame.type === "result") {
+          if (frame.result.kind !== kind) return fail("failed", `returned a ${frame.result.kind} result`);
+          s.result = frame.result;
+          return;
+        }
+        const e = frame.error;
+        const blame = [...e.culprits, ...e.waitingFor.filter((p) => !e.culprits.includes(p))];
+        return fail(s.accepted ? "failed" : "refused", e.message + (blame.length && !blame.every((p) => e.message.includes(p)) ? ` (blames ${blame.map(describe).join(", ")})` : ""), {
+          code: e.code,
+          culprits: e.culprits,
+          waitingFor: e.waitingFor,
+        });
+      }
+      fail("hung-up", "closed the stream without a result");
+    } catch (e) {
+      if (!signal.aborted) fail("hung-up", `the stream failed: ${(e as Error).message}`);
+    }
+  }
+}
+
+function withPeer(addr: string, peerId: string): Multiaddr {
+  const ma = multiaddr(addr);
+  return ma.getComponents().some((c) => c.name === "p2p") ? ma : ma.encapsulate(`/p2p/${peerId}`);
+}
+
+/** Independent check of the nodes' signature (and, for ECDSA, of its recovery id). */
+export function verifySignature(scheme: string, r: { signature: string; recid?: 0 | 1; publicKey: string }, message: Uint8Array): boolean {
+  try {
+    const sig = hexToBytes(r.signature);
+    const pk = hexToBytes(r.publicKey);
+    if (scheme === "ecdsa-secp256k1") {
+      if (!secp256k1.verify(sig, message, pk, { prehash: false })) return false;
+      if (r.recid === undefined) return true;
+      const recovered = secp256k1.Signature.fromBytes(sig, "compact").addRecoveryBit(r.recid).recoverPublicKey(message).toBytes(true);
+      return recovered.every((b, i) => b === pk[i]);
+    }
+    if (scheme === "frost-ed25519") return ed25519.verify(sig, message, pk);
+    if (scheme === "frost-bip340") return schnorr.verify(sig, message, pk);
+    return false;
+  } catch {
+    return false;
+  }
+}
