@@ -2,6 +2,8 @@ import type { Org } from "./orgs/org.js";
 import type { Deployment } from "./deployment/deployment.js";
 import type { AuditLog } from "./audit/audit-log.js";
 import type { PolicyState } from "./policy/state.js";
+import type { ShareHolders } from "./signing/share-holders.js";
+import type { WalletRegistry } from "./wallets/wallet-registry.js";
 
 /** Bindings and configuration of the edge API (wrangler.toml, secrets, `--var`). */
 export interface Env {
@@ -13,6 +15,18 @@ export interface Env {
   DEPLOYMENT: DurableObjectNamespace<Deployment>;
   /** Layer 3, one per organisation (named by org id): policies, velocity usage, approvals. */
   POLICY_STATE: DurableObjectNamespace<PolicyState>;
+  /** Layer 4, one per organisation (named by org id): wallets, keys, signature requests. */
+  WALLETS: DurableObjectNamespace<WalletRegistry>;
+  /** Layer 4, one per deployment: the coordinator of the share-holder nodes. */
+  SHARE_HOLDERS: DurableObjectNamespace<ShareHolders>;
+  /** JSON {threshold, nodes:[{index, peerId, multiaddrs, region}]}: the share holders (websocket addresses). */
+  TESSERA_SHARE_HOLDERS?: string;
+  /** 32-byte hex Ed25519 secret key that signs ceremony authorizations (nodes know its public key). */
+  TESSERA_EDGE_AUTH_KEY?: string;
+  /** 32-byte hex seed of the edge's libp2p identity (nodes allow exactly this peer id). */
+  TESSERA_EDGE_PEER_SEED?: string;
+  /** Which edge this is, as the nodes' configuration names it (default "edge-local"). */
+  TESSERA_EDGE_ID?: string;
   /** PKCS#8 PEM of a P-256 key that signs bearer tokens (ES256). Optional in dev and tests. */
   TOKEN_SIGNING_KEY?: string;
   /** Enables POST /admin/bootstrap for whoever presents it as a bearer token. Unset: disabled. */

@@ -19,6 +19,7 @@ import type { AppEnv } from "./http/app-env.js";
 import { errorBody, handleError } from "./http/errors.js";
 import { permissionRoutes } from "./permissions/routes.js";
 import { policyRoutes } from "./policy/routes.js";
+import { walletRoutes } from "./wallets/routes.js";
 
 export type { Env } from "./env.js";
 
@@ -42,6 +43,7 @@ app.route("/", identityRoutes);
 app.route("/", permissionRoutes);
 app.route("/", auditRoutes);
 app.route("/", policyRoutes);
+app.route("/", walletRoutes);
 
 app.notFound((c) => c.json(errorBody("Not found"), 404));
 app.onError(handleError);
@@ -50,4 +52,6 @@ export { Org } from "./orgs/org.js";
 export { Deployment } from "./deployment/deployment.js";
 export { AuditLog } from "./audit/audit-log.js";
 export { PolicyState } from "./policy/state.js";
+export { WalletRegistry } from "./wallets/wallet-registry.js";
+export { ShareHolders } from "./signing/share-holders.js";
 export default app;

@@ -30,7 +30,7 @@ actionRoutes.post("/auth/action", async (c) => {
   const caller = c.get("caller");
   const org = c.get("org");
   // A refused signature is a security event: it goes to the audit log with its reason.
-  const refuse = async (status: ClientErrorStatus, reason: string): Promise<never> => {
+  const refuse = async (status: ClientErrorStatus | 503, reason: string): Promise<never> => {
     await recordDecision(c, { caller, orgId: caller.orgId, operation: null, decision: "denied", reason: `user action signature refused: ${reason}` });
     throw new ApiError(status, reason);
   };

@@ -17,10 +17,10 @@ export class ApiError extends Error {
   }
 }
 
-export type Outcome<T> = { ok: true; value: T } | { ok: false; status: ClientErrorStatus; message: string };
+export type Outcome<T> = { ok: true; value: T } | { ok: false; status: ClientErrorStatus | 503; message: string };
 
 export const success = <T>(value: T): Outcome<T> => ({ ok: true, value });
-export const failure = (status: ClientErrorStatus, message: string): { ok: false; status: ClientErrorStatus; message: string } => ({
+export const failure = (status: ClientErrorStatus | 503, message: string): { ok: false; status: ClientErrorStatus | 503; message: string } => ({
   ok: false,
   status,
   message,

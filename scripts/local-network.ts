@@ -1,0 +1,240 @@
+// The whole local network as real processes: three share-holder nodes (regions eu, us, ap), an
+// anvil chain and the edge API under wrangler dev (local workerd). Used by `npm start` (fixed
+// ports, state kept under .tessera/) and by the end-to-end tests (free ports, a temp folder).
+//
+// Secrets are generated once per state folder and kept there (mode 600): the edge's
+// authorization key and libp2p seed, the bootstrap secret, and each node's identity and
+// key-encryption key (written by `mpc-node init`). Nothing is shared through the repository.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { generateKeyPairFromSeed } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const MPC_NODE = join(root, "mpc-node/bin/mpc-node.mjs");
+const WRANGLER = join(root, "node_modules/.bin/wrangler");
+const ANVIL = join(root, "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
+
+export const REGIONS = ["eu", "us", "ap"] as const;
+export const ANVIL_CHAIN_ID = 31337;
+
+export interface NetworkOptions {
+  stateDir: string;
+  /** Fixed ports (npm start) or 0 for free ones (tests). */
+  apiPort?: number;
+  chainPort?: number;
+  nodeBasePort?: number;
+  /** Start anvil too (default true). */
+  chain?: boolean;
+  threshold?: number;
+  log?: (source: string, line: string) => void;
+}
+
+export interface LocalNetwork {
+  apiUrl: string;
+  chainUrl: string | null;
+  stateDir: string;
+  nodes: { region: string; peerId: string; dir: string; configPath: string; process: ChildProcess }[];
+  bootstrapSecret: string;
+  stop(): Promise<void>;
+  /** Stops one node (SIGKILL) or starts it again: for fault tests. */
+  killNode(region: string): Promise<void>;
+  startNode(region: string): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface EdgeSecrets {
+  edgeId: string;
+  authorizationKey: string;
+  peerSeed: string;
+  bootstrapSecret: string;
+}
+
+function edgeSecrets(stateDir: string): EdgeSecrets {
+  const file = join(stateDir, "edge.json");
+  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as EdgeSecrets;
+  const s: EdgeSecrets = {
+    edgeId: "edge-local",
+    authorizationKey: bytesToHex(randomBytes(32)),
+    peerSeed: bytesToHex(randomBytes(32)),
+    bootstrapSecret: randomBytes(24).toString("base64url"),
+  };
+  writeFileSync(file, JSON.stringify(s, null, 2) + "\n", { mode: 0o600 });
+  return s;
+}
+
+interface NodeInfo {
+  region: string;
+  dir: string;
+  configPath: string;
+  peerId: string;
+  tcpPort: number;
+  wsPort: number;
+}
+
+async function prepareNodes(stateDir: string, basePort: number | undefined): Promise<NodeInfo[]> {
+  const out: NodeInfo[] = [];
+  for (const [i, region] of REGIONS.entries()) {
+    const dir = join(stateDir, "nodes", region);
+    const configPath = join(dir, "config.json");
+    if (!existsSync(configPath)) {
+      const tcpPort = basePort ? basePort + 2 * i : await freePort();
+      const wsPort = basePort ? basePort + 2 * i + 1 : await freePort();
+      const init = spawnSync(process.execPath, [MPC_NODE, "init", "--dir", dir, "--region", region, "--host", "127.0.0.1", "--tcp-port", String(tcpPort), "--ws-port", String(wsPort)], {
+        encoding: "utf8",
+      });
+      if (init.status !== 0) throw new Error(`mpc-node init (${region}) failed: ${init.stderr}`);
+    }
+    const config = JSON.parse(readFileSync(configPath, "utf8")) as { listen: { tcp: string; ws?: string } };
+    const info = spawnSync(process.execPath, [MPC_NODE, "info", "--config", configPath], { encoding: "utf8" });
+    if (info.status !== 0) throw new Error(`mpc-node info (${region}) failed: ${info.stderr}`);
+    const { peerId } = JSON.parse(info.stdout) as { peerId: string };
+    const port = (ma: string | undefined) => Number(/\/tcp\/(\d+)/.exec(ma ?? "")?.[1]);
+    out.push({ region, dir, configPath, peerId, tcpPort: port(config.listen.tcp), wsPort: port(config.listen.ws) });
+  }
+  return out;
+}
+
+/** Waits for a line matching `ready` on the child's output; rejects if it exits first. */
+function waitReady(name: string, child: ChildProcess, ready: RegExp, timeoutMs: number, log: (s: string, l: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const t = setTimeout(() => finish(new Error(`${name} not ready within ${timeoutMs} ms`)), timeoutMs);
+    const finish = (err?: Error) => {
+      if (done) return;
+      done = true;
+      clearTimeout(t);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      for (const line of chunk.toString().split("\n")) {
+        if (!line.trim()) continue;
+        log(name, line);
+        if (ready.test(line)) finish();
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.once("exit", (code) => finish(new Error(`${name} exited with ${code} before it was ready`)));
+  });
+}
+
+export async function startLocalNetwork(o: NetworkOptions): Promise<LocalNetwork> {
+  const log = o.log ?? (() => {});
+  mkdirSync(o.stateDir, { recursive: true });
+  const secrets = edgeSecrets(o.stateDir);
+  const edgePeerId = peerIdFromPrivateKey(await generateKeyPairFromSeed("Ed25519", hexToBytes(secrets.peerSeed))).toString();
+  const edgePublicKey = bytesToHex(ed25519.getPublicKey(hexToBytes(secrets.authorizationKey)));
+  const nodes = await prepareNodes(o.stateDir, o.nodeBasePort);
+
+  // Every node knows the others (tcp) and accepts exactly this edge.
+  for (const n of nodes) {
+    const config = JSON.parse(readFileSync(n.configPath, "utf8")) as Record<string, unknown>;
+    config.peers = nodes.filter((m) => m !== n).map((m) => ({ peerId: m.peerId, multiaddrs: [`/ip4/127.0.0.1/tcp/${m.tcpPort}`], region: m.region }));
+    config.edges = [{ id: secrets.edgeId, authorizationKey: edgePublicKey, peerIds: [edgePeerId] }];
+    config.evmChainIds = { Anvil: ANVIL_CHAIN_ID };
+    writeFileSync(n.configPath, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
+  }
+
+  const children: { name: string; child: ChildProcess }[] = [];
+  const running = new Map<string, ChildProcess>();
+  const startNode = async (region: string) => {
+    const n = nodes.find((m) => m.region === region);
+    if (!n) throw new Error(`no node ${region}`);
+    const child = spawn(process.execPath, [MPC_NODE, "start", "--config", n.configPath], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    children.push({ name: `node ${region}`, child });
+    running.set(region, child);
+    await waitReady(`node ${region}`, child, /"event":"ready"/, 30_000, log);
+  };
+  const stop = async () => {
+    for (const { child } of [...children].reverse()) if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 800));
+    for (const { child } of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  };
+
+  try {
+    let chainUrl: string | null = null;
+    if (o.chain !== false) {
+      const chainPort = o.chainPort || (await freePort());
+      const anvil = spawn(ANVIL, ["--host", "127.0.0.1", "--port", String(chainPort), "--state", join(o.stateDir, "anvil-state.json")], { stdio: ["ignore", "pipe", "pipe"] });
+      children.push({ name: "chain", child: anvil });
+      await waitReady("chain", anvil, /Listening on/, 30_000, log);
+      chainUrl = `http://127.0.0.1:${chainPort}`;
+    }
+
+    await Promise.all(nodes.map((n) => startNode(n.region)));
+
+    const apiPort = o.apiPort || (await freePort());
+    const shareHolders = {
+      threshold: o.threshold ?? 2,
+      nodes: nodes.map((n, i) => ({ index: i + 1, peerId: n.peerId, multiaddrs: [`/ip4/127.0.0.1/tcp/${n.wsPort}/ws`], region: n.region })),
+    };
+    const vars: Record<string, string> = {
+      TESSERA_BOOTSTRAP_SECRET: secrets.bootstrapSecret,
+      TESSERA_SHARE_HOLDERS: JSON.stringify(shareHolders),
+      TESSERA_EDGE_AUTH_KEY: secrets.authorizationKey,
+      TESSERA_EDGE_PEER_SEED: secrets.peerSeed,
+      TESSERA_EDGE_ID: secrets.edgeId,
+      WEBAUTHN_ORIGINS: `http://localhost:${apiPort},http://127.0.0.1:${apiPort}`,
+      ...(chainUrl ? { ANVIL_RPC_URL: chainUrl } : {}),
+    };
+    const api = spawn(
+      WRANGLER,
+      [
+        "dev",
+        "--local",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        String(apiPort),
+        "--inspector-port",
+        String(await freePort()),
+        "--persist-to",
+        join(o.stateDir, "wrangler"),
+        "--show-interactive-dev-session=false",
+        ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+      ],
+      { cwd: root, env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    children.push({ name: "api", child: api });
+    await waitReady("api", api, /Ready on/, 60_000, log);
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+
+    return {
+      apiUrl,
+      chainUrl,
+      stateDir: o.stateDir,
+      nodes: nodes.map((n) => ({ region: n.region, peerId: n.peerId, dir: n.dir, configPath: n.configPath, process: running.get(n.region)! })),
+      bootstrapSecret: secrets.bootstrapSecret,
+      stop,
+      killNode: async (region) => {
+        const child = running.get(region);
+        if (!child || child.exitCode !== null || child.signalCode !== null) return;
+        const gone = new Promise((r) => child.once("exit", r));
+        child.kill("SIGKILL");
+        await gone;
+      },
+      startNode,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

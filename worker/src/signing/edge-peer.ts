@@ -1,0 +1,53 @@
+// The edge's libp2p peer inside workerd: websockets out, noise (authenticated, encrypted),
+// yamux; it only ever dials the configured share holders. Two gaps of workerd need shims
+// (verified in ../shared/research/workers-libp2p.md):
+//   - no BroadcastChannel (used by a lock in the peer store): a no-op class is enough, a
+//     Durable Object is single-threaded;
+//   - WebSocket has no bufferedAmount, so the transport would wait for a buffer that never
+//     drains: report 0 (workerd buffers sends itself).
+import { noise } from "@chainsafe/libp2p-noise";
+import { yamux } from "@chainsafe/libp2p-yamux";
+import { generateKeyPairFromSeed } from "@libp2p/crypto/keys";
+import type { PeerId } from "@libp2p/interface";
+import { webSockets } from "@libp2p/websockets";
+import { createLibp2p, type Libp2p } from "libp2p";
+
+function installWorkerdShims(): void {
+  const g = globalThis as Record<string, unknown>;
+  if (typeof g.BroadcastChannel === "undefined") {
+    g.BroadcastChannel = class {
+      onmessage: unknown = null;
+      postMessage(): void {}
+      close(): void {}
+      addEventListener(): void {}
+      removeEventListener(): void {}
+    };
+  }
+  // Defined unconditionally: workerd may expose the name without a working value.
+  if (typeof WebSocket !== "undefined") Object.defineProperty(WebSocket.prototype, "bufferedAmount", { get: () => 0, configurable: true });
+}
+
+/**
+ * A dial-only libp2p node with a stable identity derived from a 32-byte seed (the share
+ * holders allow exactly this peer id as their edge) that refuses to dial anyone but `allowed`.
+ */
+export async function createEdgePeer(seed: Uint8Array, allowed: ReadonlySet<string>): Promise<Libp2p> {
+  installWorkerdShims();
+  const privateKey = await generateKeyPairFromSeed("Ed25519", seed);
+  return createLibp2p({
+    privateKey,
+    addresses: { listen: [] },
+    transports: [webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    // A node busy computing a key-generation round answers pings late; a slow ping must not
+    // tear down the connection a ceremony is waiting on (the ceremony has its own deadline).
+    connectionMonitor: { abortConnectionOnPingFailure: false },
+    connectionGater: {
+      // Loopback and private addresses are where local share holders live; the peer check
+      // below is what keeps the edge from talking to anyone else.
+      denyDialMultiaddr: async () => false,
+      denyDialPeer: async (peer: PeerId) => !allowed.has(peer.toString()),
+    },
+  });
+}

@@ -1,0 +1,185 @@
+// Layer 4 at the edge: the coordinator of the share-holder nodes, one Durable Object per
+// deployment. It keeps one libp2p peer alive (websockets + noise + yamux, dial-only, allowed to
+// reach the configured nodes only), issues ceremony authorizations signed with the edge's
+// authorization key and carrying the user's own signed action, and hands them to the nodes
+// through the shared coordinator client. It never sees a key share: nodes exchange round
+// messages among themselves and return only the public key or the signature, which the
+// coordinator client verifies before it is believed.
+import { DurableObject } from "cloudflare:workers";
+import { hexToBytes } from "@noble/hashes/utils.js";
+import type { Libp2p } from "libp2p";
+import { z } from "zod";
+import type { UserActionEvidence } from "../../../shared/src/dfns/wire.js";
+import { AUTHORIZATION_VERSION, randomNonceHex, signAuthorization, type Authorization, type Party } from "../../../shared/src/mpc/authorization.js";
+import { CeremonyError, MpcCoordinator, type ShareHolderAddress } from "../../../shared/src/mpc/coordinator.js";
+import type { SigningIntent } from "../../../shared/src/mpc/intent.js";
+import type { MpcScheme } from "../../../shared/src/mpc/scheme.js";
+import { failure, success, type Outcome } from "../http/errors.js";
+import { createEdgePeer } from "./edge-peer.js";
+
+const hex32 = z.string().regex(/^[0-9a-f]{64}$/, "must be 32 bytes of lower-case hex");
+
+/** `TESSERA_SHARE_HOLDERS`: who holds shares, where, and how many must sign. */
+export const shareHolderConfig = z.object({
+  threshold: z.int().min(2).max(32),
+  nodes: z
+    .array(z.object({ index: z.int().min(1).max(255), peerId: z.string().min(40).max(100), multiaddrs: z.array(z.string().min(1)).min(1), region: z.string().max(32).optional() }))
+    .min(2)
+    .max(32),
+});
+export type ShareHolderConfig = z.infer<typeof shareHolderConfig>;
+
+/** A ceremony's timeout; ECDSA key generation takes seconds of CPU per node. */
+const CEREMONY_TIMEOUT_MS = 90_000;
+/** How long an authorization stays valid: enough for the ceremony, short enough to be useless later. */
+const AUTHORIZATION_LIFETIME_MS = 2 * 60_000;
+
+export interface KeygenInput {
+  keyId: string;
+  walletId: string;
+  scheme: MpcScheme;
+  userAction: UserActionEvidence;
+}
+
+export interface SignInput {
+  keyId: string;
+  intent: SigningIntent;
+  /** The bytes to sign as the edge computed them (each node recomputes them itself). */
+  message: string;
+  userAction: UserActionEvidence;
+}
+
+interface KeyRow {
+  scheme: MpcScheme;
+  parties: Party[];
+  threshold: number;
+  publicKey: string;
+}
+
+type Row = Record<string, SqlStorageValue>;
+
+export class ShareHolders extends DurableObject<Cloudflare.Env> {
+  private peer: Promise<Libp2p> | undefined;
+
+  constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
+    super(ctx, env);
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS keys (
+      key_id TEXT PRIMARY KEY, scheme TEXT NOT NULL, threshold INTEGER NOT NULL, parties TEXT NOT NULL, public_key TEXT NOT NULL, created TEXT NOT NULL)`);
+  }
+
+  private config(): Outcome<{ cfg: ShareHolderConfig; edgeId: string; authKey: Uint8Array; peerSeed: Uint8Array }> {
+    const raw = this.env.TESSERA_SHARE_HOLDERS;
+    if (!raw) return failure(409, "No share holders are configured for this deployment (TESSERA_SHARE_HOLDERS)");
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      return failure(409, "TESSERA_SHARE_HOLDERS is not JSON");
+    }
+    const cfg = shareHolderConfig.safeParse(json);
+    const authKey = hex32.safeParse(this.env.TESSERA_EDGE_AUTH_KEY ?? "");
+    const peerSeed = hex32.safeParse(this.env.TESSERA_EDGE_PEER_SEED ?? "");
+    if (!cfg.success || !authKey.success || !peerSeed.success) return failure(409, "Share-holder configuration is invalid (TESSERA_SHARE_HOLDERS, TESSERA_EDGE_AUTH_KEY, TESSERA_EDGE_PEER_SEED)");
+    return success({ cfg: cfg.data, edgeId: this.env.TESSERA_EDGE_ID ?? "edge-local", authKey: hexToBytes(authKey.data), peerSeed: hexToBytes(peerSeed.data) });
+  }
+
+  private coordinator(peerSeed: Uint8Array, cfg: ShareHolderConfig): Promise<MpcCoordinator> {
+    this.peer ??= createEdgePeer(peerSeed, new Set(cfg.nodes.map((n) => n.peerId))).catch((e) => {
+      this.peer = undefined;
+      throw e;
+    });
+    return this.peer.then((host) => new MpcCoordinator(host, { timeoutMs: CEREMONY_TIMEOUT_MS }));
+  }
+
+  private addresses(cfg: ShareHolderConfig): ShareHolderAddress[] {
+    return cfg.nodes.map((n) => ({ peerId: n.peerId, multiaddrs: n.multiaddrs, ...(n.region ? { region: n.region } : {}) }));
+  }
+
+  private authorization(base: { edgeId: string; keyId: string; scheme: MpcScheme; parties: Party[] }): Omit<Authorization, "kind"> {
+    const now = Date.now();
+    return {
+      version: AUTHORIZATION_VERSION,
+      edgeId: base.edgeId,
+      sessionId: randomNonceHex(32),
+      keyId: base.keyId,
+      scheme: base.scheme,
+      parties: base.parties,
+      nonce: randomNonceHex(16),
+      issuedAt: now,
+      expiresAt: now + AUTHORIZATION_LIFETIME_MS,
+    } as Omit<Authorization, "kind">;
+  }
+
+  /** Distributed key generation with every configured node; returns the group public key. */
+  async keygen(input: KeygenInput): Promise<Outcome<{ publicKey: string }>> {
+    const conf = this.config();
+    if (!conf.ok) return conf;
+    const { cfg, edgeId, authKey, peerSeed } = conf.value;
+    const parties: Party[] = cfg.nodes.map((n) => ({ index: n.index, peerId: n.peerId })).sort((a, b) => a.index - b.index);
+    const a = { ...this.authorization({ edgeId, keyId: input.keyId, scheme: input.scheme, parties }), kind: "keygen", threshold: cfg.threshold, walletId: input.walletId, userAction: input.userAction } as Authorization;
+    try {
+      const coordinator = await this.coordinator(peerSeed, cfg);
+      const out = await coordinator.keygen({ nodes: this.addresses(cfg), authorization: signAuthorization(a, authKey) });
+      this.ctx.storage.sql.exec(
+        "INSERT INTO keys (key_id, scheme, threshold, parties, public_key, created) VALUES (?, ?, ?, ?, ?, ?)",
+        input.keyId,
+        input.scheme,
+        cfg.threshold,
+        JSON.stringify(parties),
+        out.publicKey,
+        new Date().toISOString(),
+      );
+      return success({ publicKey: out.publicKey });
+    } catch (e) {
+      return ceremonyFailure(e);
+    }
+  }
+
+  /**
+   * A threshold signature by `threshold` of the key's holders. If some holders fail or time
+   * out, one more attempt runs with holders that were not blamed, when enough remain.
+   */
+  async sign(input: SignInput): Promise<Outcome<{ signature: string; recid?: 0 | 1; publicKey: string }>> {
+    const conf = this.config();
+    if (!conf.ok) return conf;
+    const { cfg, edgeId, authKey, peerSeed } = conf.value;
+    const row = this.ctx.storage.sql.exec<Row>("SELECT scheme, threshold, parties, public_key FROM keys WHERE key_id = ?", input.keyId).toArray()[0];
+    if (!row) return failure(404, `Key ${input.keyId} is not held by the share holders`);
+    const key: KeyRow = { scheme: String(row.scheme) as MpcScheme, threshold: Number(row.threshold), parties: JSON.parse(String(row.parties)) as Party[], publicKey: String(row.public_key) };
+
+    let excluded = new Set<string>();
+    let last: unknown;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const available = key.parties.filter((p) => !excluded.has(p.peerId));
+      if (available.length < key.threshold) break;
+      // ECDSA (DKLs23) signs with exactly t parties; FROST with at least t: t keeps it cheap.
+      const signers = available.slice(0, key.threshold);
+      const a = {
+        ...this.authorization({ edgeId, keyId: input.keyId, scheme: key.scheme, parties: signers }),
+        kind: "sign",
+        message: input.message,
+        intent: input.intent,
+        userAction: input.userAction,
+      } as Authorization;
+      try {
+        const coordinator = await this.coordinator(peerSeed, cfg);
+        const out = await coordinator.sign({ nodes: this.addresses(cfg), authorization: signAuthorization(a, authKey), publicKey: key.publicKey });
+        return success({ signature: out.signature, ...(out.recid !== undefined ? { recid: out.recid } : {}), publicKey: out.publicKey });
+      } catch (e) {
+        last = e;
+        if (!(e instanceof CeremonyError) || e.failures.some((f) => f.stage === "refused")) break;
+        excluded = new Set([...excluded, ...e.blamed]);
+      }
+    }
+    return ceremonyFailure(last ?? new Error(`fewer than ${key.threshold} share holders are available`));
+  }
+}
+
+/** Refusals of the user's evidence are the request's fault (403); anything else is ours (503). */
+function ceremonyFailure(e: unknown): Outcome<never> {
+  if (e instanceof CeremonyError) {
+    const refusedForCause = e.failures.some((f) => f.stage === "refused" && ["user-evidence", "intent", "mismatch", "banned"].includes(f.code ?? ""));
+    return failure(refusedForCause ? 403 : 503, `Share holders: ${e.message}`);
+  }
+  return failure(503, `Share holders unavailable: ${e instanceof Error ? e.message : String(e)}`);
+}

@@ -1,0 +1,173 @@
+// Dfns /wallets: create (a distributed key generation on the share holders), list, get, and
+// signature requests. Layers 1–2 ran before these handlers; layer 3 (the policy gate) decides a
+// signature request before any ceremony starts; layer 4 is the share holders' own check and work.
+import { Hono, type Context } from "hono";
+import { z } from "zod";
+import { intentFromSignatureBody, IntentError, signingMessageFor } from "../../../shared/src/mpc/intent.js";
+import type { AppEnv } from "../http/app-env.js";
+import { parseBody, parseQuery } from "../http/body.js";
+import { ApiError, unwrap } from "../http/errors.js";
+import { newId } from "../orgs/ids.js";
+import { permit, permitAny } from "../permissions/permit.js";
+import { evaluatePolicies } from "../policy/gate.js";
+import { WALLET_NETWORK_NAMES, WALLET_NETWORKS } from "./chains.js";
+import { executeSignature, signatureView } from "./signing.js";
+import type { SignatureRecord, WalletRecord } from "./wallet-registry.js";
+
+export const walletRoutes = new Hono<AppEnv>();
+
+const createWalletBody = z.object({
+  network: z.enum(WALLET_NETWORK_NAMES, { message: `network must be one of ${WALLET_NETWORK_NAMES.join(", ")}` }),
+  name: z.string().min(1).max(256).optional(),
+  externalId: z.string().min(1).max(256).optional(),
+  tags: z.array(z.string().min(1).max(64)).max(32).optional(),
+  // Dfns lets a caller pin or reuse a key; here every wallet gets its own fresh key.
+  signingKey: z.object({ scheme: z.enum(["ECDSA", "EdDSA", "Schnorr"]).optional(), curve: z.enum(["secp256k1", "ed25519"]).optional() }).strict().optional(),
+  delayDelegation: z.boolean().optional(),
+});
+
+const signatureBody = z.object({ kind: z.enum(["Hash", "Message", "Transaction", "Eip712"], { message: "kind must be Hash, Message, Transaction or Eip712" }) }).passthrough();
+
+const page = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  paginationToken: z.string().regex(/^\d{1,15}$/, "invalid pagination token").optional(),
+});
+
+export function walletRegistry(env: Cloudflare.Env, orgId: string) {
+  return env.WALLETS.get(env.WALLETS.idFromName(orgId));
+}
+
+/** The Dfns wallet object. */
+export function walletView(w: WalletRecord) {
+  return {
+    id: w.id,
+    network: w.network,
+    ...(w.address ? { address: w.address } : {}),
+    signingKey: { id: w.keyId, scheme: w.scheme, curve: w.curve, publicKey: w.publicKey },
+    status: w.status,
+    dateCreated: w.dateCreated,
+    ...(w.name ? { name: w.name } : {}),
+    custodial: true,
+    ...(w.externalId ? { externalId: w.externalId } : {}),
+    tags: w.tags,
+  };
+}
+
+/** The wallet named in the path, of the caller's org; 404 otherwise (ids of other orgs included). */
+export async function requireWallet(c: Context<AppEnv>): Promise<WalletRecord> {
+  const id = c.req.param("walletId") ?? "";
+  const w = /^wa-[0-9a-z-]{1,64}$/.test(id) ? await walletRegistry(c.env, c.get("caller").orgId).getWallet(id) : null;
+  if (!w) throw new ApiError(404, "Wallet not found");
+  return w;
+}
+
+function spentUserAction(c: Context<AppEnv>) {
+  const ua = c.get("userAction");
+  if (!ua) throw new ApiError(401, "User action signature required");
+  return ua;
+}
+
+walletRoutes.post("/wallets", permit("Wallets:Create"), async (c) => {
+  const body = await parseBody(c, createWalletBody);
+  const family = WALLET_NETWORKS[body.network];
+  if (body.signingKey?.scheme && body.signingKey.scheme !== family.scheme) throw new ApiError(400, `${body.network} wallets use ${family.scheme} keys`);
+  if (body.signingKey?.curve && body.signingKey.curve !== family.curve) throw new ApiError(400, `${body.network} wallets use ${family.curve} keys`);
+  const caller = c.get("caller");
+  const walletId = newId("wa");
+  const keyId = newId("key");
+  const holders = c.env.SHARE_HOLDERS.get(c.env.SHARE_HOLDERS.idFromName("share-holders"));
+  const key = unwrap(await holders.keygen({ keyId, walletId, scheme: family.mpcScheme, userAction: spentUserAction(c) }));
+  const wallet: WalletRecord = {
+    id: walletId,
+    orgId: caller.orgId,
+    network: body.network,
+    name: body.name ?? null,
+    externalId: body.externalId ?? null,
+    tags: body.tags ?? [],
+    keyId,
+    scheme: family.scheme,
+    curve: family.curve,
+    publicKey: key.publicKey,
+    address: family.address(key.publicKey),
+    status: "Active",
+    dateCreated: new Date().toISOString(),
+    creatorId: caller.identityId,
+  };
+  await walletRegistry(c.env, caller.orgId).addWallet(wallet);
+  return c.json(walletView(wallet));
+});
+
+walletRoutes.get("/wallets", permit("Wallets:Read"), async (c) => {
+  const q = parseQuery(c, page);
+  const r = await walletRegistry(c.env, c.get("caller").orgId).listWallets({ limit: q.limit, ...(q.paginationToken ? { before: Number(q.paginationToken) } : {}) });
+  return c.json({ items: r.items.map(walletView), ...(r.next ? { nextPageToken: String(r.next) } : {}) });
+});
+
+walletRoutes.get("/wallets/:walletId", permit("Wallets:Read"), async (c) => c.json(walletView(await requireWallet(c))));
+
+// ── signatures ────────────────────────────────────────────────────────────────────────────
+
+walletRoutes.post("/wallets/:walletId/signatures", permitAny(["Keys:Signatures:Create", "Wallets:GenerateSignature"]), async (c) => {
+  const wallet = await requireWallet(c);
+  await parseBody(c, signatureBody);
+  if (wallet.status !== "Active") throw new ApiError(409, "Wallet is not active");
+  const userAction = spentUserAction(c);
+  // Exactly what the share holders will do: read the intent from the body the user signed.
+  const intent = intentFromSignatureBody(userAction.payload);
+  if (!intent.ok) throw new ApiError(400, intent.reason);
+  const scheme = WALLET_NETWORKS[wallet.network].mpcScheme;
+  let message: Uint8Array;
+  try {
+    message = signingMessageFor(intent.intent, scheme);
+  } catch (e) {
+    if (e instanceof IntentError) throw new ApiError(400, e.message);
+    throw e;
+  }
+
+  const caller = c.get("caller");
+  const reg = walletRegistry(c.env, caller.orgId);
+  const request: SignatureRecord = {
+    id: newId("sig"),
+    walletId: wallet.id,
+    keyId: wallet.keyId,
+    network: wallet.network,
+    requester: { userId: caller.userId, tokenId: caller.tokenId },
+    requestBody: userAction.payload,
+    status: "Pending",
+    dateRequested: new Date().toISOString(),
+  };
+  await reg.putSignature(request);
+
+  const gate = await evaluatePolicies(c.env, caller.orgId, {
+    requestId: request.id,
+    request: { kind: "Signature", walletId: wallet.id, walletTags: wallet.tags, network: wallet.network, initiatorId: caller.userId },
+    activity: { kind: "Wallets:Sign", signatureRequest: signatureView(request) },
+    requester: { orgId: caller.orgId, userId: caller.userId, tokenId: caller.tokenId, identityId: caller.identityId },
+    userAction,
+    resume: { kind: "signature", payload: { walletId: wallet.id, signatureId: request.id } },
+    http: { method: c.req.method, path: c.req.path },
+  });
+  const now = new Date().toISOString();
+  if (gate.status === "Blocked") {
+    return c.json(signatureView(await reg.putSignature({ ...request, status: "Rejected", reason: gate.reason, datePolicyResolved: now })));
+  }
+  if (gate.status === "Pending") {
+    return c.json(signatureView(await reg.putSignature({ ...request, approvalId: gate.approvalId })));
+  }
+  const done = await executeSignature(c.env, { orgId: caller.orgId, wallet, request: { ...request, datePolicyResolved: now }, intent: intent.intent, message, userAction, reservation: gate.reservation });
+  return c.json(signatureView(done));
+});
+
+walletRoutes.get("/wallets/:walletId/signatures", permitAny(["Keys:Signatures:Read", "Wallets:Read"]), async (c) => {
+  const wallet = await requireWallet(c);
+  const q = parseQuery(c, page);
+  const r = await walletRegistry(c.env, c.get("caller").orgId).listSignatures(wallet.id, { limit: q.limit, ...(q.paginationToken ? { before: Number(q.paginationToken) } : {}) });
+  return c.json({ walletId: wallet.id, keyId: wallet.keyId, items: r.items.map(signatureView), ...(r.next ? { nextPageToken: String(r.next) } : {}) });
+});
+
+walletRoutes.get("/wallets/:walletId/signatures/:signatureId", permitAny(["Keys:Signatures:Read", "Wallets:Read"]), async (c) => {
+  const wallet = await requireWallet(c);
+  const s = await walletRegistry(c.env, c.get("caller").orgId).getSignature(wallet.id, c.req.param("signatureId"));
+  if (!s) throw new ApiError(404, "Signature request not found");
+  return c.json(signatureView(s));
+});

@@ -1,0 +1,88 @@
+// Running one signature request through the share holders, from the route or after an approval:
+// Executing is written before the nodes are asked, Signed or Failed after, and the policy
+// reservation is committed only for a signature that exists (released otherwise), so velocity
+// limits count what was really signed.
+import { parseTransaction, serializeTransaction, type Hex } from "viem";
+import type { UserActionEvidence } from "../../../shared/src/dfns/wire.js";
+import { intentFromSignatureBody, signingMessageFor, type SigningIntent } from "../../../shared/src/mpc/intent.js";
+import type { Reservation } from "../policy/contract.js";
+import { commitReservation, releaseReservation } from "../policy/gate.js";
+import { onResume } from "../signing/resume.js";
+import { WALLET_NETWORKS } from "./chains.js";
+import type { SignatureRecord, WalletRecord } from "./wallet-registry.js";
+
+/** The Dfns SignatureRequest: the stored record with the request body as JSON again. */
+export function signatureView(s: SignatureRecord) {
+  let requestBody: unknown;
+  try {
+    requestBody = JSON.parse(s.requestBody);
+  } catch {
+    requestBody = s.requestBody;
+  }
+  return { ...s, requestBody };
+}
+
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+
+function registryOf(env: Cloudflare.Env, orgId: string) {
+  return env.WALLETS.get(env.WALLETS.idFromName(orgId));
+}
+
+/** The Dfns signature object: r and s 0x-hex, recid for ECDSA, and the chain's encoding. */
+export function signatureFields(scheme: WalletRecord["scheme"], signatureHex: string, recid: number | undefined) {
+  const r = `0x${signatureHex.slice(0, 64)}`;
+  const s = `0x${signatureHex.slice(64, 128)}`;
+  if (scheme === "ECDSA") {
+    const v = (27 + (recid ?? 0)).toString(16).padStart(2, "0");
+    return { r, s, recid: recid ?? 0, encoded: `0x${signatureHex}${v}` };
+  }
+  return { r, s, encoded: `0x${signatureHex}` };
+}
+
+export async function executeSignature(
+  env: Cloudflare.Env,
+  job: { orgId: string; wallet: WalletRecord; request: SignatureRecord; intent: SigningIntent; message: Uint8Array; userAction: UserActionEvidence; reservation?: Reservation },
+): Promise<SignatureRecord> {
+  const reg = registryOf(env, job.orgId);
+  const executing = await reg.putSignature({ ...job.request, status: "Executing" });
+  const holders = env.SHARE_HOLDERS.get(env.SHARE_HOLDERS.idFromName("share-holders"));
+  const out = await holders.sign({ keyId: job.wallet.keyId, intent: job.intent, message: hex(job.message), userAction: job.userAction });
+  if (!out.ok) {
+    if (job.reservation) await releaseReservation(env, job.reservation, `signing failed: ${out.message}`);
+    return reg.putSignature({ ...executing, status: "Failed", reason: out.message });
+  }
+  const signature = signatureFields(job.wallet.scheme, out.value.signature, out.value.recid);
+  const signed: SignatureRecord = { ...executing, status: "Signed", signature, dateSigned: new Date().toISOString() };
+  if (job.intent.kind === "Transaction" && job.wallet.scheme === "ECDSA") {
+    const tx = parseTransaction(job.intent.transaction as Hex);
+    signed.signedData = serializeTransaction(tx, { r: signature.r as Hex, s: signature.s as Hex, yParity: signature.recid ?? 0 });
+  }
+  const saved = await reg.putSignature(signed);
+  if (job.reservation) await commitReservation(env, job.reservation);
+  return saved;
+}
+
+// A signature request that a policy held: approved → signed now; rejected → Rejected, never signed.
+onResume("signature", async (env, event) => {
+  const { walletId, signatureId } = event.input.resume.payload as { walletId: string; signatureId: string };
+  const reg = registryOf(env, event.orgId);
+  const request = await reg.getSignature(walletId, signatureId);
+  const wallet = await reg.getWallet(walletId);
+  if (!request || !wallet) return; // nothing to resume: the event is spent
+  if (request.status !== "Pending") return; // delivered before: idempotent by request id
+  const now = new Date().toISOString();
+  if (event.outcome === "Rejected") {
+    await reg.putSignature({ ...request, status: "Rejected", reason: event.reason, datePolicyResolved: now });
+    return;
+  }
+  const userAction = event.input.userAction;
+  const intent = userAction ? intentFromSignatureBody(userAction.payload) : null;
+  if (!userAction || !intent?.ok) {
+    await releaseReservation(env, event.reservation, "held request lost its user action");
+    await reg.putSignature({ ...request, status: "Failed", reason: "the held request's user action is missing", datePolicyResolved: now });
+    return;
+  }
+  const message = signingMessageFor(intent.intent, WALLET_NETWORKS[wallet.network].mpcScheme);
+  await executeSignature(env, { orgId: event.orgId, wallet, request: { ...request, datePolicyResolved: now }, intent: intent.intent, message, userAction, reservation: event.reservation });
+});
+
