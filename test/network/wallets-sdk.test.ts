@@ -1,0 +1,81 @@
+// Layers 1–4 end to end, with real processes: three share-holder nodes (eu, us, ap) and the edge
+// API under wrangler dev; the unmodified @dfns/sdk 0.8.21 + keysigner creates a wallet (a 2-of-3
+// DKLs23 key generation among the nodes), lists it and signs a hash, and @dfns/lib-viem signs a
+// transaction and a message through viem. Every signature is checked with @noble/curves or viem.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DfnsApiClient, DfnsError } from "@dfns/sdk";
+import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
+import { DfnsWallet } from "@dfns/lib-viem";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import { recoverMessageAddress, recoverTransactionAddress, parseEther, type Hex } from "viem";
+import { toAccount } from "viem/accounts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// @ts-expect-error — a plain .mjs helper for npm start, without type declarations
+import { ensureLocalOrg } from "../../worker/src/admin/local-bootstrap.mjs";
+import { startLocalNetwork, type LocalNetwork } from "../../scripts/local-network.js";
+
+let net: LocalNetwork;
+let dir: string;
+let dfns: DfnsApiClient;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "tessera-net-"));
+  net = await startLocalNetwork({ stateDir: dir, chain: false });
+  const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
+  dfns = new DfnsApiClient({ baseUrl: cfg.baseUrl, authToken: cfg.authToken, signer: new AsymmetricKeySigner({ credId: cfg.credId, privateKey: cfg.privateKeyPem }) });
+}, 180_000);
+
+afterAll(async () => {
+  await net?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("wallets and signatures through the share holders", () => {
+  let walletId: string;
+  let publicKey: string;
+  let address: string;
+
+  it("creates an EVM wallet by distributed key generation and lists it", async () => {
+    const w = await dfns.wallets.createWallet({ body: { network: "EthereumSepolia", name: "treasury" } });
+    expect(w.status).toBe("Active");
+    expect(w.signingKey).toMatchObject({ scheme: "ECDSA", curve: "secp256k1" });
+    expect(w.address).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    walletId = w.id;
+    publicKey = w.signingKey.publicKey;
+    address = w.address!;
+    const list = await dfns.wallets.listWallets({});
+    expect(list.items.map((x) => x.id)).toContain(walletId);
+    expect((await dfns.wallets.getWallet({ walletId })).address).toBe(address);
+  }, 120_000);
+
+  it("generateSignature kind Hash: the threshold signature verifies against the wallet's key", async () => {
+    const hash = bytesToHex(sha256(new TextEncoder().encode("pay 5 to bob")));
+    const res = await dfns.wallets.generateSignature({ walletId, body: { kind: "Hash", hash: `0x${hash}` } });
+    expect(res.status).toBe("Signed");
+    const sig = res.signature!;
+    const compact = Buffer.from(sig.r.slice(2) + sig.s.slice(2), "hex");
+    expect(secp256k1.verify(compact, Buffer.from(hash, "hex"), Buffer.from(publicKey, "hex"), { prehash: false })).toBe(true);
+    const got = await dfns.wallets.getSignature({ walletId, signatureId: res.id });
+    expect(got.status).toBe("Signed");
+  }, 60_000);
+
+  it("@dfns/lib-viem signs a transaction and a message that recover to the wallet address", async () => {
+    const account = toAccount((await DfnsWallet.init({ walletId, dfnsClient: dfns })) as never);
+    const signedTx = await account.signTransaction({ chainId: 11155111, type: "eip1559", to: "0x000000000000000000000000000000000000dEaD", value: parseEther("0.01"), nonce: 0, gas: 21000n, maxFeePerGas: 2_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n });
+    expect((await recoverTransactionAddress({ serializedTransaction: signedTx as Hex })).toLowerCase()).toBe(address.toLowerCase());
+    const signature = await account.signMessage({ message: "hello from tessera" });
+    expect((await recoverMessageAddress({ message: "hello from tessera", signature })).toLowerCase()).toBe(address.toLowerCase());
+  }, 60_000);
+
+  it("refuses a bad signature request with a 4xx before any ceremony", async () => {
+    const err = await dfns.wallets.generateSignature({ walletId, body: { kind: "Hash", hash: "0x1234" } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DfnsError);
+    expect((err as DfnsError).httpStatus).toBe(400);
+    const missing = await dfns.wallets.getWallet({ walletId: "wa-00000-00000-0000000000" }).catch((e: unknown) => e);
+    expect((missing as DfnsError).httpStatus).toBe(404);
+  });
+});
