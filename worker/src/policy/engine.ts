@@ -47,7 +47,11 @@ export function usageWindowMinutes(request: PolicyRequest, policies: Policy[]): 
 const label = (e: PolicyEvaluation) => `policy "${e.policyName}" (${e.policyId} v${e.policyVersion}) ${e.ruleKind}: ${e.reason}`;
 
 export function decide(request: PolicyRequest, policies: Policy[], counters: UsageEntry[], approvals: GrantedApproval[], now: number, facts: Facts = {}): Decision {
-  const usage = new UsageWindow(counters.filter((e) => e.walletId === request.walletId), now, facts);
+  const usage = new UsageWindow(
+    counters.every((e) => e.walletId === request.walletId) ? counters : counters.filter((e) => e.walletId === request.walletId),
+    now,
+    facts,
+  );
   // Stable order (creation, then id) so reasons and approval groups read the same every time.
   const applicable = applicablePolicies(request, policies).sort((a, b) => a.dateCreated.localeCompare(b.dateCreated) || a.id.localeCompare(b.id));
 

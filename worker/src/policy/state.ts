@@ -93,9 +93,17 @@ export class PolicyState extends DurableObject<Cloudflare.Env> {
     store.setMeta(this.sql, "policies_version", String(this.policiesVersion() + 1));
   }
 
+  /** When this instance last set the alarm for (only this object sets it); null = unknown or none. */
+  private alarmAt: number | null = null;
+
+  /** Sets the alarm for the earliest pending work, unless it is already set at or before that. */
   private scheduleAlarm(): void {
-    const at = store.nextAlarmAt(this.sql);
-    if (at !== null) void this.ctx.storage.setAlarm(Math.max(at, Date.now()));
+    const next = store.nextAlarmAt(this.sql);
+    if (next === null) return;
+    const at = Math.max(next, Date.now());
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    void this.ctx.storage.setAlarm(at);
   }
 
   // ── policies ──────────────────────────────────────────────────────────────────────────────
@@ -248,7 +256,6 @@ export class PolicyState extends DurableObject<Cloudflare.Env> {
     if (!r) return failure(404, "Reservation not found");
     if (r.state === "Released") return failure(409, "Reservation was released (signing reported as failed)");
     if (r.state !== "Committed") store.setUsageState(this.sql, reservationId, { state: "Committed", at: Date.now(), leaseUntil: null });
-    this.scheduleAlarm();
     return success({ state: "Committed" });
   }
 
@@ -365,6 +372,7 @@ export class PolicyState extends DurableObject<Cloudflare.Env> {
   // ── the alarm: timeouts, leases, resume delivery ──────────────────────────────────────────
 
   override async alarm(): Promise<void> {
+    this.alarmAt = null;
     const orgId = store.getMeta(this.sql, "org_id");
     if (!orgId) return;
     let now = Date.now();

@@ -24,21 +24,32 @@ function plus(a: Valuation, b: Valuation): Valuation {
 }
 
 export class UsageWindow {
-  private readonly committed: UsageEntry[];
-  private readonly reservedCount: number;
+  /** Built on first use: a decision without velocity policies never pays for the index. */
+  private index: { reserved: UsageEntry[]; committed: UsageEntry[] } | null = null;
   private reservedTotal: Valuation | null = null;
   /** totals[i] = USD of the i newest commits (built on first use). */
   private totals: Valuation[] | null = null;
-  private readonly reserved: UsageEntry[];
 
   constructor(
-    usage: UsageEntry[],
+    private readonly usage: UsageEntry[],
     private readonly now: number,
     private readonly facts: Facts,
-  ) {
-    this.reserved = usage.filter((e) => e.state === "Reserved");
-    this.reservedCount = this.reserved.length;
-    this.committed = usage.filter((e) => e.state === "Committed").sort((a, b) => b.at - a.at);
+  ) {}
+
+  private get reserved(): UsageEntry[] {
+    return this.indexed().reserved;
+  }
+
+  private get committed(): UsageEntry[] {
+    return this.indexed().committed;
+  }
+
+  private indexed() {
+    this.index ??= {
+      reserved: this.usage.filter((e) => e.state === "Reserved"),
+      committed: this.usage.filter((e) => e.state === "Committed").sort((a, b) => b.at - a.at),
+    };
+    return this.index;
   }
 
   /** Number of commits inside (now − minutes, now]. */
@@ -56,7 +67,7 @@ export class UsageWindow {
 
   /** Requests counting inside the window: every reservation plus the commits inside it. */
   count(minutes: number): number {
-    return this.reservedCount + this.committedInside(minutes);
+    return this.reserved.length + this.committedInside(minutes);
   }
 
   /** USD total of the requests counting inside the window (or why it cannot be known). */
