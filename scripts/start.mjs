@@ -1,96 +1,62 @@
-// `npm start`: the whole local network in one command — the edge API (wrangler dev, local workerd),
-// the share-holder nodes and an anvil chain. State lives under .tessera/ so a second start keeps it.
-// Ctrl-C stops everything.
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+// `npm start`: the whole local network in one command — three share-holder nodes (regions eu, us,
+// ap), an anvil chain and the edge API (wrangler dev, local workerd) — then a local organisation
+// and a root service account whose key credential lands in .tessera/local.json. State lives under
+// .tessera/ so a second start keeps wallets, shares and policies. Ctrl-C stops everything.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { register } from "tsx/esm/api";
 
+register();
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const { startLocalNetwork } = await import("./local-network.ts");
+const { ensureLocalOrg } = await import("../worker/src/admin/local-bootstrap.mjs");
+
 const stateDir = join(root, ".tessera");
-mkdirSync(stateDir, { recursive: true });
+const verbose = process.argv.includes("--verbose");
+const started = Date.now();
 
-const API_PORT = Number(process.env.TESSERA_API_PORT ?? 8787);
-const CHAIN_PORT = Number(process.env.TESSERA_CHAIN_PORT ?? 8545);
-const children = [];
-
-function launch(name, command, args, { env = {}, readyLine } = {}) {
-  const child = spawn(command, args, {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push({ name, child });
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const onData = (chunk) => {
-      const text = chunk.toString();
-      for (const line of text.split("\n")) if (line.trim()) process.stdout.write(`[${name}] ${line}\n`);
-      if (!settled && readyLine && readyLine.test(text)) {
-        settled = true;
-        resolve(child);
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.on("exit", (code) => {
-      if (!settled) {
-        settled = true;
-        reject(new Error(`${name} exited with ${code} before it was ready`));
-      } else if (!stopping) {
-        console.error(`[${name}] exited with ${code}`);
-      }
-    });
-    if (!readyLine) {
-      settled = true;
-      resolve(child);
-    }
-  });
-}
-
+let net;
 let stopping = false;
-async function stopAll(code = 0) {
+async function stop(code = 0) {
   if (stopping) return;
   stopping = true;
   console.log("\nstopping…");
-  for (const { child } of children.reverse()) if (child.exitCode === null) child.kill("SIGTERM");
-  await new Promise((r) => setTimeout(r, 500));
-  for (const { child } of children) if (child.exitCode === null) child.kill("SIGKILL");
+  await net?.stop();
   process.exit(code);
 }
-process.on("SIGINT", () => stopAll(0));
-process.on("SIGTERM", () => stopAll(0));
+process.on("SIGINT", () => stop(0));
+process.on("SIGTERM", () => stop(0));
 
-const started = Date.now();
 try {
-  const anvilBin = join(root, "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
-  await launch("chain", anvilBin, ["--host", "127.0.0.1", "--port", String(CHAIN_PORT), "--state", join(stateDir, "anvil-state.json")], {
-    readyLine: /Listening on/,
+  console.log("starting share holders (eu, us, ap), anvil and the edge API…");
+  net = await startLocalNetwork({
+    stateDir,
+    apiPort: Number(process.env.TESSERA_API_PORT ?? 8787),
+    chainPort: Number(process.env.TESSERA_CHAIN_PORT ?? 8545),
+    nodeBasePort: Number(process.env.TESSERA_NODE_PORT ?? 4100),
+    log: (source, line) => {
+      // Node lines are JSON; show ceremonies and failures, and everything with --verbose.
+      if (verbose || /error|failed|session-finished|session-failed|Ready on/i.test(line)) console.log(`[${source}] ${line}`);
+    },
   });
-
-  const nodeCli = join(root, "mpc-node/bin/mpc-node.mjs");
-  if (!existsSync(nodeCli)) console.log("[nodes] share-holder nodes: not built yet (mpc-node/)");
-
-  await launch(
-    "api",
-    join(root, "node_modules/.bin/wrangler"),
-    ["dev", "--local", "--ip", "127.0.0.1", "--port", String(API_PORT), "--persist-to", join(stateDir, "wrangler"), "--show-interactive-dev-session=false"],
-    { env: { CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" }, readyLine: /Ready on/ },
-  );
-
-  const res = await fetch(`http://127.0.0.1:${API_PORT}/`);
-  if (!res.ok) throw new Error(`API answered ${res.status}`);
-
+  for (const n of net.nodes) n.process.on("exit", (code) => !stopping && console.error(`[node ${n.region}] exited with ${code}`));
+  const localFile = join(stateDir, "local.json");
+  const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: localFile });
   console.log(`
 Tessera local network ready in ${((Date.now() - started) / 1000).toFixed(1)} s
-  API    http://127.0.0.1:${API_PORT}
-  chain  http://127.0.0.1:${CHAIN_PORT} (anvil, chain id 31337)
-  state  ${stateDir}
+  API          ${net.apiUrl}            (Dfns-compatible: point @dfns/sdk's baseUrl here)
+  console      ${net.apiUrl.replace("127.0.0.1", "localhost")}/console/   (passkeys need "localhost")
+  chain        ${net.chainUrl}            (anvil, chain id 31337, network name "Anvil")
+  share holders ${net.nodes.map((n) => `${n.region} ${n.peerId.slice(0, 12)}…`).join(", ")} (2-of-3)
+  credentials  ${localFile} (org ${cfg.orgId}, root service account${cfg.reused ? ", reused" : ""})
+  state        ${stateDir} (kept across restarts; delete it to start over)
 
 Try it:
-  curl http://127.0.0.1:${API_PORT}/
+  npx tessera wallets create --network Anvil          # a 2-of-3 key among the three nodes
+  npx tessera sign <wallet id> --hash 0x$(printf hello | sha256sum | cut -c1-64)
+  npx tessera audit                                    # every decision, allowed or denied
 Ctrl-C stops everything; the next npm start keeps all state.`);
 } catch (err) {
   console.error(`start failed: ${err.message}`);
-  await stopAll(1);
+  await stop(1);
 }

@@ -2,6 +2,8 @@ import type { Org } from "./orgs/org.js";
 import type { Deployment } from "./deployment/deployment.js";
 import type { AuditLog } from "./audit/audit-log.js";
 import type { PolicyState } from "./policy/state.js";
+import type { WalletTransfers } from "./broadcast/wallet-transfers.js";
+import type { Webhooks } from "./webhooks/webhooks-object.js";
 import type { ShareHolders } from "./signing/share-holders.js";
 import type { WalletRegistry } from "./wallets/wallet-registry.js";
 
@@ -15,6 +17,17 @@ export interface Env {
   DEPLOYMENT: DurableObjectNamespace<Deployment>;
   /** Layer 3, one per organisation (named by org id): policies, velocity usage, approvals. */
   POLICY_STATE: DurableObjectNamespace<PolicyState>;
+  /** Layer 5, one per wallet (named "<orgId>:<walletId>"): its nonces, transfers and broadcast transactions. */
+  WALLET_TRANSFERS: DurableObjectNamespace<WalletTransfers>;
+  /** One per organisation (named by org id): webhook subscriptions, events and their deliveries. */
+  WEBHOOKS: DurableObjectNamespace<Webhooks>;
+  /** EVM JSON-RPC endpoints, comma-separated, tried in order (worker/src/networks/networks.ts). */
+  ETHEREUM_RPC_URL?: string;
+  ETHEREUM_SEPOLIA_RPC_URL?: string;
+  /** The local chain's RPC (default http://127.0.0.1:8545). */
+  ANVIL_RPC_URL?: string;
+  /** JSON per-network overrides, e.g. {"Anvil":{"chainId":1337,"confirmations":2}}. */
+  TESSERA_NETWORKS?: string;
   /** Layer 4, one per organisation (named by org id): wallets, keys, signature requests. */
   WALLETS: DurableObjectNamespace<WalletRegistry>;
   /** Layer 4, one per deployment: the coordinator of the share-holder nodes. */

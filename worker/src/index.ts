@@ -17,8 +17,10 @@ import { registrationRoutes } from "./auth/registration-routes.js";
 import { requireUserAction } from "./auth/user-action.js";
 import type { AppEnv } from "./http/app-env.js";
 import { errorBody, handleError } from "./http/errors.js";
+import { broadcastRoutes } from "./broadcast/routes.js";
 import { permissionRoutes } from "./permissions/routes.js";
 import { policyRoutes } from "./policy/routes.js";
+import { webhookRoutes } from "./webhooks/routes.js";
 import { walletRoutes } from "./wallets/routes.js";
 
 export type { Env } from "./env.js";
@@ -43,6 +45,8 @@ app.route("/", identityRoutes);
 app.route("/", permissionRoutes);
 app.route("/", auditRoutes);
 app.route("/", policyRoutes);
+app.route("/", broadcastRoutes);
+app.route("/", webhookRoutes);
 app.route("/", walletRoutes);
 
 app.notFound((c) => c.json(errorBody("Not found"), 404));
@@ -52,6 +56,8 @@ export { Org } from "./orgs/org.js";
 export { Deployment } from "./deployment/deployment.js";
 export { AuditLog } from "./audit/audit-log.js";
 export { PolicyState } from "./policy/state.js";
+export { WalletTransfers } from "./broadcast/wallet-transfers.js";
+export { Webhooks } from "./webhooks/webhooks-object.js";
 export { WalletRegistry } from "./wallets/wallet-registry.js";
 export { ShareHolders } from "./signing/share-holders.js";
 export default app;

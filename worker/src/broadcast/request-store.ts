@@ -220,8 +220,8 @@ export function toWire(row: RequestRow, network: NetworkConfig | null): Transfer
   return { ...base, requestBody: JSON.parse(row.request_body) as BroadcastBody };
 }
 
-function details(row: RequestRow, network: NetworkConfig | null): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+function details(row: RequestRow, network: NetworkConfig | null): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
   if (row.nonce !== null) out.nonce = row.nonce;
   if (row.unsigned_tx !== null) {
     if (row.gas_limit !== null) out.gasLimit = row.gas_limit;

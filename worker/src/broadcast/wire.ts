@@ -8,7 +8,8 @@ const MAX_UINT256 = (1n << 256n) - 1n;
 const uint256 = z
   .string()
   .regex(/^[0-9]{1,78}$/, "must be a decimal string of the amount in minimum units")
-  .refine((s) => BigInt(s) <= MAX_UINT256, "exceeds uint256");
+  // zod runs every check even after one failed: only parse what the pattern accepted.
+  .refine((s) => !/^[0-9]{1,78}$/.test(s) || BigInt(s) <= MAX_UINT256, "exceeds uint256");
 const hex = z.string().regex(/^0x([0-9a-fA-F]{2})*$/, "must be 0x-prefixed hex").max(2 * 128 * 1024);
 const externalId = z.string().min(1).max(256);
 const priority = z.enum(["Slow", "Standard", "Fast"]);
@@ -31,7 +32,7 @@ const callFields = {
 };
 
 export const broadcastBody = z.discriminatedUnion("kind", [
-  /** An unsigned EIP-1559 transaction, serialized (0x02…). Its nonce is replaced by the wallet's next one. */
+  /** An unsigned EIP-1559 transaction, serialized (0x02…), signed exactly as given: its nonce must be the wallet's next. */
   z.object({ kind: z.literal("Transaction"), transaction: hex, externalId: externalId.optional() }),
   z.object({ kind: z.literal("Evm"), ...callFields }),
   z.object({ kind: z.literal("Eip1559"), ...callFields, maxFeePerGas: uint256.optional(), maxPriorityFeePerGas: uint256.optional() }),
@@ -66,7 +67,7 @@ interface ChainRequest {
   dateConfirmed?: string;
   approvalId?: string;
   externalId?: string;
-  details?: Record<string, unknown>;
+  details?: Record<string, string | number>;
 }
 
 export interface TransferRequest extends ChainRequest {

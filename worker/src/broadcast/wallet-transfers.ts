@@ -1,0 +1,125 @@
+// One wallet's outgoing transactions as a SQLite Durable Object (named `<orgId>:<walletId>`): its
+// nonce counter, its transfers and broadcast transactions, and the alarm that moves them along.
+// Because every request of a wallet goes through this one object, nonces are handed out in one
+// place, one synchronous section at a time (see nonce-allocator.ts).
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env.js";
+import { failure, success, type Outcome } from "../http/errors.js";
+import { EvmRpc } from "../networks/evm-rpc.js";
+import { networkFor } from "../networks/networks.js";
+import { newId } from "../orgs/ids.js";
+import type { SigningAuthorization } from "../signing/authorization.js";
+import { outboxHandlers, signingCoordinatorFor } from "./collaborators.js";
+import { drainOutbox } from "./outbox.js";
+import type { Reservation } from "./policy-gate.js";
+import { REQUEST_SCHEMA, RequestStore, toWire, type RequestKind } from "./request-store.js";
+import { TransferEngine, WALLET_SCHEMA, type Submission } from "./transfer-engine.js";
+import type { WalletRecord } from "./wallet-directory.js";
+import type { TransactionRequest, TransferRequest } from "./wire.js";
+
+export function walletTransfersName(orgId: string, walletId: string): string {
+  return `${orgId}:${walletId}`;
+}
+
+export class WalletTransfers extends DurableObject<Env> {
+  private engine: TransferEngine | null = null;
+  private readonly store: RequestStore;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    for (const stmt of [...REQUEST_SCHEMA, WALLET_SCHEMA]) ctx.storage.sql.exec(stmt);
+    this.store = new RequestStore(ctx.storage.sql);
+  }
+
+  /** Records a transfer / transaction and wakes the alarm to carry it out. */
+  async submit(s: Submission): Promise<Outcome<TransferRequest | TransactionRequest>> {
+    const engine = this.engineFor(s.wallet);
+    if (!engine.ok) return engine;
+    const result = engine.value.submit(s);
+    if (!result.ok) return failure(result.status, result.message);
+    await this.schedule();
+    return success(engine.value.wire(result.row));
+  }
+
+  get(kind: RequestKind, id: string): TransferRequest | TransactionRequest | null {
+    const row = this.store.get(id);
+    return row && row.kind === kind ? toWire(row, this.networkConfig()) : null;
+  }
+
+  list(kind: RequestKind, limit: number, before?: number): { items: (TransferRequest | TransactionRequest)[]; nextPageToken?: string } {
+    const page = this.store.list(kind, limit, before);
+    const network = this.networkConfig();
+    return { items: page.rows.map((r) => toWire(r, network)), ...(page.nextBefore !== null ? { nextPageToken: String(page.nextBefore) } : {}) };
+  }
+
+  /** ERC-20 contracts this wallet has sent, for the assets endpoint. */
+  erc20Contracts(): string[] {
+    return this.ctx.storage.sql
+      .exec<{ contract: string }>("SELECT DISTINCT json_extract(request_body, '$.contract') AS contract FROM chain_requests WHERE kind = 'Transfer' AND json_extract(request_body, '$.kind') = 'Erc20'")
+      .toArray()
+      .map((r) => r.contract);
+  }
+
+  /** The policy engine resumed a request that waited for approval (idempotent). */
+  async resolveApproval(
+    id: string,
+    decision: { approved: true; outcome: SigningAuthorization["policy"]; reservation?: Reservation } | { approved: false; reason: string },
+  ): Promise<boolean> {
+    const wallet = this.storedWallet();
+    if (!wallet) return false;
+    const engine = this.engineFor(wallet);
+    if (!engine.ok) throw new Error(engine.message);
+    const row = engine.value.resolveApproval(id, decision);
+    await this.schedule();
+    return row !== null;
+  }
+
+  override async alarm(): Promise<void> {
+    const wallet = this.storedWallet();
+    if (!wallet) return;
+    const engine = this.engineFor(wallet);
+    if (!engine.ok) {
+      // The deployment lost this network's configuration: try again later rather than fail transfers.
+      console.error("wallet transfers paused:", engine.message);
+      await this.ctx.storage.setAlarm(Date.now() + 60_000);
+      return;
+    }
+    await engine.value.runDue();
+    await drainOutbox(engine.value.outbox, outboxHandlers(this.env, wallet.orgId), Date.now());
+    await this.schedule();
+  }
+
+  private async schedule(): Promise<void> {
+    const next = this.engine?.nextWakeAt() ?? null;
+    if (next === null) return;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || next < current) await this.ctx.storage.setAlarm(Math.max(next, Date.now()));
+  }
+
+  private engineFor(wallet: WalletRecord): Outcome<TransferEngine> {
+    if (this.engine) return success(this.engine);
+    const network = networkFor(this.env, wallet.network);
+    if (!network.ok) return failure(400, network.reason);
+    const config = network.config;
+    this.engine = new TransferEngine({
+      sql: this.ctx.storage.sql,
+      network: config,
+      rpc: new EvmRpc({ urls: config.rpcUrls, timeoutMs: config.rpcTimeoutMs }),
+      signer: signingCoordinatorFor(this.env, wallet),
+      newId,
+    });
+    return success(this.engine);
+  }
+
+  private storedWallet(): WalletRecord | null {
+    const row = this.ctx.storage.sql.exec<{ wallet: string }>("SELECT wallet FROM wallet_record WHERE id = 1").toArray()[0];
+    return row ? (JSON.parse(row.wallet) as WalletRecord) : null;
+  }
+
+  private networkConfig() {
+    const wallet = this.storedWallet();
+    if (!wallet) return null;
+    const n = networkFor(this.env, wallet.network);
+    return n.ok ? n.config : null;
+  }
+}
