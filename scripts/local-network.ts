@@ -33,6 +33,8 @@ export interface NetworkOptions {
   /** Start anvil too (default true). */
   chain?: boolean;
   threshold?: number;
+  /** Extra --var settings for the edge API (e.g. POLICY_USD_PRICES for policy tests). */
+  vars?: Record<string, string>;
   log?: (source: string, line: string) => void;
 }
 
@@ -194,6 +196,7 @@ export async function startLocalNetwork(o: NetworkOptions): Promise<LocalNetwork
       TESSERA_EDGE_ID: secrets.edgeId,
       WEBAUTHN_ORIGINS: `http://localhost:${apiPort},http://127.0.0.1:${apiPort}`,
       ...(chainUrl ? { ANVIL_RPC_URL: chainUrl } : {}),
+      ...o.vars,
     };
     const api = spawn(
       WRANGLER,
