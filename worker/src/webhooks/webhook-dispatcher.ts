@@ -28,6 +28,12 @@ export const WEBHOOK_SCHEMA = [
   `CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE next_attempt_at IS NOT NULL`,
 ];
 
+/**
+ * An event's payload is JSON written by this layer; typed loosely so it crosses Durable Object RPC
+ * (a recursive JSON type makes the RPC type instantiation too deep, `unknown` is not serializable).
+ */
+export type EventData = { [key: string]: string | number | boolean | null | object };
+
 export interface WebhookEvent {
   id: string;
   kind: string;
@@ -206,7 +212,7 @@ export class WebhookDispatcher {
         id: r.id,
         date: r.date,
         kind: r.kind,
-        data: JSON.parse(r.data) as Record<string, unknown>,
+        data: JSON.parse(r.data) as EventData,
         status: r.last_status ?? "",
         ...(r.last_error ? { error: r.last_error } : {}),
         timestampSent: r.timestamp_sent ?? 0,
