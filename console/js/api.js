@@ -45,7 +45,7 @@ async function send(method, path, { bodyText, bearer, userAction } = {}) {
     body = null;
   }
   if (!res.ok) {
-    const message = body?.error?.message ?? body?.message ?? `${method} ${path.split("?")[0]} failed (HTTP ${res.status})`;
+    const message = body?.error?.message ?? body?.message ?? `${method} ${path.split("?")[0]} failed`;
     throw new ApiError(res.status, message, body);
   }
   return { status: res.status, body };

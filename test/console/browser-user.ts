@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, CDPSession, Page } from "playwright-core";
 
-const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), "../artifacts/console");
+export const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), "../artifacts/console");
 
 export interface VirtualCredential {
   credentialId: string;

@@ -7,33 +7,27 @@
 //   approval and edits it, 5 creates a wallet, 6 starts a transfer the policy holds,
 //   7 the approver registers a second passkey and logs in, 8 approves, 9 the transfer is
 //   Confirmed, 10 the audit trail shows the signed requests with their evidence.
-// Steps 5, 6, 8 and 9 need the wallets / transfers endpoints and the signing nodes and chain
-// behind them (see BACKEND below): until those exist they are skipped with the reason, and the
+// It runs against the whole local network (backend.ts: wrangler dev, three share-holder nodes,
+// anvil). A step whose endpoint the API does not have yet is skipped with the reason, and the
 // run's summary lists which steps ran.
 import { generateKeyPairSync } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { DfnsApiClient } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
 import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { vendorConsoleLibraries } from "../../scripts/vendor-console.mjs";
-import { startLocalApi, type LocalApi } from "../api/local-api.js";
 import { browserAvailable, launchChromium } from "../browser/chromium.js";
-import { ConsoleUser } from "./browser-user.js";
-
-/**
- * What the test's backend provides beyond the edge API. The wallet steps need share-holder nodes
- * the Worker can reach, the transfer steps an EVM chain (anvil) it broadcasts to; set these when
- * the test starts them (with the local network launcher npm start uses).
- */
-const BACKEND = { signingNodes: false, chain: false };
+import { startConsoleBackend, type ConsoleBackend } from "./backend.js";
+import { ARTIFACTS, ConsoleUser } from "./browser-user.js";
 
 const ADMIN = "admin@example.com";
 const APPROVER = "approver@example.com";
 const POLICY = "Every transfer needs a second person";
 const RECIPIENT = "0x000000000000000000000000000000000000dEaD";
 
-let api: LocalApi;
-let origin: string;
+let backend: ConsoleBackend;
 let browser: Browser;
 let operator: DfnsApiClient;
 let boot: { orgId: string; permissionId: string; serviceAccount: { accessToken: string; credId: string } };
@@ -42,20 +36,38 @@ let admin: ConsoleUser;
 let approver: ConsoleUser;
 let approverInvitationLink = "";
 let walletId = "";
+let walletAddress = "";
+let recipientBefore = 0n;
 /** Which endpoints exist on the running API (a route that is not there answers 404 "Not found"). */
 const endpoints = { wallets: false, transfers: false, approvals: false };
 const ran: string[] = [];
 const waiting: string[] = [];
 
-async function routeExists(path: string): Promise<boolean> {
-  const res = await fetch(`${api.baseUrl}${path}`, { headers: { authorization: `Bearer ${boot.serviceAccount.accessToken}` } });
+/** Whether GET path is served: not a 404 with `absent` ("Not found": no such route). */
+async function routeExists(path: string, absent = "Not found"): Promise<boolean> {
+  const res = await fetch(`${backend.apiUrl}${path}`, { headers: { authorization: `Bearer ${boot.serviceAccount.accessToken}` } });
   if (res.status !== 404) return true;
   const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
-  return body.error?.message !== "Not found";
+  return body.error?.message !== absent;
+}
+
+async function rpc(method: string, params: unknown[]): Promise<unknown> {
+  if (!backend.chainUrl) throw new Error("no chain in this backend");
+  const res = await fetch(backend.chainUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const body = (await res.json()) as { result?: unknown; error?: { message: string } };
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result;
 }
 
 /** Skips a step whose backend is not there yet, saying what it waits for. */
 function needs(ctx: { skip: (condition: boolean, note?: string) => void; task: { name: string } }, missing: string[]) {
+  onTestFailed(() => {
+    // The processes' whole output next to the screenshots, and its end in the test's output.
+    const log = backend.log().split("\n").filter((l) => !l.includes("[wrangler:info] GET /console/"));
+    mkdirSync(ARTIFACTS, { recursive: true });
+    writeFileSync(join(ARTIFACTS, "network.log"), log.join("\n") + "\n");
+    console.error(`[console e2e] ${ctx.task.name} failed; the network's last lines (all in test/artifacts/console/network.log):\n${log.slice(-40).join("\n")}`);
+  });
   if (missing.length) waiting.push(`${ctx.task.name} — waits for ${missing.join(", ")}`);
   ctx.skip(missing.length > 0, `waits for ${missing.join(", ")}`);
 }
@@ -66,23 +78,20 @@ const problemsOf = (user: ConsoleUser) => user.problems.filter((p) => !/Failed t
 describe.skipIf(!browserAvailable)("web console with passkeys, in chromium", () => {
   beforeAll(async () => {
     vendorConsoleLibraries();
-    // http://localhost:<port>: the passkeys' relying party is "localhost", and the origin the
-    // browser reports must be one the API accepts.
-    api = await startLocalApi({ vars: (port) => ({ WEBAUTHN_RP_ID: "localhost", WEBAUTHN_ORIGINS: `http://localhost:${port}` }) });
-    origin = `http://localhost:${api.port}`;
+    backend = await startConsoleBackend();
 
     // The operator's part (npm start / the CLI do this on a real setup): an organisation with a
     // service account, and an invitation for the first person, who gets the all-operations permission.
     const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-    const res = await fetch(`${api.baseUrl}/admin/bootstrap`, {
+    const res = await fetch(`${backend.apiUrl}/admin/bootstrap`, {
       method: "POST",
-      headers: { authorization: `Bearer ${api.bootstrapSecret}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${backend.bootstrapSecret}`, "content-type": "application/json" },
       body: JSON.stringify({ orgName: "console test", serviceAccount: { publicKey: publicKey.export({ type: "spki", format: "pem" }) } }),
     });
     expect(res.status).toBe(200);
     boot = (await res.json()) as typeof boot;
     operator = new DfnsApiClient({
-      baseUrl: api.baseUrl,
+      baseUrl: backend.apiUrl,
       authToken: boot.serviceAccount.accessToken,
       signer: new AsymmetricKeySigner({ credId: boot.serviceAccount.credId, privateKey: privateKey.export({ type: "pkcs8", format: "pem" }).toString() }),
     });
@@ -95,13 +104,13 @@ describe.skipIf(!browserAvailable)("web console with passkeys, in chromium", () 
     endpoints.approvals = await routeExists("/v2/policy-approvals");
 
     browser = await launchChromium();
-    admin = await ConsoleUser.open(browser, "admin", origin);
-    approver = await ConsoleUser.open(browser, "approver", origin);
-  }, 120_000);
+    admin = await ConsoleUser.open(browser, "admin", backend.origin);
+    approver = await ConsoleUser.open(browser, "approver", backend.origin);
+  }, 180_000);
 
   afterAll(async () => {
     await browser?.close();
-    await api?.stop();
+    await backend?.stop();
     console.info(`[console e2e] ran: ${ran.length ? ran.join("; ") : "none"}`);
     console.info(`[console e2e] waiting: ${waiting.length ? waiting.join("; ") : "none"}`);
   });
@@ -160,7 +169,7 @@ describe.skipIf(!browserAvailable)("web console with passkeys, in chromium", () 
     // One signature for POST /auth/users, one for the permission assignment.
     expect(await admin.signatures()).toBe(before + 2);
     approverInvitationLink = (await page.locator("#invitation-link").getAttribute("href")) ?? "";
-    expect(approverInvitationLink).toContain(`${origin}/console/register?`);
+    expect(approverInvitationLink).toContain(`${backend.origin}/console/register?`);
     expect(new URL(approverInvitationLink).searchParams.get("username")).toBe(APPROVER);
     await page.locator(`#user-rows tr`).filter({ hasText: APPROVER }).filter({ hasText: "not yet" }).waitFor();
     await admin.screenshot("04-users-invitation");
@@ -199,7 +208,7 @@ describe.skipIf(!browserAvailable)("web console with passkeys, in chromium", () 
   });
 
   it("5 creates a wallet on the local chain", async (ctx) => {
-    needs(ctx, [...(endpoints.wallets ? [] : ["POST /wallets"]), ...(BACKEND.signingNodes ? [] : ["share-holder nodes in this test's backend"])]);
+    needs(ctx, endpoints.wallets ? [] : ["POST /wallets"]);
     const { page } = admin;
     await page.getByRole("link", { name: "Wallets" }).click();
     await page.waitForURL(/\/console\/wallets$/);
@@ -211,14 +220,26 @@ describe.skipIf(!browserAvailable)("web console with passkeys, in chromium", () 
     await row.waitFor({ timeout: 120_000 });
     walletId = (await row.getAttribute("data-wallet-id")) ?? "";
     expect(walletId).toMatch(/^wa-/);
+    walletAddress = ((await row.locator("td").nth(2).textContent()) ?? "").trim();
+    expect(walletAddress).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    // The address is the group key's: the API and the page agree.
+    expect(((await operator.wallets.getWallet({ walletId })) as { address?: string }).address).toBe(walletAddress);
     await admin.screenshot("06-wallet-created");
     ran.push("5 create wallet");
-  });
+  }, 180_000);
 
   it("6 starts a transfer that the policy holds (Pending)", async (ctx) => {
-    needs(ctx, [...(endpoints.transfers ? [] : ["POST /wallets/:id/transfers"]), ...(BACKEND.chain ? [] : ["a chain in this test's backend"]), ...(walletId ? [] : ["step 5"])]);
+    needs(ctx, [
+      ...(endpoints.transfers ? [] : ["POST /wallets/:id/transfers"]),
+      ...(walletId ? [] : ["step 5 (a wallet)"]),
+      ...(walletId && endpoints.transfers && !(await routeExists(`/wallets/${walletId}/transfers`, "Wallet not found")) ? ["transfers knowing the wallets POST /wallets creates"] : []),
+    ]);
     const { page } = admin;
+    // Some coins for the wallet, straight from the local chain.
+    await rpc("anvil_setBalance", [walletAddress, "0x8ac7230489e80000"]); // 10 ETH
+    recipientBefore = BigInt((await rpc("eth_getBalance", [RECIPIENT, "latest"])) as string);
     await page.goto(`/console/transfers?wallet=${walletId}`);
+    await page.locator("#wallet-summary").filter({ hasText: "10 ETH" }).waitFor();
     await page.getByLabel("Recipient address").fill(RECIPIENT);
     await page.getByLabel(/^Amount/).fill("0.5");
     await page.getByRole("button", { name: /Send transfer/ }).click();
@@ -226,7 +247,7 @@ describe.skipIf(!browserAvailable)("web console with passkeys, in chromium", () 
     await page.locator('#transfer-rows td[data-status="Pending"]').waitFor();
     await admin.screenshot("07-transfer-pending");
     ran.push("6 transfer held by policy");
-  });
+  }, 120_000);
 
   it("7 the approver registers a second passkey from the invitation and logs in", async () => {
     const { page } = approver;
@@ -261,7 +282,7 @@ describe.skipIf(!browserAvailable)("web console with passkeys, in chromium", () 
     expect(await approver.signatures()).toBe(before + 1);
     await approver.screenshot("10-approved");
     ran.push("8 approve");
-  });
+  }, 120_000);
 
   it("9 the administrator sees the transfer reach Confirmed, live", async (ctx) => {
     needs(ctx, ran.includes("8 approve") ? [] : ["step 8 (an approved transfer)"]);
@@ -270,8 +291,10 @@ describe.skipIf(!browserAvailable)("web console with passkeys, in chromium", () 
     await page.locator('#transfer-rows td[data-status="Confirmed"]').waitFor({ timeout: 120_000 });
     await admin.statusSays(/is now Confirmed/);
     await admin.screenshot("11-transfer-confirmed");
+    // On the chain: the recipient has half an ether more.
+    expect(BigInt((await rpc("eth_getBalance", [RECIPIENT, "latest"])) as string) - recipientBefore).toBe(5n * 10n ** 17n);
     ran.push("9 confirmed");
-  });
+  }, 180_000);
 
   it("10 the audit trail shows the signed requests, with the passkey evidence", async () => {
     const { page } = admin;
