@@ -1,0 +1,150 @@
+// Layer 3 end to end with real processes (three share-holder nodes, anvil, the edge API under
+// wrangler dev) and only the unmodified @dfns/sdk + keysigner as client:
+//  - a transfer under the USD limit goes straight through; one above it is held for approval;
+//  - a held signature request: the initiator's own approval is refused, two approvers of a quorum
+//    of two approve, and it is signed by the nodes (verified with noble);
+//  - another is denied: it ends Rejected and the nodes never see it (their audit logs do not move).
+import { generateKeyPairSync } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { DfnsApiClient, DfnsError } from "@dfns/sdk";
+import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// @ts-expect-error — a plain .mjs helper for npm start, without type declarations
+import { ensureLocalOrg } from "../../worker/src/admin/local-bootstrap.mjs";
+import { startLocalNetwork, type LocalNetwork } from "../../scripts/local-network.js";
+
+let net: LocalNetwork;
+let dir: string;
+let dfns: DfnsApiClient;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "tessera-policy-e2e-"));
+  net = await startLocalNetwork({ stateDir: dir, chain: true, vars: { POLICY_USD_PRICES: JSON.stringify({ Anvil: "2000" }) } });
+  const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
+  dfns = new DfnsApiClient({ baseUrl: cfg.baseUrl, authToken: cfg.authToken, signer: new AsymmetricKeySigner({ credId: cfg.credId, privateKey: cfg.privateKeyPem }) });
+}, 240_000);
+
+afterAll(async () => {
+  await net?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function refusal(p: Promise<unknown>): Promise<DfnsError> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  if (err instanceof DfnsError) return err;
+  throw new Error(`expected a DfnsError, got ${String(err)}`);
+}
+
+async function until<T>(what: string, read: () => Promise<T>, done: (v: T) => boolean, ms = 90_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await read();
+    if (done(v)) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(v).slice(0, 400)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Lines in each share holder's own audit log (one per ceremony it took part in, and more). */
+function nodeAuditLines(): number[] {
+  return net.nodes.map((n) => {
+    const config = JSON.parse(readFileSync(n.configPath, "utf8")) as { dataDir: string };
+    const file = join(resolve(dirname(n.configPath), config.dataDir), "audit.jsonl");
+    return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean).length : 0;
+  });
+}
+
+async function chain<T>(method: string, params: unknown[]): Promise<T> {
+  const res = await fetch(net.chainUrl!, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const body = (await res.json()) as { result: T; error?: { message: string } };
+  if (body.error) throw new Error(body.error.message);
+  return body.result;
+}
+
+function serviceAccountClient(token: { accessToken?: string; credId: string }, privateKey: string): DfnsApiClient {
+  return new DfnsApiClient({ baseUrl: net.apiUrl, authToken: token.accessToken!, signer: new AsymmetricKeySigner({ credId: token.credId, privateKey }) });
+}
+
+describe("policies and approvals through the SDK, with the share holders", () => {
+  it("holds what the policy says, refuses the initiator, signs after a quorum of two, never signs a denied request", async () => {
+    // Two approvers (service accounts allowed to decide approvals) and the initiator (root SA).
+    const approvers = await dfns.permissions.createPermission({ body: { name: "approvers", operations: ["Policies:Approvals:Read", "Policies:Approvals:Approve"] } });
+    const made = await Promise.all(
+      ["alice", "bob"].map(async (name) => {
+        const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+        const sa = await dfns.auth.createServiceAccount({ body: { name, publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(), permissionId: approvers.id } });
+        return { userId: sa.userInfo.userId, client: serviceAccountClient(sa.accessTokens[0]!, privateKey.export({ type: "pkcs8", format: "pem" }).toString()) };
+      }),
+    );
+    const [alice, bob] = made as [(typeof made)[0], (typeof made)[0]];
+    // The initiator: the bootstrap service account the root client speaks for.
+    const root = (await dfns.auth.listServiceAccounts()).items.find((a) => a.userInfo.userId !== alice.userId && a.userInfo.userId !== bob.userId)!.userInfo.userId;
+
+    await dfns.policies.createPolicy({
+      body: {
+        name: "over 1000 USD needs two approvers",
+        activityKind: "Wallets:Sign",
+        rule: { kind: "TransactionAmountLimit", configuration: { limit: 1000, currency: "USD" } },
+        action: { kind: "RequestApproval", approvalGroups: [{ name: "treasury", quorum: 2, approvers: { userId: { in: [root, alice.userId, bob.userId] } }, serviceAccountsCanApprove: true }], autoRejectTimeout: 60 },
+      },
+    });
+
+    const wallet = await dfns.wallets.createWallet({ body: { network: "Anvil" as never, name: "treasury" } });
+    expect(wallet.status).toBe("Active");
+    await chain("anvil_setBalance", [wallet.address, "0x8ac7230489e80000"]); // 10 ETH
+    const recipient = "0x000000000000000000000000000000000000bEEF";
+
+    // 0.1 ETH = 200 USD: under the limit, not held.
+    const small = await dfns.wallets.transferAsset({ walletId: wallet.id, body: { kind: "Native", to: recipient, amount: "100000000000000000" } });
+    expect(small.approvalId).toBeUndefined();
+    await until("small transfer", () => dfns.wallets.getTransfer({ walletId: wallet.id, transferId: small.id }), (t) => t.status === "Broadcasted" || t.status === "Confirmed");
+    // 1 ETH = 2000 USD: above the limit, held.
+    const big = await dfns.wallets.transferAsset({ walletId: wallet.id, body: { kind: "Native", to: recipient, amount: "1000000000000000000" } });
+    expect(big).toMatchObject({ status: "Pending", approvalId: expect.stringMatching(/^ap-/) });
+    const bigApproval = await alice.client.policies.getApproval({ approvalId: big.approvalId! });
+    expect(bigApproval).toMatchObject({ status: "Pending", initiatorId: root, activity: { kind: "Wallets:Sign", transferRequest: { id: big.id } } });
+    expect(bigApproval.policyEvaluations[0]).toMatchObject({ triggered: true, reason: "amount 2000 USD exceeds the limit of 1000 USD" });
+
+    // A raw signature's amount cannot be known: the limit policy holds it too (fail closed).
+    const before = nodeAuditLines();
+    const hash = bytesToHex(sha256(new TextEncoder().encode("release the treasury")));
+    const held = await dfns.wallets.generateSignature({ walletId: wallet.id, body: { kind: "Hash", hash: `0x${hash}` } });
+    expect(held).toMatchObject({ status: "Pending", approvalId: expect.stringMatching(/^ap-/) });
+    const approvalId = held.approvalId!;
+    expect((await alice.client.policies.listApprovals({ query: { status: "Pending", approverId: alice.userId } })).items.map((a) => a.id)).toContain(approvalId);
+
+    // The initiator is a named approver but may not approve their own request.
+    const own = await refusal(dfns.policies.createApprovalDecision({ approvalId, body: { value: "Approved" } }));
+    expect(own.httpStatus).toBe(403);
+    expect(own.message).toBe("The initiator of a request cannot approve it");
+    expect((await alice.client.policies.createApprovalDecision({ approvalId, body: { value: "Approved", reason: "expected" } })).status).toBe("Pending");
+    expect(nodeAuditLines()).toEqual(before); // one approval of two: nothing reached the nodes
+    expect((await bob.client.policies.createApprovalDecision({ approvalId, body: { value: "Approved" } })).status).toBe("Approved");
+
+    const signed = await until("approved signature", () => dfns.wallets.getSignature({ walletId: wallet.id, signatureId: held.id }), (s) => s.status !== "Pending" && s.status !== "Executing");
+    expect(signed.status).toBe("Signed");
+    const compact = Buffer.from(signed.signature!.r.slice(2) + signed.signature!.s.slice(2), "hex");
+    expect(secp256k1.verify(compact, Buffer.from(hash, "hex"), Buffer.from(wallet.signingKey.publicKey, "hex"), { prehash: false })).toBe(true);
+    expect(nodeAuditLines().some((n, i) => n > before[i]!)).toBe(true);
+
+    // Another one, denied: Rejected, and the nodes never hear of it.
+    const quiet = nodeAuditLines();
+    const denied = await dfns.wallets.generateSignature({ walletId: wallet.id, body: { kind: "Hash", hash: `0x${bytesToHex(sha256(new TextEncoder().encode("drain it")))}` } });
+    expect(denied.status).toBe("Pending");
+    expect((await alice.client.policies.createApprovalDecision({ approvalId: denied.approvalId!, body: { value: "Denied", reason: "not ours" } })).status).toBe("Denied");
+    const rejected = await until("denied signature", () => dfns.wallets.getSignature({ walletId: wallet.id, signatureId: denied.id }), (s) => s.status !== "Pending" && s.status !== "Executing");
+    expect(rejected.status).toBe("Rejected");
+    expect(rejected.signature).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(nodeAuditLines()).toEqual(quiet);
+    expect((await refusal(bob.client.policies.createApprovalDecision({ approvalId: denied.approvalId!, body: { value: "Approved" } }))).httpStatus).toBe(409);
+  }, 300_000);
+});
