@@ -84,6 +84,7 @@ describe("/v2/policies", () => {
       [{ ...blockBig, action: { kind: "Explode" } }, /action/],
       [{ ...blockBig, filters: { walletTags: {} } }, /hasAny or hasAll/],
       [{ ...blockBig, filters: { walletId: { in: [] } } }, /filters/],
+      [{ ...blockBig, filters: { walletIds: { in: ["wa-1"] } } }, /filters/],
       ["[1,2,3]", /Invalid request/],
     ];
     for (const [body, message] of bad) {

@@ -72,7 +72,8 @@ export const actionSchema = z.discriminatedUnion("kind", [
 ]);
 export type Action = z.infer<typeof actionSchema>;
 
-export const filtersSchema = z.object({
+/** Strict: a misspelt filter must be refused, not dropped (which would widen the policy's scope). */
+export const filtersSchema = z.strictObject({
   walletId: z.object({ in: z.array(id).min(1).max(1_000) }).optional(),
   walletTags: z
     .object({ hasAny: z.array(z.string().min(1).max(128)).min(1).max(100).optional(), hasAll: z.array(z.string().min(1).max(128)).min(1).max(100).optional() })
