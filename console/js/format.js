@@ -34,3 +34,41 @@ export function formatDate(iso) {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
 }
+
+/** Decimals and symbol of a network's native coin, for when the API names only the network. */
+const NATIVE_COINS = /** @type {Record<string, { decimals: number, symbol: string }>} */ ({
+  Ethereum: { decimals: 18, symbol: "ETH" },
+  EthereumSepolia: { decimals: 18, symbol: "SEP" },
+  EthereumHolesky: { decimals: 18, symbol: "ETH" },
+  Anvil: { decimals: 18, symbol: "ETH" },
+  Base: { decimals: 18, symbol: "ETH" },
+  BaseSepolia: { decimals: 18, symbol: "ETH" },
+  ArbitrumOne: { decimals: 18, symbol: "ETH" },
+  Optimism: { decimals: 18, symbol: "ETH" },
+  Polygon: { decimals: 18, symbol: "POL" },
+  Solana: { decimals: 9, symbol: "SOL" },
+  SolanaDevnet: { decimals: 9, symbol: "SOL" },
+  Bitcoin: { decimals: 8, symbol: "BTC" },
+  BitcoinSignet: { decimals: 8, symbol: "BTC" },
+  BitcoinTestnet3: { decimals: 8, symbol: "BTC" },
+});
+
+/** @param {string} network @returns {{ decimals: number, symbol: string } | null} */
+export function nativeCoin(network) {
+  return NATIVE_COINS[network] ?? null;
+}
+
+/**
+ * A transfer's amount for people: from the asset metadata the API sends, else for a native
+ * transfer from the network's coin, else in the smallest unit.
+ * @param {any} transfer a Dfns TransferRequest
+ */
+export function transferAmount(transfer) {
+  const body = transfer?.requestBody ?? {};
+  if (typeof body.amount !== "string") return "—";
+  const asset = transfer.metadata?.asset ?? {};
+  if (typeof asset.decimals === "number") return `${formatUnits(body.amount, asset.decimals)} ${asset.symbol ?? ""}`.trim();
+  const coin = body.kind === "Native" ? nativeCoin(String(transfer.network)) : null;
+  if (coin) return `${formatUnits(body.amount, coin.decimals)} ${coin.symbol}`;
+  return `${body.amount} (smallest unit${body.contract ? ` of token ${body.contract}` : ""})`;
+}

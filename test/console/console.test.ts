@@ -275,12 +275,16 @@ describe.skipIf(!browserAvailable)("web console with passkeys, in chromium", () 
     const { page } = approver;
     const card = page.locator("article.card").filter({ hasText: RECIPIENT });
     await card.waitFor({ timeout: 30_000 });
+    // What the approver decides on, in words: the amount, the recipient, who asks, which policy.
+    await card.getByRole("heading", { name: `Transfer of 0.5 ETH to ${RECIPIENT}` }).waitFor();
+    await card.filter({ hasText: ADMIN }).filter({ hasText: POLICY }).waitFor();
     await card.getByLabel(/Reason/).fill("checked with the treasurer");
+    await approver.screenshot("10-approval-pending");
     const before = await approver.signatures();
     await card.getByRole("button", { name: "Approve" }).click();
     await approver.statusSays(/Your decision is recorded: Approved\. The approval is now Approved/);
     expect(await approver.signatures()).toBe(before + 1);
-    await approver.screenshot("10-approved");
+    await approver.screenshot("11-approved");
     ran.push("8 approve");
   }, 120_000);
 
@@ -290,7 +294,9 @@ describe.skipIf(!browserAvailable)("web console with passkeys, in chromium", () 
     // No reload: the page polls while a transfer is still moving.
     await page.locator('#transfer-rows td[data-status="Confirmed"]').waitFor({ timeout: 120_000 });
     await admin.statusSays(/is now Confirmed/);
-    await admin.screenshot("11-transfer-confirmed");
+    // The balance follows: 10 ETH less the half sent and the fee.
+    await page.locator("#wallet-balances").filter({ hasText: /Balances: 9\.4\d* ETH/ }).waitFor();
+    await admin.screenshot("12-transfer-confirmed");
     // On the chain: the recipient has half an ether more.
     expect(BigInt((await rpc("eth_getBalance", [RECIPIENT, "latest"])) as string) - recipientBefore).toBe(5n * 10n ** 17n);
     ran.push("9 confirmed");
@@ -308,7 +314,7 @@ describe.skipIf(!browserAvailable)("web console with passkeys, in chromium", () 
     expect(evidence.action).toMatchObject({ method: "POST", path: "/v2/policies" });
     // CDP gives the credential id in base64; the API names it in base64url.
     expect(evidence.firstFactorCredential.id).toBe(Buffer.from((await admin.credentials())[0]!.credentialId, "base64").toString("base64url"));
-    await admin.screenshot("12-audit");
+    await admin.screenshot("13-audit");
     expect(problemsOf(admin)).toEqual([]);
     ran.push("10 audit");
   });

@@ -4,7 +4,7 @@
 // signed with the approver's passkey. The server enforces who may decide (quorum groups, the
 // initiator may deny but not approve unless the policy says so, one decision per user).
 import { byId, fill, h } from "../dom.js";
-import { formatDate, formatUnits } from "../format.js";
+import { formatDate, transferAmount } from "../format.js";
 import { busy, poll, say, signedInPage } from "../shell.js";
 
 const { api, session } = signedInPage("approvals");
@@ -12,15 +12,16 @@ const list = byId("approval-list");
 const statusFilter = byId("approval-status", HTMLSelectElement);
 /** Approval ids with a decision form in use: polling must not redraw under the user. */
 const editing = new Set();
+/** @type {Map<string, string>} user id → username, so approvers see who asks */
+const names = new Map();
+/** @param {string} id */
+const who = (id) => (id === session.userId ? `${names.get(id) ?? id} (you)` : names.get(id) ?? id);
 
 /** @param {any} activity */
 function describeActivity(activity) {
   const request = activity?.transferRequest ?? activity?.transactionRequest ?? activity?.signatureRequest;
   if (activity?.transferRequest) {
-    const body = request.requestBody ?? {};
-    const asset = request.metadata?.asset ?? {};
-    const amount = typeof body.amount === "string" && asset.decimals !== undefined ? `${formatUnits(body.amount, asset.decimals)} ${asset.symbol ?? ""}`.trim() : `${body.amount ?? "?"} units`;
-    return { title: `Transfer of ${amount} to ${body.to ?? "?"}`, request };
+    return { title: `Transfer of ${transferAmount(request)} to ${request.requestBody?.to ?? "?"}`, request };
   }
   if (activity?.transactionRequest) return { title: "Transaction broadcast", request };
   if (activity?.signatureRequest) return { title: `Signature (${request.requestBody?.kind ?? "?"})`, request };
@@ -54,13 +55,13 @@ function approvalCard(approval) {
       h("dt", {}, "Approval"), h("dd", { class: "mono" }, approval.id),
       request ? [h("dt", {}, "Wallet"), h("dd", { class: "mono" }, `${request.walletId ?? "—"} (${request.network ?? "?"})`)] : null,
       request ? [h("dt", {}, "Request"), h("dd", { class: "mono" }, request.id ?? "—")] : null,
-      h("dt", {}, "Initiator"), h("dd", { class: "mono" }, approval.initiatorId === session.userId ? `${approval.initiatorId} (you)` : approval.initiatorId),
+      h("dt", {}, "Initiator"), h("dd", {}, h("span", { title: approval.initiatorId }, who(approval.initiatorId))),
       h("dt", {}, "Created"), h("dd", {}, formatDate(approval.dateCreated)),
       approval.expirationDate ? [h("dt", {}, "Expires"), h("dd", {}, formatDate(approval.expirationDate))] : null,
       h("dt", {}, "Policies"),
       h("dd", {}, h("ul", { class: "plain" }, (approval.policyEvaluations ?? []).filter((/** @type {any} */ e) => e.triggered).map((/** @type {any} */ e) => h("li", {}, `${e.context?.policyName ?? e.policyId}: ${e.reason}`)))),
       h("dt", {}, "Decisions"),
-      h("dd", {}, (approval.decisions ?? []).length === 0 ? "none yet" : h("ul", { class: "plain" }, approval.decisions.map((/** @type {any} */ d) => h("li", {}, `${d.value} by ${d.userId === session.userId ? "you" : d.userId}, ${formatDate(d.date)}${d.reason ? ` — “${d.reason}”` : ""}`)))),
+      h("dd", {}, (approval.decisions ?? []).length === 0 ? "none yet" : h("ul", { class: "plain" }, approval.decisions.map((/** @type {any} */ d) => h("li", {}, `${d.value} by ${who(d.userId)}, ${formatDate(d.date)}${d.reason ? ` — “${d.reason}”` : ""}`)))),
     ),
   );
   if (approval.status === "Pending" && !mine) {
@@ -91,4 +92,13 @@ statusFilter.addEventListener("change", () => {
   editing.clear();
   void load();
 });
-poll(load, 4000, () => true);
+/** Names for user ids; without Auth:Users:Read the page shows ids. */
+async function loadNames() {
+  try {
+    for (const u of (await api.get("/auth/users")).items ?? []) names.set(u.userId, u.username);
+  } catch {
+    // ids it is
+  }
+}
+
+loadNames().finally(() => poll(load, 4000, () => true));

@@ -4,13 +4,11 @@
 // POST /wallets/:id/transfers {kind, to, amount[, contract]} (user-action signed). A transfer a
 // policy holds comes back Pending with an approvalId; approvers decide on the Approvals page.
 import { byId, field, fill, h } from "../dom.js";
-import { formatDate, formatUnits, parseUnits } from "../format.js";
+import { formatDate, formatUnits, nativeCoin, parseUnits, transferAmount } from "../format.js";
 import { describeError, onSubmit, poll, say, signedInPage } from "../shell.js";
 
 const { api } = signedInPage("transfers");
 const MOVING = new Set(["Pending", "Executing", "Broadcasted"]);
-/** Decimals of the native coin when the assets endpoint cannot tell. */
-const NATIVE_DECIMALS = /** @type {Record<string, number>} */ ({ Solana: 9, SolanaDevnet: 9, Bitcoin: 8, BitcoinSignet: 8, BitcoinTestnet3: 8 });
 
 const select = byId("wallet-select", HTMLSelectElement);
 const rows = byId("transfer-rows");
@@ -36,7 +34,7 @@ function guessDecimals() {
   const wanted = kind.value === "Erc20" ? assets.find((a) => a.kind === "Erc20" && String(a.contract).toLowerCase() === contract.value.trim().toLowerCase()) : assets.find((a) => a.kind === "Native");
   const network = select.selectedOptions[0]?.dataset.network ?? "";
   if (wanted) decimals.value = String(wanted.decimals);
-  else if (kind.value === "Native") decimals.value = String(NATIVE_DECIMALS[network] ?? 18);
+  else if (kind.value === "Native") decimals.value = String(nativeCoin(network)?.decimals ?? 18);
   showUnits();
 }
 
@@ -51,8 +49,6 @@ function showUnits() {
 /** @param {any} t */
 function transferRow(t) {
   const body = t.requestBody ?? {};
-  const asset = t.metadata?.asset ?? {};
-  const amountText = typeof body.amount === "string" && asset.decimals !== undefined ? `${formatUnits(body.amount, asset.decimals)} ${asset.symbol ?? ""}` : `${body.amount ?? "—"} ${body.kind === "Erc20" ? "(token units)" : ""}`;
   const status = h("td", { class: `status status-${t.status}`, "data-status": t.status }, t.status);
   if (t.status === "Pending" && t.approvalId) status.append(h("br"), h("a", { href: "./approvals" }, "awaiting approval"));
   if (t.reason) status.append(h("br"), h("span", { class: "muted" }, t.reason));
@@ -61,7 +57,7 @@ function transferRow(t) {
     { "data-transfer-id": t.id },
     h("td", { class: "mono" }, t.id),
     h("td", { class: "mono" }, body.to ?? "—"),
-    h("td", {}, amountText.trim()),
+    h("td", {}, transferAmount(t)),
     status,
     h("td", { class: "mono" }, t.txHash ?? "—"),
     h("td", {}, formatDate(t.dateRequested)),
@@ -80,7 +76,11 @@ async function loadTransfers() {
     if (before && before !== t.status) changes.push(`Transfer ${t.id} is now ${t.status}.`);
     seen.set(t.id, t.status);
   }
-  if (changes.length) say(changes.join(" "));
+  if (changes.length) {
+    say(changes.join(" "));
+    // Coins moved (or a transfer ended): show the balances as they are now.
+    void loadBalances();
+  }
   fill(rows, transfers.length === 0 ? h("tr", {}, h("td", { colspan: 6 }, "No transfers from this wallet yet.")) : transfers.map(transferRow));
 }
 
@@ -89,22 +89,35 @@ function watch() {
   stopPolling = poll(loadTransfers, 1500, () => transfers.some((t) => MOVING.has(t.status)));
 }
 
+/** The selected wallet's balances from the chain (GET /wallets/:id/assets). */
+async function loadBalances() {
+  const id = walletId();
+  const line = byId("wallet-balances");
+  try {
+    const res = await api.get(`/wallets/${encodeURIComponent(id)}/assets`);
+    if (id !== walletId()) return;
+    assets = res.assets ?? [];
+    line.textContent = `Balances: ${assets.map((a) => `${formatUnits(String(a.balance), Number(a.decimals ?? 0))} ${a.symbol ?? a.kind}`).join(", ") || "none"}`;
+  } catch (err) {
+    line.textContent = `Balances unavailable: ${describeError(err)}`;
+  }
+}
+
 async function selectWallet() {
   const id = walletId();
   history.replaceState(null, "", `./transfers?wallet=${encodeURIComponent(id)}`);
   seen.clear();
   const option = select.selectedOptions[0];
-  fill(byId("wallet-summary"), h("p", {}, "Address: ", h("span", { class: "mono" }, option?.dataset.address || "—"), " · Network: ", option?.dataset.network ?? "—"));
+  fill(
+    byId("wallet-summary"),
+    h("p", {}, "Address: ", h("span", { class: "mono" }, option?.dataset.address || "—"), " · Network: ", option?.dataset.network ?? "—"),
+    h("p", { id: "wallet-balances" }, "Balances: …"),
+  );
   assets = [];
   guessDecimals();
   watch();
-  try {
-    assets = (await api.get(`/wallets/${encodeURIComponent(id)}/assets`)).assets ?? [];
-    byId("wallet-summary").append(h("p", {}, "Balances: ", assets.map((a) => `${formatUnits(String(a.balance), Number(a.decimals ?? 0))} ${a.symbol ?? a.kind}`).join(", ") || "none"));
-    guessDecimals();
-  } catch (err) {
-    byId("wallet-summary").append(h("p", { class: "muted" }, `Balances unavailable: ${describeError(err)}`));
-  }
+  await loadBalances();
+  guessDecimals();
 }
 
 async function start() {
