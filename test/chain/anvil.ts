@@ -54,3 +54,17 @@ export async function startAnvil(extraArgs: string[] = []): Promise<Anvil> {
     },
   };
 }
+
+/** JSON-RPC to an anvil someone else started (e.g. the local network's chain). */
+export function anvilAt(url: string): Pick<Anvil, "url" | "rpc"> {
+  let id = 1;
+  return {
+    url,
+    async rpc<T>(method: string, params: unknown[] = []): Promise<T> {
+      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: id++, method, params }) });
+      const body = (await res.json()) as { result?: T; error?: { message: string } };
+      if (body.error) throw new Error(`${method}: ${body.error.message}`);
+      return body.result as T;
+    },
+  };
+}

@@ -55,7 +55,7 @@ export function testTokenBytecode(): Hex {
 }
 
 /** Deploys the token from anvil's first account, minting `supply` to `holder`. */
-export async function deployTestToken(anvil: Anvil, holder: Address, supply: bigint): Promise<Address> {
+export async function deployTestToken(anvil: Pick<Anvil, "rpc">, holder: Address, supply: bigint): Promise<Address> {
   const [deployer] = await anvil.rpc<Address[]>("eth_accounts");
   const data = encodeDeployData({ abi: TEST_TOKEN_ABI, bytecode: testTokenBytecode(), args: [holder, supply] });
   const hash = await anvil.rpc<Hex>("eth_sendTransaction", [{ from: deployer, data, gas: "0x200000" }]);
@@ -65,13 +65,13 @@ export async function deployTestToken(anvil: Anvil, holder: Address, supply: big
 }
 
 /** Sends ETH from anvil's first account. */
-export async function fund(anvil: Anvil, to: Address, wei: bigint): Promise<void> {
+export async function fund(anvil: Pick<Anvil, "rpc">, to: Address, wei: bigint): Promise<void> {
   const [from] = await anvil.rpc<Address[]>("eth_accounts");
   const hash = await anvil.rpc<Hex>("eth_sendTransaction", [{ from, to, value: `0x${wei.toString(16)}` }]);
   await waitReceipt(anvil, hash);
 }
 
-export async function waitReceipt(anvil: Anvil, hash: Hex): Promise<{ status: string; contractAddress: Address | null; blockNumber: Hex }> {
+export async function waitReceipt(anvil: Pick<Anvil, "rpc">, hash: Hex): Promise<{ status: string; contractAddress: Address | null; blockNumber: Hex }> {
   for (let i = 0; i < 200; i++) {
     const r = await anvil.rpc<{ status: string; contractAddress: Address | null; blockNumber: Hex } | null>("eth_getTransactionReceipt", [hash]);
     if (r) return r;

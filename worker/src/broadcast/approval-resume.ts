@@ -1,7 +1,9 @@
 // A transfer or transaction held for approval comes back here when the approval resolves (the
-// policy engine's resume handler, delivered at least once): the wallet's object either carries it
-// out under the approval, or ends it Rejected. Idempotent by request id.
-import type { ResumeEvent } from "../policy/gate.js";
+// policy engine's resume event, delivered at least once): the wallet's object either carries it
+// out under the approval, or ends it Rejected. Idempotent by request id. Registered at module load
+// (routes.ts imports this module), as the wallet module registers its signature requests.
+import { releaseReservation, type ResumeEvent } from "../policy/gate.js";
+import { onResume } from "../signing/resume.js";
 import { walletTransfersName } from "./wallet-transfers.js";
 
 export const RESUME_KIND = "broadcast";
@@ -13,5 +15,9 @@ export async function resumeBroadcastRequest(env: Cloudflare.Env, event: ResumeE
     event.outcome === "Approved"
       ? await object.resolveApproval(requestId, { approved: true, outcome: event.policy, reservation: event.reservation })
       : await object.resolveApproval(requestId, { approved: false, reason: event.reason });
-  if (!found) throw new Error(`request ${requestId} of wallet ${walletId} is not known`);
+  // Unknown: the request was never recorded (its submission failed after the gate held it), so
+  // nothing will be signed for it and its reservation must stop counting.
+  if (!found && event.outcome === "Approved") await releaseReservation(env, event.reservation, `request ${requestId} was never recorded`);
 }
+
+onResume(RESUME_KIND, resumeBroadcastRequest);

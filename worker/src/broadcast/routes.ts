@@ -13,6 +13,7 @@ import { newId } from "../orgs/ids.js";
 import { permit } from "../permissions/permit.js";
 import { evaluatePolicies } from "../policy/gate.js";
 import type { SigningAuthorization } from "../signing/authorization.js";
+import "./approval-resume.js";
 import { walletDirectory } from "./collaborators.js";
 import { ERC20_ABI, erc20TransferCall, nativeTransferCall, type EvmCall } from "./evm-transaction.js";
 import type { PolicyVerdict } from "./policy-gate.js";
@@ -27,7 +28,7 @@ type Ctx = Context<AppEnv>;
 
 async function walletOf(c: Ctx): Promise<WalletRecord> {
   const caller = c.get("caller");
-  const wallet = await walletDirectory().get(caller.orgId, c.req.param("walletId")!);
+  const wallet = await walletDirectory(c.env).get(caller.orgId, c.req.param("walletId")!);
   if (!wallet) throw new ApiError(404, "Wallet not found");
   return wallet;
 }

@@ -105,7 +105,7 @@ export class WalletTransfers extends DurableObject<Env> {
       sql: this.ctx.storage.sql,
       network: config,
       rpc: new EvmRpc({ urls: config.rpcUrls, timeoutMs: config.rpcTimeoutMs }),
-      signer: signingCoordinatorFor(this.env, wallet),
+      signer: signingCoordinatorFor(this.env),
       newId,
     });
     return success(this.engine);
