@@ -11,8 +11,8 @@ import { DfnsWallet } from "@dfns/lib-viem";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
-import { recoverMessageAddress, recoverTransactionAddress, parseEther, type Hex } from "viem";
-import { toAccount } from "viem/accounts";
+import { recoverMessageAddress, recoverTransactionAddress, parseEther } from "viem";
+import { toAccount, type CustomSource } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error — a plain .mjs helper for npm start, without type declarations
 import { ensureLocalOrg } from "../../worker/src/admin/local-bootstrap.mjs";
@@ -64,9 +64,10 @@ describe("wallets and signatures through the share holders", () => {
   }, 60_000);
 
   it("@dfns/lib-viem signs a transaction and a message that recover to the wallet address", async () => {
-    const account = toAccount((await DfnsWallet.init({ walletId, dfnsClient: dfns })) as never);
+    // lib-viem bundles its own viem 1.x types; at runtime its wallet is a custom account source.
+    const account = toAccount((await DfnsWallet.init({ walletId, dfnsClient: dfns })) as unknown as CustomSource);
     const signedTx = await account.signTransaction({ chainId: 11155111, type: "eip1559", to: "0x000000000000000000000000000000000000dEaD", value: parseEther("0.01"), nonce: 0, gas: 21000n, maxFeePerGas: 2_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n });
-    expect((await recoverTransactionAddress({ serializedTransaction: signedTx as Hex })).toLowerCase()).toBe(address.toLowerCase());
+    expect((await recoverTransactionAddress({ serializedTransaction: signedTx as Parameters<typeof recoverTransactionAddress>[0]["serializedTransaction"] })).toLowerCase()).toBe(address.toLowerCase());
     const signature = await account.signMessage({ message: "hello from tessera" });
     expect((await recoverMessageAddress({ message: "hello from tessera", signature })).toLowerCase()).toBe(address.toLowerCase());
   }, 60_000);
