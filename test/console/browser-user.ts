@@ -2,10 +2,14 @@
 // WebAuthn virtual authenticator attached to that tab through the Chrome DevTools Protocol — a
 // platform authenticator with user verification, as a laptop's fingerprint reader is. The
 // authenticator holds real P-256 keys and signs real assertions; only the touch is simulated.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, CDPSession, Page } from "playwright-core";
+
+/** axe-core, evaluated through the DevTools Protocol (page CSP does not apply to that). */
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 export const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), "../artifacts/console");
 
@@ -56,7 +60,20 @@ export class ConsoleUser {
     return (await this.credentials()).reduce((n, c) => n + c.signCount, 0);
   }
 
+  /** WCAG 2.1 A/AA violations axe-core finds on the page as it is now, one line each. */
+  async accessibilityViolations(): Promise<string[]> {
+    if (!(await this.page.evaluate(() => "axe" in window))) await this.page.evaluate(AXE_SOURCE);
+    return this.page.evaluate(async () => {
+      const axe = (window as unknown as { axe: { run(ctx: Document, o: unknown): Promise<{ violations: { id: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
+      const { violations } = await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+      return violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
+    });
+  }
+
+  /** Saves the page as test/artifacts/console/<file>.png, after checking it with axe-core. */
   async screenshot(file: string): Promise<string> {
+    const violations = await this.accessibilityViolations();
+    if (violations.length) throw new Error(`${this.name}: accessibility violations on ${file}:\n${violations.join("\n")}`);
     mkdirSync(ARTIFACTS, { recursive: true });
     const path = join(ARTIFACTS, `${file}.png`);
     await this.page.screenshot({ path, fullPage: true });

@@ -1,7 +1,7 @@
 // The web console in a real browser (Debian's chromium, headless), against the edge API in local
 // workerd (`wrangler dev`), with passkeys from a WebAuthn virtual authenticator per person.
-// It walks the flow a newcomer follows and saves a screenshot of every page under
-// test/artifacts/console/:
+// It walks the flow a newcomer follows, checks every page with axe-core (WCAG 2.1 A/AA) and
+// saves a screenshot of it under test/artifacts/console/:
 //   1 the first administrator registers a passkey from an invitation, 2 logs in with it,
 //   3 invites a second person (an approver), 4 writes a policy that holds every transfer for
 //   approval and edits it, 5 creates a wallet, 6 starts a transfer the policy holds,
@@ -308,7 +308,7 @@ describe.skipIf(!browserAvailable)("web console with passkeys, in chromium", () 
     await page.waitForURL(/\/console\/audit$/);
     const policyRow = page.locator("#audit-rows tr").filter({ hasText: "POST /v2/policies" }).filter({ hasText: "allowed" });
     await policyRow.first().waitFor();
-    await policyRow.first().getByRole("button", { name: /Show the signed user action/ }).click();
+    await policyRow.first().getByRole("button", { name: /^Show evidence of the signed POST \/v2\/policies/ }).click();
     await page.locator("#evidence-json").filter({ hasText: '"kind": "Fido2"' }).waitFor();
     const evidence = JSON.parse((await page.locator("#evidence-json").textContent()) ?? "{}") as { action: { method: string; path: string }; firstFactorCredential: { kind: string; id: string } };
     expect(evidence.action).toMatchObject({ method: "POST", path: "/v2/policies" });

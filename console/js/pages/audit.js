@@ -30,7 +30,8 @@ function entryRow(e) {
   const request = h("td", { class: "mono" }, `${e.method} ${e.path}`);
   if (e.userActionId) {
     const cell = request;
-    request.append(h("br"), h("button", { type: "button", class: "link", onclick: () => showEvidence(e.userActionId, cell), "aria-label": `Show the signed user action of ${e.method} ${e.path}` }, "signed: show evidence"));
+    // The accessible name starts with the visible words (WCAG 2.5.3) and says which request.
+    request.append(h("br"), h("button", { type: "button", class: "link", onclick: () => showEvidence(e.userActionId, cell), "aria-label": `Show evidence of the signed ${e.method} ${e.path}` }, "Show evidence"));
   }
   return h(
     "tr",
