@@ -1,9 +1,11 @@
 // Layer 3 end to end with real processes (three share-holder nodes, anvil, the edge API under
 // wrangler dev) and only the unmodified @dfns/sdk + keysigner as client:
-//  - a transfer under the USD limit goes straight through; one above it is held for approval;
-//  - a held signature request: the initiator's own approval is refused, two approvers of a quorum
-//    of two approve, and it is signed by the nodes (verified with noble);
-//  - another is denied: it ends Rejected and the nodes never see it (their audit logs do not move).
+//  - a transfer under the USD limit goes straight through; one above it is held for approval:
+//    the initiator's own approval is refused, two approvers of a quorum of two approve, and it is
+//    signed by the nodes and confirmed on the chain;
+//  - a raw signature (amount unknown) is held the same way and signed after approval;
+//  - another transfer is denied: it ends Rejected and the nodes never see it (their audit logs do
+//    not move, the recipient's balance neither).
 import { generateKeyPairSync } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -102,49 +104,64 @@ describe("policies and approvals through the SDK, with the share holders", () =>
     await chain("anvil_setBalance", [wallet.address, "0x8ac7230489e80000"]); // 10 ETH
     const recipient = "0x000000000000000000000000000000000000bEEF";
 
+    const balance = async () => BigInt(await chain<string>("eth_getBalance", [recipient, "latest"]));
+    const settled = (t: { status: string }) => t.status !== "Pending" && t.status !== "Executing";
+
     // 0.1 ETH = 200 USD: under the limit, not held.
     const small = await dfns.wallets.transferAsset({ walletId: wallet.id, body: { kind: "Native", to: recipient, amount: "100000000000000000" } });
     expect(small.approvalId).toBeUndefined();
-    await until("small transfer", () => dfns.wallets.getTransfer({ walletId: wallet.id, transferId: small.id }), (t) => t.status === "Broadcasted" || t.status === "Confirmed");
+    expect((await until("small transfer", () => dfns.wallets.getTransfer({ walletId: wallet.id, transferId: small.id }), (t) => t.status === "Confirmed")).status).toBe("Confirmed");
+    expect(await balance()).toBe(100000000000000000n);
+
     // 1 ETH = 2000 USD: above the limit, held.
+    const before = nodeAuditLines();
     const big = await dfns.wallets.transferAsset({ walletId: wallet.id, body: { kind: "Native", to: recipient, amount: "1000000000000000000" } });
     expect(big).toMatchObject({ status: "Pending", approvalId: expect.stringMatching(/^ap-/) });
-    const bigApproval = await alice.client.policies.getApproval({ approvalId: big.approvalId! });
-    expect(bigApproval).toMatchObject({ status: "Pending", initiatorId: root, activity: { kind: "Wallets:Sign", transferRequest: { id: big.id } } });
-    expect(bigApproval.policyEvaluations[0]).toMatchObject({ triggered: true, reason: "amount 2000 USD exceeds the limit of 1000 USD" });
-
-    // A raw signature's amount cannot be known: the limit policy holds it too (fail closed).
-    const before = nodeAuditLines();
-    const hash = bytesToHex(sha256(new TextEncoder().encode("release the treasury")));
-    const held = await dfns.wallets.generateSignature({ walletId: wallet.id, body: { kind: "Hash", hash: `0x${hash}` } });
-    expect(held).toMatchObject({ status: "Pending", approvalId: expect.stringMatching(/^ap-/) });
-    const approvalId = held.approvalId!;
-    expect((await alice.client.policies.listApprovals({ query: { status: "Pending", approverId: alice.userId } })).items.map((a) => a.id)).toContain(approvalId);
+    const approvalId = big.approvalId!;
+    const approval = await alice.client.policies.getApproval({ approvalId });
+    expect(approval).toMatchObject({ status: "Pending", initiatorId: root, activity: { kind: "Wallets:Sign", transferRequest: { id: big.id } } });
+    expect(approval.policyEvaluations[0]).toMatchObject({ triggered: true, reason: "amount 2000 USD exceeds the limit of 1000 USD" });
+    expect((await alice.client.policies.listApprovals({ query: { status: "Pending", approverId: alice.userId } })).items.map((a) => a.id)).toEqual([approvalId]);
 
     // The initiator is a named approver but may not approve their own request.
     const own = await refusal(dfns.policies.createApprovalDecision({ approvalId, body: { value: "Approved" } }));
     expect(own.httpStatus).toBe(403);
     expect(own.message).toBe("The initiator of a request cannot approve it");
-    expect((await alice.client.policies.createApprovalDecision({ approvalId, body: { value: "Approved", reason: "expected" } })).status).toBe("Pending");
+    expect((await alice.client.policies.createApprovalDecision({ approvalId, body: { value: "Approved", reason: "invoice 42" } })).status).toBe("Pending");
+    await new Promise((r) => setTimeout(r, 1_000));
     expect(nodeAuditLines()).toEqual(before); // one approval of two: nothing reached the nodes
+    expect((await dfns.wallets.getTransfer({ walletId: wallet.id, transferId: big.id })).status).toBe("Pending");
     expect((await bob.client.policies.createApprovalDecision({ approvalId, body: { value: "Approved" } })).status).toBe("Approved");
 
-    const signed = await until("approved signature", () => dfns.wallets.getSignature({ walletId: wallet.id, signatureId: held.id }), (s) => s.status !== "Pending" && s.status !== "Executing");
+    const done = await until("approved transfer", () => dfns.wallets.getTransfer({ walletId: wallet.id, transferId: big.id }), (t) => t.status === "Confirmed" || t.status === "Failed" || t.status === "Rejected");
+    expect(done.status).toBe("Confirmed");
+    expect(done.txHash).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(await balance()).toBe(1_100000000000000000n);
+    expect(nodeAuditLines().every((n, i) => n >= before[i]!) && nodeAuditLines().some((n, i) => n > before[i]!)).toBe(true);
+
+    // A raw signature's amount cannot be known: the limit policy holds it too (fail closed), and
+    // the same two approvals release it; the nodes' signature verifies against the wallet key.
+    const hash = bytesToHex(sha256(new TextEncoder().encode("release the treasury")));
+    const heldSignature = await dfns.wallets.generateSignature({ walletId: wallet.id, body: { kind: "Hash", hash: `0x${hash}` } });
+    expect(heldSignature).toMatchObject({ status: "Pending", approvalId: expect.stringMatching(/^ap-/) });
+    await alice.client.policies.createApprovalDecision({ approvalId: heldSignature.approvalId!, body: { value: "Approved" } });
+    await bob.client.policies.createApprovalDecision({ approvalId: heldSignature.approvalId!, body: { value: "Approved" } });
+    const signed = await until("approved signature", () => dfns.wallets.getSignature({ walletId: wallet.id, signatureId: heldSignature.id }), settled);
     expect(signed.status).toBe("Signed");
     const compact = Buffer.from(signed.signature!.r.slice(2) + signed.signature!.s.slice(2), "hex");
     expect(secp256k1.verify(compact, Buffer.from(hash, "hex"), Buffer.from(wallet.signingKey.publicKey, "hex"), { prehash: false })).toBe(true);
-    expect(nodeAuditLines().some((n, i) => n > before[i]!)).toBe(true);
 
-    // Another one, denied: Rejected, and the nodes never hear of it.
+    // Another transfer above the limit, denied: Rejected, never signed, the nodes never hear of it.
     const quiet = nodeAuditLines();
-    const denied = await dfns.wallets.generateSignature({ walletId: wallet.id, body: { kind: "Hash", hash: `0x${bytesToHex(sha256(new TextEncoder().encode("drain it")))}` } });
+    const denied = await dfns.wallets.transferAsset({ walletId: wallet.id, body: { kind: "Native", to: recipient, amount: "2000000000000000000" } });
     expect(denied.status).toBe("Pending");
     expect((await alice.client.policies.createApprovalDecision({ approvalId: denied.approvalId!, body: { value: "Denied", reason: "not ours" } })).status).toBe("Denied");
-    const rejected = await until("denied signature", () => dfns.wallets.getSignature({ walletId: wallet.id, signatureId: denied.id }), (s) => s.status !== "Pending" && s.status !== "Executing");
+    const rejected = await until("denied transfer", () => dfns.wallets.getTransfer({ walletId: wallet.id, transferId: denied.id }), settled);
     expect(rejected.status).toBe("Rejected");
-    expect(rejected.signature).toBeUndefined();
+    expect(rejected.txHash).toBeUndefined();
     await new Promise((r) => setTimeout(r, 1_500));
     expect(nodeAuditLines()).toEqual(quiet);
+    expect(await balance()).toBe(1_100000000000000000n);
     expect((await refusal(bob.client.policies.createApprovalDecision({ approvalId: denied.approvalId!, body: { value: "Approved" } }))).httpStatus).toBe(409);
   }, 300_000);
 });
