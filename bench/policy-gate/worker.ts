@@ -2,6 +2,7 @@
 // PolicyState and AuditLog Durable Objects and the real gate, so the policy layer's added latency
 // per request is measured in workerd without the signing routes that will call it.
 //   GET /hello                 baseline: no layer runs
+//   GET /rpc?org                second baseline: one read-only round trip to the org's PolicyState
 //   POST /setup?org&policies=N  N policies in org (policies.ts)
 //   POST /gate?org              evaluatePolicies + commit (or release) for one transfer
 import type { Env } from "../../worker/src/env.js";
@@ -21,6 +22,7 @@ export default {
     const url = new URL(req.url);
     const org = url.searchParams.get("org") ?? "or-bench";
     if (url.pathname === "/hello") return Response.json({ ok: true });
+    if (url.pathname === "/rpc") return Response.json({ found: (await env.POLICY_STATE.getByName(org).getPolicy("pl-none")).ok });
     if (url.pathname === "/setup") {
       const state = env.POLICY_STATE.getByName(org);
       for (const body of benchPolicies(Number(url.searchParams.get("policies") ?? "0"))) await state.createPolicy(org, body, { userId: "us-bench", userActionId: null });
