@@ -66,6 +66,9 @@ function approvalCard(approval) {
   );
   if (approval.status === "Pending" && !mine) {
     reason.addEventListener("focus", () => editing.add(approval.id));
+    reason.addEventListener("blur", () => {
+      if (!reason.value.trim()) editing.delete(approval.id);
+    });
     card.append(
       h(
         "div",
