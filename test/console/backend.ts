@@ -18,7 +18,20 @@ export interface ConsoleBackend {
   stop(): Promise<void>;
 }
 
+/**
+ * Ports are picked free at run time, so on a busy machine another test may take one between the
+ * pick and the listen: that one failure is retried with new ports, any other is reported.
+ */
 export async function startConsoleBackend(): Promise<ConsoleBackend> {
+  try {
+    return await startOnce();
+  } catch (err) {
+    if (!/EADDRINUSE|address already in use/.test((err as Error).message)) throw err;
+    return startOnce();
+  }
+}
+
+async function startOnce(): Promise<ConsoleBackend> {
   const stateDir = mkdtempSync(join(tmpdir(), "tessera-console-"));
   const lines: string[] = [];
   try {
