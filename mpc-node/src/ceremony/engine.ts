@@ -69,7 +69,8 @@ const MAX_PENDING_BYTES = 8 * 1024 * 1024;
 export class CeremonyEngine {
   private readonly active = new Map<string, ActiveSession>();
   private readonly pending = new Map<string, Pending>();
-  private readonly closed = new Map<string, () => void>();
+  /** Sessions that ended, with when they may be forgotten (insertion order = expiry order). */
+  private readonly closed = new Map<string, number>();
   private readonly log: (event: Record<string, unknown>) => void;
 
   constructor(private readonly o: EngineOptions) {
@@ -312,7 +313,6 @@ export class CeremonyEngine {
     for (const s of this.active.values()) s.session.abort("cancelled", "the node is shutting down");
     for (const p of this.pending.values()) p.cancel();
     this.pending.clear();
-    for (const c of this.closed.values()) c();
     this.closed.clear();
   }
 
@@ -330,8 +330,12 @@ export class CeremonyEngine {
   }
 
   private rememberClosed(sessionId: string): void {
-    const cancel = this.o.clock.setTimeout(() => this.closed.delete(sessionId), 2 * this.o.keygenTimeoutMs);
-    this.closed.set(sessionId, cancel);
+    const now = this.o.clock.now();
+    for (const [id, until] of this.closed) {
+      if (until > now) break;
+      this.closed.delete(id);
+    }
+    this.closed.set(sessionId, now + 2 * this.o.keygenTimeoutMs);
   }
 }
 
