@@ -54,7 +54,7 @@ Tessera local network ready in ${((Date.now() - started) / 1000).toFixed(1)} s
 Try it:
   npx tessera wallets create --network Anvil          # a 2-of-3 key among the three nodes
   npx tessera sign <wallet id> --hash 0x$(printf hello | sha256sum | cut -c1-64)
-  npx tessera audit                                    # every decision, allowed or denied
+  npx tessera invite you@example.com                   # a console login: open the printed link, register a passkey
 Ctrl-C stops everything; the next npm start keeps all state.`);
 } catch (err) {
   console.error(`start failed: ${err.message}`);

@@ -9,6 +9,7 @@ import { z } from "zod";
 
 const LocalConfig = z.object({
   baseUrl: z.string().url(),
+  orgId: z.string().min(1).optional(),
   authToken: z.string().min(1),
   credId: z.string().min(1),
   privateKeyPem: z.string().includes("PRIVATE KEY"),
@@ -31,6 +32,9 @@ usage: tessera [--config .tessera/local.json] <command> [options]
   approvals deny <approvalId> [--reason <text>]
   policies list
   audit
+  invite <email> [--permission <permissionId>]
+      a console user: prints the link that registers their passkey (default permission: the
+      org's root permission — for a local network, where you are the administrator)
 
 The config file (written by \`npm start\`) holds baseUrl, authToken, credId and privateKeyPem.`;
 
@@ -72,6 +76,7 @@ export async function run(argv: string[], client: (() => DfnsApiClient)): Promis
       contract: { type: "string" },
       status: { type: "string" },
       reason: { type: "string" },
+      permission: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -111,8 +116,27 @@ export async function run(argv: string[], client: (() => DfnsApiClient)): Promis
       break;
     case "audit":
       return dfns.auth.listAuditLogs();
+    case "invite":
+      return invite(dfns, need(sub, "email"), values.permission, values.config);
   }
   throw new UsageError(`unknown command: ${positionals.join(" ")}\n\n${USAGE}`);
+}
+
+/** Creates a user, grants a permission and returns the console link that registers their passkey. */
+async function invite(dfns: DfnsApiClient, email: string, permissionId: string | undefined, configPath: string | undefined) {
+  let grant = permissionId;
+  if (!grant) {
+    const { items } = await dfns.permissions.listPermissions();
+    grant = items.find((p) => p.name.startsWith("Root (all operations"))?.id;
+    if (!grant) throw new UsageError("no root permission found; pass --permission <permissionId>");
+  }
+  const user = (await dfns.auth.createUser({ body: { email, kind: "CustomerEmployee" } })) as { userId: string; username: string; orgId: string; registrationCode?: string };
+  await dfns.permissions.createAssignment({ permissionId: grant, body: { identityId: user.userId } });
+  const config = loadConfig(resolve(configPath ?? ".tessera/local.json"));
+  // Passkeys are bound to the relying party "localhost": the link uses it, not 127.0.0.1.
+  const url = new URL("/console/register", config.baseUrl.replace("127.0.0.1", "localhost"));
+  url.search = new URLSearchParams({ org: config.orgId ?? user.orgId, username: user.username, code: user.registrationCode ?? "" }).toString();
+  return { userId: user.userId, username: user.username, permissionId: grant, registrationLink: url.toString() };
 }
 
 export async function main(argv: string[]): Promise<number> {
