@@ -126,7 +126,7 @@ describe("approvals", () => {
     expect(lines.some((l) => l.startsWith(`allowed policy: held for approval ${held.approvalId}`))).toBe(true);
     expect(lines.some((l) => l.startsWith(`allowed policy: request ${input.requestId} Approved (${held.approvalId}, approvers ${alice.userId}, ${bob.userId})`))).toBe(true);
     expect(lines).toContain("denied The initiator of a request cannot approve it");
-  });
+  }, 30_000);
 
   it("a denial rejects at once: the reservation is released and the request comes back Rejected, not for signing", async () => {
     const { org, initiator, alice } = await setUp();
@@ -140,14 +140,14 @@ describe("approvals", () => {
     await deliver(org.boot.orgId, 1);
     expect(events()).toEqual([expect.objectContaining({ outcome: "Rejected", requestId: input.requestId, reason: `denied by ${alice.userId}: unknown recipient` })]);
     expect((await auditLines(org.boot.orgId)).some((l) => l.decision === "denied" && l.reason.includes(`request ${input.requestId} Rejected`))).toBe(true);
-  });
+  }, 30_000);
 
   it("the initiator may deny their own request", async () => {
     const { org, initiator } = await setUp();
     const held = await evaluatePolicies(env, org.boot.orgId, gateInput({ initiatorId: initiator.userId, amount: "1000000000000000000" }), { prices });
     if (held.status !== "Pending") throw new Error(held.status);
     expect(await json(await decide(initiator.client, held.approvalId, "Denied"))).toMatchObject({ status: "Denied" });
-  });
+  }, 30_000);
 
   it("the auto-reject timeout (alarm) rejects a pending approval", async () => {
     const { org, initiator, alice } = await setUp();
@@ -168,7 +168,7 @@ describe("approvals", () => {
     expect(events()).toEqual([expect.objectContaining({ outcome: "Rejected", requestId: input.requestId, reason: "approval expired (auto-reject timeout)" })]);
     expect(await policySql(org.boot.orgId, "SELECT state FROM usage WHERE request_id = ?", input.requestId)).toEqual([{ state: "Released" }]);
     expect((await decide(alice.client, held.approvalId, "Approved")).status).toBe(409);
-  });
+  }, 30_000);
 
   it("at quorum the request is re-checked: a Block policy added meanwhile still wins", async () => {
     const { org, initiator, alice, bob } = await setUp();
@@ -184,7 +184,7 @@ describe("approvals", () => {
     expect(first).toMatchObject({ outcome: "Rejected" });
     expect(first.outcome === "Rejected" && first.reason).toContain(`approved, but blocked when re-checked: Blocked by policy "freeze" (${freeze.id}`);
     expect(await policySql(org.boot.orgId, "SELECT state FROM usage WHERE request_id = ?", input.requestId)).toEqual([{ state: "Released" }]);
-  });
+  }, 30_000);
 
   it("an undeliverable resume is retried with backoff, then given up and its reservation released", async () => {
     const { org, initiator, alice, bob } = await setUp();
@@ -211,5 +211,5 @@ describe("approvals", () => {
     expect(calls).toBe(8);
     expect(await policySql(org.boot.orgId, "SELECT attempts, next_at, last_error FROM resumes")).toEqual([{ attempts: 8, next_at: null, last_error: "signing layer down" }]);
     expect(await policySql(org.boot.orgId, "SELECT state FROM usage WHERE request_id = ?", input.requestId)).toEqual([{ state: "Released" }]);
-  });
+  }, 30_000);
 });

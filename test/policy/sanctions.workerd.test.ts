@@ -39,5 +39,5 @@ describe("sanctions screening with the bundled list", () => {
     expect((await evaluatePolicies(env, boot.orgId, gateInput({ initiatorId: boot.serviceAccount.userId, to: "0x2222222222222222222222222222222222222222" }))).status).toBe("Allowed");
     // A raw signature has no recipient: skipped by this policy's fallback, as configured.
     expect((await evaluatePolicies(env, boot.orgId, gateInput({ initiatorId: boot.serviceAccount.userId, kind: "Signature", to: undefined, amount: undefined, asset: undefined }))).status).toBe("Allowed");
-  });
+  }, 30_000);
 });

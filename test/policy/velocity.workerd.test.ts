@@ -42,7 +42,7 @@ describe("velocity limits under concurrency", () => {
     expect(states).toEqual([{ state: "Committed", n: 10 }]);
     const next = await evaluatePolicies(env, boot.orgId, gateInput({ initiatorId: boot.serviceAccount.userId, amount: "1" }), { prices });
     expect(next.status).toBe("Blocked"); // even one wei more no longer fits this hour
-  });
+  }, 30_000);
 
   it("50 simultaneous requests against a count velocity of 10; a released reservation frees its place, a committed one cannot be released", async () => {
     const { boot, sa } = await newOrg();
@@ -73,5 +73,5 @@ describe("velocity limits under concurrency", () => {
     const b = await evaluatePolicies(env, boot.orgId, retry);
     expect(a.status === "Allowed" && b.status === "Allowed" && a.reservation.reservationId === b.reservation.reservationId).toBe(true);
     expect((await policySql<{ n: number }>(boot.orgId, "SELECT COUNT(*) AS n FROM usage WHERE wallet_id = 'wa-retry'"))[0]!.n).toBe(1);
-  });
+  }, 30_000);
 });
