@@ -42,14 +42,15 @@ beforeAll(async () => {
   const c = await createCoordinatorHost();
   host = c.host;
   cluster = await startLocalCluster({ regions: ["eu", "us", "ap"], edge, coordinatorPeerIds: [c.peerId], timeouts: { signMs: 4_000 } });
-  coordinator = new MpcCoordinator(host, { timeoutMs: 60_000 });
+  // Generous: an ECDSA keygen is seconds of CPU per node, and CI machines are small and shared.
+  coordinator = new MpcCoordinator(host, { timeoutMs: 150_000 });
   const kg = await coordinator.keygen({
     nodes: cluster.addresses(),
     authorization: edge.keygen({ keyId, scheme: "ecdsa-secp256k1", parties: cluster.parties(), threshold: 2, walletId, network }),
   });
   address = publicKeyToAddress(`0x${bytesToHex(secp256k1.Point.fromBytes(hexToBytes(kg.publicKey)).toBytes(false))}`);
   await coordinator.keygen({ nodes: cluster.addresses(), authorization: edge.keygen({ keyId: frostKey, scheme: "frost-ed25519", parties: cluster.parties(), threshold: 2 }) });
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await host?.stop();
