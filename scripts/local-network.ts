@@ -7,7 +7,7 @@
 // key-encryption key (written by `mpc-node init`). Nothing is shared through the repository.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -48,6 +48,35 @@ export interface LocalNetwork {
   /** Stops one node (SIGKILL) or starts it again: for fault tests. */
   killNode(region: string): Promise<void>;
   startNode(region: string): Promise<void>;
+  /**
+   * Stops the edge API and starts it again on the same port with the same state folder: for fault
+   * tests. `crash` SIGKILLs wrangler and every process under it (workerd) instead of SIGTERM.
+   */
+  restartApi(o?: { crash?: boolean }): Promise<void>;
+  /** Process ids of the edge API (wrangler and what it started, e.g. workerd) and of anvil. */
+  pids(): { api: number[]; chain: number | null };
+}
+
+/** Every live process under `pid` (from /proc), children first-level to leaves. */
+export function descendants(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // pid (comm) state ppid …; comm may contain spaces and parentheses.
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parent.set(Number(entry), ppid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const [child, pp] of parent) if (pp === p) (out.push(child), walk(child));
+  };
+  walk(pid);
+  return out;
 }
 
 export function freePort(): Promise<number> {
@@ -173,10 +202,12 @@ export async function startLocalNetwork(o: NetworkOptions): Promise<LocalNetwork
 
   try {
     let chainUrl: string | null = null;
+    let chainChild: ChildProcess | undefined;
     if (o.chain !== false) {
       const chainPort = o.chainPort || (await freePort());
       const anvil = spawn(ANVIL, ["--host", "127.0.0.1", "--port", String(chainPort), "--state", join(o.stateDir, "anvil-state.json")], { stdio: ["ignore", "pipe", "pipe"] });
       children.push({ name: "chain", child: anvil });
+      chainChild = anvil;
       await waitReady("chain", anvil, /Listening on/, 30_000, log);
       chainUrl = `http://127.0.0.1:${chainPort}`;
     }
@@ -198,26 +229,31 @@ export async function startLocalNetwork(o: NetworkOptions): Promise<LocalNetwork
       ...(chainUrl ? { ANVIL_RPC_URL: chainUrl } : {}),
       ...o.vars,
     };
-    const api = spawn(
-      WRANGLER,
-      [
-        "dev",
-        "--local",
-        "--ip",
-        "127.0.0.1",
-        "--port",
-        String(apiPort),
-        "--inspector-port",
-        String(await freePort()),
-        "--persist-to",
-        join(o.stateDir, "wrangler"),
-        "--show-interactive-dev-session=false",
-        ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
-      ],
-      { cwd: root, env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    children.push({ name: "api", child: api });
-    await waitReady("api", api, /Ready on/, 60_000, log);
+    const inspectorPort = await freePort();
+    let api: ChildProcess;
+    const startApi = async () => {
+      api = spawn(
+        WRANGLER,
+        [
+          "dev",
+          "--local",
+          "--ip",
+          "127.0.0.1",
+          "--port",
+          String(apiPort),
+          "--inspector-port",
+          String(inspectorPort),
+          "--persist-to",
+          join(o.stateDir, "wrangler"),
+          "--show-interactive-dev-session=false",
+          ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+        ],
+        { cwd: root, env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"] },
+      );
+      children.push({ name: "api", child: api });
+      await waitReady("api", api, /Ready on/, 60_000, log);
+    };
+    await startApi();
     const apiUrl = `http://127.0.0.1:${apiPort}`;
 
     return {
@@ -235,6 +271,29 @@ export async function startLocalNetwork(o: NetworkOptions): Promise<LocalNetwork
         await gone;
       },
       startNode,
+      restartApi: async (r = {}) => {
+        const child = api;
+        if (child.exitCode === null && child.signalCode === null) {
+          const under = descendants(child.pid!);
+          const gone = new Promise((res) => child.once("exit", res));
+          if (r.crash) {
+            for (const pid of [child.pid!, ...under]) {
+              try {
+                process.kill(pid, "SIGKILL");
+              } catch {
+                // already gone
+              }
+            }
+          } else child.kill("SIGTERM");
+          await gone;
+          // wrangler's workerd must be gone too before the port is taken again.
+          const deadline = Date.now() + 10_000;
+          while (under.some((pid) => existsSync(`/proc/${pid}`)) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+          for (const pid of under) if (existsSync(`/proc/${pid}`)) process.kill(pid, "SIGKILL");
+        }
+        await startApi();
+      },
+      pids: () => ({ api: api.exitCode === null && api.signalCode === null ? [api.pid!, ...descendants(api.pid!)] : [], chain: chainChild?.pid ?? null }),
     };
   } catch (e) {
     await stop();
