@@ -55,9 +55,12 @@ describe("/v2/policies", () => {
     ]);
     expect(versions.every((v) => v.user_action_id?.startsWith("ua-"))).toBe(true);
 
-    // Allowed lines are written after the response (waitUntil); give them a moment.
-    await new Promise((r) => setTimeout(r, 50));
-    const reasons = (await auditLines(boot.orgId)).map((l) => l.reason);
+    // Allowed lines are written after the response (waitUntil): wait until the last one is in.
+    let reasons: string[] = [];
+    for (let i = 0; i < 100 && !reasons.some((r) => r.includes("archived (version 3)")); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      reasons = (await auditLines(boot.orgId)).map((l) => l.reason);
+    }
     expect(reasons).toContain(`policy ${created.id} "block big" created (version 1): TransactionAmountLimit → Block`);
     expect(reasons).toContain(`policy ${created.id} "block bigger" updated to version 2: TransactionAmountLimit → Block`);
     expect(reasons).toContain(`policy ${created.id} "block bigger" archived (version 3)`);
