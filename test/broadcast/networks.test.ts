@@ -1,0 +1,51 @@
+// Network configuration (zod-validated, per deployment) and the classification of nodes' refusals.
+import { describe, expect, it } from "vitest";
+import { classifyNodeError } from "../../worker/src/broadcast/node-refusals.js";
+import { explorerLink, loadNetworks, networkFor, NetworkConfigError } from "../../worker/src/networks/networks.js";
+
+describe("networks", () => {
+  it("defaults: Anvil on loopback, Ethereum and Sepolia unavailable until an RPC is configured", () => {
+    const n = loadNetworks({});
+    expect(n.Anvil).toMatchObject({ ok: true, config: { chainId: 31337, rpcUrls: ["http://127.0.0.1:8545"], confirmations: 1, nativeAsset: { symbol: "ETH", decimals: 18 } } });
+    expect(n.Ethereum).toEqual({ ok: false, reason: "Network Ethereum is not configured in this deployment (set ETHEREUM_RPC_URL)" });
+    expect(networkFor({}, "Bitcoin")).toEqual({ ok: false, reason: "Network Bitcoin is not supported for transfers" });
+  });
+
+  it("RPC URLs from the environment (comma-separated, in order) and overrides from TESSERA_NETWORKS", () => {
+    const n = loadNetworks({
+      ETHEREUM_RPC_URL: "https://a.example/key1, https://b.example",
+      TESSERA_NETWORKS: JSON.stringify({ Ethereum: { confirmations: 20, tokens: [{ contract: "0x" + "ab".repeat(20), symbol: "USDC", decimals: 6 }] } }),
+    });
+    expect(n.Ethereum).toMatchObject({ ok: true, config: { chainId: 1, rpcUrls: ["https://a.example/key1", "https://b.example"], confirmations: 20, tokens: [{ symbol: "USDC" }] } });
+    const cfg = (n.Ethereum as { config: Parameters<typeof explorerLink>[0] }).config;
+    expect(explorerLink(cfg, "0xabc")).toBe("https://etherscan.io/tx/0xabc");
+  });
+
+  it("refuses an invalid configuration with the field at fault", () => {
+    expect(() => loadNetworks({ TESSERA_NETWORKS: "{not json" })).toThrow(new NetworkConfigError("TESSERA_NETWORKS is not valid JSON"));
+    expect(() => loadNetworks({ TESSERA_NETWORKS: JSON.stringify({ Anvil: { confirmations: 0 } }) })).toThrow(/Anvil\.confirmations/);
+    expect(() => loadNetworks({ TESSERA_NETWORKS: JSON.stringify({ Solana: {} }) })).toThrow(NetworkConfigError);
+    expect(() => loadNetworks({ TESSERA_NETWORKS: JSON.stringify({ Anvil: { rpcUrls: ["http://x"] } }) })).toThrow(NetworkConfigError);
+    expect(() => loadNetworks({ ANVIL_RPC_URL: "ftp://127.0.0.1:1" })).toThrow(/Anvil \(ANVIL_RPC_URL \/ TESSERA_NETWORKS\): rpcUrls\.0: /);
+  });
+});
+
+describe("what a node's refusal means", () => {
+  it.each([
+    ["already known", "already-known"],
+    ["ALREADY_EXISTS: already known", "already-known"],
+    ["nonce too low: next nonce 5, tx nonce 4", "nonce-used"],
+    ["replacement transaction underpriced", "replacement-underpriced"],
+    ["execution reverted: ERC20: transfer amount exceeds balance", "reverted"],
+    ["insufficient funds for gas * price + value: balance 0", "insufficient-funds"],
+    ["max fee per gas less than block base fee", "rejected"],
+    ["intrinsic gas too low", "rejected"],
+    ["header not found", "temporary"],
+    ["rate limit exceeded", "temporary"],
+  ] as const)("%s → %s", (message, kind) => {
+    expect(classifyNodeError(message)).toBe(kind);
+  });
+  it("code 3 is a revert whatever the wording", () => {
+    expect(classifyNodeError("VM Exception", 3)).toBe("reverted");
+  });
+});
