@@ -12,6 +12,8 @@ export default defineConfig({
         test: {
           name: "workerd",
           include: ["{worker,wasm,shared,test}/**/*.workerd.test.ts"],
+          // A loaded 2-core CI machine runs several workerd files at once: generous, not infinite.
+          testTimeout: 60_000,
         },
       },
       {
