@@ -28,7 +28,7 @@ export interface ShareHolderAddress {
 
 /** The part of a libp2p node the coordinator uses. */
 export interface CoordinatorHost {
-  dialProtocol(peer: Multiaddr | Multiaddr[], protocols: string | string[], options?: AbortOptions & { negotiateFully?: boolean }): Promise<Stream>;
+  dialProtocol(peer: Multiaddr | Multiaddr[], protocols: string | string[], options?: AbortOptions): Promise<Stream>;
 }
 
 export interface CeremonyRequest {
@@ -225,8 +225,7 @@ export class MpcCoordinator {
       if (!s.failure && !s.result) s.failure = { peerId: node.peerId, ...(node.region ? { region: node.region } : {}), stage, message, culprits: [], waitingFor: [], ...extra };
     };
     try {
-      // Optimistic protocol selection: the request travels with the negotiation, saving a round trip.
-      s.stream = await this.host.dialProtocol(node.multiaddrs.map((m) => withPeer(m, node.peerId)), CEREMONY_PROTOCOLS[kind], { signal, negotiateFully: false });
+      s.stream = await this.host.dialProtocol(node.multiaddrs.map((m) => withPeer(m, node.peerId)), CEREMONY_PROTOCOLS[kind], { signal });
     } catch (e) {
       if (!signal.aborted) fail("unreachable", `cannot open ${CEREMONY_PROTOCOLS[kind]}: ${(e as Error).message}`);
       return;
