@@ -218,6 +218,11 @@ describe("ceremony engine, in one process", () => {
     for (const f of await runAll(nodes, "sign", good)) {
       expect(f.type === "failure" && f.error.code).toBe("replayed");
     }
+    // A fresh nonce does not make an old session id usable again.
+    const sameSession = edge.sign({ keyId, scheme: "frost-ed25519", parties: partiesOf(nodes, [1, 2]), body, sessionId: good.authorization.sessionId });
+    for (const f of await runAll(nodes, "sign", sameSession)) {
+      expect(f.type === "failure" && f.error.message).toMatch(/session .* already ran/);
+    }
     // The edge's key alone: a well-signed authorization whose user action a stranger signed.
     const stranger = new LocalEdge(edge.edgeId, edge.secretKey);
     const strangers = stranger.sign({ keyId, scheme: "frost-ed25519", parties: partiesOf(nodes, [1, 2]), body });

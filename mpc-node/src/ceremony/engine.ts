@@ -99,17 +99,23 @@ export class CeremonyEngine {
     if (this.active.size >= (this.o.maxSessions ?? 256)) {
       return this.refused(kind, signed, coordinator, receivedAt, "busy", `this node already runs ${this.active.size} sessions`);
     }
-    const check = await verifyAuthorization(signed, {
-      edgeKeys: this.o.edgeKeys,
-      self: this.o.self.peerId,
-      expectedKind: kind,
-      now: clock.now(),
-      ...this.o.authorization,
-      ...(this.o.chainIdOf ? { chainIdOf: this.o.chainIdOf } : {}),
-      key: (id): KeyRecordView | undefined => store.key(id),
-      isBanned: (keyId, peerId) => store.isBanned(keyId, peerId),
-      claim: (c) => store.claim(c, clock.now()),
-    });
+    let check: Awaited<ReturnType<typeof verifyAuthorization>>;
+    try {
+      check = await verifyAuthorization(signed, {
+        edgeKeys: this.o.edgeKeys,
+        self: this.o.self.peerId,
+        expectedKind: kind,
+        now: clock.now(),
+        ...this.o.authorization,
+        ...(this.o.chainIdOf ? { chainIdOf: this.o.chainIdOf } : {}),
+        key: (id): KeyRecordView | undefined => store.key(id),
+        isBanned: (keyId, peerId) => store.isBanned(keyId, peerId),
+        claim: (c) => store.claim(c, clock.now()),
+      });
+    } catch (e) {
+      // A check that throws instead of answering is a bug; the request is refused all the same.
+      return this.refused(kind, signed, coordinator, receivedAt, "internal", `could not check the authorization: ${(e as Error).message}`);
+    }
     if (!check.ok) return this.refused(kind, signed, coordinator, receivedAt, check.code, check.reason);
     const a = check.authorization;
     if (this.active.has(a.sessionId) || this.closed.has(a.sessionId)) {

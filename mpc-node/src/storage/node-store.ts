@@ -55,6 +55,10 @@ CREATE TABLE IF NOT EXISTS nonces (
   expires_at INTEGER NOT NULL,
   PRIMARY KEY (edge_id, nonce)
 ) STRICT;
+CREATE TABLE IF NOT EXISTS sessions (
+  session_id TEXT PRIMARY KEY,
+  at INTEGER NOT NULL
+) STRICT;
 CREATE TABLE IF NOT EXISTS user_actions (
   challenge TEXT PRIMARY KEY,
   binding TEXT NOT NULL,
@@ -219,16 +223,21 @@ export class NodeStore {
    * Spends an authorization nonce and, for signatures, binds a user action to what it signs.
    * Synchronous, so check and insert cannot interleave with another request.
    */
-  claim(c: { edgeId: string; nonce: string; expiresAt: number; userAction?: { challenge: string; binding: string } }, now: number): { ok: true } | { ok: false; reason: string } {
+  claim(c: { edgeId: string; nonce: string; sessionId: string; expiresAt: number; userAction?: { challenge: string; binding: string } }, now: number): { ok: true } | { ok: false; reason: string } {
     return this.tx(() => {
       if (this.db.prepare("SELECT 1 FROM nonces WHERE edge_id = ? AND nonce = ?").get(c.edgeId, c.nonce) !== undefined) {
         return { ok: false as const, reason: `nonce ${c.nonce} was already used` };
+      }
+      // A session id binds every round message; running two sessions under one id is refused.
+      if (this.db.prepare("SELECT 1 FROM sessions WHERE session_id = ?").get(c.sessionId) !== undefined) {
+        return { ok: false as const, reason: `session ${c.sessionId} already ran on this node` };
       }
       if (c.userAction) {
         const seen = this.db.prepare("SELECT binding FROM user_actions WHERE challenge = ?").get(c.userAction.challenge) as { binding: string } | undefined;
         if (seen && seen.binding !== c.userAction.binding) return { ok: false as const, reason: "the user action already authorized a different signature" };
         if (!seen) this.db.prepare("INSERT INTO user_actions (challenge, binding, at) VALUES (?, ?, ?)").run(c.userAction.challenge, c.userAction.binding, now);
       }
+      this.db.prepare("INSERT INTO sessions (session_id, at) VALUES (?, ?)").run(c.sessionId, now);
       this.db.prepare("INSERT INTO nonces (edge_id, nonce, expires_at) VALUES (?, ?, ?)").run(c.edgeId, c.nonce, c.expiresAt);
       return { ok: true as const };
     });

@@ -222,11 +222,12 @@ export interface AuthorizationContext {
   key(keyId: string): KeyRecordView | undefined;
   isBanned(keyId: string, peerId: string): boolean;
   /**
-   * Atomically spends the nonce and, for a signature, binds the user action to what it signs;
-   * refuses if the nonce was seen or the user action already authorized something else. Called
+   * Atomically spends the nonce and the session id and, for a signature, binds the user action
+   * to what it signs; refuses if the nonce or session id was seen, or the user action already
+   * authorized something else. Called
    * last, only for an authorization that passed every other check.
    */
-  claim(c: { edgeId: string; nonce: string; expiresAt: number; userAction?: { challenge: string; binding: string } }): { ok: true } | { ok: false; reason: string };
+  claim(c: { edgeId: string; nonce: string; sessionId: string; expiresAt: number; userAction?: { challenge: string; binding: string } }): { ok: true } | { ok: false; reason: string };
 }
 
 const refuse = (code: RefusalCode, reason: string): AuthorizationCheck => ({ ok: false, code, reason });
@@ -264,6 +265,7 @@ export async function verifyAuthorization(input: unknown, ctx: AuthorizationCont
   const claim = ctx.claim({
     edgeId: a.edgeId,
     nonce: a.nonce,
+    sessionId: a.sessionId,
     expiresAt: a.expiresAt,
     ...(a.kind === "sign" ? { userAction: { challenge: a.userAction.challenge, binding: `${a.keyId}:${a.derivationPath ?? ""}:${a.message}` } } : {}),
   });
