@@ -11,7 +11,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { startLocalNetwork } = await import("./local-network.ts");
 const { ensureLocalOrg } = await import("../worker/src/admin/local-bootstrap.mjs");
 
-const stateDir = join(root, ".tessera");
+const stateDir = process.env.TESSERA_STATE_DIR ?? join(root, ".tessera");
 const verbose = process.argv.includes("--verbose");
 const started = Date.now();
 
