@@ -17,6 +17,8 @@ import { TransferEngine, WALLET_SCHEMA, type Submission } from "./transfer-engin
 import type { WalletRecord } from "./wallet-directory.js";
 import type { TransactionRequest, TransferRequest } from "./wire.js";
 
+const SAFETY_WAKE_MS = 60_000;
+
 export function walletTransfersName(orgId: string, walletId: string): string {
   return `${orgId}:${walletId}`;
 }
@@ -77,18 +79,23 @@ export class WalletTransfers extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const wallet = this.storedWallet();
     if (!wallet) return;
+    // A wake-up in case this run is cut short (eviction, deploy): rows it was working on are
+    // still due, and the next run picks them up where their last written step left them.
+    await this.ctx.storage.setAlarm(Date.now() + SAFETY_WAKE_MS);
     const engine = this.engineFor(wallet);
     if (!engine.ok) {
-      // The deployment lost this network's configuration: try again later rather than fail transfers.
+      // The deployment lost this network's configuration: keep waking rather than fail transfers.
       console.error("wallet transfers paused:", engine.message);
-      await this.ctx.storage.setAlarm(Date.now() + 60_000);
       return;
     }
     await engine.value.runDue();
     await drainOutbox(engine.value.outbox, outboxHandlers(this.env, wallet.orgId), Date.now());
-    await this.schedule();
+    const next = engine.value.nextWakeAt();
+    if (next === null) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(Math.max(next, Date.now()));
   }
 
+  /** Brings the alarm forward when new work is due sooner than it would fire. */
   private async schedule(): Promise<void> {
     const next = this.engine?.nextWakeAt() ?? null;
     if (next === null) return;

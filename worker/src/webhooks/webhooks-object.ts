@@ -47,8 +47,12 @@ export class Webhooks extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    // A wake-up in case this run is cut short; replaced below by the real next time.
+    await this.ctx.storage.setAlarm(Date.now() + 60_000);
     await this.dispatcher.runDue();
-    await this.schedule();
+    const next = this.dispatcher.nextWakeAt();
+    if (next === null) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(Math.max(next, Date.now()));
   }
 
   private async schedule(): Promise<void> {
