@@ -21,5 +21,7 @@ for (const file of benches) {
     console.error(`${file} exited with ${run.status}`);
   }
 }
+// Every run ends with the summary table of whatever results exist now.
+spawnSync(process.execPath, [join(here, "report.mjs")], { stdio: "inherit" });
 console.log(`\n${benches.length - failed} benchmarks ran, ${failed} failed; results in bench/results/`);
 process.exit(failed === 0 ? 0 : 1);
