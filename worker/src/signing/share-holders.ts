@@ -60,6 +60,8 @@ type Row = Record<string, SqlStorageValue>;
 
 export class ShareHolders extends DurableObject<Cloudflare.Env> {
   private peer: Promise<Libp2p> | undefined;
+  /** Rotates which holders sign, so every node shares the work (not always the first t). */
+  private turn = 0;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
@@ -153,7 +155,8 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
       const available = key.parties.filter((p) => !excluded.has(p.peerId));
       if (available.length < key.threshold) break;
       // ECDSA (DKLs23) signs with exactly t parties; FROST with at least t: t keeps it cheap.
-      const signers = available.slice(0, key.threshold);
+      const start = this.turn++ % available.length;
+      const signers = [...available.slice(start), ...available.slice(0, start)].slice(0, key.threshold).sort((a, b) => a.index - b.index);
       const a = {
         ...this.authorization({ edgeId, keyId: input.keyId, scheme: key.scheme, parties: signers }),
         kind: "sign",

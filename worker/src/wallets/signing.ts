@@ -44,7 +44,7 @@ export async function executeSignature(
   job: { orgId: string; wallet: WalletRecord; request: SignatureRecord; intent: SigningIntent; message: Uint8Array; userAction: UserActionEvidence; reservation?: Reservation },
 ): Promise<SignatureRecord> {
   const reg = registryOf(env, job.orgId);
-  const executing = await reg.putSignature({ ...job.request, status: "Executing" });
+  const executing = await reg.putSignature({ ...job.request, status: "Executing", ...(job.reservation ? { reservation: job.reservation } : {}) });
   const holders = env.SHARE_HOLDERS.get(env.SHARE_HOLDERS.idFromName("share-holders"));
   const out = await holders.sign({ keyId: job.wallet.keyId, intent: job.intent, message: hex(job.message), userAction: job.userAction });
   if (!out.ok) {

@@ -3,7 +3,15 @@
 // a signature request is written before the nodes are asked and updated with their answer, so a
 // crash mid-ceremony leaves a request in a defined state (Executing → later Failed), never lost.
 import { DurableObject } from "cloudflare:workers";
+import type { Reservation } from "../policy/contract.js";
+import { releaseReservation } from "../policy/gate.js";
 import type { KeyCurve, KeyScheme, WalletNetwork } from "./chains.js";
+
+/**
+ * A request still Executing this long after it started was cut off (the Worker restarted while
+ * the nodes were asked): longer than any ceremony's deadline (90 s), so no answer is pending.
+ */
+export const INTERRUPTED_AFTER_MS = 3 * 60_000;
 
 export interface WalletRecord {
   id: string;
@@ -37,6 +45,8 @@ export interface SignatureRecord {
   signature?: { r: string; s: string; recid?: number; encoded: string };
   signedData?: string;
   approvalId?: string;
+  /** While Executing: the policy reservation to release if the request is cut off. */
+  reservation?: Reservation;
   dateRequested: string;
   datePolicyResolved?: string;
   dateSigned?: string;
@@ -44,7 +54,7 @@ export interface SignatureRecord {
 
 type Row = Record<string, SqlStorageValue>;
 
-export class WalletRegistry extends DurableObject {
+export class WalletRegistry extends DurableObject<Cloudflare.Env> {
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS wallets (
@@ -81,7 +91,11 @@ export class WalletRegistry extends DurableObject {
     return next;
   }
 
-  putSignature(s: SignatureRecord): SignatureRecord {
+  async putSignature(s: SignatureRecord): Promise<SignatureRecord> {
+    // An Executing request gets a deadline: if nothing finishes it (the Worker died mid-ceremony),
+    // the alarm fails it and releases its reservation instead of leaving it Executing forever.
+    if (s.status === "Executing" && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + INTERRUPTED_AFTER_MS);
+    if (s.status !== "Executing") delete s.reservation;
     this.ctx.storage.sql.exec(
       "INSERT INTO signatures (id, wallet_id, record) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET record = excluded.record",
       s.id,
@@ -89,6 +103,23 @@ export class WalletRegistry extends DurableObject {
       JSON.stringify(s),
     );
     return s;
+  }
+
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    const rows = this.ctx.storage.sql.exec<Row>("SELECT record FROM signatures WHERE json_extract(record, '$.status') = 'Executing'").toArray();
+    let next: number | null = null;
+    for (const row of rows) {
+      const s = JSON.parse(String(row.record)) as SignatureRecord;
+      const started = Date.parse(s.datePolicyResolved ?? s.dateRequested);
+      if (now - started < INTERRUPTED_AFTER_MS) {
+        next = Math.min(next ?? Infinity, started + INTERRUPTED_AFTER_MS);
+        continue;
+      }
+      if (s.reservation) await releaseReservation(this.env, s.reservation, "signing interrupted").catch(() => {});
+      await this.putSignature({ ...s, status: "Failed", reason: "Signing was interrupted (the edge restarted during the ceremony); no signature was returned. Request it again." });
+    }
+    if (next !== null) await this.ctx.storage.setAlarm(next + 1_000);
   }
 
   getSignature(walletId: string, id: string): SignatureRecord | null {
