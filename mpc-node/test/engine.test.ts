@@ -162,7 +162,7 @@ describe("ceremony engine, in one process", () => {
 
   it("holds round messages that arrive before the node has its authorization", async () => {
     const hash = bytesToHex(sha256(new TextEncoder().encode("late authorization")));
-    const signed = edge.sign({ keyId, scheme: "frost-ed25519", parties: partiesOf(nodes, [1, 3]), body: { kind: "Hash", hash } });
+    const signed = edge.sign({ keyId, scheme: "frost-ed25519", parties: partiesOf(nodes, [1, 3]), body: { kind: "Hash", hash: `0x${hash}` } });
     const first = nodes[0]!.engine.run("sign", signed, "coordinator", { accepted: () => {} });
     // Node 3 hears about the session only after node 1's first messages reached it.
     await new Promise((r) => setTimeout(r, 50));
@@ -182,7 +182,7 @@ describe("ceremony engine, in one process", () => {
       return copy;
     };
     try {
-      const signed = edge.sign({ keyId, scheme: "frost-ed25519", parties: partiesOf(nodes, [1, 3]), body: { kind: "Hash", hash: "ab".repeat(32) } });
+      const signed = edge.sign({ keyId, scheme: "frost-ed25519", parties: partiesOf(nodes, [1, 3]), body: { kind: "Hash", hash: `0x${"ab".repeat(32)}` } });
       const fromVictim = (await runAll(nodes, "sign", signed, [victim, cheat]))[0]!;
       expect(fromVictim.type).toBe("failure");
       if (fromVictim.type !== "failure") return;
@@ -193,12 +193,12 @@ describe("ceremony engine, in one process", () => {
       tamper = null;
     }
     // The next session is unaffected.
-    const signed = edge.sign({ keyId, scheme: "frost-ed25519", parties: partiesOf(nodes, [1, 3]), body: { kind: "Hash", hash: "cd".repeat(32) } });
+    const signed = edge.sign({ keyId, scheme: "frost-ed25519", parties: partiesOf(nodes, [1, 3]), body: { kind: "Hash", hash: `0x${"cd".repeat(32)}` } });
     expect(results(await runAll(nodes, "sign", signed))).toHaveLength(2);
   });
 
   it("refuses forged, expired and replayed authorizations, and one the user did not sign", async () => {
-    const body = { kind: "Hash", hash: "11".repeat(32) };
+    const body = { kind: "Hash", hash: `0x${"11".repeat(32)}` };
     const good = edge.sign({ keyId, scheme: "frost-ed25519", parties: partiesOf(nodes, [1, 2]), body });
     const forger = new LocalEdge(edge.edgeId, ed25519.utils.randomSecretKey(), edge.user);
     const forged = forger.sign({ keyId, scheme: "frost-ed25519", parties: partiesOf(nodes, [1, 2]), body });
@@ -240,7 +240,7 @@ describe("ceremony engine, in one process", () => {
       expect(n.store.key(keyId)?.generation).toBe(1);
     });
     const hash = "33".repeat(32);
-    const sig = results(await runAll(nodes, "sign", edge.sign({ keyId, scheme: "frost-ed25519", parties: partiesOf(nodes, [2, 3]), body: { kind: "Hash", hash } })))[0]!;
+    const sig = results(await runAll(nodes, "sign", edge.sign({ keyId, scheme: "frost-ed25519", parties: partiesOf(nodes, [2, 3]), body: { kind: "Hash", hash: `0x${hash}` } })))[0]!;
     if (sig.kind !== "sign") throw new Error("not a signature");
     expect(ed25519.verify(hexToBytes(sig.signature), hexToBytes(hash), hexToBytes(publicKey))).toBe(true);
   });
@@ -269,7 +269,7 @@ describe("timeouts", () => {
     const keyId = "key-timeout";
     results(await runAll(nodes, "keygen", edge.keygen({ keyId, scheme: "frost-ed25519", parties: partiesOf(nodes), threshold: 2 })));
     // Node 2 accepts, but everything sent to it is swallowed, and it never reaches node 1 either.
-    const signed = edge.sign({ keyId, scheme: "frost-ed25519", parties: partiesOf(nodes, [1, 2]), body: { kind: "Hash", hash: "44".repeat(32) } });
+    const signed = edge.sign({ keyId, scheme: "frost-ed25519", parties: partiesOf(nodes, [1, 2]), body: { kind: "Hash", hash: `0x${"44".repeat(32)}` } });
     holdFor = nodes[1]!.peerId;
     tamper = (from, to, frame) => (from === nodes[1]!.peerId ? null : frame);
     try {

@@ -89,7 +89,7 @@ describe("three share-holder processes over libp2p", () => {
     // open, nothing answers) and eu resumes into a session whose partner has gone silent.
     eu!.signal("SIGSTOP");
     const digest = sha256(new TextEncoder().encode("interrupted"));
-    const authorization = edge.sign({ keyId: ecdsaKey, scheme: "ecdsa-secp256k1", parties: cluster.parties([1, 2]), body: { kind: "Hash", hash: bytesToHex(digest) } });
+    const authorization = edge.sign({ keyId: ecdsaKey, scheme: "ecdsa-secp256k1", parties: cluster.parties([1, 2]), body: { kind: "Hash", hash: `0x${bytesToHex(digest)}` } });
     const sid = authorization.authorization.sessionId;
     const started = Date.now();
     const outcome = coordinator.sign({ nodes: cluster.addresses(), authorization, timeoutMs: 30_000 }).then(

@@ -5,7 +5,7 @@ import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { encodeFunctionData, erc20Abi, hashMessage, hashTypedData, serializeTransaction, type Hex } from "viem";
 import { describe, expect, it } from "vitest";
 import { canonicalJson, CanonicalJsonError } from "./canonical-json.js";
-import { checkKeygenRequest, checkTransferTransaction, IntentError, recomputeSigningMessage, signingMessageFor, userTargetOf } from "./intent.js";
+import { checkKeygenRequest, checkTransferTransaction, intentFromSignatureBody, IntentError, recomputeSigningMessage, signingMessageFor, userTargetOf } from "./intent.js";
 
 const tx = (o: Record<string, unknown> = {}): Hex =>
   serializeTransaction({ chainId: 11155111, type: "eip1559", to: "0x1111111111111111111111111111111111111111", value: 5n, nonce: 1, gas: 21_000n, maxFeePerGas: 3n, maxPriorityFeePerGas: 1n, ...o } as Parameters<typeof serializeTransaction>[0]);
@@ -26,7 +26,7 @@ describe("bytes to sign", () => {
     const h = "ab".repeat(32);
     expect(bytesToHex(signingMessageFor({ kind: "Hash", hash: `0x${h}` }, "ecdsa-secp256k1"))).toBe(h);
     expect(() => signingMessageFor({ kind: "Hash", hash: "0xabcd" }, "ecdsa-secp256k1")).toThrow(IntentError);
-    expect(bytesToHex(signingMessageFor({ kind: "Hash", hash: "abcd" }, "frost-ed25519"))).toBe("abcd");
+    expect(bytesToHex(signingMessageFor({ kind: "Hash", hash: "0xabcd" }, "frost-ed25519"))).toBe("abcd");
   });
   it("Message: EIP-191 for ECDSA, the raw bytes for EdDSA", () => {
     const raw = "0x68656c6c6f";
@@ -92,6 +92,11 @@ describe("node-side recomputation from the user's request", () => {
     expect(recomputeSigningMessage({ intent: { kind: "Hash", hash: `0x${"ce".repeat(32)}` }, userAction: { method: "POST", path: "/wallets/wa-1/signatures", payload: body }, key })).toMatchObject({ ok: false, reason: expect.stringMatching(/not what the user signed/) });
     expect(recomputeSigningMessage({ intent: { kind: "Hash", hash }, userAction: { method: "POST", path: "/wallets/wa-1/signatures", payload: JSON.stringify({ kind: "Hash", hash, taprootMerkleRoot: "00" }) }, key }).ok).toBe(false);
     expect(userTargetOf("GET", "/wallets/wa-1/signatures")).toBeNull();
+    // Bytes are 0x-prefixed hex, as Dfns writes them; a bare or empty string is not a message.
+    for (const bad of [{ kind: "Hash", hash: "cd".repeat(32) }, { kind: "Message", message: "" }, { kind: "Message", message: "abcd" }, { kind: "Message", message: "0xabc" }]) {
+      expect(intentFromSignatureBody(JSON.stringify(bad)).ok).toBe(false);
+    }
+    expect(intentFromSignatureBody(JSON.stringify({ kind: "Message", message: "0x" })).ok).toBe(true);
   });
   it("a transfer must match the user's body, on the network the wallet was created on", () => {
     const to: Hex = "0x4444444444444444444444444444444444444444";

@@ -21,10 +21,11 @@ import { dfnsSchemeOf, type MpcScheme } from "./scheme.js";
 
 // ------------------------------------------------------------------ formats
 
+// Dfns writes bytes as 0x-prefixed hex; anything else is refused rather than guessed at.
 const hexData = z
   .string()
   .max(2 * 128 * 1024 + 2)
-  .regex(/^(0x)?([0-9a-fA-F]{2})*$/, "must be hex bytes");
+  .regex(/^0x([0-9a-fA-F]{2})*$/, "must be 0x-prefixed hex bytes");
 const address = z.string().refine((a) => isAddress(a, { strict: false }), "must be an EVM address");
 const amount = z.string().regex(/^[0-9]{1,78}$/, "must be a decimal integer in the token's smallest unit");
 const typedDataField = z.strictObject({ name: z.string().min(1).max(256), type: z.string().min(1).max(256) });
