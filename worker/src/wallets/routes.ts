@@ -126,6 +126,8 @@ walletRoutes.post("/wallets/:walletId/signatures", permitAny(["Keys:Signatures:C
 
   const caller = c.get("caller");
   const reg = walletRegistry(c.env, caller.orgId);
+  // Written once the policy decided (a held request is stored before anyone can approve it;
+  // an allowed one is stored as Executing before the nodes are asked).
   const request: SignatureRecord = {
     id: newId("sig"),
     walletId: wallet.id,
@@ -136,8 +138,6 @@ walletRoutes.post("/wallets/:walletId/signatures", permitAny(["Keys:Signatures:C
     status: "Pending",
     dateRequested: new Date().toISOString(),
   };
-  await reg.putSignature(request);
-
   const gate = await evaluatePolicies(c.env, caller.orgId, {
     requestId: request.id,
     request: { kind: "Signature", walletId: wallet.id, walletTags: wallet.tags, network: wallet.network, initiatorId: caller.userId },
