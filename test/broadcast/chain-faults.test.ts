@@ -150,19 +150,21 @@ describe("transactions that leave the happy path", () => {
   });
 });
 
+/** The first signing attempt of the transaction at `nonce` fails with `message` (after a delay, as a timeout would). */
+function failSigningOnceAt(nonce: number, message: string) {
+  let failed = false;
+  signer.failWhen = (req) => {
+    if (failed || parseUnsigned((req.derivation as EvmSigningDerivation).intent.transaction).nonce !== nonce) return null;
+    failed = true;
+    return message;
+  };
+}
+
 describe("a signing failure after the nonce was allocated leaves no gap", () => {
   it("no new transfer comes: the freed nonce is filled by a zero-value self-transfer and the later ones confirm", async () => {
     const h = newHarness({ signer, rpcUrl: proxy.url });
     const base = await chainNonce();
-    let failed = false;
-    signer.failWhen = (req) => {
-      const nonce = parseUnsigned((req.derivation as EvmSigningDerivation).intent.transaction).nonce;
-      if (!failed && nonce === base + 1) {
-        failed = true;
-        return "share holder 2 unreachable";
-      }
-      return null;
-    };
+    failSigningOnceAt(base + 1, "share holder 2 unreachable");
     const ids = [1, 2, 3].map((i) => h.transfer({ kind: "Native", to: randomAddress(), amount: String(i) }));
     await h.settle({ timeoutMs: 30_000 });
     const rows = ids.map((id) => h.engine.store.get(id)!);
@@ -180,15 +182,7 @@ describe("a signing failure after the nonce was allocated leaves no gap", () => 
   it("a new transfer comes first: it takes the freed nonce", async () => {
     const h = newHarness({ signer, rpcUrl: proxy.url, timing: { nonceFillDelayMs: 60_000 } });
     const base = await chainNonce();
-    let failed = false;
-    signer.failWhen = (req) => {
-      const nonce = parseUnsigned((req.derivation as EvmSigningDerivation).intent.transaction).nonce;
-      if (!failed && nonce === base + 1) {
-        failed = true;
-        return "signing session aborted";
-      }
-      return null;
-    };
+    failSigningOnceAt(base + 1, "signing session aborted");
     const ids = [1, 2, 3].map((i) => h.transfer({ kind: "Native", to: randomAddress(), amount: String(i) }));
     // The transfer at base+2 waits in the pool behind the gap at base+1.
     await h.settle({ until: () => ids.every((id) => ["Failed", "Confirmed", "Broadcasted"].includes(h.engine.store.get(id)!.status)) && h.engine.nonces.free().length === 1 });

@@ -34,17 +34,9 @@ export async function startAnvil(extraArgs: string[] = []): Promise<Anvil> {
       reject(new Error(`anvil exited with ${code}:\n${output}`));
     });
   });
-  const url = `http://127.0.0.1:${port}`;
-  let id = 1;
   return {
-    url,
+    ...anvilAt(`http://127.0.0.1:${port}`),
     port,
-    async rpc<T>(method: string, params: unknown[] = []): Promise<T> {
-      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: id++, method, params }) });
-      const body = (await res.json()) as { result?: T; error?: { message: string } };
-      if (body.error) throw new Error(`${method}: ${body.error.message}`);
-      return body.result as T;
-    },
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once("exit", r));

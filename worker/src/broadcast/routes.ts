@@ -223,20 +223,6 @@ broadcastRoutes.post("/wallets/:walletId/transfers", permit("Wallets:Transfers:C
   return c.json(await submit(c, wallet, await prepareTransfer(network, body)));
 });
 
-broadcastRoutes.get("/wallets/:walletId/transfers", permit("Wallets:Transfers:Read"), async (c) => {
-  const wallet = await walletOf(c);
-  const { limit, before } = pageOf(c);
-  const page = await objectOf(c, wallet).list("Transfer", limit, before);
-  return c.json({ walletId: wallet.id, items: page.items, ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) });
-});
-
-broadcastRoutes.get("/wallets/:walletId/transfers/:transferId", permit("Wallets:Transfers:Read"), async (c) => {
-  const wallet = await walletOf(c);
-  const transfer = await objectOf(c, wallet).get("Transfer", c.req.param("transferId"));
-  if (!transfer) throw new ApiError(404, "Transfer not found");
-  return c.json(transfer);
-});
-
 // ---------------------------------------------------------------- broadcast transactions
 
 broadcastRoutes.post("/wallets/:walletId/transactions", permit("Wallets:Transactions:Create"), async (c) => {
@@ -246,19 +232,27 @@ broadcastRoutes.post("/wallets/:walletId/transactions", permit("Wallets:Transact
   return c.json(await submit(c, wallet, prepareTransaction(network, body)));
 });
 
-broadcastRoutes.get("/wallets/:walletId/transactions", permit("Wallets:Transactions:Read"), async (c) => {
-  const wallet = await walletOf(c);
-  const { limit, before } = pageOf(c);
-  const page = await objectOf(c, wallet).list("Transaction", limit, before);
-  return c.json({ walletId: wallet.id, items: page.items, ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) });
-});
+// ---------------------------------------------------------------- reading them back
 
-broadcastRoutes.get("/wallets/:walletId/transactions/:transactionId", permit("Wallets:Transactions:Read"), async (c) => {
-  const wallet = await walletOf(c);
-  const tx = await objectOf(c, wallet).get("Transaction", c.req.param("transactionId"));
-  if (!tx) throw new ApiError(404, "Transaction not found");
-  return c.json(tx);
-});
+const READ_ROUTES = [
+  { kind: "Transfer", collection: "transfers", param: "transferId", operation: "Wallets:Transfers:Read", missing: "Transfer not found" },
+  { kind: "Transaction", collection: "transactions", param: "transactionId", operation: "Wallets:Transactions:Read", missing: "Transaction not found" },
+] as const;
+
+for (const r of READ_ROUTES) {
+  broadcastRoutes.get(`/wallets/:walletId/${r.collection}`, permit(r.operation), async (c) => {
+    const wallet = await walletOf(c);
+    const { limit, before } = pageOf(c);
+    const page = await objectOf(c, wallet).list(r.kind, limit, before);
+    return c.json({ walletId: wallet.id, items: page.items, ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) });
+  });
+  broadcastRoutes.get(`/wallets/:walletId/${r.collection}/:${r.param}`, permit(r.operation), async (c) => {
+    const wallet = await walletOf(c);
+    const found = await objectOf(c, wallet).get(r.kind, c.req.param(r.param)!);
+    if (!found) throw new ApiError(404, r.missing);
+    return c.json(found);
+  });
+}
 
 // ---------------------------------------------------------------- balances
 
