@@ -10,6 +10,8 @@ export type MethodMode = ProxyMode | "swallow";
 
 export interface FaultProxy {
   url: string;
+  /** Where passing requests go (settable after start, when the chain starts later). */
+  upstream: string;
   mode: ProxyMode;
   /** Overrides `mode` for particular JSON-RPC methods. */
   methodModes: Record<string, MethodMode>;
@@ -20,7 +22,7 @@ export interface FaultProxy {
 
 export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const sockets = new Set<Socket>();
-  const state: FaultProxy = { url: "", mode: "pass", methodModes: {}, seen: [], stop: async () => undefined };
+  const state: FaultProxy = { url: "", upstream, mode: "pass", methodModes: {}, seen: [], stop: async () => undefined };
   const server: Server = createServer(async (req, res) => {
     if (state.mode === "down") {
       // Drop the connection without an answer, as a dead endpoint behind a load balancer does.
@@ -35,7 +37,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     if (mode === "down") return void req.socket.destroy();
     if (mode === "swallow") {
       state.seen.push(request.method);
-      await fetch(upstream, { method: "POST", headers: { "content-type": "application/json" }, body });
+      await fetch(state.upstream, { method: "POST", headers: { "content-type": "application/json" }, body });
       return void res.writeHead(200, { "content-type": "application/json" }).end('{"jsonrpc":"2.0","id":');
     }
     if (mode === "html") return void res.writeHead(200, { "content-type": "text/html" }).end("<html><body>502 Bad Gateway</body></html>");
@@ -43,7 +45,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     if (mode === "wrong-result") return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: request.id, result: { garbage: true } }));
     if (mode === "http-500") return void res.writeHead(500, { "content-type": "text/plain" }).end("upstream error");
     state.seen.push(request.method);
-    const upstreamRes = await fetch(upstream, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const upstreamRes = await fetch(state.upstream, { method: "POST", headers: { "content-type": "application/json" }, body });
     res.writeHead(upstreamRes.status, { "content-type": "application/json" }).end(await upstreamRes.text());
   });
   server.on("connection", (s) => {

@@ -4,7 +4,9 @@
 // ETH and an ERC-20 and the transfers reach Confirmed with the balances changed on chain, a
 // transfer that reverts ends Failed with its reason, 20 concurrent transfers confirm on
 // consecutive nonces, a caller-built transaction is broadcast, the assets endpoint reads the
-// balances, and a webhook receiver gets every status change once per event id, HMAC-verified.
+// balances, the edge's RPC going down and answering garbage leaves a transfer waiting with the
+// reason until it confirms once, and a webhook receiver gets every status change once per event
+// id, HMAC-verified.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +20,7 @@ import { startLocalNetwork, type LocalNetwork } from "../../scripts/local-networ
 import { ERC20_ABI } from "../../worker/src/broadcast/evm-transaction.js";
 import { anvilAt } from "../chain/anvil.js";
 import { deployTestToken, fund } from "../chain/erc20.js";
+import { startFaultProxy, type FaultProxy } from "../chain/rpc-fault-proxy.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../chain/webhook-receiver.js";
 import { randomAddress } from "../broadcast/harness.js";
 
@@ -26,19 +29,29 @@ let dir: string;
 let dfns: DfnsApiClient;
 let chain: ReturnType<typeof anvilAt>;
 let receiver: WebhookReceiver;
+let proxy: FaultProxy;
 
 type Transfer = { id: string; status: string; reason?: string; txHash?: string; fee?: string; details?: { nonce?: number }; dateConfirmed?: string };
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "tessera-xfer-"));
   receiver = await startWebhookReceiver();
-  net = await startLocalNetwork({ stateDir: dir, chain: true, vars: { TESSERA_NETWORKS: JSON.stringify({ Anvil: { pollIntervalMs: 100 } }) } });
+  // The edge reaches the chain through a proxy the test can break (down, garbage); the test's own
+  // reads and funding go to anvil directly.
+  proxy = await startFaultProxy("http://127.0.0.1:1");
+  net = await startLocalNetwork({
+    stateDir: dir,
+    chain: true,
+    vars: { ANVIL_RPC_URL: proxy.url, TESSERA_NETWORKS: JSON.stringify({ Anvil: { pollIntervalMs: 100, rpcTimeoutMs: 2000 } }) },
+  });
+  proxy.upstream = net.chainUrl!;
   chain = anvilAt(net.chainUrl!);
   const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
   dfns = new DfnsApiClient({ baseUrl: cfg.baseUrl, authToken: cfg.authToken, signer: new AsymmetricKeySigner({ credId: cfg.credId, privateKey: cfg.privateKeyPem }) });
 }, 240_000);
 
 afterAll(async () => {
+  await proxy?.stop();
   await receiver?.stop();
   await net?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -129,6 +142,29 @@ describe("transfers through the official SDK, signed by the share holders, confi
     expect(tx).toMatchObject({ status: "Confirmed", details: { nonce } });
     expect(await balance(to)).toBe(777n);
   }, 120_000);
+
+  it("the edge's RPC down, then answering garbage: the transfer waits with the reason, then confirms once, when it recovers", async () => {
+    const nonceBefore = Number(BigInt(await chain.rpc<Hex>("eth_getTransactionCount", [address, "latest"])));
+    const to = randomAddress();
+    proxy.mode = "down";
+    const created = (await dfns.wallets.transferAsset({ walletId, body: { kind: "Native", to, amount: "31337" } })) as unknown as Transfer;
+    const waitFor = async (re: RegExp) => {
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+        const t = (await dfns.wallets.getTransfer({ walletId, transferId: created.id })) as unknown as Transfer;
+        if (re.test(t.reason ?? "")) return t;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`no reason matching ${re}`);
+    };
+    expect(await waitFor(/^Retrying \(attempt \d+, next in \d+ ms\): Building the transaction: RPC http:\/\/127\.0\.0\.1:\d+ unreachable/)).toMatchObject({ status: "Executing" });
+    proxy.mode = "html";
+    expect(await waitFor(/answered malformed JSON-RPC: not JSON/)).toMatchObject({ status: "Executing" });
+    expect(Number(BigInt(await chain.rpc<Hex>("eth_getTransactionCount", [address, "latest"])))).toBe(nonceBefore);
+    proxy.mode = "pass";
+    expect(await settled(walletId, created.id)).toMatchObject({ status: "Confirmed" });
+    expect(Number(BigInt(await chain.rpc<Hex>("eth_getTransactionCount", [address, "latest"])))).toBe(nonceBefore + 1);
+    expect(await balance(to)).toBe(31337n);
+  }, 150_000);
 
   it("getWalletAssets reads native and ERC-20 balances from the chain", async () => {
     const assets = await dfns.wallets.getWalletAssets({ walletId });
