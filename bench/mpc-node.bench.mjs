@@ -8,6 +8,8 @@
 //                          coordinator sees it (authorization checks on both nodes, rounds over
 //                          TCP, audit fsync, result verified with noble)
 //   libp2p, 32 concurrent  32 sessions in flight at once; signatures per second
+//   FROST ed25519          the same path with a scheme whose rounds cost a few ms: mostly the
+//                          node layer's own overhead
 //   in-process             runLocally() over the same shares (no network, no checks, no disk)
 //   noble single key       secp256k1.sign of the same digests
 //
@@ -84,6 +86,19 @@ try {
   );
   const concurrentSeconds = (performance.now() - tc) / 1000;
 
+  // FROST ed25519 over the same path: its rounds cost a few ms, so this is mostly the node layer
+  // (authorization and user-action checks, replay cache and audit fsync, libp2p round trips).
+  const frostKey = "key-bench-frost";
+  await coordinator.keygen({ nodes: cluster.addresses(), authorization: edge.keygen({ keyId: frostKey, scheme: "frost-ed25519", parties: cluster.parties(), threshold: 2 }) });
+  const frost = [];
+  for (let i = -WARMUP; i < N; i++) {
+    const pair = PAIRS[((i % PAIRS.length) + PAIRS.length) % PAIRS.length];
+    const authorization = edge.sign({ keyId: frostKey, scheme: "frost-ed25519", parties: cluster.parties(pair), body: { kind: "Hash", hash: `0x${bytesToHex(digestOf(i))}` } });
+    const t = performance.now();
+    await coordinator.sign({ nodes: cluster.addresses(), authorization });
+    if (i >= 0) frost.push(performance.now() - t);
+  }
+
   // The same key's shares, opened from two nodes' stores with their own KEKs, signing in memory.
   await initMpc();
   const shares = cluster.nodes.slice(0, 2).map((n) => {
@@ -123,6 +138,7 @@ try {
     ecdsa_keygen_ms: +keygenMs.toFixed(0),
     libp2p_sequential: stats(sequential),
     libp2p_concurrent: { concurrency: CONCURRENCY, signatures: N_CONCURRENT, seconds: +concurrentSeconds.toFixed(2), signatures_per_second: +(N_CONCURRENT / concurrentSeconds).toFixed(1), latency: stats(concurrentLatencies) },
+    libp2p_sequential_frost_ed25519: stats(frost),
     in_process_2_of_3: stats(inProcess),
     in_process_signatures_per_second: +(1000 / stats(inProcess).mean_ms).toFixed(1),
     noble_single_key: stats(noble),
