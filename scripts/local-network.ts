@@ -7,7 +7,7 @@
 // key-encryption key (written by `mpc-node init`). Nothing is shared through the repository.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -154,20 +154,44 @@ function waitReady(name: string, child: ChildProcess, ready: RegExp, timeoutMs: 
       if (err) reject(err);
       else resolve();
     };
+    const recent: string[] = [];
     const onData = (chunk: Buffer) => {
       for (const line of chunk.toString().split("\n")) {
         if (!line.trim()) continue;
         log(name, line);
+        recent.push(line);
+        if (recent.length > 20) recent.shift();
         if (ready.test(line)) finish();
       }
     };
     child.stdout?.on("data", onData);
     child.stderr?.on("data", onData);
-    child.once("exit", (code) => finish(new Error(`${name} exited with ${code} before it was ready`)));
+    // Its last words go into the error: "address already in use" is retried by the caller.
+    child.once("exit", (code) => setTimeout(() => finish(new Error(`${name} exited with ${code} before it was ready:\n${recent.join("\n")}`)), 50));
   });
 }
 
+/**
+ * Starts the network. Ports picked free at run time can be taken by another process between
+ * the pick and the listen (tests start several networks at once on a busy machine): when that
+ * happens to a network whose node folders this call created, it is retried with new ports.
+ */
 export async function startLocalNetwork(o: NetworkOptions): Promise<LocalNetwork> {
+  const fresh = !existsSync(join(o.stateDir, "nodes")) && o.nodeBasePort === undefined && !o.apiPort && !o.chainPort;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNetworkOnce(o);
+    } catch (e) {
+      const portRace = /EADDRINUSE|address already in use/i.test((e as Error).message);
+      if (!fresh || !portRace || attempt >= 3) throw e;
+      (o.log ?? (() => {}))("network", `port taken while starting (attempt ${attempt}); retrying with new ports`);
+      rmSync(join(o.stateDir, "nodes"), { recursive: true, force: true });
+      rmSync(join(o.stateDir, "wrangler"), { recursive: true, force: true });
+    }
+  }
+}
+
+async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
   const log = o.log ?? (() => {});
   mkdirSync(o.stateDir, { recursive: true });
   const secrets = edgeSecrets(o.stateDir);
