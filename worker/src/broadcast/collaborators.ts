@@ -7,6 +7,8 @@ import type { SigningIntent } from "../../../shared/src/mpc/intent.js";
 import type { Env } from "../env.js";
 import { commitReservation, releaseReservation } from "../policy/gate.js";
 import type { SignatureRequest, SigningCoordinator, ThresholdSignature } from "../signing/authorization.js";
+import { shareHoldersOf } from "../signing/share-holders.js";
+import { walletRegistryOf } from "../wallets/wallet-registry.js";
 import type { WebhookEvent } from "../webhooks/webhook-dispatcher.js";
 import type { OutboxHandlers } from "./outbox.js";
 import type { EvmSigningDerivation } from "./transfer-engine.js";
@@ -17,7 +19,7 @@ export function walletDirectory(env: Env): WalletDirectory {
   return {
     async get(orgId, walletId) {
       if (!/^wa-[0-9a-z-]{1,64}$/.test(walletId)) return null;
-      const w = await env.WALLETS.get(env.WALLETS.idFromName(orgId)).getWallet(walletId);
+      const w = await walletRegistryOf(env, orgId).getWallet(walletId);
       if (!w || w.address === null) return null;
       const signingKey =
         w.scheme === "ECDSA" && w.curve === "secp256k1"
@@ -41,8 +43,7 @@ export function signingCoordinatorFor(env: Env): SigningCoordinator {
     },
     async sign(request: SignatureRequest): Promise<ThresholdSignature> {
       const derivation = request.derivation as EvmSigningDerivation;
-      const holders = env.SHARE_HOLDERS.get(env.SHARE_HOLDERS.idFromName("share-holders"));
-      const out = await holders.sign({
+      const out = await shareHoldersOf(env).sign({
         keyId: request.keyId,
         // NonceFill is not (yet) an intent the nodes accept: they refuse it, and the freed nonce
         // then waits for the wallet's next transfer (see nonce-allocator.ts).

@@ -58,6 +58,11 @@ interface KeyRow {
 
 type Row = Record<string, SqlStorageValue>;
 
+/** The deployment's one coordinator of the share holders. */
+export function shareHoldersOf(env: Cloudflare.Env) {
+  return env.SHARE_HOLDERS.get(env.SHARE_HOLDERS.idFromName("share-holders"));
+}
+
 export class ShareHolders extends DurableObject<Cloudflare.Env> {
   private peer: Promise<Libp2p> | undefined;
   /** Rotates which holders sign, so every node shares the work (not always the first t). */

@@ -12,7 +12,8 @@ import { permit, permitAny } from "../permissions/permit.js";
 import { evaluatePolicies } from "../policy/gate.js";
 import { WALLET_NETWORK_NAMES, WALLET_NETWORKS } from "./chains.js";
 import { executeSignature, signatureView } from "./signing.js";
-import type { SignatureRecord, WalletRecord } from "./wallet-registry.js";
+import { walletRegistryOf, type SignatureRecord, type WalletRecord } from "./wallet-registry.js";
+import { shareHoldersOf } from "../signing/share-holders.js";
 
 export const walletRoutes = new Hono<AppEnv>();
 
@@ -33,10 +34,6 @@ const page = z.object({
   paginationToken: z.string().regex(/^\d{1,15}$/, "invalid pagination token").optional(),
 });
 
-export function walletRegistry(env: Cloudflare.Env, orgId: string) {
-  return env.WALLETS.get(env.WALLETS.idFromName(orgId));
-}
-
 /** The Dfns wallet object. */
 export function walletView(w: WalletRecord) {
   return {
@@ -56,7 +53,7 @@ export function walletView(w: WalletRecord) {
 /** The wallet named in the path, of the caller's org; 404 otherwise (ids of other orgs included). */
 export async function requireWallet(c: Context<AppEnv>): Promise<WalletRecord> {
   const id = c.req.param("walletId") ?? "";
-  const w = /^wa-[0-9a-z-]{1,64}$/.test(id) ? await walletRegistry(c.env, c.get("caller").orgId).getWallet(id) : null;
+  const w = /^wa-[0-9a-z-]{1,64}$/.test(id) ? await walletRegistryOf(c.env, c.get("caller").orgId).getWallet(id) : null;
   if (!w) throw new ApiError(404, "Wallet not found");
   return w;
 }
@@ -75,8 +72,7 @@ walletRoutes.post("/wallets", permit("Wallets:Create"), async (c) => {
   const caller = c.get("caller");
   const walletId = newId("wa");
   const keyId = newId("key");
-  const holders = c.env.SHARE_HOLDERS.get(c.env.SHARE_HOLDERS.idFromName("share-holders"));
-  const key = unwrap(await holders.keygen({ keyId, walletId, scheme: family.mpcScheme, userAction: spentUserAction(c) }));
+  const key = unwrap(await shareHoldersOf(c.env).keygen({ keyId, walletId, scheme: family.mpcScheme, userAction: spentUserAction(c) }));
   const wallet: WalletRecord = {
     id: walletId,
     orgId: caller.orgId,
@@ -93,13 +89,13 @@ walletRoutes.post("/wallets", permit("Wallets:Create"), async (c) => {
     dateCreated: new Date().toISOString(),
     creatorId: caller.identityId,
   };
-  await walletRegistry(c.env, caller.orgId).addWallet(wallet);
+  await walletRegistryOf(c.env, caller.orgId).addWallet(wallet);
   return c.json(walletView(wallet));
 });
 
 walletRoutes.get("/wallets", permit("Wallets:Read"), async (c) => {
   const q = parseQuery(c, page);
-  const r = await walletRegistry(c.env, c.get("caller").orgId).listWallets({ limit: q.limit, ...(q.paginationToken ? { before: Number(q.paginationToken) } : {}) });
+  const r = await walletRegistryOf(c.env, c.get("caller").orgId).listWallets({ limit: q.limit, ...(q.paginationToken ? { before: Number(q.paginationToken) } : {}) });
   return c.json({ items: r.items.map(walletView), ...(r.next ? { nextPageToken: String(r.next) } : {}) });
 });
 
@@ -125,7 +121,7 @@ walletRoutes.post("/wallets/:walletId/signatures", permitAny(["Keys:Signatures:C
   }
 
   const caller = c.get("caller");
-  const reg = walletRegistry(c.env, caller.orgId);
+  const reg = walletRegistryOf(c.env, caller.orgId);
   // Written once the policy decided (a held request is stored before anyone can approve it;
   // an allowed one is stored as Executing before the nodes are asked).
   const request: SignatureRecord = {
@@ -161,13 +157,13 @@ walletRoutes.post("/wallets/:walletId/signatures", permitAny(["Keys:Signatures:C
 walletRoutes.get("/wallets/:walletId/signatures", permitAny(["Keys:Signatures:Read", "Wallets:Read"]), async (c) => {
   const wallet = await requireWallet(c);
   const q = parseQuery(c, page);
-  const r = await walletRegistry(c.env, c.get("caller").orgId).listSignatures(wallet.id, { limit: q.limit, ...(q.paginationToken ? { before: Number(q.paginationToken) } : {}) });
+  const r = await walletRegistryOf(c.env, c.get("caller").orgId).listSignatures(wallet.id, { limit: q.limit, ...(q.paginationToken ? { before: Number(q.paginationToken) } : {}) });
   return c.json({ walletId: wallet.id, keyId: wallet.keyId, items: r.items.map(signatureView), ...(r.next ? { nextPageToken: String(r.next) } : {}) });
 });
 
 walletRoutes.get("/wallets/:walletId/signatures/:signatureId", permitAny(["Keys:Signatures:Read", "Wallets:Read"]), async (c) => {
   const wallet = await requireWallet(c);
-  const s = await walletRegistry(c.env, c.get("caller").orgId).getSignature(wallet.id, c.req.param("signatureId"));
+  const s = await walletRegistryOf(c.env, c.get("caller").orgId).getSignature(wallet.id, c.req.param("signatureId"));
   if (!s) throw new ApiError(404, "Signature request not found");
   return c.json(signatureView(s));
 });

@@ -2,14 +2,16 @@
 // Executing is written before the nodes are asked, Signed or Failed after, and the policy
 // reservation is committed only for a signature that exists (released otherwise), so velocity
 // limits count what was really signed.
+import { bytesToHex } from "@noble/hashes/utils.js";
 import { parseTransaction, serializeTransaction, type Hex } from "viem";
 import type { UserActionEvidence } from "../../../shared/src/dfns/wire.js";
 import { intentFromSignatureBody, signingMessageFor, type SigningIntent } from "../../../shared/src/mpc/intent.js";
 import type { Reservation } from "../policy/contract.js";
 import { commitReservation, releaseReservation } from "../policy/gate.js";
 import { onResume } from "../signing/resume.js";
+import { shareHoldersOf } from "../signing/share-holders.js";
 import { WALLET_NETWORKS } from "./chains.js";
-import type { SignatureRecord, WalletRecord } from "./wallet-registry.js";
+import { walletRegistryOf, type SignatureRecord, type WalletRecord } from "./wallet-registry.js";
 
 /** The Dfns SignatureRequest: the stored record with the request body as JSON again. */
 export function signatureView(s: SignatureRecord) {
@@ -22,11 +24,6 @@ export function signatureView(s: SignatureRecord) {
   return { ...s, requestBody };
 }
 
-const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-
-function registryOf(env: Cloudflare.Env, orgId: string) {
-  return env.WALLETS.get(env.WALLETS.idFromName(orgId));
-}
 
 /** The Dfns signature object: r and s 0x-hex, recid for ECDSA, and the chain's encoding. */
 export function signatureFields(scheme: WalletRecord["scheme"], signatureHex: string, recid: number | undefined) {
@@ -43,10 +40,9 @@ export async function executeSignature(
   env: Cloudflare.Env,
   job: { orgId: string; wallet: WalletRecord; request: SignatureRecord; intent: SigningIntent; message: Uint8Array; userAction: UserActionEvidence; reservation?: Reservation },
 ): Promise<SignatureRecord> {
-  const reg = registryOf(env, job.orgId);
+  const reg = walletRegistryOf(env, job.orgId);
   const executing = await reg.putSignature({ ...job.request, status: "Executing", ...(job.reservation ? { reservation: job.reservation } : {}) });
-  const holders = env.SHARE_HOLDERS.get(env.SHARE_HOLDERS.idFromName("share-holders"));
-  const out = await holders.sign({ keyId: job.wallet.keyId, intent: job.intent, message: hex(job.message), userAction: job.userAction });
+  const out = await shareHoldersOf(env).sign({ keyId: job.wallet.keyId, intent: job.intent, message: bytesToHex(job.message), userAction: job.userAction });
   if (!out.ok) {
     if (job.reservation) await releaseReservation(env, job.reservation, `signing failed: ${out.message}`);
     return reg.putSignature({ ...executing, status: "Failed", reason: out.message });
@@ -65,7 +61,7 @@ export async function executeSignature(
 // A signature request that a policy held: approved → signed now; rejected → Rejected, never signed.
 onResume("signature", async (env, event) => {
   const { walletId, signatureId } = event.input.resume.payload as { walletId: string; signatureId: string };
-  const reg = registryOf(env, event.orgId);
+  const reg = walletRegistryOf(env, event.orgId);
   const request = await reg.getSignature(walletId, signatureId);
   const wallet = await reg.getWallet(walletId);
   if (!request || !wallet) return; // nothing to resume: the event is spent

@@ -54,6 +54,11 @@ export interface SignatureRecord {
 
 type Row = Record<string, SqlStorageValue>;
 
+/** The registry of an organisation's wallets (one object per org, named by its id). */
+export function walletRegistryOf(env: Cloudflare.Env, orgId: string) {
+  return env.WALLETS.get(env.WALLETS.idFromName(orgId));
+}
+
 export class WalletRegistry extends DurableObject<Cloudflare.Env> {
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
