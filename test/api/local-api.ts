@@ -3,10 +3,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../../mpc-node/src/dev/local-cluster.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -17,16 +17,6 @@ export interface LocalApi {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 /** `vars(port)`: extra `--var`s, e.g. WEBAUTHN_ORIGINS naming the port a browser will use. */
 export async function startLocalApi(options: { vars?: (port: number) => Record<string, string> } = {}): Promise<LocalApi> {
