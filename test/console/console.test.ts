@@ -41,7 +41,6 @@ let recipientBefore = 0n;
 /** Which endpoints exist on the running API (a route that is not there answers 404 "Not found"). */
 const endpoints = { wallets: false, transfers: false, approvals: false };
 const ran: string[] = [];
-const waiting: string[] = [];
 
 /** Whether GET path is served: not a 404 with `absent` ("Not found": no such route). */
 async function routeExists(path: string, absent = "Not found"): Promise<boolean> {
@@ -59,8 +58,8 @@ async function rpc(method: string, params: unknown[]): Promise<unknown> {
   return body.result;
 }
 
-/** Skips a step whose backend is not there yet, saying what it waits for. */
-function needs(ctx: { skip: (condition: boolean, note?: string) => void; task: { name: string } }, missing: string[]) {
+/** Fails a step whose backend or earlier step is missing, saying which (every step must run). */
+function needs(ctx: { task: { name: string } }, missing: string[]) {
   onTestFailed(() => {
     // The processes' whole output next to the screenshots, and its end in the test's output.
     const log = backend.log().split("\n").filter((l) => !l.includes("[wrangler:info] GET /console/"));
@@ -68,8 +67,7 @@ function needs(ctx: { skip: (condition: boolean, note?: string) => void; task: {
     writeFileSync(join(ARTIFACTS, "network.log"), log.join("\n") + "\n");
     console.error(`[console e2e] ${ctx.task.name} failed; the network's last lines (all in test/artifacts/console/network.log):\n${log.slice(-40).join("\n")}`);
   });
-  if (missing.length) waiting.push(`${ctx.task.name} — waits for ${missing.join(", ")}`);
-  ctx.skip(missing.length > 0, `waits for ${missing.join(", ")}`);
+  if (missing.length) throw new Error(`${ctx.task.name} cannot run without ${missing.join(", ")}`);
 }
 
 /** Browser noise that is not a console defect: the failed API answers the page shows as errors. */
@@ -112,7 +110,6 @@ describe.skipIf(!browserAvailable)("web console with passkeys, in chromium", () 
     await browser?.close();
     await backend?.stop();
     console.info(`[console e2e] ran: ${ran.length ? ran.join("; ") : "none"}`);
-    console.info(`[console e2e] waiting: ${waiting.length ? waiting.join("; ") : "none"}`);
   });
 
   it("1 the first administrator registers a passkey from an invitation link", async () => {
