@@ -74,7 +74,15 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
       key_id TEXT PRIMARY KEY, scheme TEXT NOT NULL, threshold INTEGER NOT NULL, parties TEXT NOT NULL, public_key TEXT NOT NULL, created TEXT NOT NULL)`);
   }
 
+  /** The parsed configuration: the environment does not change for the object's lifetime. */
+  private parsed: Outcome<{ cfg: ShareHolderConfig; edgeId: string; authKey: Uint8Array; peerSeed: Uint8Array }> | undefined;
+
   private config(): Outcome<{ cfg: ShareHolderConfig; edgeId: string; authKey: Uint8Array; peerSeed: Uint8Array }> {
+    this.parsed ??= this.parseConfig();
+    return this.parsed;
+  }
+
+  private parseConfig(): Outcome<{ cfg: ShareHolderConfig; edgeId: string; authKey: Uint8Array; peerSeed: Uint8Array }> {
     const raw = this.env.TESSERA_SHARE_HOLDERS;
     if (!raw) return failure(409, "No share holders are configured for this deployment (TESSERA_SHARE_HOLDERS)");
     let json: unknown;
