@@ -169,7 +169,9 @@ function waitReady(name: string, child: ChildProcess, ready: RegExp, timeoutMs: 
  * happens to a network whose node folders this call created, it is retried with new ports.
  */
 export async function startLocalNetwork(o: NetworkOptions): Promise<LocalNetwork> {
-  const fresh = !existsSync(join(o.stateDir, "nodes")) && o.nodeBasePort === undefined && !o.apiPort && !o.chainPort;
+  // Only the node folders are made again on a retry: their ports were picked here. Ports the
+  // caller fixed (API, chain) are kept; a fixed port that is taken fails again, as it should.
+  const fresh = !existsSync(join(o.stateDir, "nodes")) && o.nodeBasePort === undefined;
   for (let attempt = 1; ; attempt++) {
     try {
       return await startNetworkOnce(o);
