@@ -50,9 +50,10 @@ export interface LocalNetwork {
   startNode(region: string): Promise<void>;
   /**
    * Stops the edge API and starts it again on the same port with the same state folder: for fault
-   * tests. `crash` SIGKILLs wrangler and every process under it (workerd) instead of SIGTERM.
+   * tests. `crash` SIGKILLs wrangler and every process under it (workerd) instead of SIGTERM;
+   * `vars` changes --var settings from then on (e.g. a bench comparing two configurations).
    */
-  restartApi(o?: { crash?: boolean }): Promise<void>;
+  restartApi(o?: { crash?: boolean; vars?: Record<string, string> }): Promise<void>;
   /** Process ids of the edge API (wrangler and what it started, e.g. workerd) and of anvil. */
   pids(): { api: number[]; chain: number | null };
 }
@@ -309,6 +310,7 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
           while (under.some((pid) => existsSync(`/proc/${pid}`)) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
           for (const pid of under) if (existsSync(`/proc/${pid}`)) process.kill(pid, "SIGKILL");
         }
+        Object.assign(vars, r.vars);
         await startApi();
       },
       pids: () => ({ api: api.exitCode === null && api.signalCode === null ? [api.pid!, ...descendants(api.pid!)] : [], chain: chainChild?.pid ?? null }),

@@ -30,8 +30,10 @@ export interface Env {
   TESSERA_NETWORKS?: string;
   /** Layer 4, one per organisation (named by org id): wallets, keys, signature requests. */
   WALLETS: DurableObjectNamespace<WalletRegistry>;
-  /** Layer 4, one per deployment: the coordinator of the share-holder nodes. */
+  /** Layer 4, one per organisation (named "org:<orgId>"): the coordinator of its ceremonies with the share-holder nodes. */
   SHARE_HOLDERS: DurableObjectNamespace<ShareHolders>;
+  /** "org" (default): one coordinator object per organisation; "deployment": one for all (as before sharding). */
+  TESSERA_COORDINATOR_SHARDS?: string;
   /** JSON {threshold, nodes:[{index, peerId, multiaddrs, region}]}: the share holders (websocket addresses). */
   TESSERA_SHARE_HOLDERS?: string;
   /** 32-byte hex Ed25519 secret key that signs ceremony authorizations (nodes know its public key). */

@@ -112,7 +112,7 @@ export class WalletTransfers extends DurableObject<Env> {
       sql: this.ctx.storage.sql,
       network: config,
       rpc: new EvmRpc({ urls: config.rpcUrls, timeoutMs: config.rpcTimeoutMs }),
-      signer: signingCoordinatorFor(this.env),
+      signer: signingCoordinatorFor(this.env, wallet.orgId),
       newId,
     });
     return success(this.engine);

@@ -1,5 +1,6 @@
 // Layer 4 at the edge: the coordinator of the share-holder nodes, one Durable Object per
-// deployment. It keeps one libp2p peer alive (websockets + noise + yamux, dial-only, allowed to
+// organisation (a shard: no single object carries every ceremony of a deployment, and one org's
+// load never queues another's). Each keeps one libp2p peer alive (websockets + noise + yamux, dial-only, allowed to
 // reach the configured nodes only), issues ceremony authorizations signed with the edge's
 // authorization key and carrying the user's own signed action, and hands them to the nodes
 // through the shared coordinator client. It never sees a key share: nodes exchange round
@@ -58,9 +59,17 @@ interface KeyRow {
 
 type Row = Record<string, SqlStorageValue>;
 
-/** The deployment's one coordinator of the share holders. */
-export function shareHoldersOf(env: Cloudflare.Env) {
-  return env.SHARE_HOLDERS.get(env.SHARE_HOLDERS.idFromName("share-holders"));
+/** The object that coordinated every ceremony before coordinators were sharded per org. */
+const UNSHARDED = "share-holders";
+
+/**
+ * The coordinator of an org's ceremonies: its own object (`TESSERA_COORDINATOR_SHARDS` = "org",
+ * the default), or the one deployment-wide object ("deployment", as before sharding; kept for
+ * comparison in bench/coordinator-shards.bench.mjs).
+ */
+export function shareHoldersOf(env: Cloudflare.Env, orgId: string) {
+  const name = env.TESSERA_COORDINATOR_SHARDS === "deployment" ? UNSHARDED : `org:${orgId}`;
+  return env.SHARE_HOLDERS.get(env.SHARE_HOLDERS.idFromName(name));
 }
 
 export class ShareHolders extends DurableObject<Cloudflare.Env> {
@@ -150,6 +159,38 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     }
   }
 
+  private storedKey(keyId: string): KeyRow | undefined {
+    const row = this.ctx.storage.sql.exec<Row>("SELECT scheme, threshold, parties, public_key FROM keys WHERE key_id = ?", keyId).toArray()[0];
+    if (!row) return undefined;
+    return { scheme: String(row.scheme) as MpcScheme, threshold: Number(row.threshold), parties: JSON.parse(String(row.parties)) as Party[], publicKey: String(row.public_key) };
+  }
+
+  /** A key's record as this object holds it (null if it does not), for an org shard to adopt. */
+  async keyRecord(keyId: string): Promise<KeyRow | null> {
+    return this.storedKey(keyId) ?? null;
+  }
+
+  /**
+   * Keys generated before the coordinator was sharded are recorded in the one deployment-wide
+   * object: an org's shard copies such a key's record on first use, then holds it itself.
+   */
+  private async adoptUnshardedKey(keyId: string): Promise<KeyRow | undefined> {
+    const unsharded = this.env.SHARE_HOLDERS.idFromName(UNSHARDED);
+    if (unsharded.equals(this.ctx.id)) return undefined;
+    const key = await this.env.SHARE_HOLDERS.get(unsharded).keyRecord(keyId);
+    if (!key) return undefined;
+    this.ctx.storage.sql.exec(
+      "INSERT OR IGNORE INTO keys (key_id, scheme, threshold, parties, public_key, created) VALUES (?, ?, ?, ?, ?, ?)",
+      keyId,
+      key.scheme,
+      key.threshold,
+      JSON.stringify(key.parties),
+      key.publicKey,
+      new Date().toISOString(),
+    );
+    return key;
+  }
+
   /**
    * A threshold signature by `threshold` of the key's holders. If some holders fail or time
    * out, one more attempt runs with holders that were not blamed, when enough remain.
@@ -158,9 +199,8 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     const conf = this.config();
     if (!conf.ok) return conf;
     const { cfg, edgeId, authKey, peerSeed } = conf.value;
-    const row = this.ctx.storage.sql.exec<Row>("SELECT scheme, threshold, parties, public_key FROM keys WHERE key_id = ?", input.keyId).toArray()[0];
-    if (!row) return failure(404, `Key ${input.keyId} is not held by the share holders`);
-    const key: KeyRow = { scheme: String(row.scheme) as MpcScheme, threshold: Number(row.threshold), parties: JSON.parse(String(row.parties)) as Party[], publicKey: String(row.public_key) };
+    const key = this.storedKey(input.keyId) ?? (await this.adoptUnshardedKey(input.keyId));
+    if (!key) return failure(404, `Key ${input.keyId} is not held by the share holders`);
 
     let excluded = new Set<string>();
     let last: unknown;

@@ -72,7 +72,7 @@ walletRoutes.post("/wallets", permit("Wallets:Create"), async (c) => {
   const caller = c.get("caller");
   const walletId = newId("wa");
   const keyId = newId("key");
-  const key = unwrap(await shareHoldersOf(c.env).keygen({ keyId, walletId, scheme: family.mpcScheme, userAction: spentUserAction(c) }));
+  const key = unwrap(await shareHoldersOf(c.env, caller.orgId).keygen({ keyId, walletId, scheme: family.mpcScheme, userAction: spentUserAction(c) }));
   const wallet: WalletRecord = {
     id: walletId,
     orgId: caller.orgId,

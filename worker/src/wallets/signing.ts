@@ -42,7 +42,7 @@ export async function executeSignature(
 ): Promise<SignatureRecord> {
   const reg = walletRegistryOf(env, job.orgId);
   const executing = await reg.putSignature({ ...job.request, status: "Executing", ...(job.reservation ? { reservation: job.reservation } : {}) });
-  const out = await shareHoldersOf(env).sign({ keyId: job.wallet.keyId, intent: job.intent, message: bytesToHex(job.message), userAction: job.userAction });
+  const out = await shareHoldersOf(env, job.orgId).sign({ keyId: job.wallet.keyId, intent: job.intent, message: bytesToHex(job.message), userAction: job.userAction });
   if (!out.ok) {
     if (job.reservation) await releaseReservation(env, job.reservation, `signing failed: ${out.message}`);
     return reg.putSignature({ ...executing, status: "Failed", reason: out.message });
