@@ -6,7 +6,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { evmAddressOf } from "../../worker/src/broadcast/evm-transaction.js";
+import { evmAddressOf } from "../../worker/src/chains/evm/transaction.js";
 import type { WalletTransfers } from "../../worker/src/broadcast/wallet-transfers.js";
 import { walletTransfersName } from "../../worker/src/broadcast/wallet-transfers.js";
 import type { WalletRecord } from "../../worker/src/broadcast/wallet-directory.js";

@@ -4,8 +4,8 @@
 // threshold signatures from the MPC core.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { keccak256, serializeTransaction, type Address, type Hex } from "viem";
-import { parseUnsigned } from "../../worker/src/broadcast/evm-transaction.js";
-import type { EvmSigningDerivation } from "../../worker/src/broadcast/transfer-engine.js";
+import { parseUnsigned } from "../../worker/src/chains/evm/transaction.js";
+import type { EvmSigningDerivation, EvmTransfers } from "../../worker/src/chains/evm/transfers.js";
 import { startAnvil, type Anvil } from "../chain/anvil.js";
 import { fund } from "../chain/erc20.js";
 import { InProcessMpcSigner } from "../chain/mpc-signer.js";
@@ -185,8 +185,8 @@ describe("a signing failure after the nonce was allocated leaves no gap", () => 
     failSigningOnceAt(base + 1, "signing session aborted");
     const ids = [1, 2, 3].map((i) => h.transfer({ kind: "Native", to: randomAddress(), amount: String(i) }));
     // The transfer at base+2 waits in the pool behind the gap at base+1.
-    await h.settle({ until: () => ids.every((id) => ["Failed", "Confirmed", "Broadcasted"].includes(h.engine.store.get(id)!.status)) && h.engine.nonces.free().length === 1 });
-    expect(h.engine.nonces.free().map((f) => f.nonce)).toEqual([base + 1]);
+    await h.settle({ until: () => ids.every((id) => ["Failed", "Confirmed", "Broadcasted"].includes(h.engine.store.get(id)!.status)) && (h.engine.chain as EvmTransfers).nonces.free().length === 1 });
+    expect((h.engine.chain as EvmTransfers).nonces.free().map((f) => f.nonce)).toEqual([base + 1]);
     const late = h.transfer({ kind: "Native", to: randomAddress(), amount: "4" });
     await h.settle({ timeoutMs: 30_000 });
     expect(h.status(late)).toMatchObject({ status: "Confirmed", nonce: base + 1 });

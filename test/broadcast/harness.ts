@@ -4,13 +4,14 @@
 // hands the outbox to the dispatcher, and sleeps until the next wake-up.
 import { randomBytes } from "node:crypto";
 import { getAddress, type Address, type Hex } from "viem";
-import { erc20TransferCall, evmAddressOf, nativeTransferCall, parseUnsigned, type EvmCall } from "../../worker/src/broadcast/evm-transaction.js";
+import { erc20TransferCall, evmAddressOf, nativeTransferCall, parseUnsigned, type EvmCall } from "../../worker/src/chains/evm/transaction.js";
 import { drainOutbox } from "../../worker/src/broadcast/outbox.js";
 import type { PolicyVerdict } from "../../worker/src/broadcast/policy-gate.js";
 import { TransferEngine, type EngineTiming, type Submission } from "../../worker/src/broadcast/transfer-engine.js";
 import type { WalletRecord } from "../../worker/src/broadcast/wallet-directory.js";
 import type { TransferBody } from "../../worker/src/broadcast/wire.js";
 import { EvmRpc } from "../../worker/src/networks/evm-rpc.js";
+import { evmTransfers } from "../../worker/src/chains/evm/transfers.js";
 import { loadNetworks, type NetworkConfig } from "../../worker/src/networks/networks.js";
 import { newId } from "../../worker/src/orgs/ids.js";
 import type { SigningAuthorization } from "../../worker/src/signing/authorization.js";
@@ -79,7 +80,7 @@ export function newHarness(opts: { signer: InProcessMpcSigner; rpcUrl: string; t
   const network = anvilNetwork(opts.rpcUrl, opts.pollIntervalMs);
   const wallet = walletFor(opts.signer, opts.child);
   const rpc = new EvmRpc({ urls: network.rpcUrls, timeoutMs: network.rpcTimeoutMs });
-  const engine = new TransferEngine({ sql: nodeSql(), network, rpc, signer: opts.signer, newId, timing: { ...FAST_TIMING, ...opts.timing } });
+  const engine = new TransferEngine({ sql: nodeSql(), network, chain: evmTransfers(rpc), signer: opts.signer, newId, timing: { ...FAST_TIMING, ...opts.timing } });
   const dispatcher = new WebhookDispatcher({
     sql: nodeSql(),
     newId,

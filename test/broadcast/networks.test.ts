@@ -1,6 +1,6 @@
 // Network configuration (zod-validated, per deployment) and the classification of nodes' refusals.
 import { describe, expect, it } from "vitest";
-import { classifyNodeError } from "../../worker/src/broadcast/node-refusals.js";
+import { classifyNodeError } from "../../worker/src/chains/evm/node-refusals.js";
 import { explorerLink, loadNetworks, networkFor, NetworkConfigError } from "../../worker/src/networks/networks.js";
 
 describe("networks", () => {

@@ -1,7 +1,7 @@
 // The nonce allocator's rules on their own (SQLite, no chain): consecutive allocation, the chain's
 // count winning when someone else used the key, and how freed nonces come back without gaps.
 import { describe, expect, it } from "vitest";
-import { NONCE_SCHEMA, NonceAllocator } from "../../worker/src/broadcast/nonce-allocator.js";
+import { NONCE_SCHEMA, NonceAllocator } from "../../worker/src/chains/evm/nonce-allocator.js";
 import { nodeSql } from "../chain/node-sql.js";
 
 function allocator() {

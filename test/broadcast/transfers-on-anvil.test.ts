@@ -3,7 +3,7 @@
 // reverts ending Failed with their reason, and 20 concurrent transfers on consecutive nonces.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeFunctionData, serializeTransaction, type Address, type Hex } from "viem";
-import { ERC20_ABI } from "../../worker/src/broadcast/evm-transaction.js";
+import { ERC20_ABI } from "../../worker/src/chains/evm/transaction.js";
 import { startAnvil, type Anvil } from "../chain/anvil.js";
 import { deployTestToken, fund } from "../chain/erc20.js";
 import { InProcessMpcSigner } from "../chain/mpc-signer.js";

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error — a plain .mjs helper for npm start, without type declarations
 import { ensureLocalOrg } from "../../worker/src/admin/local-bootstrap.mjs";
 import { startLocalNetwork, type LocalNetwork } from "../../scripts/local-network.js";
-import { ERC20_ABI } from "../../worker/src/broadcast/evm-transaction.js";
+import { ERC20_ABI } from "../../worker/src/chains/evm/transaction.js";
 import { anvilAt } from "../chain/anvil.js";
 import { deployTestToken, fund } from "../chain/erc20.js";
 import { startFaultProxy, type FaultProxy } from "../chain/rpc-fault-proxy.js";

@@ -184,6 +184,8 @@ export interface KeyRecordView {
   walletId: string | null;
   network: string | null;
   derivationPath: string | null;
+  /** The group public key (hex), when the node's record has it (chain families that check change addresses need it). */
+  publicKey?: string;
   /** credentialKeyId of every credential allowed to authorize signatures with this key. */
   credentials: string[];
 }

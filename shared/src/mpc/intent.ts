@@ -10,14 +10,19 @@
 //                 {kind:"Transaction", transaction: 0x…}
 //   Eip712        POST …/signatures {kind:"Eip712", types,      viem hashTypedData (primary type derived
 //                 domain, message}                              as ethers does: the unreferenced type)
-//   Transfer      POST /wallets/:id/transfers                   keccak256(unsigned EVM tx the edge built),
-//                 {kind:"Native"|"Erc20", to, amount, …}        after checking its to/value/data/chainId
-//                                                               against the user's transfer body
+//   Transfer      POST /wallets/:id/transfers                   what the wallet's chain family says, after
+//                 {kind:"Native"|"Erc20"|…, to, amount, …}      checking the transaction the edge built does
+//                                                               exactly what the body says (shared/src/chains)
 import { hexToBytes } from "@noble/hashes/utils.js";
-import { encodeFunctionData, erc20Abi, hashMessage, hashTypedData, isAddress, keccak256, parseTransaction, type Hex, type TypedDataDefinition } from "viem";
+import { hashMessage, hashTypedData, keccak256, type Hex, type TypedDataDefinition } from "viem";
 import { z } from "zod";
+import { EVM_CHAIN_IDS, unsignedEvmTransaction, checkTransferTransaction as checkEvmTransfer, type EvmTransferBody } from "../chains/evm/rules.js";
+import { IntentError, type SigningKeyView } from "../chains/family.js";
+import { rulesFor } from "../chains/index.js";
 import { canonicalJson } from "./canonical-json.js";
 import { dfnsSchemeOf, type MpcScheme } from "./scheme.js";
+
+export { EVM_CHAIN_IDS, IntentError };
 
 // ------------------------------------------------------------------ formats
 
@@ -26,8 +31,6 @@ const hexData = z
   .string()
   .max(2 * 128 * 1024 + 2)
   .regex(/^0x([0-9a-fA-F]{2})*$/, "must be 0x-prefixed hex bytes");
-const address = z.string().refine((a) => isAddress(a, { strict: false }), "must be an EVM address");
-const amount = z.string().regex(/^[0-9]{1,78}$/, "must be a decimal integer in the token's smallest unit");
 const typedDataField = z.strictObject({ name: z.string().min(1).max(256), type: z.string().min(1).max(256) });
 const typedDataTypes = z.record(z.string().min(1).max(256), z.array(typedDataField).max(256));
 const jsonObject = z.record(z.string(), z.json());
@@ -37,15 +40,19 @@ const hashIntent = z.strictObject({ kind: z.literal("Hash"), hash: hexData });
 const messageIntent = z.strictObject({ kind: z.literal("Message"), message: hexData });
 const transactionIntent = z.strictObject({ kind: z.literal("Transaction"), transaction: hexData });
 const eip712Intent = z.strictObject({ kind: z.literal("Eip712"), types: typedDataTypes, domain: jsonObject, message: jsonObject });
-const transferBody = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("Native"), to: address, amount }),
-  z.strictObject({ kind: z.literal("Erc20"), contract: address, to: address, amount }),
-]);
-const transferIntent = z.strictObject({ kind: z.literal("Transfer"), network: z.string().min(1).max(64), transfer: transferBody, transaction: hexData });
+// The transfer body is the chain family's normalized copy of the user's body (checked by the family).
+const transferIntent = z.strictObject({
+  kind: z.literal("Transfer"),
+  network: z.string().min(1).max(64),
+  transfer: jsonObject,
+  transaction: hexData,
+  /** Which signature of a multi-signature transaction (Bitcoin: the input). */
+  index: z.int().min(0).max(65_535).optional(),
+});
 
 export const signingIntent = z.discriminatedUnion("kind", [hashIntent, messageIntent, transactionIntent, eip712Intent, transferIntent]);
 export type SigningIntent = z.infer<typeof signingIntent>;
-export type TransferBody = z.infer<typeof transferBody>;
+export type TransferBody = EvmTransferBody;
 
 // The user bodies as the Dfns SDK sends them. Unknown extra fields (network, externalId,
 // blockchainKind) are tolerated; fields that would change what is signed are refused below.
@@ -55,41 +62,19 @@ const signatureBody = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("Transaction"), transaction: hexData }),
   z.object({ kind: z.literal("Eip712"), types: typedDataTypes, domain: jsonObject, message: jsonObject }),
 ]);
-const transferRequestBody = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("Native"), to: address, amount }),
-  z.object({ kind: z.literal("Erc20"), contract: address, to: address, amount }),
-]);
 const createWalletBody = z.object({ network: z.string().min(1).max(64) });
 const createKeyBody = z.object({ scheme: z.enum(["ECDSA", "EdDSA", "Schnorr"]), curve: z.enum(["secp256k1", "ed25519"]) });
 
 // ------------------------------------------------------------------ networks
-
-/** EVM chain ids by Dfns network name. Nodes may extend this in their configuration. */
-export const EVM_CHAIN_IDS: Readonly<Record<string, number>> = {
-  Ethereum: 1,
-  EthereumSepolia: 11155111,
-  EthereumHolesky: 17000,
-  EthereumHoodi: 560048,
-  Base: 8453,
-  BaseSepolia: 84532,
-  ArbitrumOne: 42161,
-  ArbitrumSepolia: 421614,
-  Optimism: 10,
-  OptimismSepolia: 11155420,
-  Polygon: 137,
-  PolygonAmoy: 80002,
-  Bsc: 56,
-  BscTestnet: 97,
-  AvalancheC: 43114,
-  AvalancheCFuji: 43113,
-};
 
 export type ChainIdOf = (network: string) => number | undefined;
 export const defaultChainIdOf: ChainIdOf = (network) => (Object.hasOwn(EVM_CHAIN_IDS, network) ? EVM_CHAIN_IDS[network] : undefined);
 
 /** Which schemes a wallet on `network` may use; null when the network is not one we know. */
 function schemesForNetwork(network: string, chainIdOf: ChainIdOf): MpcScheme[] | null {
-  if (chainIdOf(network) !== undefined || network === "KeyECDSA") return ["ecdsa-secp256k1"];
+  const family = rulesFor(network, { chainIdOf });
+  if (family) return family.schemes(network);
+  if (network === "KeyECDSA") return ["ecdsa-secp256k1"];
   if (network === "KeyEdDSA" || /^Solana/.test(network) || /^Aptos/.test(network) || /^Sui/.test(network)) return ["frost-ed25519"];
   if (/^Bitcoin/.test(network)) return ["ecdsa-secp256k1", "frost-bip340"];
   return null;
@@ -188,13 +173,6 @@ export function intentFromSignatureBody(payload: string): IntentCheck<{ intent: 
 
 // ------------------------------------------------------------------ bytes to sign
 
-export class IntentError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "IntentError";
-  }
-}
-
 const bytesOf = (h: string): Uint8Array => hexToBytes(h.startsWith("0x") ? h.slice(2) : h);
 const as0x = (h: string): Hex => (h.startsWith("0x") ? h : `0x${h}`) as Hex;
 
@@ -208,23 +186,12 @@ function primaryTypeOf(types: Record<string, { name: string; type: string }[]>):
   return roots[0]!;
 }
 
-function unsignedEvmTransaction(hex: string) {
-  let tx: ReturnType<typeof parseTransaction>;
-  try {
-    tx = parseTransaction(as0x(hex));
-  } catch (e) {
-    throw new IntentError(`not a serialized EVM transaction: ${(e as Error).message.split("\n")[0]}`);
-  }
-  if (tx.r !== undefined || tx.s !== undefined || tx.yParity !== undefined) throw new IntentError("the transaction is already signed");
-  return tx;
-}
-
 /**
  * The exact bytes the share holders sign for an intent: a 32-byte digest for ECDSA, the message
  * itself for FROST (which hashes internally). Throws IntentError when the intent does not fit the
  * scheme. `chainIdOf` resolves a transfer's network (ignored by other kinds).
  */
-export function signingMessageFor(intent: SigningIntent, scheme: MpcScheme, chainIdOf: ChainIdOf = defaultChainIdOf): Uint8Array {
+export function signingMessageFor(intent: SigningIntent, scheme: MpcScheme, chainIdOf: ChainIdOf = defaultChainIdOf, publicKey?: string | null): Uint8Array {
   const ecdsa = scheme === "ecdsa-secp256k1";
   switch (intent.kind) {
     case "Hash": {
@@ -253,33 +220,16 @@ export function signingMessageFor(intent: SigningIntent, scheme: MpcScheme, chai
       }
     }
     case "Transfer": {
-      if (!ecdsa) throw new IntentError(`EVM transfers are signed with ECDSA, not ${scheme}`);
-      checkTransferTransaction(intent.transfer, intent.transaction, intent.network, chainIdOf);
-      return bytesOf(keccak256(as0x(intent.transaction)));
+      const rules = rulesFor(intent.network, { chainIdOf });
+      if (!rules) throw new IntentError(`network ${intent.network} is not one this node can check transfers for`);
+      return rules.transferMessage(intent, { scheme, publicKey: publicKey ?? null }, { chainIdOf });
     }
   }
 }
 
-/** The transaction the edge built must do exactly what the user's transfer body says. */
+/** The EVM transaction the edge built must do exactly what the user's transfer body says (see shared/src/chains/evm). */
 export function checkTransferTransaction(transfer: TransferBody, transaction: string, network: string, chainIdOf: ChainIdOf = defaultChainIdOf): void {
-  const tx = unsignedEvmTransaction(transaction);
-  const chainId = chainIdOf(network);
-  if (chainId === undefined) throw new IntentError(`network ${network} is not a known EVM network`);
-  if (tx.chainId !== chainId) throw new IntentError(`the transaction is for chain ${tx.chainId ?? "(none)"}, the wallet's network ${network} is chain ${chainId}`);
-  if (tx.type === "eip7702" || (tx as { authorizationList?: unknown[] }).authorizationList?.length) throw new IntentError("a transfer must not carry EIP-7702 authorizations");
-  const to = tx.to?.toLowerCase();
-  const value = tx.value ?? 0n;
-  const data = (tx.data ?? "0x").toLowerCase();
-  if (transfer.kind === "Native") {
-    if (to !== transfer.to.toLowerCase()) throw new IntentError(`the transaction pays ${tx.to ?? "(contract creation)"}, the user asked to pay ${transfer.to}`);
-    if (value !== BigInt(transfer.amount)) throw new IntentError(`the transaction sends ${value}, the user asked for ${transfer.amount}`);
-    if (data !== "0x") throw new IntentError("a native transfer carries no call data");
-    return;
-  }
-  if (to !== transfer.contract.toLowerCase()) throw new IntentError(`the transaction calls ${tx.to ?? "(contract creation)"}, the user's token is ${transfer.contract}`);
-  if (value !== 0n) throw new IntentError("a token transfer sends no native value");
-  const expected = encodeFunctionData({ abi: erc20Abi, functionName: "transfer", args: [transfer.to as Hex, BigInt(transfer.amount)] }).toLowerCase();
-  if (data !== expected) throw new IntentError(`the call data is not transfer(${transfer.to}, ${transfer.amount})`);
+  checkEvmTransfer(transfer, transaction, network, chainIdOf);
 }
 
 // ------------------------------------------------------------------ node-side recomputation
@@ -291,6 +241,8 @@ export interface SigningKeyBinding {
   walletId?: string | null;
   /** The wallet's network, as the user's own create-wallet request named it. */
   network?: string | null;
+  /** The group public key (hex), for families whose checks need the wallet's own address (Bitcoin change). */
+  publicKey?: string | null;
 }
 
 /**
@@ -318,14 +270,14 @@ export function recomputeSigningMessage(input: {
   try {
     if (intent.kind === "Transfer") {
       if (target.kind !== "wallet" || target.action !== "transfers") return { ok: false, reason: "a transfer intent needs the user's transfer request" };
-      const body = transferRequestBody.safeParse(parseJson(userAction.payload));
-      if (!body.success) return { ok: false, reason: `user's transfer request: ${issues(body.error)}` };
-      const normalized: TransferBody =
-        body.data.kind === "Native" ? { kind: "Native", to: body.data.to, amount: body.data.amount } : { kind: "Erc20", contract: body.data.contract, to: body.data.to, amount: body.data.amount };
-      if (canonicalJson(normalized) !== canonicalJson(intent.transfer)) return { ok: false, reason: "the transfer in the authorization is not the one the user signed" };
       if (!key.network) return { ok: false, reason: `key ${key.keyId} has no recorded network to check the transfer's chain against` };
       if (intent.network !== key.network) return { ok: false, reason: `the transfer names network ${intent.network}, the wallet was created on ${key.network}` };
-      return { ok: true, message: signingMessageFor({ ...intent, transfer: normalized, network: key.network }, key.scheme, chainIdOf) };
+      const rules = rulesFor(key.network, { chainIdOf });
+      if (!rules) return { ok: false, reason: `network ${key.network} is not one this node can check transfers for` };
+      const normalized = rules.transferBody(parseJson(userAction.payload), key.network);
+      if (canonicalJson(normalized) !== canonicalJson(intent.transfer)) return { ok: false, reason: "the transfer in the authorization is not the one the user signed" };
+      const view: SigningKeyView = { scheme: key.scheme, publicKey: key.publicKey ?? null };
+      return { ok: true, message: rules.transferMessage({ ...intent, transfer: normalized, network: key.network }, view, { chainIdOf }) };
     }
     if (target.action === "transfers") return { ok: false, reason: `a ${intent.kind} intent cannot come from a transfer request` };
     if (target.action === "transactions" && intent.kind !== "Transaction") return { ok: false, reason: `a ${intent.kind} intent cannot come from a transaction request` };

@@ -11,7 +11,7 @@ import { shareHoldersOf } from "../signing/share-holders.js";
 import { walletRegistryOf } from "../wallets/wallet-registry.js";
 import type { WebhookEvent } from "../webhooks/webhook-dispatcher.js";
 import type { OutboxHandlers } from "./outbox.js";
-import type { EvmSigningDerivation } from "./transfer-engine.js";
+import type { EvmSigningDerivation } from "../chains/evm/transfers.js";
 import type { WalletDirectory, WalletRecord } from "./wallet-directory.js";
 
 /** The wallets of an org, from the wallet module's registry (one object per org). */
@@ -46,7 +46,7 @@ export function signingCoordinatorFor(env: Env, orgId: string): SigningCoordinat
       const out = await shareHoldersOf(env, orgId).sign({
         keyId: request.keyId,
         // NonceFill is not (yet) an intent the nodes accept: they refuse it, and the freed nonce
-        // then waits for the wallet's next transfer (see nonce-allocator.ts).
+        // then waits for the wallet's next transfer (see chains/evm/nonce-allocator.ts).
         intent: derivation.intent as SigningIntent,
         message: request.message,
         userAction: request.authorization.userAction,

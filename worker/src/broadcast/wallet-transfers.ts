@@ -1,11 +1,11 @@
 // One wallet's outgoing transactions as a SQLite Durable Object (named `<orgId>:<walletId>`): its
 // nonce counter, its transfers and broadcast transactions, and the alarm that moves them along.
 // Because every request of a wallet goes through this one object, nonces are handed out in one
-// place, one synchronous section at a time (see nonce-allocator.ts).
+// place, one synchronous section at a time (see chains/evm/nonce-allocator.ts).
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
 import { failure, success, type Outcome } from "../http/errors.js";
-import { EvmRpc } from "../networks/evm-rpc.js";
+import { familyOf } from "../chains/index.js";
 import { networkFor } from "../networks/networks.js";
 import { newId } from "../orgs/ids.js";
 import type { SigningAuthorization } from "../signing/authorization.js";
@@ -111,7 +111,7 @@ export class WalletTransfers extends DurableObject<Env> {
     this.engine = new TransferEngine({
       sql: this.ctx.storage.sql,
       network: config,
-      rpc: new EvmRpc({ urls: config.rpcUrls, timeoutMs: config.rpcTimeoutMs }),
+      chain: familyOf(config).transfers(config),
       signer: signingCoordinatorFor(this.env, wallet.orgId),
       newId,
     });

@@ -1,8 +1,11 @@
 // Dfns wire shapes for transfers and broadcast transactions (@dfns/sdk 0.8.21,
 // generated/wallets/types.d.ts): the request bodies as zod schemas, the responses as types.
 import { z } from "zod";
+import { isKnownAddress } from "../chains/index.js";
 
 const evmAddress = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte EVM address");
+/** Any family's address here; the wallet's own family checks it against its network once the wallet is known. */
+const recipient = z.string().min(1).max(128).refine(isKnownAddress, "must be an address on a supported network");
 const MAX_UINT256 = (1n << 256n) - 1n;
 /** Dfns amounts are decimal strings in the asset's minimum unit. */
 const uint256 = z
@@ -15,8 +18,8 @@ const externalId = z.string().min(1).max(256);
 const priority = z.enum(["Slow", "Standard", "Fast"]);
 
 export const transferBody = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("Native"), to: evmAddress, amount: uint256, priority: priority.optional(), memo: z.string().max(256).optional(), externalId: externalId.optional() }),
-  z.object({ kind: z.literal("Erc20"), contract: evmAddress, to: evmAddress, amount: uint256, priority: priority.optional(), externalId: externalId.optional() }),
+  z.object({ kind: z.literal("Native"), to: recipient, amount: uint256, priority: priority.optional(), memo: z.string().max(256).optional(), externalId: externalId.optional() }),
+  z.object({ kind: z.literal("Erc20"), contract: evmAddress, to: recipient, amount: uint256, priority: priority.optional(), externalId: externalId.optional() }),
 ]);
 export type TransferBody = z.infer<typeof transferBody>;
 

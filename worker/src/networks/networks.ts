@@ -19,7 +19,10 @@ const knownToken = z.object({ contract: address, symbol: z.string().min(1).max(1
 
 export const networkConfig = z.object({
   id: z.enum(EVM_NETWORKS),
-  chainId: z.number().int().positive(),
+  /** Which chain family's folder (worker/src/chains/<family>) handles this network. */
+  family: z.enum(["evm", "bitcoin", "solana"]),
+  /** EVM chain id (EIP-155); other families leave it 0. */
+  chainId: z.number().int().nonnegative(),
   /** Tried in order: the next one is used when one is unreachable or answers garbage. */
   rpcUrls: z.array(rpcUrl).min(1).max(8),
   /** Blocks, counting the one that includes the transaction, before a transfer is Confirmed. */
@@ -40,6 +43,7 @@ type NetworkDefaults = Omit<NetworkConfig, "rpcUrls"> & { rpcEnv: string; defaul
 const DEFAULTS: Record<EvmNetworkId, NetworkDefaults> = {
   Ethereum: {
     id: "Ethereum",
+    family: "evm",
     chainId: 1,
     rpcEnv: "ETHEREUM_RPC_URL",
     defaultRpcUrls: [],
@@ -52,6 +56,7 @@ const DEFAULTS: Record<EvmNetworkId, NetworkDefaults> = {
   },
   EthereumSepolia: {
     id: "EthereumSepolia",
+    family: "evm",
     chainId: 11155111,
     rpcEnv: "ETHEREUM_SEPOLIA_RPC_URL",
     defaultRpcUrls: [],
@@ -65,6 +70,7 @@ const DEFAULTS: Record<EvmNetworkId, NetworkDefaults> = {
   // A local development chain (anvil's default chain id). Automine makes every transaction a block.
   Anvil: {
     id: "Anvil",
+    family: "evm",
     chainId: 31337,
     rpcEnv: "ANVIL_RPC_URL",
     defaultRpcUrls: ["http://127.0.0.1:8545"],
@@ -78,7 +84,7 @@ const DEFAULTS: Record<EvmNetworkId, NetworkDefaults> = {
 };
 
 /** Per-network overrides an operator may set in TESSERA_NETWORKS (JSON), e.g. {"Anvil":{"chainId":1337}}. */
-const networkOverride = networkConfig.omit({ id: true, rpcUrls: true }).partial().strict().optional();
+const networkOverride = networkConfig.omit({ id: true, family: true, rpcUrls: true }).partial().strict().optional();
 const overrides = z.object({ Ethereum: networkOverride, EthereumSepolia: networkOverride, Anvil: networkOverride }).strict();
 
 /** The environment variables this module reads. */

@@ -1,7 +1,7 @@
 // EIP-1559 fees from the node's recent history: the tip is a percentile of what recent blocks
 // paid (by priority), and the fee cap leaves room for the base fee to double — six full blocks in
 // a row — so a signed transaction stays includable without being re-signed.
-import { feeHistorySchema, hexQuantity, type EvmRpc } from "../networks/evm-rpc.js";
+import { feeHistorySchema, hexQuantity, type EvmRpc } from "../../networks/evm-rpc.js";
 
 export type Priority = "Slow" | "Standard" | "Fast";
 

@@ -9,7 +9,7 @@
 //   - an older one goes to `free_nonces`; the next transfer that needs a nonce takes the lowest free
 //     one first; if none comes within a delay, the engine spends it on a zero-value self-transfer
 //     (a "nonce fill") so the transactions queued behind it execute.
-import type { Sql } from "./sql.js";
+import type { Sql } from "../../broadcast/sql.js";
 
 export const NONCE_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS wallet_nonce (id INTEGER PRIMARY KEY CHECK (id = 1), next_nonce INTEGER NOT NULL)`,
