@@ -1,5 +1,6 @@
 // The whole local network as real processes: three share-holder nodes (regions eu, us, ap), an
-// anvil chain and the edge API under wrangler dev (local workerd). Used by `npm start` (fixed
+// anvil chain, a Solana validator (scripts/solana-validator.ts: litesvm behind standard JSON-RPC)
+// and the edge API under wrangler dev (local workerd). Used by `npm start` (fixed
 // ports, state kept under .tessera/) and by the end-to-end tests (free ports, a temp folder).
 //
 // Secrets are generated once per state folder and kept there (mode 600): the edge's
@@ -20,6 +21,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const MPC_NODE = join(root, "mpc-node/bin/mpc-node.mjs");
 const WRANGLER = join(root, "node_modules/.bin/wrangler");
 const ANVIL = join(root, "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
+const SOLANA_VALIDATOR = join(root, "scripts/solana-validator.ts");
 
 export const REGIONS = ["eu", "us", "ap"] as const;
 export const ANVIL_CHAIN_ID = 31337;
@@ -32,6 +34,11 @@ export interface NetworkOptions {
   nodeBasePort?: number;
   /** Start anvil too (default true). */
   chain?: boolean;
+  /** Start the local Solana validator too (default true); fixed port or 0 for a free one. */
+  solana?: boolean;
+  solanaPort?: number;
+  /** Milliseconds per Solana slot (default 400, as on the real clusters). */
+  solanaSlotMs?: number;
   threshold?: number;
   /** Extra --var settings for the edge API (e.g. POLICY_USD_PRICES for policy tests). */
   vars?: Record<string, string>;
@@ -41,6 +48,8 @@ export interface NetworkOptions {
 export interface LocalNetwork {
   apiUrl: string;
   chainUrl: string | null;
+  /** The local Solana validator's JSON-RPC (network SolanaLocal), when started. */
+  solanaUrl: string | null;
   stateDir: string;
   nodes: { region: string; peerId: string; dir: string; configPath: string; process: ChildProcess }[];
   bootstrapSecret: string;
@@ -54,8 +63,8 @@ export interface LocalNetwork {
    * `vars` changes --var settings from then on (e.g. a bench comparing two configurations).
    */
   restartApi(o?: { crash?: boolean; vars?: Record<string, string> }): Promise<void>;
-  /** Process ids of the edge API (wrangler and what it started, e.g. workerd) and of anvil. */
-  pids(): { api: number[]; chain: number | null };
+  /** Process ids of the edge API (wrangler and what it started, e.g. workerd), of anvil and of the Solana validator. */
+  pids(): { api: number[]; chain: number | null; solana: number | null };
 }
 
 /** Every live process under `pid` (from /proc), children first-level to leaves. */
@@ -231,6 +240,17 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
       chainUrl = `http://127.0.0.1:${chainPort}`;
     }
 
+    let solanaUrl: string | null = null;
+    let solanaChild: ChildProcess | undefined;
+    if (o.solana !== false) {
+      const port = o.solanaPort || (await freePort());
+      const args = ["--import", "tsx", SOLANA_VALIDATOR, "--port", String(port), "--state", join(o.stateDir, "solana-state.bin"), "--slot-ms", String(o.solanaSlotMs ?? 400)];
+      solanaChild = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+      children.push({ name: "solana", child: solanaChild });
+      await waitReady("solana", solanaChild, /JSON-RPC listening on/, 30_000, log);
+      solanaUrl = `http://127.0.0.1:${port}`;
+    }
+
     await Promise.all(nodes.map((n) => startNode(n.region)));
 
     const apiPort = o.apiPort || (await freePort());
@@ -246,6 +266,7 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
       TESSERA_EDGE_ID: secrets.edgeId,
       WEBAUTHN_ORIGINS: `http://localhost:${apiPort},http://127.0.0.1:${apiPort}`,
       ...(chainUrl ? { ANVIL_RPC_URL: chainUrl } : {}),
+      ...(solanaUrl ? { SOLANA_LOCAL_RPC_URL: solanaUrl } : {}),
       ...o.vars,
     };
     const inspectorPort = await freePort();
@@ -278,6 +299,7 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
     return {
       apiUrl,
       chainUrl,
+      solanaUrl,
       stateDir: o.stateDir,
       nodes: nodes.map((n) => ({ region: n.region, peerId: n.peerId, dir: n.dir, configPath: n.configPath, process: running.get(n.region)! })),
       bootstrapSecret: secrets.bootstrapSecret,
@@ -313,7 +335,7 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
         Object.assign(vars, r.vars);
         await startApi();
       },
-      pids: () => ({ api: api.exitCode === null && api.signalCode === null ? [api.pid!, ...descendants(api.pid!)] : [], chain: chainChild?.pid ?? null }),
+      pids: () => ({ api: api.exitCode === null && api.signalCode === null ? [api.pid!, ...descendants(api.pid!)] : [], chain: chainChild?.pid ?? null, solana: solanaChild?.pid ?? null }),
     };
   } catch (e) {
     await stop();

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { DfnsApiClient, DfnsError } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
 import { z } from "zod";
+import { devFund, FundError } from "./dev-fund.js";
 
 const LocalConfig = z.object({
   baseUrl: z.string().url(),
@@ -13,6 +14,8 @@ const LocalConfig = z.object({
   authToken: z.string().min(1),
   credId: z.string().min(1),
   privateKeyPem: z.string().includes("PRIVATE KEY"),
+  /** Local chains' RPC URLs by network name (npm start writes them). */
+  chains: z.record(z.string(), z.string().url()).optional(),
 });
 export type LocalConfig = z.infer<typeof LocalConfig>;
 
@@ -32,6 +35,9 @@ usage: tessera [--config .tessera/local.json] <command> [options]
   approvals deny <approvalId> [--reason <text>]
   policies list
   audit
+  dev fund <walletId> <amount>
+      coins from a local chain's faucet (SolanaLocal: an airdrop; Anvil: a balance top-up),
+      amount in whole units (SOL, ETH); the chain's RPC comes from the config's "chains"
   invite <email> [--permission <permissionId>]
       a console user: prints the link that registers their passkey (default permission: the
       org's root permission — for a local network, where you are the administrator)
@@ -62,7 +68,7 @@ function need(value: string | undefined, what: string): string {
   return value;
 }
 
-export async function run(argv: string[], client: (() => DfnsApiClient)): Promise<unknown> {
+export async function run(argv: string[], client: () => DfnsApiClient, config?: () => LocalConfig): Promise<unknown> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -80,7 +86,7 @@ export async function run(argv: string[], client: (() => DfnsApiClient)): Promis
       help: { type: "boolean", short: "h" },
     },
   });
-  const [command, sub, arg] = positionals;
+  const [command, sub, arg, arg2] = positionals;
   if (values.help || !command) throw new UsageError(USAGE);
   const dfns = client();
 
@@ -116,6 +122,12 @@ export async function run(argv: string[], client: (() => DfnsApiClient)): Promis
       break;
     case "audit":
       return dfns.auth.listAuditLogs();
+    case "dev":
+      if (sub === "fund") {
+        const wallet = await dfns.wallets.getWallet({ walletId: need(arg, "walletId") });
+        return devFund(wallet, need(arg2, "amount"), config?.().chains);
+      }
+      break;
     case "invite":
       return invite(dfns, need(sub, "email"), values.permission, values.config);
   }
@@ -143,10 +155,14 @@ export async function main(argv: string[]): Promise<number> {
   const configFlag = argv.indexOf("--config");
   const configPath = resolve(configFlag >= 0 && argv[configFlag + 1] ? argv[configFlag + 1]! : ".tessera/local.json");
   try {
-    const result = await run(argv, () => clientFor(loadConfig(configPath)));
+    const result = await run(argv, () => clientFor(loadConfig(configPath)), () => loadConfig(configPath));
     console.log(JSON.stringify(result, null, 2));
     return 0;
   } catch (err) {
+    if (err instanceof FundError) {
+      console.error(`error: ${err.message}`);
+      return 1;
+    }
     if (err instanceof UsageError) {
       console.error(err.message);
       return 2;

@@ -47,12 +47,18 @@ describe("npm start", () => {
     const env = {
       TESSERA_API_PORT: String(await freePort()),
       TESSERA_CHAIN_PORT: String(await freePort()),
+      TESSERA_SOLANA_PORT: String(await freePort()),
       TESSERA_NODE_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
     };
     const first = await npmStart(env);
     expect(first.ms).toBeLessThan(60_000);
     expect(first.output).toMatch(/Try it:/);
-    const cfg = JSON.parse(readFileSync(join(stateDir, "local.json"), "utf8")) as { baseUrl: string; authToken: string; credId: string; privateKeyPem: string; orgId: string };
+    const cfg = JSON.parse(readFileSync(join(stateDir, "local.json"), "utf8")) as { baseUrl: string; authToken: string; credId: string; privateKeyPem: string; orgId: string; chains: Record<string, string> };
+    // Every local chain's RPC, by network name, answering its standard JSON-RPC.
+    expect(cfg.chains.SolanaLocal).toBe(`http://127.0.0.1:${env.TESSERA_SOLANA_PORT}`);
+    const health = await fetch(cfg.chains.SolanaLocal!, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "getHealth" }) });
+    expect(((await health.json()) as { result: string }).result).toBe("ok");
+    expect(cfg.chains.Anvil).toBe(`http://127.0.0.1:${env.TESSERA_CHAIN_PORT}`);
     const dfns = () => new DfnsApiClient({ baseUrl: cfg.baseUrl, authToken: cfg.authToken, signer: new AsymmetricKeySigner({ credId: cfg.credId, privateKey: cfg.privateKeyPem }) });
     // "Anvil" is our local network; the SDK's enum lists only public ones.
     const wallet = await dfns().wallets.createWallet({ body: { network: "Anvil" as never, name: "kept" } });

@@ -40,3 +40,16 @@ export async function ensureLocalOrg({ baseUrl, bootstrapSecret, file, orgName =
   writeFileSync(file, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
   return { ...config, reused: false };
 }
+
+/**
+ * Writes the local chains' RPC URLs into .tessera/local.json as `chains: {"<network name>": url}`
+ * (credentials, where a chain needs them, inside the URL), for the CLI's dev commands and for users.
+ * @param {string} file
+ * @param {Record<string, string>} chains
+ */
+export function recordLocalChains(file, chains) {
+  const config = JSON.parse(readFileSync(file, "utf8"));
+  config.chains = { ...config.chains, ...chains };
+  writeFileSync(file, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
+  return config;
+}
