@@ -7,6 +7,7 @@ import { DfnsApiClient, DfnsError } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
 import { z } from "zod";
 import { devFund, FundError } from "./dev-fund.js";
+import { ChallengeRefused, VerifyingSigner } from "./verifying-signer.js";
 
 const LocalConfig = z.object({
   baseUrl: z.string().url(),
@@ -58,9 +59,15 @@ export function loadConfig(path: string): LocalConfig {
 
 export class UsageError extends Error {}
 
-export function clientFor(config: LocalConfig): DfnsApiClient {
-  const signer = new AsymmetricKeySigner({ credId: config.credId, privateKey: config.privateKeyPem });
-  return new DfnsApiClient({ baseUrl: config.baseUrl, authToken: config.authToken, signer });
+/** The SDK client, and the signer it signs with: it signs only challenges that describe the request announced to it. */
+export interface Client {
+  dfns: DfnsApiClient;
+  signer: VerifyingSigner;
+}
+
+export function clientFor(config: LocalConfig): Client {
+  const signer = new VerifyingSigner(new AsymmetricKeySigner({ credId: config.credId, privateKey: config.privateKeyPem }), config.orgId);
+  return { dfns: new DfnsApiClient({ baseUrl: config.baseUrl, authToken: config.authToken, signer }), signer };
 }
 
 function need(value: string | undefined, what: string): string {
@@ -68,7 +75,7 @@ function need(value: string | undefined, what: string): string {
   return value;
 }
 
-export async function run(argv: string[], client: () => DfnsApiClient, config?: () => LocalConfig): Promise<unknown> {
+export async function run(argv: string[], client: () => Client, config?: () => LocalConfig): Promise<unknown> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -88,34 +95,44 @@ export async function run(argv: string[], client: () => DfnsApiClient, config?: 
   });
   const [command, sub, arg, arg2] = positionals;
   if (values.help || !command) throw new UsageError(USAGE);
-  const dfns = client();
+  const { dfns, signer } = client();
 
   switch (command) {
     case "wallets":
       if (sub === "list") return dfns.wallets.listWallets();
-      if (sub === "create") return dfns.wallets.createWallet({ body: { network: need(values.network, "--network") as never, ...(values.name ? { name: values.name } : {}) } });
+      if (sub === "create") {
+        const body = { network: need(values.network, "--network") as never, ...(values.name ? { name: values.name } : {}) };
+        signer.expect("POST", "/wallets", body);
+        return dfns.wallets.createWallet({ body });
+      }
       if (sub === "get") return dfns.wallets.getWallet({ walletId: need(arg, "walletId") });
       break;
     case "assets":
       return dfns.wallets.getWalletAssets({ walletId: need(sub, "walletId") });
-    case "sign":
-      return dfns.wallets.generateSignature({ walletId: need(sub, "walletId"), body: { kind: "Hash", hash: need(values.hash, "--hash") } });
+    case "sign": {
+      const walletId = need(sub, "walletId");
+      const body = { kind: "Hash" as const, hash: need(values.hash, "--hash") };
+      signer.expect("POST", `/wallets/${walletId}/signatures`, body);
+      return dfns.wallets.generateSignature({ walletId, body });
+    }
     case "transfer": {
       const walletId = need(sub, "walletId");
       const to = need(values.to, "--to");
       const amount = need(values.amount, "--amount");
       const body = values.contract ? { kind: "Erc20" as const, contract: values.contract, to, amount } : { kind: "Native" as const, to, amount };
+      signer.expect("POST", `/wallets/${walletId}/transfers`, body);
       return dfns.wallets.transferAsset({ walletId, body });
     }
     case "transfers":
       return dfns.wallets.listTransfers({ walletId: need(sub, "walletId") });
     case "approvals":
       if (sub === "list") return dfns.policies.listApprovals(values.status ? { query: { status: values.status as never } } : undefined);
-      if (sub === "approve" || sub === "deny")
-        return dfns.policies.createApprovalDecision({
-          approvalId: need(arg, "approvalId"),
-          body: { value: sub === "approve" ? "Approved" : "Denied", ...(values.reason ? { reason: values.reason } : {}) },
-        });
+      if (sub === "approve" || sub === "deny") {
+        const approvalId = need(arg, "approvalId");
+        const body = { value: sub === "approve" ? ("Approved" as const) : ("Denied" as const), ...(values.reason ? { reason: values.reason } : {}) };
+        signer.expect("POST", `/v2/policy-approvals/${approvalId}/decisions`, body);
+        return dfns.policies.createApprovalDecision({ approvalId, body });
+      }
       break;
     case "policies":
       if (sub === "list") return dfns.policies.listPolicies();
@@ -129,21 +146,25 @@ export async function run(argv: string[], client: () => DfnsApiClient, config?: 
       }
       break;
     case "invite":
-      return invite(dfns, need(sub, "email"), values.permission, values.config);
+      return invite(dfns, signer, need(sub, "email"), values.permission, values.config);
   }
   throw new UsageError(`unknown command: ${positionals.join(" ")}\n\n${USAGE}`);
 }
 
 /** Creates a user, grants a permission and returns the console link that registers their passkey. */
-async function invite(dfns: DfnsApiClient, email: string, permissionId: string | undefined, configPath: string | undefined) {
+async function invite(dfns: DfnsApiClient, signer: VerifyingSigner, email: string, permissionId: string | undefined, configPath: string | undefined) {
   let grant = permissionId;
   if (!grant) {
     const { items } = await dfns.permissions.listPermissions();
     grant = items.find((p) => p.name.startsWith("Root (all operations"))?.id;
     if (!grant) throw new UsageError("no root permission found; pass --permission <permissionId>");
   }
-  const user = (await dfns.auth.createUser({ body: { email, kind: "CustomerEmployee" } })) as { userId: string; username: string; orgId: string; registrationCode?: string };
-  await dfns.permissions.createAssignment({ permissionId: grant, body: { identityId: user.userId } });
+  const userBody = { email, kind: "CustomerEmployee" as const };
+  signer.expect("POST", "/auth/users", userBody);
+  const user = (await dfns.auth.createUser({ body: userBody })) as { userId: string; username: string; orgId: string; registrationCode?: string };
+  const assignment = { identityId: user.userId };
+  signer.expect("POST", `/permissions/${grant}/assignments`, assignment);
+  await dfns.permissions.createAssignment({ permissionId: grant, body: assignment });
   const config = loadConfig(resolve(configPath ?? ".tessera/local.json"));
   // Passkeys are bound to the relying party "localhost": the link uses it, not 127.0.0.1.
   const url = new URL("/console/register", config.baseUrl.replace("127.0.0.1", "localhost"));
@@ -166,6 +187,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError) {
       console.error(err.message);
       return 2;
+    }
+    if (err instanceof ChallengeRefused) {
+      console.error(`error: ${err.message}`);
+      return 1;
     }
     if (err instanceof DfnsError) {
       console.error(`error ${err.httpStatus}: ${err.message}`);

@@ -108,7 +108,7 @@ export class Api {
         bodyText: JSON.stringify({ userActionPayload: bodyText, userActionHttpMethod: method, userActionHttpPath: pathname, userActionServerKind: "Api" }),
       })
     ).body;
-    const firstFactor = await signChallenge(challenge);
+    const firstFactor = await signChallenge(challenge, { method, path: pathname, payload: bodyText });
     const { userAction } = (await this.#authorized("POST", "/auth/action", { bodyText: JSON.stringify({ challengeIdentifier: challenge.challengeIdentifier, firstFactor }) })).body;
     onSigned?.();
     const res = await this.#authorized(method, path, { bodyText, userAction });

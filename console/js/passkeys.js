@@ -5,6 +5,7 @@
 // every binary field base64url-encoded. @simplewebauthn/browser does the navigator.credentials
 // calls (and turns browser errors into readable ones).
 import { browserSupportsWebAuthn, startAuthentication, startRegistration } from "@simplewebauthn/browser";
+import { challengeProblem } from "./challenge.js";
 
 /** @param {string} text @returns {string} base64url of the text's UTF-8 bytes */
 function utf8Base64Url(text) {
@@ -29,11 +30,15 @@ export const passkeysSupported = () => browserSupportsWebAuthn();
  */
 
 /**
- * Signs a Dfns challenge (login or user action) with one of the passkeys it allows.
+ * Signs a Dfns challenge (login or user action) with one of the passkeys it allows — only if the
+ * challenge describes what this page is doing (`expected`: a login, or exactly this request).
  * @param {DfnsChallenge} challenge
+ * @param {{ login: true, orgId?: string } | { orgId?: string, method: string, path: string, payload: string }} expected
  * @returns {Promise<Fido2Assertion>}
  */
-export async function signChallenge(challenge) {
+export async function signChallenge(challenge, expected) {
+  const problem = await challengeProblem(challenge.challenge, expected);
+  if (problem) throw new Error(`Not signed: ${problem}. The server asked for a signature that does not match what you are doing.`);
   const allowed = challenge.allowCredentials.webauthn ?? [];
   if (allowed.length === 0) throw new Error("This account has no passkey registered: it cannot sign here.");
   const answer = await startAuthentication({

@@ -10,7 +10,7 @@
 //   "peers": [ { "peerId": "12D3Koo…", "multiaddrs": ["/ip4/10.0.0.2/tcp/4100"], "region": "us" } ],
 //   "edges": [ { "id": "edge-1", "authorizationKey": "<32-byte Ed25519 public key, hex>", "peerIds": ["12D3Koo…"] } ],
 //   "timeouts": { "signMs": 30000, "keygenMs": 300000 },
-//   "authorization": { "maxLifetimeMs": 300000, "clockSkewMs": 30000, "userActionGraceMs": 3600000, "rpId": "localhost" },
+//   "authorization": { "maxLifetimeMs": 300000, "clockSkewMs": 30000, "userActionMaxAgeMs": 300000, "rpId": "localhost" },
 //   "evmChainIds": { "Anvil": 31337 },
 //   "maxSessions": 256,
 //   "audit": { "fsync": true }
@@ -45,7 +45,7 @@ export const nodeConfigSchema = z.strictObject({
     .strictObject({
       maxLifetimeMs: z.int().min(1_000).max(3_600_000).optional(),
       clockSkewMs: z.int().min(0).max(600_000).optional(),
-      userActionGraceMs: z.int().min(0).max(30 * 86_400_000).optional(),
+      userActionMaxAgeMs: z.int().min(1_000).max(3_600_000).optional(),
       rpId: z.string().min(1).max(253).optional(),
     })
     .prefault({}),

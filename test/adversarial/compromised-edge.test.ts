@@ -23,7 +23,9 @@ import { authorizationBytes, userActionEvidenceSchema, type Party, type SignedAu
 import { CeremonyError, MpcCoordinator, type ShareHolderAddress } from "../../shared/src/mpc/coordinator.js";
 import { createCoordinatorHost } from "../../mpc-node/src/dev/local-cluster.js";
 import { LocalEdge, newLocalUser } from "../../mpc-node/src/dev/local-edge.js";
-import { getJson, nodeAuditLines, startRig, type Rig } from "./network-rig.js";
+import { encodeBase64Url, utf8 } from "../../shared/src/dfns/base64url.js";
+import { encodeChallenge, userActionChallenge } from "../../shared/src/dfns/user-action.js";
+import { getJson, nodeAuditLines, pemCredential, startRig, type Rig } from "./network-rig.js";
 
 let rig: Rig;
 let attacker: { host: Libp2p; coordinator: MpcCoordinator; edge: LocalEdge };
@@ -132,6 +134,39 @@ describe("an attacker holding the edge's authorization key and libp2p seed, with
       // The user's evidence, a transaction of the attacker's instead of the hash.
       const tx = serializeTransaction({ chainId: 11155111, type: "eip1559", to: "0x000000000000000000000000000000000000dEaD", value: 10n ** 18n, nonce: 0, gas: 21_000n, maxFeePerGas: 30n, maxPriorityFeePerGas: 1n });
       await refusedByAll(attacker.edge.signIntent({ ...o, intent: { kind: "Transaction", transaction: tx }, userAction: evidence }), "intent");
+    }
+  }, 120_000);
+
+  it("(5) turns neither the user's login assertion nor a user action older than the cap into a signature", async () => {
+    // What the holder of the wallet's credential really signed, outside the API's control: the
+    // test plays the user (it holds the service account's key), the attacker only relays.
+    const user = pemCredential(rig.cfg.privateKeyPem);
+    const body = { kind: "Hash", hash: hashOf("drain") };
+    const path = `/wallets/${wallet.id}/signatures`;
+    const signedBy = async (challenge: string, nonce: string, expiry: number): Promise<UserActionEvidence> => {
+      const clientData = utf8(JSON.stringify({ type: "key.get", challenge }));
+      return {
+        ...signedHash.evidence,
+        actionId: `ua-${nonce}`,
+        method: "POST",
+        path,
+        payload: JSON.stringify(body),
+        nonce,
+        expiry,
+        challenge,
+        assertion: { clientData: encodeBase64Url(clientData), signature: encodeBase64Url(await user.sign(clientData)), authenticatorData: null, userHandle: null },
+      };
+    };
+    const now = Math.floor(Date.now() / 1000);
+    // A login: the credential signed a Login statement, which the attacker presents as this request.
+    const login = await signedBy(encodeChallenge({ kind: "Login", orgId: rig.cfg.orgId, nonce: "login-1", issuedAt: now, expiry: now + 300 }), "login-1", now + 300);
+    // A genuine user action for exactly this request, issued 6 minutes ago (stockpiled by the edge).
+    const oldAt = now - 360;
+    const old = await signedBy(userActionChallenge({ method: "POST", path, payload: JSON.stringify(body), orgId: rig.cfg.orgId, subject: serviceAccountId, nonce: "old-1", issuedAt: oldAt, expiry: oldAt + 300 }), "old-1", oldAt + 300);
+    for (const pair of pairs) {
+      const o = { keyId: wallet.keyId, scheme: "ecdsa-secp256k1" as const, parties: signers(pair), intent: { kind: "Hash" as const, hash: body.hash } };
+      await refusedByAll(attacker.edge.signIntent({ ...o, userAction: login }), "user-evidence", /Login challenge is not a user action/);
+      await refusedByAll(attacker.edge.signIntent({ ...o, userAction: old }), "user-evidence", /older than the 300 s allowed/);
     }
   }, 120_000);
 

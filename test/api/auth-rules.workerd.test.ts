@@ -222,7 +222,7 @@ describe("layer 1: user action signatures", () => {
     expect(init.allowCredentials.key).toEqual([{ type: "public-key", id: boot.serviceAccount.credId }]);
     const [row] = await sql<{ nonce: string; expires_at: number }>(boot.orgId, "SELECT nonce, expires_at FROM challenges WHERE challenge_id = ?", init.challengeIdentifier);
     expect(init.challenge).toBe(
-      userActionChallenge({ method: "POST", path: "/permissions", payload, orgId: boot.orgId, subject: boot.serviceAccount.userId, nonce: row!.nonce, expiry: row!.expires_at }),
+      userActionChallenge({ method: "POST", path: "/permissions", payload, orgId: boot.orgId, subject: boot.serviceAccount.userId, nonce: row!.nonce, issuedAt: row!.expires_at - 300, expiry: row!.expires_at }),
     );
     // The evidence kept for the signing layer verifies on its own.
     const signed = await json<{ userAction: string }>(

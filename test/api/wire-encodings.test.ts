@@ -1,12 +1,12 @@
 // Properties of the encodings other components rely on: the user-action commitment (recomputed by
 // the share-holder nodes), base64url, and public-key parsing (never throws on garbage).
-import { generateKeyPairSync, sign } from "node:crypto";
+import { createHash, generateKeyPairSync, sign } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeBase64Url, encodeBase64Url, utf8 } from "../../shared/src/dfns/base64url.js";
 import { verifyKeyAssertion } from "../../shared/src/dfns/key-assertion.js";
 import { parsePublicKeyPem } from "../../shared/src/dfns/public-key.js";
-import { canonicalUserActionBytes, userActionChallenge, type UserActionCommitment } from "../../shared/src/dfns/user-action.js";
+import { challengeProblem, decodeChallenge, encodeChallenge, userActionChallenge, userActionClaims, type UserActionCommitment } from "../../shared/src/dfns/user-action.js";
 
 const commitment = fc.record({
   method: fc.constantFrom("POST", "PUT", "DELETE"),
@@ -15,29 +15,38 @@ const commitment = fc.record({
   orgId: fc.string(),
   subject: fc.string(),
   nonce: fc.string(),
+  issuedAt: fc.nat(),
   expiry: fc.nat(),
 });
 
-describe("user-action commitment", () => {
-  it("is a fixed, documented encoding (known-answer vector)", () => {
-    const c: UserActionCommitment = { method: "POST", path: "/wallets/wa-1/transfers", payload: '{"kind":"Native","to":"0xab","amount":"1"}', orgId: "or-1", subject: "us-1", nonce: "n", expiry: 1700000000 };
-    expect(new TextDecoder().decode(canonicalUserActionBytes(c))).toBe(
-      '{"domain":"tessera.user-action.v1","expiry":1700000000,"method":"POST","nonce":"n","orgId":"or-1","path":"/wallets/wa-1/transfers","payload":"{\\"kind\\":\\"Native\\",\\"to\\":\\"0xab\\",\\"amount\\":\\"1\\"}","subject":"us-1"}',
+describe("transparent challenges", () => {
+  it("are a fixed, documented encoding (known-answer vector)", () => {
+    const c: UserActionCommitment = { method: "POST", path: "/wallets/wa-1/transfers", payload: '{"kind":"Native","to":"0xab","amount":"1"}', orgId: "or-1", subject: "us-1", nonce: "n", issuedAt: 1699999700, expiry: 1700000000 };
+    const challenge = userActionChallenge(c);
+    expect(new TextDecoder().decode(decodeBase64Url(challenge)!)).toBe(
+      'tessera.challenge.v1\n{"bodySha256":"' +
+        createHash("sha256").update(c.payload).digest("hex") +
+        '","expiry":1700000000,"issuedAt":1699999700,"kind":"UserAction","method":"POST","nonce":"n","orgId":"or-1","path":"/wallets/wa-1/transfers","subject":"us-1"}',
     );
-    expect(userActionChallenge(c)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(challenge).toMatch(/^[A-Za-z0-9_-]+$/);
   });
 
-  it("round-trips: the canonical bytes parse back to exactly the committed fields (so distinct actions never collide)", () => {
+  it("decode to exactly the claims they were made from, and nothing else decodes", () => {
     fc.assert(
       fc.property(commitment, (c) => {
-        const parsed = JSON.parse(new TextDecoder().decode(canonicalUserActionBytes(c)));
-        expect(parsed).toEqual({ domain: "tessera.user-action.v1", ...c });
+        expect(decodeChallenge(userActionChallenge(c))).toEqual(userActionClaims(c));
       }),
       { numRuns: 300 },
     );
+    const login = encodeChallenge({ kind: "Login", orgId: "or-1", nonce: "n", issuedAt: 1, expiry: 2 });
+    expect(decodeChallenge(login)).toEqual({ kind: "Login", orgId: "or-1", nonce: "n", issuedAt: 1, expiry: 2 });
+    // A random (opaque) challenge, a non-canonical re-encoding, an unknown kind: not challenges.
+    expect(decodeChallenge(encodeBase64Url(new Uint8Array(32).fill(9)))).toBeNull();
+    expect(decodeChallenge(encodeBase64Url(utf8('tessera.challenge.v1\n{"orgId":"or-1","kind":"Login","nonce":"n","issuedAt":1,"expiry":2}')))).toBeNull();
+    expect(decodeChallenge(encodeBase64Url(utf8('tessera.challenge.v1\n{"expiry":2,"issuedAt":1,"kind":"Transfer","nonce":"n","orgId":"or-1"}')))).toBeNull();
   });
 
-  it("changes the challenge when any field changes", () => {
+  it("change when any field changes", () => {
     fc.assert(
       fc.property(commitment, fc.constantFrom("path", "payload", "orgId", "subject", "nonce"), (c, field) => {
         const changed = { ...c, [field]: `${c[field as keyof UserActionCommitment]}x` };
@@ -45,6 +54,22 @@ describe("user-action commitment", () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it("let a client refuse a challenge that does not describe its request", () => {
+    const now = 1_700_000_000;
+    const request = { orgId: "or-1", method: "POST", path: "/wallets/wa-1/signatures", payload: '{"kind":"Hash","hash":"0x01"}' };
+    const good = userActionChallenge({ ...request, subject: "us-1", nonce: "n", issuedAt: now, expiry: now + 300 });
+    expect(challengeProblem(good, request, now)).toBeNull();
+    expect(challengeProblem(good, { ...request, payload: '{"kind":"Hash","hash":"0x02"}' }, now)).toMatch(/another request body/);
+    expect(challengeProblem(good, { ...request, path: "/wallets/wa-2/signatures" }, now)).toMatch(/not \/wallets\/wa-2/);
+    expect(challengeProblem(good, { ...request, orgId: "or-2" }, now)).toMatch(/org or-1, not or-2/);
+    expect(challengeProblem(good, { login: true }, now)).toMatch(/login page was handed a UserAction/);
+    const login = encodeChallenge({ kind: "Login", orgId: "or-1", nonce: "n", issuedAt: now, expiry: now + 300 });
+    expect(challengeProblem(login, { login: true, orgId: "or-1" }, now)).toBeNull();
+    expect(challengeProblem(login, request, now)).toMatch(/Login challenge was offered for a user action/);
+    expect(challengeProblem(userActionChallenge({ ...request, subject: "us-1", nonce: "n", issuedAt: now, expiry: now + 86_400 }), request, now)).toMatch(/longer/);
+    expect(challengeProblem(encodeBase64Url(new Uint8Array(32)), request, now)).toMatch(/not a Tessera challenge/);
   });
 });
 

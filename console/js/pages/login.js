@@ -29,7 +29,7 @@ onSubmit(form, async () => {
   const login = { orgId: field(form, "orgId"), username: field(form, "username") };
   say("Waiting for your passkey…");
   const challenge = await publicPost("/auth/login/init", login);
-  const firstFactor = await signChallenge(challenge);
+  const firstFactor = await signChallenge(challenge, { login: true, orgId: login.orgId });
   const { token } = await publicPost("/auth/login", { challengeIdentifier: challenge.challengeIdentifier, firstFactor });
   startSession(token, login);
   say("Logged in.");

@@ -38,7 +38,7 @@ export interface EngineOptions {
   signTimeoutMs: number;
   /** Per-session timeout for keygen and refresh (ECDSA DKG costs seconds of CPU per party). */
   keygenTimeoutMs: number;
-  authorization?: { maxLifetimeMs?: number; clockSkewMs?: number; userActionGraceMs?: number; rpId?: string };
+  authorization?: { maxLifetimeMs?: number; clockSkewMs?: number; userActionMaxAgeMs?: number; rpId?: string };
   chainIdOf?: ChainIdOf;
   maxSessions?: number;
   store: EngineStore;

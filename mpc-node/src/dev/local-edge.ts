@@ -50,11 +50,11 @@ export class LocalEdge {
   }
 
   /** The user signs `method path body` the way the Dfns key signer does (clientData key.get). */
-  userAction(method: string, path: string, body: unknown, user: LocalUser = this.user, expiresInSeconds = 300): UserActionEvidence {
+  userAction(method: string, path: string, body: unknown, user: LocalUser = this.user, expiresInSeconds = 300, issuedAt = Math.floor(Date.now() / 1000)): UserActionEvidence {
     const payload = typeof body === "string" ? body : JSON.stringify(body);
     const nonce = randomUUID();
-    const expiry = Math.floor(Date.now() / 1000) + expiresInSeconds;
-    const challenge = userActionChallenge({ method, path, payload, orgId: user.orgId, subject: user.subject, nonce, expiry });
+    const expiry = issuedAt + expiresInSeconds;
+    const challenge = userActionChallenge({ method, path, payload, orgId: user.orgId, subject: user.subject, nonce, issuedAt, expiry });
     const clientData = utf8(JSON.stringify({ type: "key.get", challenge }));
     const signature = nodeSign(null, clientData, user.privateKey);
     return {

@@ -1,13 +1,15 @@
 // Independent re-verification of a spent user action, for anyone who does not trust the edge:
 // the share-holder nodes run this before they take part in a signature. From the evidence alone
-// it recomputes the commitment (method, path, body, org, subject, nonce, expiry), checks that the
-// credential's clientData carries exactly that challenge, and verifies the credential signature.
+// it checks that the challenge is a UserAction statement (./user-action.ts) of exactly these
+// fields (method, path, SHA-256 of the body, org, subject, nonce, expiry) — a Login challenge or
+// anything else is refused — that the credential's clientData carries exactly that challenge,
+// and verifies the credential signature.
 // (Whether the credential really belongs to the subject is the caller's to know — see
 // worker/src/signing/authorization.ts.) Stateless: passkey counters are not checked here.
 import { decodeBase64Url, encodeBase64Url, utf8 } from "./base64url.js";
 import { constantTimeEqual, verifyKeyAssertion, type AssertionCheck } from "./key-assertion.js";
 import { parsePublicKeyPem, verifyWithPublicKey } from "./public-key.js";
-import { userActionChallenge } from "./user-action.js";
+import { decodeChallenge, userActionChallenge } from "./user-action.js";
 import type { UserActionEvidence } from "./wire.js";
 
 export interface EvidenceExpectations {
@@ -28,7 +30,10 @@ export async function verifyUserActionEvidence(e: UserActionEvidence, expect: Ev
     if (wanted !== undefined && !constantTimeEqual(wanted, e[field])) return { ok: false, reason: `${field} differs from what was signed` };
   }
   if (expect.now !== undefined && e.expiry <= expect.now) return { ok: false, reason: "user action expired" };
-  const challenge = userActionChallenge({ method: e.method, path: e.path, payload: e.payload, orgId: e.orgId, subject: e.subject, nonce: e.nonce, expiry: e.expiry });
+  const claims = decodeChallenge(e.challenge);
+  if (!claims) return { ok: false, reason: "challenge is not a Tessera challenge" };
+  if (claims.kind !== "UserAction") return { ok: false, reason: `a ${claims.kind} challenge is not a user action` };
+  const challenge = userActionChallenge({ method: e.method, path: e.path, payload: e.payload, orgId: e.orgId, subject: e.subject, nonce: e.nonce, issuedAt: claims.issuedAt, expiry: e.expiry });
   if (!constantTimeEqual(challenge, e.challenge)) return { ok: false, reason: "challenge is not the commitment to these fields" };
 
   if (e.credential.kind === "Key") {

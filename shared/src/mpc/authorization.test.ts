@@ -6,7 +6,7 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { describe, expect, it } from "vitest";
 import { encodeBase64Url, utf8 } from "../dfns/base64url.js";
-import { userActionChallenge } from "../dfns/user-action.js";
+import { encodeChallenge, userActionChallenge } from "../dfns/user-action.js";
 import type { UserActionEvidence } from "../dfns/wire.js";
 import {
   authorizationBytes,
@@ -26,10 +26,10 @@ const user = generateKeyPairSync("ed25519");
 const userPem = user.publicKey.export({ type: "spki", format: "pem" }).toString();
 const now = 1_800_000_000_000;
 
-function evidence(method: string, path: string, body: unknown, orgId = "or-1", key = user.privateKey, pem = userPem): UserActionEvidence {
+function evidence(method: string, path: string, body: unknown, orgId = "or-1", key = user.privateKey, pem = userPem, issuedAt = Math.floor(now / 1000), challengeOf?: (c: string) => string): UserActionEvidence {
   const payload = JSON.stringify(body);
-  const expiry = Math.floor(now / 1000) + 300;
-  const challenge = userActionChallenge({ method, path, payload, orgId, subject: "us-1", nonce: "n-1", expiry });
+  const expiry = issuedAt + 300;
+  const challenge = (challengeOf ?? ((c) => c))(userActionChallenge({ method, path, payload, orgId, subject: "us-1", nonce: "n-1", issuedAt, expiry }));
   const clientData = utf8(JSON.stringify({ type: "key.get", challenge }));
   return {
     actionId: "ua-1",
@@ -163,5 +163,20 @@ describe("refusals", () => {
     const ctx = context();
     const sneaky = evidence("POST", "/wallets/wa-1/transfers", { kind: "Native", to: "0x1111111111111111111111111111111111111111", amount: "1" });
     expect(await code(signAuthorization(signAuth({ userAction: sneaky }), edgeKey), ctx)).toBe("intent");
+  });
+  it("a login assertion, or a user action older than the cap", async () => {
+    const body = { kind: "Hash", hash: `0x${hash}` };
+    const t = Math.floor(now / 1000);
+    // The user's key signed a Login statement (as it does when logging in); the edge dresses it as this request.
+    const login = evidence("POST", "/wallets/wa-1/signatures", body, "or-1", user.privateKey, userPem, t, () => encodeChallenge({ kind: "Login", orgId: "or-1", nonce: "n-1", issuedAt: t, expiry: t + 300 }));
+    const refusedLogin = await verifyAuthorization(signAuthorization(signAuth({ userAction: login }), edgeKey), context());
+    expect(refusedLogin).toMatchObject({ ok: false, code: "user-evidence", reason: expect.stringMatching(/Login challenge is not a user action/) });
+    // A genuine action for exactly these bytes, issued 5 min 1 s ago; at 4 min 59 s it still passes.
+    const old = evidence("POST", "/wallets/wa-1/signatures", body, "or-1", user.privateKey, userPem, t - 301);
+    const refusedOld = await verifyAuthorization(signAuthorization(signAuth({ userAction: old }), edgeKey), context());
+    expect(refusedOld).toMatchObject({ ok: false, code: "user-evidence", reason: expect.stringMatching(/older than the 300 s allowed/) });
+    expect(await code(signAuthorization(signAuth({ userAction: evidence("POST", "/wallets/wa-1/signatures", body, "or-1", user.privateKey, userPem, t - 299) }), edgeKey))).toBe("ok");
+    // Issued in the future (beyond the clock skew).
+    expect(await code(signAuthorization(signAuth({ userAction: evidence("POST", "/wallets/wa-1/signatures", body, "or-1", user.privateKey, userPem, t + 120) }), edgeKey))).toBe("user-evidence");
   });
 });

@@ -22,6 +22,7 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { z } from "zod";
 import { parsePublicKeyPem } from "../dfns/public-key.js";
+import { decodeChallenge, USER_ACTION_MAX_AGE_SECONDS } from "../dfns/user-action.js";
 import { verifyUserActionEvidence } from "../dfns/user-action-evidence.js";
 import type { UserActionEvidence } from "../dfns/wire.js";
 import { canonicalJsonBytes } from "./canonical-json.js";
@@ -67,7 +68,7 @@ export const userActionEvidenceSchema = z.strictObject({
   payload: z.string().max(256 * 1024),
   nonce: z.string().min(1).max(256),
   expiry: z.int().nonnegative(),
-  challenge: z.string().min(1).max(256),
+  challenge: z.string().min(1).max(8192),
   challengeIdentifier: z.string().min(1).max(256),
   credential: z.strictObject({ credId: z.string().min(1).max(512), credentialUuid: z.string().min(1).max(128), kind: z.enum(["Key", "Fido2"]), publicKey: z.string().min(1).max(8192) }),
   assertion: z.strictObject({ clientData: b64url, signature: b64url, authenticatorData: b64url.nullable(), userHandle: z.string().max(512).nullable() }),
@@ -216,8 +217,11 @@ export interface AuthorizationContext {
   maxLifetimeMs?: number;
   /** Tolerated clock difference with the edge (default 30 s). */
   clockSkewMs?: number;
-  /** A user action is accepted until its expiry plus this (default 1 hour: signing may wait for policy approval). */
-  userActionGraceMs?: number;
+  /**
+   * A user action is accepted for this long after its challenge was issued (default 5 minutes):
+   * an edge cannot stockpile signed actions and spend them later.
+   */
+  userActionMaxAgeMs?: number;
   /** WebAuthn relying party id passkey assertions must be bound to. */
   rpId?: string;
   chainIdOf?: ChainIdOf;
@@ -261,8 +265,9 @@ export async function verifyAuthorization(input: unknown, ctx: AuthorizationCont
   const checked = a.kind === "keygen" ? await checkKeygen(a, ctx) : a.kind === "sign" ? await checkSign(a, ctx) : await checkRefresh(a, ctx);
   if (!checked.ok) return checked;
 
-  if (a.userAction && (ctx.userActionGraceMs ?? 3_600_000) + a.userAction.expiry * 1000 <= ctx.now) {
-    return refuse("user-evidence", "the user action is too old");
+  if (a.userAction) {
+    const age = userActionAgeProblem(a.userAction, ctx.now, ctx.userActionMaxAgeMs ?? USER_ACTION_MAX_AGE_SECONDS * 1000, skew);
+    if (age) return refuse("user-evidence", age);
   }
   const claim = ctx.claim({
     edgeId: a.edgeId,
@@ -273,6 +278,16 @@ export async function verifyAuthorization(input: unknown, ctx: AuthorizationCont
   });
   if (!claim.ok) return refuse("replayed", claim.reason);
   return checked;
+}
+
+/** The user action's challenge was issued within the cap, and not in the future. */
+export function userActionAgeProblem(e: UserActionEvidence, now: number, maxAgeMs: number, skewMs: number): string | null {
+  const claims = decodeChallenge(e.challenge);
+  if (!claims || claims.kind !== "UserAction") return "the user action's challenge is not a user action";
+  const issuedAt = claims.issuedAt * 1000;
+  if (issuedAt > now + skewMs) return "the user action was issued in the future";
+  if (now - issuedAt > maxAgeMs) return `the user action is ${Math.round((now - issuedAt) / 1000)} s old, older than the ${Math.round(maxAgeMs / 1000)} s allowed`;
+  return null;
 }
 
 async function checkUserEvidence(e: UserActionEvidence, ctx: AuthorizationContext): Promise<AuthorizationCheck | null> {

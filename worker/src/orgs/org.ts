@@ -10,7 +10,7 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 import { encodeBase64Url, utf8 } from "../../../shared/src/dfns/base64url.js";
 import { constantTimeEqual } from "../../../shared/src/dfns/key-assertion.js";
 import { DFNS_OPERATIONS } from "../../../shared/src/dfns/operations.js";
-import { userActionChallenge } from "../../../shared/src/dfns/user-action.js";
+import { encodeChallenge, userActionChallenge } from "../../../shared/src/dfns/user-action.js";
 import type {
   AccessTokenInfo,
   AllowCredentials,
@@ -266,9 +266,11 @@ export class Org extends DurableObject<Cloudflare.Env> {
     const allowCredentials = this.allowCredentials(user.user_id);
     if (allowCredentials.key.length + allowCredentials.webauthn.length === 0) return failure(401, "Not authorized");
     const id = newId("ch");
-    const challenge = encodeBase64Url(randomBytes(32));
-    challenges.pruneExpired(this.sql, nowSeconds());
-    challenges.insertChallenge(this.sql, { id, kind: "Login", challenge, subject: user.user_id, expiresAt: nowSeconds() + challenges.CHALLENGE_SECONDS });
+    const issuedAt = nowSeconds();
+    // A Login statement: a client can see it is being asked to log in, and no node accepts it as an action.
+    const challenge = encodeChallenge({ kind: "Login", orgId: this.orgId()!, nonce: encodeBase64Url(randomBytes(16)), issuedAt, expiry: issuedAt + challenges.CHALLENGE_SECONDS });
+    challenges.pruneExpired(this.sql, issuedAt);
+    challenges.insertChallenge(this.sql, { id, kind: "Login", challenge, subject: user.user_id, expiresAt: issuedAt + challenges.CHALLENGE_SECONDS });
     return success({ challengeIdentifier: id, challenge, allowCredentials });
   }
 
@@ -300,8 +302,9 @@ export class Org extends DurableObject<Cloudflare.Env> {
     if (allowCredentials.key.length + allowCredentials.webauthn.length === 0) return failure(403, "No active credential can sign for this identity");
     const id = newId("ch");
     const nonce = encodeBase64Url(randomBytes(16));
-    const expiry = nowSeconds() + challenges.CHALLENGE_SECONDS;
-    const challenge = userActionChallenge({ method: action.method, path: action.path, payload: action.payload, orgId: caller.orgId, subject: caller.identityId, nonce, expiry });
+    const issuedAt = nowSeconds();
+    const expiry = issuedAt + challenges.CHALLENGE_SECONDS;
+    const challenge = userActionChallenge({ method: action.method, path: action.path, payload: action.payload, orgId: caller.orgId, subject: caller.identityId, nonce, issuedAt, expiry });
     challenges.pruneExpired(this.sql, nowSeconds());
     challenges.insertChallenge(this.sql, {
       id,
