@@ -145,7 +145,7 @@ async function prepareNodes(stateDir: string, basePort: number | undefined): Pro
 }
 
 /** Waits for a line matching `ready` on the child's output; rejects if it exits first. */
-function waitReady(name: string, child: ChildProcess, ready: RegExp, timeoutMs: number, log: (s: string, l: string) => void): Promise<void> {
+export function waitReady(name: string, child: ChildProcess, ready: RegExp, timeoutMs: number, log: (s: string, l: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     let done = false;
     const t = setTimeout(() => finish(new Error(`${name} not ready within ${timeoutMs} ms`)), timeoutMs);

@@ -12,6 +12,7 @@
 //   "timeouts": { "signMs": 30000, "keygenMs": 300000 },
 //   "authorization": { "maxLifetimeMs": 300000, "clockSkewMs": 30000, "userActionMaxAgeMs": 300000, "rpId": "localhost" },
 //   "evmChainIds": { "Anvil": 31337 },
+//   "relay": { "serve": false, "listenVia": [] },   // circuit relay v2, see below
 //   "maxSessions": 256,
 //   "audit": { "fsync": true }
 // }
@@ -50,6 +51,11 @@ export const nodeConfigSchema = z.strictObject({
     })
     .prefault({}),
   evmChainIds: z.record(z.string().min(1).max(64), z.int().positive()).prefault({}),
+  // Circuit relay v2 (libp2p): `serve` relays between the configured peers and edges (a node
+  // with a public address); `listenVia` makes this node reachable through those relays (a node
+  // behind NAT), e.g. "/dns4/eu.example/tcp/4100/p2p/12D3Koo…eu". Peers then list this node at
+  // "<relay address>/p2p-circuit".
+  relay: z.strictObject({ serve: z.boolean().default(false), listenVia: z.array(multiaddrText).max(8).default([]) }).prefault({}),
   maxSessions: z.int().min(1).max(10_000).default(256),
   audit: z.strictObject({ fsync: z.boolean().default(true) }).prefault({}),
 });

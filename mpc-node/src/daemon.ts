@@ -2,6 +2,7 @@
 // libp2p host put together. Logs one JSON object per line on stdout (events, never secrets).
 import { mkdirSync } from "node:fs";
 import { hexToBytes } from "@noble/hashes/utils.js";
+import type { Libp2p } from "libp2p";
 import { initMpc } from "../../wasm/index.js";
 import { defaultChainIdOf } from "../../shared/src/mpc/intent.js";
 import { CeremonyEngine } from "./ceremony/engine.js";
@@ -26,6 +27,14 @@ export interface RunningNode {
 
 export type Logger = (event: Record<string, unknown>) => void;
 
+/** Waits until the host listens through `count` relays (their reservations), at most 30 s. */
+async function relayReservation(host: Libp2p, count: number, log: Logger): Promise<void> {
+  const circuits = () => host.getMultiaddrs().filter((a) => a.toString().includes("/p2p-circuit")).length;
+  const deadline = Date.now() + 30_000;
+  while (circuits() < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  if (circuits() < count) log({ event: "relay-unreachable", reserved: circuits(), wanted: count });
+}
+
 export const jsonLinesLogger: Logger = (event) => {
   process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), ...event })}\n`);
 };
@@ -47,7 +56,10 @@ export async function startNode(configPath: string, opts: { log?: Logger; fault?
     listen: [config.listen.tcp, ...(config.listen.ws ? [config.listen.ws] : [])],
     nodePeers,
     edgePeers,
+    relay: config.relay,
   });
+  // Behind NAT, the node is reachable once a relay holds a reservation for it: ready means reachable.
+  if (config.relay.listenVia.length > 0) await relayReservation(host, config.relay.listenVia.length, log);
 
   // The engine and the links need each other; the links report unreachable peers to the engine.
   let engine: CeremonyEngine | undefined;

@@ -74,7 +74,8 @@ export class RoundLinks {
   }
 }
 
+/** The address with the peer's id at its end; a relay address ("…/p2p/<relay>/p2p-circuit") gets it after the circuit. */
 function withPeer(addr: string, peerId: string): Multiaddr {
   const ma = multiaddr(addr);
-  return ma.getComponents().some((c) => c.name === "p2p") ? ma : ma.encapsulate(`/p2p/${peerId}`);
+  return ma.getComponents().at(-1)?.name === "p2p" ? ma : ma.encapsulate(`/p2p/${peerId}`);
 }

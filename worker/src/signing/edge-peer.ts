@@ -1,5 +1,6 @@
-// The edge's libp2p peer inside workerd: websockets out, noise (authenticated, encrypted),
-// yamux; it only ever dials the configured share holders. Two gaps of workerd need shims
+// The edge's libp2p peer inside workerd: websockets out (directly, or through a circuit relay v2
+// to a holder behind NAT), noise (authenticated, encrypted), yamux; it only ever dials the
+// configured share holders. Two gaps of workerd need shims
 // (verified in ../shared/research/workers-libp2p.md):
 //   - no BroadcastChannel (used by a lock in the peer store): a no-op class is enough, a
 //     Durable Object is single-threaded;
@@ -7,7 +8,9 @@
 //     drains: report 0 (workerd buffers sends itself).
 import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
+import { circuitRelayTransport } from "@libp2p/circuit-relay-v2";
 import { generateKeyPairFromSeed } from "@libp2p/crypto/keys";
+import { identify } from "@libp2p/identify";
 import type { PeerId } from "@libp2p/interface";
 import { webSockets } from "@libp2p/websockets";
 import { createLibp2p, type Libp2p } from "libp2p";
@@ -29,15 +32,20 @@ function installWorkerdShims(): void {
 
 /**
  * A dial-only libp2p node with a stable identity derived from a 32-byte seed (the share
- * holders allow exactly this peer id as their edge) that refuses to dial anyone but `allowed`.
+ * holders allow exactly this peer id as their edge) that refuses to dial anyone but `allowed`;
+ * `viaRelays` adds the circuit relay v2 transport for holders reached through a relay.
  */
-export async function createEdgePeer(seed: Uint8Array, allowed: ReadonlySet<string>): Promise<Libp2p> {
+export async function createEdgePeer(seed: Uint8Array, allowed: ReadonlySet<string>, o: { viaRelays?: boolean } = {}): Promise<Libp2p> {
   installWorkerdShims();
   const privateKey = await generateKeyPairFromSeed("Ed25519", seed);
   return createLibp2p({
     privateKey,
     addresses: { listen: [] },
-    transports: [webSockets()],
+    // A share holder behind NAT is reached through a relay it holds a reservation with
+    // ("<relay's websocket address>/p2p-circuit"); noise still runs end to end with the holder.
+    // Only when some holder is configured that way: the relay transport needs identify.
+    transports: o.viaRelays ? [webSockets(), circuitRelayTransport()] : [webSockets()],
+    ...(o.viaRelays ? { services: { identify: identify() } } : {}),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     // A node busy computing a key-generation round answers pings late; a slow ping must not

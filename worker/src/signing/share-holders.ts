@@ -108,7 +108,8 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
   }
 
   private coordinator(peerSeed: Uint8Array, cfg: ShareHolderConfig): Promise<MpcCoordinator> {
-    this.peer ??= createEdgePeer(peerSeed, new Set(cfg.nodes.map((n) => n.peerId))).catch((e) => {
+    const viaRelays = cfg.nodes.some((n) => n.multiaddrs.some((a) => a.includes("/p2p-circuit")));
+    this.peer ??= createEdgePeer(peerSeed, new Set(cfg.nodes.map((n) => n.peerId)), { viaRelays }).catch((e) => {
       this.peer = undefined;
       throw e;
     });
