@@ -273,7 +273,11 @@ describe("timeouts", () => {
     holdFor = nodes[1]!.peerId;
     tamper = (from, to, frame) => (from === nodes[1]!.peerId ? null : frame);
     try {
-      const run = nodes[0]!.engine.run("sign", signed, "coordinator", { accepted: () => {} });
+      let accepted!: () => void;
+      const started = new Promise<void>((r) => (accepted = r));
+      const run = nodes[0]!.engine.run("sign", signed, "coordinator", { accepted });
+      // The session's timer exists only once the authorization is checked (asynchronous work, slow on a loaded machine).
+      await started;
       await new Promise((r) => setTimeout(r, 50));
       clock.advance(5_001);
       const f = await run;
