@@ -274,9 +274,13 @@ export function verifySignature(scheme: string, r: { signature: string; recid?: 
     const sig = hexToBytes(r.signature);
     const pk = hexToBytes(r.publicKey);
     if (scheme === "ecdsa-secp256k1") {
-      if (!secp256k1.verify(sig, message, pk, { prehash: false })) return false;
-      if (r.recid === undefined) return true;
-      const recovered = secp256k1.Signature.fromBytes(sig, "compact").addRecoveryBit(r.recid).recoverPublicKey(message).toBytes(true);
+      if (r.recid === undefined) return secp256k1.verify(sig, message, pk, { prehash: false });
+      // Recovering the key from (r, s, recid) and finding the expected one proves the signature valid
+      // under it (recovery inverts the verification equation): one EC operation instead of verify + recover.
+      // verify() would also refuse a high S; so does this.
+      const parsed = secp256k1.Signature.fromBytes(sig, "compact");
+      if (parsed.hasHighS()) return false;
+      const recovered = parsed.addRecoveryBit(r.recid).recoverPublicKey(message).toBytes(true);
       return recovered.every((b, i) => b === pk[i]);
     }
     if (scheme === "frost-ed25519") return ed25519.verify(sig, message, pk);
