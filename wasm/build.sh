@@ -27,13 +27,18 @@ fi
 
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"
 std_src="$(readlink -f /usr/lib/rustlib/src/rust)"
+# cpubits="32": RustCrypto's arithmetic (k256's field, crypto-bigint) picks its limb size with the
+# cpubits crate, whose heuristic picks 64-bit words for wasm32 (wasm has i64); but wasm has no
+# 64x64->128 multiply, so every limb product becomes a __multi3 call. 32-bit limbs measured on this
+# machine: signing x0.82, DKG x0.38 (../shared/research/perf-probe/). Same arithmetic, other limbs.
 # Absolute paths of this machine must not reach the artifact (panic locations embed
 # file paths), or two clones in different folders would build different bytes.
 export RUSTFLAGS="--remap-path-prefix=$here=/tessera/wasm \
 --remap-path-prefix=$cargo_home=/cargo \
 --remap-path-prefix=$std_src=/rustc \
 --remap-path-prefix=/usr/lib/rustlib/src/rust=/rustc \
--C target-feature=+bulk-memory,+mutable-globals,+sign-ext,+nontrapping-fptoint,+simd128"
+-C target-feature=+bulk-memory,+mutable-globals,+sign-ext,+nontrapping-fptoint,+simd128 \
+--cfg cpubits=\"32\""
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld
 export RUSTC_BOOTSTRAP=1 # -Zbuild-std on Debian's stable rustc
 export SOURCE_DATE_EPOCH=0
@@ -47,6 +52,18 @@ echo "== wasm-bindgen $WASM_BINDGEN_VERSION -> $out"
 rm -rf "$out"
 "$bindgen" --target web --out-dir "$out" --out-name tessera_mpc \
   target/wasm32-unknown-unknown/release/tessera_mpc.wasm
+# wasm-opt from npm binaryen (pinned in package.json; Debian's binaryen 108 emits a module that
+# fails at load): -O3 on LLVM's output measured signing x0.90 alone, x0.775 with cpubits="32".
+# Deterministic, so check:wasm still compares bytes.
+wasm_opt="$here/../node_modules/.bin/wasm-opt"
+if ! "$wasm_opt" --version 2>/dev/null | grep -q "version 132 "; then
+  echo "wasm/build.sh needs wasm-opt 132 from npm binaryen: run npm install" >&2
+  exit 1
+fi
+echo "== wasm-opt -O3 ($("$wasm_opt" --version))"
+"$wasm_opt" -O3 --enable-simd --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
+  --enable-mutable-globals --enable-reference-types --enable-multivalue \
+  "$out/tessera_mpc_bg.wasm" -o "$out/tessera_mpc_bg.wasm"
 # wasm-bindgen writes a package.json and .gitignore we do not want in the committed pkg.
 rm -f "$out/.gitignore" "$out/package.json"
 ( cd "$out" && sha256sum tessera_mpc_bg.wasm )
