@@ -69,7 +69,7 @@ export interface Harness {
   wallet: WalletRecord;
   network: NetworkConfig;
   published: WebhookEvent[];
-  transfer(body: TransferBody, opts?: { verdict?: PolicyVerdict }): string;
+  transfer(body: Extract<TransferBody, { kind: "Native" | "Erc20" }>, opts?: { verdict?: PolicyVerdict }): string;
   /** A caller-built unsigned EIP-1559 transaction (POST …/transactions {kind: "Transaction"}). */
   transaction(unsigned: Hex): string;
   settle(opts?: { until?: () => boolean; timeoutMs?: number }): Promise<void>;

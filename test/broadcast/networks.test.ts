@@ -8,7 +8,15 @@ describe("networks", () => {
     const n = loadNetworks({});
     expect(n.Anvil).toMatchObject({ ok: true, config: { chainId: 31337, rpcUrls: ["http://127.0.0.1:8545"], confirmations: 1, nativeAsset: { symbol: "ETH", decimals: 18 } } });
     expect(n.Ethereum).toEqual({ ok: false, reason: "Network Ethereum is not configured in this deployment (set ETHEREUM_RPC_URL)" });
-    expect(networkFor({}, "Bitcoin")).toEqual({ ok: false, reason: "Network Bitcoin is not supported for transfers" });
+    expect(networkFor({}, "Tron")).toEqual({ ok: false, reason: "Network Tron is not supported for transfers" });
+  });
+
+  it("Solana: the local validator on loopback, mainnet and devnet once an RPC is configured; SPL mints as tokens", () => {
+    const n = loadNetworks({ SOLANA_DEVNET_RPC_URL: "https://api.devnet.solana.com", TESSERA_NETWORKS: JSON.stringify({ SolanaDevnet: { tokens: [{ contract: "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU", symbol: "USDC", decimals: 6 }] } }) });
+    expect(n.SolanaLocal).toMatchObject({ ok: true, config: { family: "solana", rpcUrls: ["http://127.0.0.1:8899"], confirmations: 1, nativeAsset: { symbol: "SOL", decimals: 9 } } });
+    expect(n.Solana).toEqual({ ok: false, reason: "Network Solana is not configured in this deployment (set SOLANA_RPC_URL)" });
+    expect(n.SolanaDevnet).toMatchObject({ ok: true, config: { family: "solana", confirmations: 32, tokens: [{ symbol: "USDC" }] } });
+    expect(explorerLink((n.SolanaDevnet as { config: Parameters<typeof explorerLink>[0] }).config, "5sig")).toBe("https://explorer.solana.com/tx/5sig?cluster=devnet");
   });
 
   it("RPC URLs from the environment (comma-separated, in order) and overrides from TESSERA_NETWORKS", () => {
@@ -24,7 +32,8 @@ describe("networks", () => {
   it("refuses an invalid configuration with the field at fault", () => {
     expect(() => loadNetworks({ TESSERA_NETWORKS: "{not json" })).toThrow(new NetworkConfigError("TESSERA_NETWORKS is not valid JSON"));
     expect(() => loadNetworks({ TESSERA_NETWORKS: JSON.stringify({ Anvil: { confirmations: 0 } }) })).toThrow(/Anvil\.confirmations/);
-    expect(() => loadNetworks({ TESSERA_NETWORKS: JSON.stringify({ Solana: {} }) })).toThrow(NetworkConfigError);
+    expect(() => loadNetworks({ TESSERA_NETWORKS: JSON.stringify({ Tron: {} }) })).toThrow(NetworkConfigError);
+    expect(() => loadNetworks({ TESSERA_NETWORKS: JSON.stringify({ Solana: { family: "evm" } }) })).toThrow(NetworkConfigError);
     expect(() => loadNetworks({ TESSERA_NETWORKS: JSON.stringify({ Anvil: { rpcUrls: ["http://x"] } }) })).toThrow(NetworkConfigError);
     expect(() => loadNetworks({ ANVIL_RPC_URL: "ftp://127.0.0.1:1" })).toThrow(/Anvil \(ANVIL_RPC_URL \/ TESSERA_NETWORKS\): rpcUrls\.0: /);
   });

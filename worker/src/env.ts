@@ -26,6 +26,9 @@ export interface Env {
   ETHEREUM_SEPOLIA_RPC_URL?: string;
   /** The local chain's RPC (default http://127.0.0.1:8545). */
   ANVIL_RPC_URL?: string;
+  SOLANA_RPC_URL?: string;
+  SOLANA_DEVNET_RPC_URL?: string;
+  SOLANA_LOCAL_RPC_URL?: string;
   /** JSON per-network overrides, e.g. {"Anvil":{"chainId":1337,"confirmations":2}}. */
   TESSERA_NETWORKS?: string;
   /** Layer 4, one per organisation (named by org id): wallets, keys, signature requests. */

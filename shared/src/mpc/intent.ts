@@ -6,8 +6,9 @@
 //   intent        user body (Dfns wire format)                 bytes signed (ECDSA / FROST)
 //   Hash          POST …/signatures {kind:"Hash", hash}         the 32-byte hash / the hash bytes
 //   Message       POST …/signatures {kind:"Message", message}   EIP-191 hashMessage(raw) / raw bytes
-//   Transaction   POST …/signatures|transactions                keccak256(unsigned serialized EVM tx)
-//                 {kind:"Transaction", transaction: 0x…}
+//   Transaction   POST …/signatures|transactions                keccak256(unsigned serialized EVM tx);
+//                 {kind:"Transaction", transaction: 0x…}        for a family with its own format (Solana)
+//                                                               what its rules say (the message inside)
 //   Eip712        POST …/signatures {kind:"Eip712", types,      viem hashTypedData (primary type derived
 //                 domain, message}                              as ethers does: the unreferenced type)
 //   Transfer      POST /wallets/:id/transfers                   what the wallet's chain family says, after
@@ -191,7 +192,7 @@ function primaryTypeOf(types: Record<string, { name: string; type: string }[]>):
  * itself for FROST (which hashes internally). Throws IntentError when the intent does not fit the
  * scheme. `chainIdOf` resolves a transfer's network (ignored by other kinds).
  */
-export function signingMessageFor(intent: SigningIntent, scheme: MpcScheme, chainIdOf: ChainIdOf = defaultChainIdOf, publicKey?: string | null): Uint8Array {
+export function signingMessageFor(intent: SigningIntent, scheme: MpcScheme, chainIdOf: ChainIdOf = defaultChainIdOf, publicKey?: string | null, network?: string | null): Uint8Array {
   const ecdsa = scheme === "ecdsa-secp256k1";
   switch (intent.kind) {
     case "Hash": {
@@ -205,6 +206,9 @@ export function signingMessageFor(intent: SigningIntent, scheme: MpcScheme, chai
       return ecdsa ? bytesOf(hashMessage({ raw })) : raw;
     }
     case "Transaction": {
+      // A chain whose transactions are not EVM's says what is signed (Solana: the message inside).
+      const own = network ? rulesFor(network, { chainIdOf })?.signatureMessage?.(intent, network, { scheme, publicKey: publicKey ?? null }) : null;
+      if (own) return own;
       if (!ecdsa) throw new IntentError(`EVM transactions are signed with ECDSA, not ${scheme}`);
       unsignedEvmTransaction(intent.transaction);
       return bytesOf(keccak256(as0x(intent.transaction)));
@@ -285,7 +289,7 @@ export function recomputeSigningMessage(input: {
     if (!fromUser.ok) return fromUser;
     if (canonicalJson(fromUser.intent) !== canonicalJson(intent)) return { ok: false, reason: `the ${intent.kind} intent in the authorization is not what the user signed` };
     // Computed from the user's own body (equal to the intent, but this is the copy the user signed).
-    return { ok: true, message: signingMessageFor(fromUser.intent, key.scheme, chainIdOf) };
+    return { ok: true, message: signingMessageFor(fromUser.intent, key.scheme, chainIdOf, key.publicKey, key.network) };
   } catch (e) {
     if (e instanceof IntentError) return { ok: false, reason: e.message };
     throw e;

@@ -17,9 +17,32 @@ const hex = z.string().regex(/^0x([0-9a-fA-F]{2})*$/, "must be 0x-prefixed hex")
 const externalId = z.string().min(1).max(256);
 const priority = z.enum(["Slow", "Standard", "Fast"]);
 
+const base58Address = z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/, "must be a base58 address");
+const memo = z.string().max(256).optional();
+
 export const transferBody = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("Native"), to: recipient, amount: uint256, priority: priority.optional(), memo: z.string().max(256).optional(), externalId: externalId.optional() }),
+  z.object({
+    kind: z.literal("Native"),
+    to: recipient,
+    amount: uint256,
+    priority: priority.optional(),
+    memo,
+    createDestinationAccount: z.boolean().optional(),
+    useDurableNonce: z.boolean().optional(),
+    externalId: externalId.optional(),
+  }),
   z.object({ kind: z.literal("Erc20"), contract: evmAddress, to: recipient, amount: uint256, priority: priority.optional(), externalId: externalId.optional() }),
+  /** Solana tokens: the mint, and whether to create the recipient's associated token account. */
+  z.object({
+    kind: z.enum(["Spl", "Spl2022"]),
+    mint: base58Address,
+    to: recipient,
+    amount: uint256,
+    memo,
+    createDestinationAccount: z.boolean().optional(),
+    useDurableNonce: z.boolean().optional(),
+    externalId: externalId.optional(),
+  }),
 ]);
 export type TransferBody = z.infer<typeof transferBody>;
 

@@ -2,10 +2,12 @@
 // (../networks/networks.ts). A new chain is a new folder here plus its networks there.
 import type { NetworkConfig } from "../networks/networks.js";
 import { evmFamily } from "./evm/index.js";
+import { solanaFamily } from "./solana/index.js";
 import type { ChainFamily, FamilyName } from "./family.js";
 
 const FAMILIES: Partial<Record<FamilyName, ChainFamily>> = {
   evm: evmFamily,
+  solana: solanaFamily,
 };
 
 /** The family that handles `network`'s transfers. */

@@ -5,9 +5,13 @@
 import { z } from "zod";
 
 export const EVM_NETWORKS = ["Ethereum", "EthereumSepolia", "Anvil"] as const;
-export type EvmNetworkId = (typeof EVM_NETWORKS)[number];
+export const SOLANA_NETWORKS = ["Solana", "SolanaDevnet", "SolanaLocal"] as const;
+/** Every network this deployment can move funds on, whatever its chain family. */
+export const TRANSFER_NETWORKS = [...EVM_NETWORKS, ...SOLANA_NETWORKS] as const;
+export type NetworkId = (typeof TRANSFER_NETWORKS)[number];
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte address");
+/** A token's id on its chain: an EVM contract (0x + 20 bytes) or a Solana mint (base58, 32 bytes). */
+const address = z.string().regex(/^(0x[0-9a-fA-F]{40}|[1-9A-HJ-NP-Za-km-z]{32,44})$/, "must be a 0x-prefixed 20-byte contract or a base58 mint address");
 
 const rpcUrl = z
   .string()
@@ -18,7 +22,7 @@ const rpcUrl = z
 const knownToken = z.object({ contract: address, symbol: z.string().min(1).max(16), decimals: z.number().int().min(0).max(36) });
 
 export const networkConfig = z.object({
-  id: z.enum(EVM_NETWORKS),
+  id: z.enum(TRANSFER_NETWORKS),
   /** Which chain family's folder (worker/src/chains/<family>) handles this network. */
   family: z.enum(["evm", "bitcoin", "solana"]),
   /** EVM chain id (EIP-155); other families leave it 0. */
@@ -40,7 +44,7 @@ export type NetworkConfig = z.infer<typeof networkConfig>;
 
 type NetworkDefaults = Omit<NetworkConfig, "rpcUrls"> & { rpcEnv: string; defaultRpcUrls: string[] };
 
-const DEFAULTS: Record<EvmNetworkId, NetworkDefaults> = {
+const DEFAULTS: Record<NetworkId, NetworkDefaults> = {
   Ethereum: {
     id: "Ethereum",
     family: "evm",
@@ -81,17 +85,62 @@ const DEFAULTS: Record<EvmNetworkId, NetworkDefaults> = {
     rpcTimeoutMs: 5_000,
     tokens: [],
   },
+  // Solana counts commitment, not blocks: confirmations 1 = "confirmed" (a supermajority voted),
+  // more = "finalized" (rooted, about 32 slots later).
+  Solana: {
+    id: "Solana",
+    family: "solana",
+    chainId: 0,
+    rpcEnv: "SOLANA_RPC_URL",
+    defaultRpcUrls: [],
+    confirmations: 32,
+    nativeAsset: { symbol: "SOL", decimals: 9 },
+    explorerTxUrl: "https://explorer.solana.com/tx/{txHash}",
+    pollIntervalMs: 2_000,
+    rpcTimeoutMs: 10_000,
+    tokens: [],
+  },
+  SolanaDevnet: {
+    id: "SolanaDevnet",
+    family: "solana",
+    chainId: 0,
+    rpcEnv: "SOLANA_DEVNET_RPC_URL",
+    defaultRpcUrls: [],
+    confirmations: 32,
+    nativeAsset: { symbol: "SOL", decimals: 9 },
+    explorerTxUrl: "https://explorer.solana.com/tx/{txHash}?cluster=devnet",
+    pollIntervalMs: 2_000,
+    rpcTimeoutMs: 10_000,
+    tokens: [],
+  },
+  // The local validator (scripts/solana-validator.ts), a new slot every 400 ms.
+  SolanaLocal: {
+    id: "SolanaLocal",
+    family: "solana",
+    chainId: 0,
+    rpcEnv: "SOLANA_LOCAL_RPC_URL",
+    defaultRpcUrls: ["http://127.0.0.1:8899"],
+    confirmations: 1,
+    nativeAsset: { symbol: "SOL", decimals: 9 },
+    explorerTxUrl: null,
+    pollIntervalMs: 200,
+    rpcTimeoutMs: 5_000,
+    tokens: [],
+  },
 };
 
 /** Per-network overrides an operator may set in TESSERA_NETWORKS (JSON), e.g. {"Anvil":{"chainId":1337}}. */
 const networkOverride = networkConfig.omit({ id: true, family: true, rpcUrls: true }).partial().strict().optional();
-const overrides = z.object({ Ethereum: networkOverride, EthereumSepolia: networkOverride, Anvil: networkOverride }).strict();
+const overrides = z.object(Object.fromEntries(TRANSFER_NETWORKS.map((n) => [n, networkOverride])) as Record<NetworkId, typeof networkOverride>).strict();
 
 /** The environment variables this module reads. */
 export interface NetworkEnv {
   ETHEREUM_RPC_URL?: string;
   ETHEREUM_SEPOLIA_RPC_URL?: string;
   ANVIL_RPC_URL?: string;
+  SOLANA_RPC_URL?: string;
+  SOLANA_DEVNET_RPC_URL?: string;
+  SOLANA_LOCAL_RPC_URL?: string;
   TESSERA_NETWORKS?: string;
 }
 
@@ -105,7 +154,7 @@ export type NetworkAvailability = { ok: true; config: NetworkConfig } | { ok: fa
  * Every EVM network with its validated configuration, or the reason it is unavailable here
  * (no RPC URL configured). Throws NetworkConfigError when the configuration itself is invalid.
  */
-export function loadNetworks(env: NetworkEnv): Record<EvmNetworkId, NetworkAvailability> {
+export function loadNetworks(env: NetworkEnv): Record<NetworkId, NetworkAvailability> {
   let extra: Record<string, unknown> = {};
   if (env.TESSERA_NETWORKS !== undefined && env.TESSERA_NETWORKS.trim() !== "") {
     let parsed: unknown;
@@ -118,8 +167,8 @@ export function loadNetworks(env: NetworkEnv): Record<EvmNetworkId, NetworkAvail
     if (!checked.success) throw new NetworkConfigError(`TESSERA_NETWORKS: ${describe(checked.error)}`);
     extra = checked.data;
   }
-  const out = {} as Record<EvmNetworkId, NetworkAvailability>;
-  for (const id of EVM_NETWORKS) {
+  const out = {} as Record<NetworkId, NetworkAvailability>;
+  for (const id of TRANSFER_NETWORKS) {
     const { rpcEnv, defaultRpcUrls, ...defaults } = DEFAULTS[id];
     const raw = (env as Record<string, string | undefined>)[rpcEnv];
     const rpcUrls = raw && raw.trim() !== "" ? raw.split(",").map((u) => u.trim()).filter((u) => u !== "") : defaultRpcUrls;
@@ -137,8 +186,8 @@ export function loadNetworks(env: NetworkEnv): Record<EvmNetworkId, NetworkAvail
 
 /** The configuration of one network, or the reason it cannot be used. */
 export function networkFor(env: NetworkEnv, network: string): NetworkAvailability {
-  if (!(EVM_NETWORKS as readonly string[]).includes(network)) return { ok: false, reason: `Network ${network} is not supported for transfers` };
-  return loadNetworks(env)[network as EvmNetworkId];
+  if (!(TRANSFER_NETWORKS as readonly string[]).includes(network)) return { ok: false, reason: `Network ${network} is not supported for transfers` };
+  return loadNetworks(env)[network as NetworkId];
 }
 
 export function explorerLink(config: NetworkConfig, txHash: string): string | null {

@@ -67,6 +67,7 @@ export const WALLET_NETWORKS = {
   Anvil: evm,
   Solana: solana,
   SolanaDevnet: solana,
+  SolanaLocal: solana,
   Bitcoin: taproot("bc"),
   BitcoinSignet: taproot("tb"),
   BitcoinTestnet3: taproot("tb"),

@@ -114,7 +114,7 @@ walletRoutes.post("/wallets/:walletId/signatures", permitAny(["Keys:Signatures:C
   const scheme = WALLET_NETWORKS[wallet.network].mpcScheme;
   let message: Uint8Array;
   try {
-    message = signingMessageFor(intent.intent, scheme);
+    message = signingMessageFor(intent.intent, scheme, undefined, wallet.publicKey, wallet.network);
   } catch (e) {
     if (e instanceof IntentError) throw new ApiError(400, e.message);
     throw e;

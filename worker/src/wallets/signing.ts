@@ -2,7 +2,9 @@
 // Executing is written before the nodes are asked, Signed or Failed after, and the policy
 // reservation is committed only for a signature that exists (released otherwise), so velocity
 // limits count what was really signed.
-import { bytesToHex } from "@noble/hashes/utils.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { isSolanaNetwork, parseCallerTransaction } from "../../../shared/src/chains/solana/rules.js";
+import { withSignature } from "../../../shared/src/chains/solana/wire.js";
 import { parseTransaction, serializeTransaction, type Hex } from "viem";
 import type { UserActionEvidence } from "../../../shared/src/dfns/wire.js";
 import { intentFromSignatureBody, signingMessageFor, type SigningIntent } from "../../../shared/src/mpc/intent.js";
@@ -53,6 +55,11 @@ export async function executeSignature(
     const tx = parseTransaction(job.intent.transaction as Hex);
     signed.signedData = serializeTransaction(tx, { r: signature.r as Hex, s: signature.s as Hex, yParity: signature.recid ?? 0 });
   }
+  if (job.intent.kind === "Transaction" && isSolanaNetwork(job.wallet.network) && job.wallet.address) {
+    // The caller's transaction with the wallet's slot filled, ready to send.
+    const tx = parseCallerTransaction(job.intent.transaction, job.wallet.address);
+    signed.signedData = `0x${bytesToHex(withSignature(tx, job.wallet.address, hexToBytes(out.value.signature)))}`;
+  }
   const saved = await reg.putSignature(signed);
   if (job.reservation) await commitReservation(env, job.reservation);
   return saved;
@@ -78,7 +85,7 @@ onResume("signature", async (env, event) => {
     await reg.putSignature({ ...request, status: "Failed", reason: "the held request's user action is missing", datePolicyResolved: now });
     return;
   }
-  const message = signingMessageFor(intent.intent, WALLET_NETWORKS[wallet.network].mpcScheme);
+  const message = signingMessageFor(intent.intent, WALLET_NETWORKS[wallet.network].mpcScheme, undefined, wallet.publicKey, wallet.network);
   await executeSignature(env, { orgId: event.orgId, wallet, request: { ...request, datePolicyResolved: now }, intent: intent.intent, message, userAction, reservation: event.reservation });
 });
 
