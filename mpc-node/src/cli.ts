@@ -1,8 +1,10 @@
 // `mpc-node` — the share-holder daemon's command line.
 //
-//   mpc-node init --dir <dir> --region <r> [--host 127.0.0.1] [--tcp-port 4100] [--ws-port 4101]
+//   mpc-node init --dir <dir> --region <r> [--host 127.0.0.1] [--tcp-port 4100] [--ws-port 4101] [--admin-port 9464]
 //   mpc-node start --config <file>
 //   mpc-node info --config <file>
+//   mpc-node status --config <file>             (peers, keys, last ceremonies, bans; live when running)
+//   mpc-node kek rotate --config <file> [--out <file>]   (node stopped: re-seal every share under a new KEK)
 //   mpc-node audit verify --config <file>        (this node's log against its recorded head)
 //   mpc-node audit verify --export <file>        (an exported log, against the peer id inside)
 //   mpc-node audit export --config <file> [--out <file>]
@@ -13,6 +15,8 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 import { loadConfig } from "./config.js";
 import { startNode } from "./daemon.js";
 import { faultFromEnv } from "./dev/faults.js";
+import { rotateKek } from "./operations/kek-rotation.js";
+import { nodeStatus, type NodeStatus } from "./operations/status.js";
 import { createIdentity, createKek, loadIdentity } from "./secrets.js";
 import { readAuditLines, verifyAuditText, type AuditLine } from "./storage/audit-log.js";
 import { NodeStore } from "./storage/node-store.js";
@@ -44,9 +48,11 @@ function need(f: Map<string, string>, name: string): string {
 const print = (v: unknown) => process.stdout.write(`${JSON.stringify(v)}\n`);
 
 const USAGE = `usage:
-  mpc-node init --dir <dir> --region <region> [--host 127.0.0.1] [--tcp-port 0] [--ws-port 0]
+  mpc-node init --dir <dir> --region <region> [--host 127.0.0.1] [--tcp-port 0] [--ws-port 0] [--admin-port <p>]
   mpc-node start --config <file>
   mpc-node info --config <file>
+  mpc-node status --config <file>
+  mpc-node kek rotate --config <file> [--out <file>]
   mpc-node audit verify (--config <file> | --export <file>)
   mpc-node audit export --config <file> [--out <file>]`;
 
@@ -60,6 +66,13 @@ export async function main(argv: string[]): Promise<number> {
         return await start(flags(rest));
       case "info":
         return info(flags(rest));
+      case "status":
+        return await status(flags(rest));
+      case "kek": {
+        const [sub, ...more] = rest;
+        if (sub === "rotate") return kekRotate(flags(more));
+        throw new UsageError("kek needs rotate");
+      }
       case "audit": {
         const [sub, ...more] = rest;
         if (sub === "verify") return auditVerify(flags(more));
@@ -85,7 +98,8 @@ async function init(f: Map<string, string>): Promise<number> {
   const host = f.get("host") ?? "127.0.0.1";
   const tcpPort = Number(f.get("tcp-port") ?? 0);
   const wsPort = Number(f.get("ws-port") ?? 0);
-  if (!Number.isInteger(tcpPort) || !Number.isInteger(wsPort)) throw new UsageError("ports must be integers");
+  const adminPort = Number(f.get("admin-port") ?? 0);
+  if (!Number.isInteger(tcpPort) || !Number.isInteger(wsPort) || !Number.isInteger(adminPort)) throw new UsageError("ports must be integers");
   const configPath = join(dir, "config.json");
   if (existsSync(configPath) || existsSync(join(dir, "peer.key"))) throw new Error(`${dir} already holds a node; refusing to overwrite its identity`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -101,6 +115,7 @@ async function init(f: Map<string, string>): Promise<number> {
     peers: [],
     edges: [],
     timeouts: { signMs: 30_000, keygenMs: 300_000 },
+    ...(adminPort ? { admin: { listen: `127.0.0.1:${adminPort}` } } : {}),
   };
   writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   loadConfig(configPath); // what init writes must load
@@ -128,6 +143,40 @@ function info(f: Map<string, string>): number {
   const store = existsSync(config.paths.database) ? new NodeStore(config.paths.database, new ShareVault(new Uint8Array(32)), peerId) : null;
   print({ peerId, region: config.region, listen: config.listen, peers: config.peers.length, edges: config.edges.length, keys: store?.keyCount() ?? 0, bans: store?.bans() ?? [] });
   store?.close();
+  return 0;
+}
+
+/** A running node's own view (its admin endpoint), else what its files say. */
+async function status(f: Map<string, string>): Promise<number> {
+  const config = loadConfig(need(f, "config"));
+  if (config.admin) {
+    try {
+      const res = await fetch(`http://${config.admin.listen}/status`, { signal: AbortSignal.timeout(3_000) });
+      if (res.ok) {
+        print((await res.json()) as NodeStatus);
+        return 0;
+      }
+    } catch {
+      // not running (or not answering): describe it from its files below
+    }
+  }
+  const { peerId } = loadIdentity(config.paths.identity);
+  // Only counts, bans and the audit log are read; shares are never opened.
+  const store = existsSync(config.paths.database) ? new NodeStore(config.paths.database, new ShareVault(new Uint8Array(32)), peerId) : null;
+  try {
+    print(nodeStatus(config, peerId, store, null));
+  } finally {
+    store?.close();
+  }
+  return 0;
+}
+
+function kekRotate(f: Map<string, string>): number {
+  const config = loadConfig(need(f, "config"));
+  const { peerId } = loadIdentity(config.paths.identity);
+  const out = f.get("out");
+  const r = rotateKek(config, peerId, out ? { out: resolve(out) } : {});
+  print({ ok: true, resealed: { keys: r.keys, retired: r.retired }, kek: r.kek, ...(r.resumed ? { resumed: true } : {}) });
   return 0;
 }
 

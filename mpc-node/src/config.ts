@@ -13,6 +13,7 @@
 //   "authorization": { "maxLifetimeMs": 300000, "clockSkewMs": 30000, "userActionMaxAgeMs": 300000, "rpId": "localhost" },
 //   "evmChainIds": { "Anvil": 31337 },
 //   "relay": { "serve": false, "listenVia": [] },   // circuit relay v2, see below
+//   "admin": { "listen": "127.0.0.1:9464" },        // optional: GET /metrics and /status
 //   "maxSessions": 256,
 //   "audit": { "fsync": true }
 // }
@@ -56,6 +57,8 @@ export const nodeConfigSchema = z.strictObject({
   // behind NAT), e.g. "/dns4/eu.example/tcp/4100/p2p/12D3Koo…eu". Peers then list this node at
   // "<relay address>/p2p-circuit".
   relay: z.strictObject({ serve: z.boolean().default(false), listenVia: z.array(multiaddrText).max(8).default([]) }).prefault({}),
+  // The admin endpoint: GET /metrics (Prometheus) and /status; loopback or a monitoring network.
+  admin: z.strictObject({ listen: z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|localhost):\d{1,5}$/, "must be host:port, e.g. 127.0.0.1:9464") }).optional(),
   maxSessions: z.int().min(1).max(10_000).default(256),
   audit: z.strictObject({ fsync: z.boolean().default(true) }).prefault({}),
 });

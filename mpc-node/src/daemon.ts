@@ -12,6 +12,10 @@ import { corrupt, type FaultMode } from "./dev/faults.js";
 import { createHost } from "./network/host.js";
 import { RoundLinks } from "./network/round-links.js";
 import { registerProtocols } from "./network/service.js";
+import { startAdminServer } from "./operations/admin-server.js";
+import { NodeMetrics } from "./operations/metrics.js";
+import { claimDataDir } from "./operations/node-lock.js";
+import { nodeStatus } from "./operations/status.js";
 import { loadIdentity, loadKek } from "./secrets.js";
 import { AuditLog } from "./storage/audit-log.js";
 import { NodeStore } from "./storage/node-store.js";
@@ -40,9 +44,17 @@ export const jsonLinesLogger: Logger = (event) => {
 };
 
 export async function startNode(configPath: string, opts: { log?: Logger; fault?: FaultMode | null } = {}): Promise<RunningNode> {
-  const log = opts.log ?? jsonLinesLogger;
+  const startedAt = Date.now();
+  const metrics = new NodeMetrics();
+  const sink = opts.log ?? jsonLinesLogger;
+  // Every event also feeds the metrics (ceremonies, failures, refusals, durations).
+  const log: Logger = (event) => {
+    metrics.observe(event);
+    sink(event);
+  };
   const config = loadConfig(configPath);
   mkdirSync(config.paths.dataDir, { recursive: true, mode: 0o700 });
+  const release = claimDataDir(config);
   const identity = loadIdentity(config.paths.identity);
   const vault = new ShareVault(loadKek(config.paths.kek));
   await initMpc();
@@ -89,8 +101,30 @@ export async function startNode(configPath: string, opts: { log?: Logger; fault?
   const prune = setInterval(() => store.pruneNonces(Date.now() - 24 * 3_600_000), 3_600_000);
   prune.unref();
 
+  const live = () => {
+    const connectedPeers = new Set(host.getConnections().map((c) => c.remotePeer.toString()));
+    return { uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), addresses: host.getMultiaddrs().map((a) => a.toString()), connectedPeers, activeSessions: engine.activeSessions };
+  };
+  const admin = config.admin
+    ? await startAdminServer(config.admin.listen, {
+        status: () => nodeStatus(config, identity.peerId, store, live()),
+        metrics: () => {
+          const l = live();
+          return metrics.render({
+            keys: store.keyCount(),
+            bans: store.bans().length,
+            peersConfigured: nodePeers.size,
+            peersConnected: [...nodePeers].filter((p) => l.connectedPeers.has(p)).length,
+            edgesConnected: [...edgePeers].filter((p) => l.connectedPeers.has(p)).length,
+            activeSessions: l.activeSessions,
+            uptimeSeconds: l.uptimeSeconds,
+          });
+        },
+      })
+    : null;
+
   const addresses = host.getMultiaddrs().map((a) => a.toString());
-  log({ event: "ready", peerId: identity.peerId, region: config.region, addresses, keys: store.keyCount(), ...(opts.fault ? { fault: opts.fault } : {}) });
+  log({ event: "ready", peerId: identity.peerId, region: config.region, addresses, keys: store.keyCount(), ...(config.admin ? { admin: config.admin.listen } : {}), ...(opts.fault ? { fault: opts.fault } : {}) });
 
   let stopped = false;
   return {
@@ -102,11 +136,13 @@ export async function startNode(configPath: string, opts: { log?: Logger; fault?
       if (stopped) return;
       stopped = true;
       clearInterval(prune);
+      admin?.close();
       engine.close();
       links.close();
       await host.stop();
       audit.close();
       store.close();
+      release();
       log({ event: "stopped" });
     },
   };

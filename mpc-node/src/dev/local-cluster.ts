@@ -194,6 +194,8 @@ export async function startLocalCluster(o: {
   timeouts?: { signMs?: number; keygenMs?: number };
   evmChainIds?: Record<string, number>;
   auditFsync?: boolean;
+  /** Give each node an admin endpoint (GET /metrics, /status) on a free loopback port. */
+  admin?: boolean;
 }): Promise<LocalCluster> {
   const base = mkdtempSync(join(tmpdir(), "tessera-nodes-"));
   const nodes: ClusterNode[] = [];
@@ -218,6 +220,7 @@ export async function startLocalCluster(o: {
       config.timeouts = { signMs: o.timeouts?.signMs ?? 30_000, keygenMs: o.timeouts?.keygenMs ?? 300_000 };
       if (o.evmChainIds) config.evmChainIds = o.evmChainIds;
       if (o.auditFsync === false) config.audit = { fsync: false };
+      if (o.admin) config.admin = { listen: `127.0.0.1:${await freePort()}` };
       writeFileSync(n.configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
     }
     await Promise.all(nodes.map((n) => n.start()));

@@ -264,4 +264,36 @@ export class NodeStore {
       this.db.exec("PRAGMA synchronous = FULL");
     }
   }
+
+  // ---------------------------------------------------------------- operations
+
+  /** How many keys this node holds a share of, per scheme (for `mpc-node status`). */
+  keysByScheme(): Record<string, number> {
+    const rows = this.db.prepare("SELECT scheme, count(*) AS n FROM keys GROUP BY scheme ORDER BY scheme").all() as { scheme: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.scheme, r.n]));
+  }
+
+  /**
+   * Re-seals every share — current and retired — from this store's vault into `next`, in one
+   * transaction: after a crash either every share opens with the old key-encryption key or every
+   * one with the new. Each share is opened (authenticated) before it is re-sealed, so a wrong
+   * current key fails before anything changes. Returns how many shares were re-sealed.
+   */
+  resealAll(next: ShareVault): { keys: number; retired: number } {
+    return this.tx(() => {
+      const keys = this.db.prepare("SELECT key_id, generation, share FROM keys").all() as { key_id: string; generation: number; share: Uint8Array }[];
+      const retired = this.db.prepare("SELECT key_id, generation, share FROM retired_shares").all() as { key_id: string; generation: number; share: Uint8Array }[];
+      const updateKey = this.db.prepare("UPDATE keys SET share = ? WHERE key_id = ?");
+      const updateRetired = this.db.prepare("UPDATE retired_shares SET share = ? WHERE key_id = ? AND generation = ?");
+      for (const r of keys) {
+        const binding = { nodePeerId: this.nodePeerId, keyId: r.key_id, generation: r.generation };
+        updateKey.run(next.seal(this.vault.open(r.share, binding), binding), r.key_id);
+      }
+      for (const r of retired) {
+        const binding = { nodePeerId: this.nodePeerId, keyId: r.key_id, generation: r.generation };
+        updateRetired.run(next.seal(this.vault.open(r.share, binding), binding), r.key_id, r.generation);
+      }
+      return { keys: keys.length, retired: retired.length };
+    });
+  }
 }
