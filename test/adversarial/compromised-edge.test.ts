@@ -26,6 +26,8 @@ import { LocalEdge, newLocalUser } from "../../mpc-node/src/dev/local-edge.js";
 import { encodeBase64Url, utf8 } from "../../shared/src/dfns/base64url.js";
 import { encodeChallenge, userActionChallenge } from "../../shared/src/dfns/user-action.js";
 import { getJson, nodeAuditLines, pemCredential, startRig, type Rig } from "./network-rig.js";
+import { buildTransferMessage } from "../../shared/src/chains/solana/transfer.js";
+import { airdrop, createMint, newKeypair, solanaRpc } from "../chain/solana.js";
 
 let rig: Rig;
 let attacker: { host: Libp2p; coordinator: MpcCoordinator; edge: LocalEdge };
@@ -167,6 +169,39 @@ describe("an attacker holding the edge's authorization key and libp2p seed, with
       const o = { keyId: wallet.keyId, scheme: "ecdsa-secp256k1" as const, parties: signers(pair), intent: { kind: "Hash" as const, hash: body.hash } };
       await refusedByAll(attacker.edge.signIntent({ ...o, userAction: login }), "user-evidence", /Login challenge is not a user action/);
       await refusedByAll(attacker.edge.signIntent({ ...o, userAction: old }), "user-evidence", /older than the 300 s allowed/);
+    }
+  }, 120_000);
+
+  it("a Solana transfer the user signed cannot be redirected, resized or turned into another asset", async () => {
+    // The user's genuine request: an SPL transfer that fails before any signing (the recipient has
+    // no token account), so its user action reaches the attacker unspent by the nodes.
+    const sol = await rig.dfns.wallets.createWallet({ body: { network: "SolanaLocal" as never, name: "sol victim" } });
+    const rpc = solanaRpc(rig.net.solanaUrl!);
+    const authority = await newKeypair();
+    await airdrop(rpc, authority.address, 10n ** 9n);
+    const mint = await createMint(rpc, authority, 6);
+    const recipient = (await newKeypair()).address;
+    const body = { kind: "Spl" as const, mint, to: recipient, amount: "1000" };
+    const request = await rig.dfns.wallets.transferAsset({ walletId: sol.id, body });
+    const evidence = await evidenceOf(`/wallets/${sol.id}/transfers`, recipient);
+    for (let i = 0; i < 100 && (await rig.dfns.wallets.getTransfer({ walletId: sol.id, transferId: request.id })).status !== "Failed"; i++) await new Promise((r) => setTimeout(r, 100));
+
+    const thief = (await newKeypair()).address;
+    const blockhash = (await rpc.getLatestBlockhash().send()).value.blockhash;
+    const hex = (b: Uint8Array) => `0x${bytesToHex(b)}`;
+    const o = { keyId: sol.signingKey.id!, scheme: "frost-ed25519" as const, userAction: evidence };
+    const intentFor = (transaction: Uint8Array, transfer: Record<string, string> = body) => ({ kind: "Transfer" as const, network: "SolanaLocal", transfer, transaction: hex(transaction) });
+    for (const pair of pairs) {
+      const p = { ...o, parties: signers(pair) };
+      // The user's body, the thief's token account.
+      const diverted = buildTransferMessage({ ...body, to: thief }, sol.address!, blockhash, 6);
+      await refusedByAll(attacker.edge.signIntent({ ...p, intent: intentFor(diverted), message: bytesToHex(diverted) }), "intent", /not the Spl transfer the user asked for/);
+      // The user's recipient, a million times the amount.
+      const resized = buildTransferMessage({ ...body, amount: "1000000000" }, sol.address!, blockhash, 6);
+      await refusedByAll(attacker.edge.signIntent({ ...p, intent: intentFor(resized), message: bytesToHex(resized) }), "intent", /not the Spl transfer/);
+      // SOL instead of the token, with the body rewritten to match (the user never signed it).
+      const native = buildTransferMessage({ kind: "Native", to: thief, amount: "1000" }, sol.address!, blockhash);
+      await refusedByAll(attacker.edge.signIntent({ ...p, intent: intentFor(native, { kind: "Native", to: thief, amount: "1000" }), message: bytesToHex(native) }), "intent", /not the one the user signed/);
     }
   }, 120_000);
 
