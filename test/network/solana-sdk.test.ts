@@ -175,6 +175,40 @@ describe("Solana through the official SDK, signed by the share holders, confirme
     await expect(dfns.wallets.generateSignature({ walletId: wallet.id, body: { kind: "Transaction", transaction: `0x${bytes}` } })).rejects.toMatchObject({ httpStatus: 400, message: expect.stringMatching(/not a signer/) });
   });
 
+  it("broadcastTransaction: a caller's Solana transaction is signed in the wallet's slot, sent and tracked to Confirmed", async () => {
+    const to = (await newKeypair()).address;
+    const { value: latest } = await rpc.getLatestBlockhash().send();
+    const payer = createNoopSigner(address(wallet.address));
+    const message = pipe(
+      createTransactionMessage({ version: 0 }),
+      (m) => setTransactionMessageFeePayerSigner(payer, m),
+      (m) => setTransactionMessageLifetimeUsingBlockhash(latest, m),
+      (m) => appendTransactionMessageInstructions([getTransferSolInstruction({ source: payer, destination: address(to), amount: SOL / 5n })], m),
+    );
+    const transaction = `0x${Buffer.from(getTransactionEncoder().encode(compileTransaction(message))).toString("hex")}`;
+    const created = (await dfns.wallets.broadcastTransaction({ walletId: wallet.id, body: { kind: "Transaction", transaction } })) as unknown as Transfer;
+    const deadline = Date.now() + 60_000;
+    let t = created;
+    while (!["Confirmed", "Failed", "Rejected"].includes(t.status) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      t = (await dfns.wallets.getTransaction({ walletId: wallet.id, transactionId: created.id })) as unknown as Transfer;
+    }
+    expect(t).toMatchObject({ status: "Confirmed", fee: String(FEE) });
+    expect(await balance(rpc, to)).toBe(SOL / 5n);
+  });
+
+  it("bad Solana bodies are a 400 with the reason, before anything is recorded", async () => {
+    const refusal = (body: Record<string, unknown>) => dfns.wallets.transferAsset({ walletId: wallet.id, body: body as never }).then(() => null, (e: { httpStatus: number; message: string }) => e);
+    const to = (await newKeypair()).address;
+    expect(await refusal({ kind: "Native", to: "0x000000000000000000000000000000000000dEaD", amount: "1" })).toMatchObject({ httpStatus: 400, message: expect.stringMatching(/base58/) });
+    expect(await refusal({ kind: "Native", to, amount: "0" })).toMatchObject({ httpStatus: 400 });
+    expect(await refusal({ kind: "Native", to, amount: (1n << 64n).toString() })).toMatchObject({ httpStatus: 400, message: expect.stringMatching(/2\^64/) });
+    expect(await refusal({ kind: "Erc20", contract: "0x000000000000000000000000000000000000dEaD", to, amount: "1" })).toMatchObject({ httpStatus: 400, message: expect.stringMatching(/not possible on SolanaLocal/) });
+    expect(await refusal({ kind: "Spl", mint: to, to, amount: "1" })).toMatchObject({ httpStatus: 400, message: expect.stringMatching(/not a SPL Token mint/) });
+    expect(await refusal({ kind: "Native", to, amount: "1", useDurableNonce: true })).toMatchObject({ httpStatus: 400, message: expect.stringMatching(/durable-nonce/) });
+    expect(await refusal({ kind: "Native", to: wallet.address, amount: "1" })).toMatchObject({ httpStatus: 400, message: expect.stringMatching(/itself/) });
+  });
+
   it("amount-limit and velocity policies block SOL transfers over their limits (SOL priced at 100 USD, 9 decimals)", async () => {
     const limited = await newWallet(["sol-limits"]);
     await airdrop(rpc, limited.address, 3n * SOL);
