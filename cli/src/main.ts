@@ -7,6 +7,7 @@ import { DfnsApiClient, DfnsError } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
 import { z } from "zod";
 import { devFund, FundError } from "./dev-fund.js";
+import { Progress, render, type OutputFormat } from "./output.js";
 import { ChallengeRefused, VerifyingSigner } from "./verifying-signer.js";
 
 const LocalConfig = z.object({
@@ -43,6 +44,20 @@ usage: tessera [--config .tessera/local.json] <command> [options]
       a console user: prints the link that registers their passkey (default permission: the
       org's root permission — for a local network, where you are the administrator)
 
+options: --json   print the API's JSON response (the default when stdout is not a terminal)
+         --text   print for people (tables, "field: value"; the default on a terminal)
+         --quiet  no progress lines on stderr
+
+Long operations (wallets create, sign, transfer, approvals) show their stages on stderr.
+
+exit codes:
+  0  done
+  1  the API refused or failed the request (message and HTTP status on stderr), or the
+     signature / transfer it started ended Failed or Rejected
+  2  usage: unknown command, missing or malformed option
+  3  refused to sign: the API's challenge did not describe the request this command makes
+  4  the API could not be reached
+
 The config file (written by \`npm start\`) holds baseUrl, authToken, credId and privateKeyPem.`;
 
 export function loadConfig(path: string): LocalConfig {
@@ -75,7 +90,25 @@ function need(value: string | undefined, what: string): string {
   return value;
 }
 
-export async function run(argv: string[], client: () => Client, config?: () => LocalConfig): Promise<unknown> {
+/** Stages of a user-action-signed request that then waits on the API and the share holders (`what` they do). */
+async function signedRequest<T>(signer: VerifyingSigner, progress: Progress, what: string, send: () => Promise<T>): Promise<T> {
+  let finished = false;
+  progress.stage("asking the API for a user-action challenge");
+  signer.onVerified = (request) => {
+    progress.stage(`the challenge describes ${request} and nothing else: signing it with your credential`);
+    // The SDK sends the signed action next; from there the API and the nodes do the work.
+    setImmediate(() => finished || progress.waiting(what));
+  };
+  try {
+    return await send();
+  } finally {
+    finished = true;
+    progress.stopTicker();
+    signer.onVerified = undefined;
+  }
+}
+
+export async function run(argv: string[], client: () => Client, config?: () => LocalConfig, progress: Progress = new Progress(null)): Promise<unknown> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -90,6 +123,9 @@ export async function run(argv: string[], client: () => Client, config?: () => L
       status: { type: "string" },
       reason: { type: "string" },
       permission: { type: "string" },
+      json: { type: "boolean" },
+      text: { type: "boolean" },
+      quiet: { type: "boolean", short: "q" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -103,7 +139,9 @@ export async function run(argv: string[], client: () => Client, config?: () => L
       if (sub === "create") {
         const body = { network: need(values.network, "--network") as never, ...(values.name ? { name: values.name } : {}) };
         signer.expect("POST", "/wallets", body);
-        return dfns.wallets.createWallet({ body });
+        const wallet = await signedRequest(signer, progress, "the share holders are generating the key together (distributed key generation: seconds for ECDSA)", () => dfns.wallets.createWallet({ body }));
+        progress.done(`wallet ${wallet.id} on ${wallet.network}${wallet.address ? `: ${wallet.address}` : ""}`);
+        return wallet;
       }
       if (sub === "get") return dfns.wallets.getWallet({ walletId: need(arg, "walletId") });
       break;
@@ -113,7 +151,9 @@ export async function run(argv: string[], client: () => Client, config?: () => L
       const walletId = need(sub, "walletId");
       const body = { kind: "Hash" as const, hash: need(values.hash, "--hash") };
       signer.expect("POST", `/wallets/${walletId}/signatures`, body);
-      return dfns.wallets.generateSignature({ walletId, body });
+      const signature = await signedRequest(signer, progress, "policies checked by the API; the share holders are signing", () => dfns.wallets.generateSignature({ walletId, body }));
+      progress.done(`signature ${signature.id}: ${signature.status}`);
+      return signature;
     }
     case "transfer": {
       const walletId = need(sub, "walletId");
@@ -121,7 +161,9 @@ export async function run(argv: string[], client: () => Client, config?: () => L
       const amount = need(values.amount, "--amount");
       const body = values.contract ? { kind: "Erc20" as const, contract: values.contract, to, amount } : { kind: "Native" as const, to, amount };
       signer.expect("POST", `/wallets/${walletId}/transfers`, body);
-      return dfns.wallets.transferAsset({ walletId, body });
+      const transfer = await signedRequest(signer, progress, "policies, then the share holders' signature, then broadcast", () => dfns.wallets.transferAsset({ walletId, body }));
+      progress.done(`transfer ${transfer.id}: ${transfer.status}`);
+      return transfer;
     }
     case "transfers":
       return dfns.wallets.listTransfers({ walletId: need(sub, "walletId") });
@@ -131,7 +173,9 @@ export async function run(argv: string[], client: () => Client, config?: () => L
         const approvalId = need(arg, "approvalId");
         const body = { value: sub === "approve" ? ("Approved" as const) : ("Denied" as const), ...(values.reason ? { reason: values.reason } : {}) };
         signer.expect("POST", `/v2/policy-approvals/${approvalId}/decisions`, body);
-        return dfns.policies.createApprovalDecision({ approvalId, body });
+        const decided = await signedRequest(signer, progress, "recording your decision (an approved request is then signed)", () => dfns.policies.createApprovalDecision({ approvalId, body }));
+        progress.done(`approval ${approvalId}: ${decided.status}`);
+        return decided;
       }
       break;
     case "policies":
@@ -172,14 +216,30 @@ async function invite(dfns: DfnsApiClient, signer: VerifyingSigner, email: strin
   return { userId: user.userId, username: user.username, permissionId: grant, registrationLink: url.toString() };
 }
 
+/** The system error of a request that never reached the API (the SDK's fetch or Node's), if that is what `err` is. */
+function networkErrorCode(err: unknown): string | null {
+  const e = err as { code?: unknown; name?: unknown; type?: unknown; cause?: { code?: unknown } };
+  const code = typeof e?.code === "string" ? e.code : typeof e?.cause?.code === "string" ? e.cause.code : null;
+  if (code && /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT)$/.test(code)) return code;
+  if (err instanceof TypeError && /fetch failed/.test(err.message)) return "network error";
+  return null;
+}
+
+/** A request that started work and did not succeed exits 1 even though the API answered. */
+const ENDED_BADLY = new Set(["Failed", "Rejected"]);
+
 export async function main(argv: string[]): Promise<number> {
   const configFlag = argv.indexOf("--config");
   const configPath = resolve(configFlag >= 0 && argv[configFlag + 1] ? argv[configFlag + 1]! : ".tessera/local.json");
+  const format: OutputFormat = argv.includes("--json") ? "json" : argv.includes("--text") || process.stdout.isTTY ? "text" : "json";
+  const progress = new Progress(argv.includes("--json") || argv.includes("--quiet") || argv.includes("-q") ? null : (line) => console.error(line), process.stderr.isTTY === true);
   try {
-    const result = await run(argv, () => clientFor(loadConfig(configPath)), () => loadConfig(configPath));
-    console.log(JSON.stringify(result, null, 2));
-    return 0;
+    const result = await run(argv, () => clientFor(loadConfig(configPath)), () => loadConfig(configPath), progress);
+    console.log(render(result, format));
+    const status = (result as { status?: unknown } | null)?.status;
+    return typeof status === "string" && ENDED_BADLY.has(status) ? 1 : 0;
   } catch (err) {
+    progress.stopTicker();
     if (err instanceof FundError) {
       console.error(`error: ${err.message}`);
       return 1;
@@ -190,11 +250,16 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof ChallengeRefused) {
       console.error(`error: ${err.message}`);
-      return 1;
+      return 3;
     }
     if (err instanceof DfnsError) {
       console.error(`error ${err.httpStatus}: ${err.message}`);
       return 1;
+    }
+    const network = networkErrorCode(err);
+    if (network) {
+      console.error(`error: the API could not be reached (${network}); is it running? (npm start)`);
+      return 4;
     }
     console.error(`error: ${(err as Error).message}`);
     return 1;

@@ -16,6 +16,8 @@ export class ChallengeRefused extends Error {
 
 export class VerifyingSigner implements CredentialSigner<KeyAssertion> {
   private expected: ExpectedRequest | null = null;
+  /** Told when a challenge checked out and is about to be signed (the CLI shows it as progress). */
+  onVerified: ((request: string) => void) | undefined;
 
   constructor(
     private readonly inner: CredentialSigner<KeyAssertion>,
@@ -34,6 +36,7 @@ export class VerifyingSigner implements CredentialSigner<KeyAssertion> {
     if (!expected) throw new ChallengeRefused("this client did not announce a request to sign for");
     const problem = challengeProblem(challenge.challenge, expected, this.nowSeconds());
     if (problem) throw new ChallengeRefused(problem);
+    this.onVerified?.(`${expected.method} ${expected.path}`);
     return this.inner.sign(challenge);
   }
 }
