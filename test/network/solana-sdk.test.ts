@@ -195,6 +195,17 @@ describe("Solana through the official SDK, signed by the share holders, confirme
     }
     expect(t).toMatchObject({ status: "Confirmed", fee: String(FEE) });
     expect(await balance(rpc, to)).toBe(SOL / 5n);
+
+    // Another fee payer that has not signed: nothing the wallet's signature alone could send.
+    const other = createNoopSigner((await newKeypair()).address);
+    const shared = pipe(
+      createTransactionMessage({ version: 0 }),
+      (m) => setTransactionMessageFeePayerSigner(other, m),
+      (m) => setTransactionMessageLifetimeUsingBlockhash(latest, m),
+      (m) => appendTransactionMessageInstructions([getTransferSolInstruction({ source: payer, destination: address(to), amount: 1n })], m),
+    );
+    const unsignedByPayer = `0x${Buffer.from(getTransactionEncoder().encode(compileTransaction(shared))).toString("hex")}`;
+    await expect(dfns.wallets.broadcastTransaction({ walletId: wallet.id, body: { kind: "Transaction", transaction: unsignedByPayer } })).rejects.toMatchObject({ httpStatus: 400, message: expect.stringMatching(/not signed yet by/) });
   });
 
   it("bad Solana bodies are a 400 with the reason, before anything is recorded", async () => {

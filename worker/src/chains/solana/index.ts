@@ -66,12 +66,16 @@ export const solanaFamily: ChainFamily = {
    */
   prepareTransaction(network, wallet, body: BroadcastBody): PreparedRequest {
     if (body.kind !== "Transaction") throw new ApiError(400, `Invalid request: kind: ${body.kind} is not supported on ${network.id}; send kind Transaction with a serialized Solana transaction`);
+    let tx;
     try {
-      parseCallerTransaction(body.transaction, wallet.address);
+      tx = parseCallerTransaction(body.transaction, wallet.address);
     } catch (e) {
       if (e instanceof IntentError) throw new ApiError(400, `Invalid request: transaction: ${e.message}`);
       throw e;
     }
+    // Broadcast needs every signature: the wallet adds its own, the fee payer's must be there (its id).
+    const missing = tx.message.accountKeys.filter((k, i) => i < tx.message.header.numRequiredSignatures && k !== wallet.address && tx.signatures[i]!.every((b) => b === 0));
+    if (missing.length) throw new ApiError(400, `Invalid request: transaction: not signed yet by ${missing.join(", ")}; only the wallet's signature can be added here`);
     const bytes = hexToBytes(body.transaction.slice(2));
     if (bytes.length > 1232) throw new ApiError(400, `Invalid request: transaction: ${bytes.length} bytes, more than a Solana packet (1232)`);
     return {

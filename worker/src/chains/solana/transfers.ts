@@ -101,8 +101,15 @@ export class SolanaTransfers implements TransferChain {
       message = hexToBytes(unsigned.slice(2));
     } else {
       intent = { kind: "Transaction", transaction: unsigned };
-      tx = parseCallerTransaction(unsigned, wallet.address);
+      try {
+        tx = parseCallerTransaction(unsigned, wallet.address);
+      } catch (err) {
+        throw new FinalFailure(`Not signed: ${(err as Error).message}`);
+      }
       message = tx.messageBytes;
+      if (tx.message.accountKeys[0] !== wallet.address && tx.signatures[0]!.every((b) => b === 0)) {
+        throw new FinalFailure("Not signed: the fee payer has not signed yet (make the wallet the fee payer, or sign as fee payer first)");
+      }
     }
     let signature: Uint8Array;
     try {
