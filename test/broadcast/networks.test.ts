@@ -1,22 +1,42 @@
 // Network configuration (zod-validated, per deployment) and the classification of nodes' refusals.
 import { describe, expect, it } from "vitest";
 import { classifyNodeError } from "../../worker/src/chains/evm/node-refusals.js";
-import { explorerLink, loadNetworks, networkFor, NetworkConfigError } from "../../worker/src/networks/networks.js";
+import { EVM_NETWORKS, explorerLink, kebabOf, loadNetworks, networkFor, NetworkConfigError, networkFromKebab, rpcEnvOf } from "../../worker/src/networks/networks.js";
 
 describe("networks", () => {
   it("defaults: Anvil on loopback, Ethereum and Sepolia unavailable until an RPC is configured", () => {
     const n = loadNetworks({});
     expect(n.Anvil).toMatchObject({ ok: true, config: { chainId: 31337, rpcUrls: ["http://127.0.0.1:8545"], confirmations: 1, nativeAsset: { symbol: "ETH", decimals: 18 } } });
-    expect(n.Ethereum).toEqual({ ok: false, reason: "Network Ethereum is not configured in this deployment (set ETHEREUM_RPC_URL)" });
+    expect(n.Ethereum).toEqual({ ok: false, reason: "Network Ethereum is not configured in this deployment (set ETHEREUM_RPC_URL, or rpcUrls for Ethereum in TESSERA_NETWORKS)" });
     expect(networkFor({}, "Tron")).toEqual({ ok: false, reason: "Network Tron is not supported for transfers" });
   });
 
   it("Solana: the local validator on loopback, mainnet and devnet once an RPC is configured; SPL mints as tokens", () => {
     const n = loadNetworks({ SOLANA_DEVNET_RPC_URL: "https://api.devnet.solana.com", TESSERA_NETWORKS: JSON.stringify({ SolanaDevnet: { tokens: [{ contract: "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU", symbol: "USDC", decimals: 6 }] } }) });
     expect(n.SolanaLocal).toMatchObject({ ok: true, config: { family: "solana", rpcUrls: ["http://127.0.0.1:8899"], confirmations: 1, nativeAsset: { symbol: "SOL", decimals: 9 } } });
-    expect(n.Solana).toEqual({ ok: false, reason: "Network Solana is not configured in this deployment (set SOLANA_RPC_URL)" });
+    expect(n.Solana).toEqual({ ok: false, reason: "Network Solana is not configured in this deployment (set SOLANA_RPC_URL, or rpcUrls for Solana in TESSERA_NETWORKS)" });
     expect(n.SolanaDevnet).toMatchObject({ ok: true, config: { family: "solana", confirmations: 32, tokens: [{ symbol: "USDC" }] } });
     expect(explorerLink((n.SolanaDevnet as { config: Parameters<typeof explorerLink>[0] }).config, "5sig")).toBe("https://explorer.solana.com/tx/5sig?cluster=devnet");
+  });
+
+  it("Bitcoin is not a transfer network here", () => {
+    expect(networkFor({}, "Bitcoin")).toEqual({ ok: false, reason: "Network Bitcoin is not supported for transfers" });
+  });
+
+  it("every Dfns EVM network name is known; each transfers once it has an RPC, and says which setting it lacks", () => {
+    for (const name of ["Bsc", "BscTestnet", "ArbitrumOne", "Base", "Optimism", "Polygon", "AvalancheC", "EthereumHolesky", "Sonic", "Celo"]) expect(EVM_NETWORKS).toContain(name);
+    expect(rpcEnvOf("BscTestnet")).toBe("BSC_TESTNET_RPC_URL");
+    expect(rpcEnvOf("AvalancheCFuji")).toBe("AVALANCHE_C_FUJI_RPC_URL");
+    expect(networkFor({}, "Bsc")).toEqual({ ok: false, reason: "Network Bsc is not configured in this deployment (set BSC_RPC_URL, or rpcUrls for Bsc in TESSERA_NETWORKS)" });
+    const env = { BSC_TESTNET_RPC_URL: "http://127.0.0.1:9", TESSERA_NETWORKS: JSON.stringify({ Base: { rpcUrls: ["https://base.example"] } }) } as Record<string, string>;
+    expect(networkFor(env, "BscTestnet")).toMatchObject({ ok: true, config: { chainId: 97, nativeAsset: { symbol: "tBNB", decimals: 18 }, confirmations: 3 } });
+    expect(networkFor(env, "Base")).toMatchObject({ ok: true, config: { chainId: 8453, rpcUrls: ["https://base.example"] } });
+    // A Dfns name without a built-in chain id needs one from the operator.
+    expect(networkFor({ TEMPO_RPC_URL: "https://tempo.example" } as Record<string, string>, "Tempo")).toEqual({ ok: false, reason: "Network Tempo has no built-in chain id: set chainId for Tempo in TESSERA_NETWORKS" });
+    expect(networkFor({ TESSERA_NETWORKS: JSON.stringify({ Tempo: { chainId: 4217, rpcUrls: ["https://tempo.example"] } }) }, "Tempo")).toMatchObject({ ok: true, config: { chainId: 4217 } });
+    expect(kebabOf("EthereumSepolia")).toBe("ethereum-sepolia");
+    expect(networkFromKebab("bsc-testnet")).toBe("BscTestnet");
+    expect(networkFromKebab("nope")).toBeNull();
   });
 
   it("RPC URLs from the environment (comma-separated, in order) and overrides from TESSERA_NETWORKS", () => {
@@ -34,7 +54,7 @@ describe("networks", () => {
     expect(() => loadNetworks({ TESSERA_NETWORKS: JSON.stringify({ Anvil: { confirmations: 0 } }) })).toThrow(/Anvil\.confirmations/);
     expect(() => loadNetworks({ TESSERA_NETWORKS: JSON.stringify({ Tron: {} }) })).toThrow(NetworkConfigError);
     expect(() => loadNetworks({ TESSERA_NETWORKS: JSON.stringify({ Solana: { family: "evm" } }) })).toThrow(NetworkConfigError);
-    expect(() => loadNetworks({ TESSERA_NETWORKS: JSON.stringify({ Anvil: { rpcUrls: ["http://x"] } }) })).toThrow(NetworkConfigError);
+    expect(() => loadNetworks({ TESSERA_NETWORKS: JSON.stringify({ Anvil: { rpcUrl: "http://x" } }) })).toThrow(NetworkConfigError);
     expect(() => loadNetworks({ ANVIL_RPC_URL: "ftp://127.0.0.1:1" })).toThrow(/Anvil \(ANVIL_RPC_URL \/ TESSERA_NETWORKS\): rpcUrls\.0: /);
   });
 });

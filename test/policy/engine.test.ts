@@ -189,6 +189,12 @@ describe("filters", () => {
     expect(decide(transfer(), [byId], [], [], NOW).evaluations).toEqual([]); // not applicable = not evaluated
   });
 
+  it("network.in scopes a policy to the chains it names", () => {
+    const onBsc = policy({ kind: "AlwaysTrigger" }, { kind: "Block" }, { network: { in: ["BscTestnet"] } });
+    expect(decide(transfer({ network: "BscTestnet" }), [onBsc], [], [], NOW).outcome).toBe("Blocked");
+    expect(decide(transfer({ network: "Anvil" }), [onBsc], [], [], NOW).outcome).toBe("Allowed");
+  });
+
   it("archived policies are ignored", () => {
     expect(decide(transfer(), [policy({ kind: "AlwaysTrigger" }, { kind: "Block" }, {}, { status: "Archived" })], [], [], NOW).outcome).toBe("Allowed");
   });

@@ -6,6 +6,7 @@ import type { WalletTransfers } from "./broadcast/wallet-transfers.js";
 import type { Webhooks } from "./webhooks/webhooks-object.js";
 import type { ShareHolders } from "./signing/share-holders.js";
 import type { WalletRegistry } from "./wallets/wallet-registry.js";
+import type { NetworkIndexer } from "./indexer/network-indexer.js";
 
 /** Bindings and configuration of the edge API (wrangler.toml, secrets, `--var`). */
 export interface Env {
@@ -21,6 +22,8 @@ export interface Env {
   WALLET_TRANSFERS: DurableObjectNamespace<WalletTransfers>;
   /** One per organisation (named by org id): webhook subscriptions, events and their deliveries. */
   WEBHOOKS: DurableObjectNamespace<Webhooks>;
+  /** One per EVM network (named by the network): incoming and outgoing transfers of every wallet on it. */
+  INDEXER: DurableObjectNamespace<NetworkIndexer>;
   /** EVM JSON-RPC endpoints, comma-separated, tried in order (worker/src/networks/networks.ts). */
   ETHEREUM_RPC_URL?: string;
   ETHEREUM_SEPOLIA_RPC_URL?: string;

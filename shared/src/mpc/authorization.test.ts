@@ -7,6 +7,7 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 import { describe, expect, it } from "vitest";
 import { encodeBase64Url, utf8 } from "../dfns/base64url.js";
 import { encodeChallenge, userActionChallenge } from "../dfns/user-action.js";
+import { walletIdOfKeyBinding } from "./intent.js";
 import type { UserActionEvidence } from "../dfns/wire.js";
 import {
   authorizationBytes,
@@ -178,5 +179,29 @@ describe("refusals", () => {
     expect(await code(signAuthorization(signAuth({ userAction: evidence("POST", "/wallets/wa-1/signatures", body, "or-1", user.privateKey, userPem, t - 299) }), edgeKey))).toBe("ok");
     // Issued in the future (beyond the clock skew).
     expect(await code(signAuthorization(signAuth({ userAction: evidence("POST", "/wallets/wa-1/signatures", body, "or-1", user.privateKey, userPem, t + 120) }), edgeKey))).toBe("user-evidence");
+  });
+});
+
+describe("a wallet put on an existing key (walletBinding)", () => {
+  const body = { kind: "Hash", hash: `0x${hash}` };
+  const binding = evidence("POST", "/wallets", { network: "BscTestnet", signingKey: { id: "key-1" } });
+  const bound = walletIdOfKeyBinding(binding.challenge);
+
+  it("signs for the wallet whose id derives from the user's own creation request", async () => {
+    expect(await code(signAuthorization(signAuth({ userAction: evidence("POST", `/wallets/${bound}/signatures`, body), walletBinding: binding } as Partial<Authorization>), edgeKey))).toBe("ok");
+  });
+
+  it("refuses a wallet id the edge made up, a binding to another key, by another credential, or that creates nothing", async () => {
+    // The guarded check: the wallet in the user's path must be the one derived from the binding.
+    expect(await code(signAuthorization(signAuth({ userAction: evidence("POST", "/wallets/wa-made-up/signatures", body), walletBinding: binding } as Partial<Authorization>), edgeKey))).toBe("intent");
+    const otherKey = evidence("POST", "/wallets", { network: "BscTestnet", signingKey: { id: "key-2" } });
+    expect(await code(signAuthorization(signAuth({ userAction: evidence("POST", `/wallets/${walletIdOfKeyBinding(otherKey.challenge)}/signatures`, body), walletBinding: otherKey } as Partial<Authorization>), edgeKey))).toBe("intent");
+    const other = generateKeyPairSync("ed25519");
+    const stranger = evidence("POST", "/wallets", { network: "BscTestnet", signingKey: { id: "key-1" } }, "or-1", other.privateKey, other.publicKey.export({ type: "spki", format: "pem" }).toString());
+    expect(await code(signAuthorization(signAuth({ userAction: evidence("POST", `/wallets/${walletIdOfKeyBinding(stranger.challenge)}/signatures`, body), walletBinding: stranger } as Partial<Authorization>), edgeKey))).toBe("user-evidence");
+    const notCreation = evidence("POST", "/wallets/wa-1/signatures", { network: "BscTestnet", signingKey: { id: "key-1" } });
+    expect(await code(signAuthorization(signAuth({ userAction: evidence("POST", `/wallets/${walletIdOfKeyBinding(notCreation.challenge)}/signatures`, body), walletBinding: notCreation } as Partial<Authorization>), edgeKey))).toBe("intent");
+    const forged = { ...binding, payload: JSON.stringify({ network: "Bsc", signingKey: { id: "key-1" } }) };
+    expect(await code(signAuthorization(signAuth({ userAction: evidence("POST", `/wallets/${bound}/signatures`, body), walletBinding: forged } as Partial<Authorization>), edgeKey))).toBe("user-evidence");
   });
 });

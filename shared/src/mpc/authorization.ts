@@ -26,7 +26,7 @@ import { decodeChallenge, USER_ACTION_MAX_AGE_SECONDS } from "../dfns/user-actio
 import { verifyUserActionEvidence } from "../dfns/user-action-evidence.js";
 import type { UserActionEvidence } from "../dfns/wire.js";
 import { canonicalJsonBytes } from "./canonical-json.js";
-import { checkKeygenRequest, defaultChainIdOf, recomputeSigningMessage, signingIntent, type ChainIdOf } from "./intent.js";
+import { checkKeygenRequest, defaultChainIdOf, recomputeSigningMessage, signingIntent, walletIdOfKeyBinding, walletOnKeyRequest, type ChainIdOf } from "./intent.js";
 import { MPC_SCHEMES, type MpcScheme } from "./scheme.js";
 
 export const AUTHORIZATION_VERSION = 1;
@@ -114,6 +114,13 @@ export const signAuthorizationSchema = z.strictObject({
   /** What the message was derived from; every node re-derives it from the user's body. */
   intent: signingIntent,
   userAction: userActionEvidenceSchema,
+  /**
+   * When the user signs with a wallet created later on this existing key (Dfns: POST /wallets
+   * {network, signingKey:{id}}): that creation request, as the user signed it. The wallet's id is
+   * derived from it (walletIdOfKeyBinding), so nodes learn the wallet, its network and its consent
+   * from the user alone, without a ceremony.
+   */
+  walletBinding: userActionEvidenceSchema.optional(),
 });
 
 export const refreshAuthorizationSchema = z.strictObject({
@@ -291,7 +298,11 @@ export async function verifyAuthorization(input: unknown, ctx: AuthorizationCont
     nonce: a.nonce,
     sessionId: a.sessionId,
     expiresAt: a.expiresAt,
-    ...(a.kind === "sign" ? { userAction: { challenge: a.userAction.challenge, binding: `${a.keyId}:${a.derivationPath ?? ""}:${a.message}` } } : {}),
+    // One user action, one signed message — and, apart from it, at most one nonce fill (a
+    // zero-value self-transfer at a nonce the request left unused), bound under its own key.
+    ...(a.kind === "sign"
+      ? { userAction: { challenge: `${a.userAction.challenge}${a.intent.kind === "NonceFill" ? "#nonce-fill" : ""}`, binding: `${a.keyId}:${a.derivationPath ?? ""}:${a.message}` } }
+      : {}),
   });
   if (!claim.ok) return refuse("replayed", claim.reason);
   return checked;
@@ -368,10 +379,44 @@ async function checkSign(a: SignAuthorization, ctx: AuthorizationContext): Promi
   if (evidence) return evidence;
   const binding = checkUserBinding(a.userAction, key);
   if (binding) return binding;
-  const recomputed = recomputeSigningMessage({ intent: a.intent, userAction: a.userAction, key, ...(ctx.chainIdOf ? { chainIdOf: ctx.chainIdOf } : {}) });
+  let signingKey: KeyRecordView = key;
+  if (a.walletBinding) {
+    const bound = await checkWalletBinding(a.walletBinding, key, ctx);
+    if (!bound.ok) return bound.refusal;
+    signingKey = { ...key, walletId: bound.walletId, network: bound.network };
+  }
+  if (a.intent.kind === "Replacement") {
+    // The original request's action is the user's evidence too: verified and bound like the first.
+    const original = userActionEvidenceSchema.safeParse(a.intent.original.userAction);
+    if (!original.success) return refuse("malformed", `the original request's user action: ${zodIssues(original.error)}`);
+    const originalEvidence = await checkUserEvidence(original.data, ctx);
+    if (originalEvidence) return originalEvidence;
+    const originalBinding = checkUserBinding(original.data, key);
+    if (originalBinding) return originalBinding;
+  }
+  const recomputed = recomputeSigningMessage({ intent: a.intent, userAction: a.userAction, key: signingKey, ...(ctx.chainIdOf ? { chainIdOf: ctx.chainIdOf } : {}) });
   if (!recomputed.ok) return refuse("intent", recomputed.reason);
   if (bytesToHex(recomputed.message) !== a.message) return refuse("intent", "the message to sign is not the one derived from the user's request");
   return { ok: true, authorization: a, message: recomputed.message };
+}
+
+/**
+ * Another wallet on an existing key: the user's own POST /wallets {network, signingKey:{id}} naming
+ * this key, by a credential bound to it, in its org. The wallet id is the one derived from that
+ * request, so a wallet id the edge made up matches no binding.
+ */
+async function checkWalletBinding(
+  e: UserActionEvidence,
+  key: KeyRecordView,
+  ctx: AuthorizationContext,
+): Promise<{ ok: true; walletId: string; network: string } | { ok: false; refusal: AuthorizationCheck }> {
+  const evidence = await checkUserEvidence(e, ctx);
+  if (evidence) return { ok: false, refusal: evidence };
+  const bound = checkUserBinding(e, key);
+  if (bound) return { ok: false, refusal: bound };
+  const request = walletOnKeyRequest(e, key.keyId, key.scheme, ctx.chainIdOf ?? defaultChainIdOf);
+  if (!request.ok) return { ok: false, refusal: refuse("intent", request.reason) };
+  return { ok: true, walletId: walletIdOfKeyBinding(e.challenge), network: request.network };
 }
 
 async function checkRefresh(a: RefreshAuthorization, ctx: AuthorizationContext): Promise<AuthorizationCheck> {

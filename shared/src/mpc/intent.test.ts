@@ -4,6 +4,8 @@ import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { encodeFunctionData, erc20Abi, hashMessage, hashTypedData, serializeTransaction, type Hex } from "viem";
 import { describe, expect, it } from "vitest";
+import { privateKeyToAccount } from "viem/accounts";
+import { recoverAuthorizationAddress } from "viem/utils";
 import { canonicalJson, CanonicalJsonError } from "./canonical-json.js";
 import { checkKeygenRequest, checkTransferTransaction, intentFromSignatureBody, IntentError, recomputeSigningMessage, signingMessageFor, userTargetOf } from "./intent.js";
 
@@ -32,6 +34,24 @@ describe("bytes to sign", () => {
     const raw = "0x68656c6c6f";
     expect(`0x${bytesToHex(signingMessageFor({ kind: "Message", message: raw }, "ecdsa-secp256k1"))}`).toBe(hashMessage({ raw }));
     expect(bytesToHex(signingMessageFor({ kind: "Message", message: raw }, "frost-ed25519"))).toBe("68656c6c6f");
+  });
+  it("Eip191 and Eip7702: what personal_sign and an EIP-7702 authorization sign, recomputed from the user's body", async () => {
+    const raw = "0x68656c6c6f";
+    expect(`0x${bytesToHex(signingMessageFor({ kind: "Eip191", message: raw }, "ecdsa-secp256k1"))}`).toBe(hashMessage({ raw }));
+    // An EIP-7702 authorization signed over these bytes recovers to the signer (viem's own check).
+    const account = privateKeyToAccount(`0x${"42".repeat(32)}`);
+    const auth = { address: "0x2222222222222222222222222222222222222222", nonce: 3, chainId: 31337 } as const;
+    const digest = signingMessageFor({ kind: "Eip7702", ...auth }, "ecdsa-secp256k1");
+    const sig = await account.sign({ hash: `0x${bytesToHex(digest)}` });
+    expect(await (recoverAuthorizationAddress as (a: unknown) => Promise<string>)({ authorization: auth, signature: sig })).toBe(account.address);
+    expect(() => signingMessageFor({ kind: "Eip7702", ...auth }, "frost-ed25519")).toThrow(IntentError);
+    const body = JSON.stringify({ kind: "Eip7702", ...auth, network: "Anvil" });
+    const key = { keyId: "key-1", scheme: "ecdsa-secp256k1" as const, walletId: "wa-1", network: "Anvil" };
+    const ok = recomputeSigningMessage({ intent: { kind: "Eip7702", ...auth }, userAction: { method: "POST", path: "/wallets/wa-1/signatures", payload: body }, key });
+    expect(ok.ok && bytesToHex(ok.message)).toBe(bytesToHex(digest));
+    // A lying edge: another delegate than the user named.
+    const lie = recomputeSigningMessage({ intent: { kind: "Eip7702", ...auth, address: "0x3333333333333333333333333333333333333333" }, userAction: { method: "POST", path: "/wallets/wa-1/signatures", payload: body }, key });
+    expect(lie.ok).toBe(false);
   });
   it("Transaction: keccak-256 of the unsigned serialization; signed or garbage refused; ECDSA only", () => {
     const t = tx();

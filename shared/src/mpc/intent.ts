@@ -11,15 +11,27 @@
 //                                                               what its rules say (the message inside)
 //   Eip712        POST …/signatures {kind:"Eip712", types,      viem hashTypedData (primary type derived
 //                 domain, message}                              as ethers does: the unreferenced type)
+//   Eip191        POST …/signatures {kind:"Eip191", message}    hashMessage(raw) ("\x19Ethereum Signed Message:\n")
+//   Eip7702       POST …/signatures {kind:"Eip7702", address,   keccak256(0x05 || rlp([chainId, address, nonce]))
+//                 nonce, chainId}
+//   EvmCall       POST …/transactions {kind:"Evm"|"Eip1559",    keccak256(unsigned EVM tx the edge built), after
+//                 to, value?, data?, gasLimit?, fees?}          checking it makes exactly that call
+//   NonceFill     (the user action of a request whose nonce     keccak256 of a 21000-gas zero-value transfer from
+//                 was left unused)                              the wallet to itself; once per user action
+//   Replacement   POST …/transfers|transactions/:id/            keccak256 of the replacement, at the nonce of the
+//                 speed-up|cancel                               original the user's request created and the key signed
 //   Transfer      POST /wallets/:id/transfers                   what the wallet's chain family says, after
 //                 {kind:"Native"|"Erc20"|…, to, amount, …}      checking the transaction the edge built does
 //                                                               exactly what the body says (shared/src/chains)
-import { hexToBytes } from "@noble/hashes/utils.js";
-import { hashMessage, hashTypedData, keccak256, type Hex, type TypedDataDefinition } from "viem";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { getAddress, hashMessage, hashTypedData, isAddress, keccak256, type Hex, type TypedDataDefinition } from "viem";
+import { hashAuthorization } from "viem/utils";
 import { z } from "zod";
 import { EVM_CHAIN_IDS, unsignedEvmTransaction, checkTransferTransaction as checkEvmTransfer, type EvmTransferBody } from "../chains/evm/rules.js";
 import { IntentError, type SigningKeyView } from "../chains/family.js";
 import { rulesFor } from "../chains/index.js";
+import { checkCallTransaction, checkChain, checkReplacement, checkSelfTransfer, evmAddressOfKey, signedByKey, type EvmCallBody } from "../chains/evm/calls.js";
 import { canonicalJson } from "./canonical-json.js";
 import { dfnsSchemeOf, type MpcScheme } from "./scheme.js";
 
@@ -35,6 +47,9 @@ const hexData = z
 const typedDataField = z.strictObject({ name: z.string().min(1).max(256), type: z.string().min(1).max(256) });
 const typedDataTypes = z.record(z.string().min(1).max(256), z.array(typedDataField).max(256));
 const jsonObject = z.record(z.string(), z.json());
+const address = z.string().refine((a) => isAddress(a, { strict: false }), "must be an EVM address");
+const amount = z.string().regex(/^[0-9]{1,78}$/, "must be a decimal integer in the asset's smallest unit");
+const safeInt = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 // The intents an authorization may carry (exact fields, nothing else).
 const hashIntent = z.strictObject({ kind: z.literal("Hash"), hash: hexData });
@@ -51,7 +66,54 @@ const transferIntent = z.strictObject({
   index: z.int().min(0).max(65_535).optional(),
 });
 
-export const signingIntent = z.discriminatedUnion("kind", [hashIntent, messageIntent, transactionIntent, eip712Intent, transferIntent]);
+const eip191Intent = z.strictObject({ kind: z.literal("Eip191"), message: hexData });
+const eip7702Intent = z.strictObject({ kind: z.literal("Eip7702"), address, nonce: safeInt, chainId: safeInt });
+const network = z.string().min(1).max(64);
+const evmCallBody = z.strictObject({
+  kind: z.enum(["Evm", "Eip1559"]),
+  to: address,
+  value: amount,
+  data: hexData,
+  gasLimit: amount.optional(),
+  maxFeePerGas: amount.optional(),
+  maxPriorityFeePerGas: amount.optional(),
+});
+const evmCallIntent = z.strictObject({ kind: z.literal("EvmCall"), network, call: evmCallBody, transaction: hexData });
+const nonceFillIntent = z.strictObject({ kind: z.literal("NonceFill"), network, transaction: hexData });
+const ecdsaSignature = z.strictObject({ r: z.string().regex(/^0x[0-9a-fA-F]{64}$/), s: z.string().regex(/^0x[0-9a-fA-F]{64}$/), yParity: z.union([z.literal(0), z.literal(1)]) });
+/**
+ * Speed-up (the same call, higher fees) or cancel (a zero-value transfer to the wallet itself) of a
+ * request that has not confirmed, at the nonce of the request's first signed transaction: the
+ * original request's user action, the intent it was signed under and that signature prove which
+ * nonce that is, so a replacement can only ever take the original's place, never add a payment.
+ * `original.userAction` is checked as the user's evidence by authorization.ts.
+ */
+const replacementIntent = z.strictObject({
+  kind: z.literal("Replacement"),
+  network,
+  mode: z.enum(["SpeedUp", "Cancel"]),
+  original: z.strictObject({
+    userAction: z.record(z.string(), z.unknown()),
+    intent: z.discriminatedUnion("kind", [transferIntent, evmCallIntent, transactionIntent]),
+    signature: ecdsaSignature,
+  }),
+  transaction: hexData,
+});
+
+export const signingIntent = z.discriminatedUnion("kind", [
+  hashIntent,
+  messageIntent,
+  transactionIntent,
+  eip712Intent,
+  eip191Intent,
+  eip7702Intent,
+  transferIntent,
+  evmCallIntent,
+  nonceFillIntent,
+  replacementIntent,
+]);
+export type ReplacementIntent = z.infer<typeof replacementIntent>;
+export type { EvmCallBody };
 export type SigningIntent = z.infer<typeof signingIntent>;
 export type TransferBody = EvmTransferBody;
 
@@ -62,7 +124,37 @@ const signatureBody = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("Message"), message: hexData }),
   z.object({ kind: z.literal("Transaction"), transaction: hexData }),
   z.object({ kind: z.literal("Eip712"), types: typedDataTypes, domain: jsonObject, message: jsonObject }),
+  z.object({ kind: z.literal("Eip191"), message: hexData }),
+  z.object({ kind: z.literal("Eip7702"), address, nonce: safeInt, chainId: safeInt }),
 ]);
+const evmCallRequestBody = z.object({
+  kind: z.enum(["Evm", "Eip1559"]),
+  to: address,
+  value: amount.optional(),
+  data: hexData.optional(),
+  gasLimit: amount.optional(),
+  maxFeePerGas: amount.optional(),
+  maxPriorityFeePerGas: amount.optional(),
+});
+
+/** The user's Evm / Eip1559 body in the one form nodes and edge compare (absent value 0, data 0x). */
+export function normalizeEvmCall(body: z.infer<typeof evmCallRequestBody>): EvmCallBody {
+  return {
+    kind: body.kind,
+    to: body.to,
+    value: body.value ?? "0",
+    data: (body.data ?? "0x").toLowerCase(),
+    ...(body.gasLimit !== undefined ? { gasLimit: body.gasLimit } : {}),
+    ...(body.kind === "Eip1559" && body.maxFeePerGas !== undefined ? { maxFeePerGas: body.maxFeePerGas } : {}),
+    ...(body.kind === "Eip1559" && body.maxPriorityFeePerGas !== undefined ? { maxPriorityFeePerGas: body.maxPriorityFeePerGas } : {}),
+  };
+}
+
+/** The id of a transfer or transaction request, derived from the user action that created it. */
+export function requestIdOf(collection: "transfers" | "transactions", challenge: string): string {
+  return `${collection === "transfers" ? "xfr" : "tx"}-${bytesToHex(sha256(new TextEncoder().encode(`tessera.request-id.v1\n${challenge}`))).slice(0, 26)}`;
+}
+
 const createWalletBody = z.object({ network: z.string().min(1).max(64) });
 const createKeyBody = z.object({ scheme: z.enum(["ECDSA", "EdDSA", "Schnorr"]), curve: z.enum(["secp256k1", "ed25519"]) });
 
@@ -88,6 +180,7 @@ export type IntentCheck<T> = ({ ok: true } & T) | { ok: false; reason: string };
 /** The resource a user action names, from its path. */
 export type UserTarget =
   | { kind: "wallet"; walletId: string; action: "signatures" | "transfers" | "transactions" }
+  | { kind: "wallet"; walletId: string; action: "replace"; collection: "transfers" | "transactions"; requestId: string; mode: "SpeedUp" | "Cancel" }
   | { kind: "key"; keyId: string; action: "signatures" }
   | { kind: "create-wallet" }
   | { kind: "create-key" };
@@ -95,6 +188,10 @@ export type UserTarget =
 const idSegment = "([A-Za-z0-9._~-]{1,128})";
 const routes: [RegExp, (m: RegExpExecArray) => UserTarget][] = [
   [new RegExp(`^/wallets/${idSegment}/(signatures|transfers|transactions)$`), (m) => ({ kind: "wallet", walletId: m[1]!, action: m[2] as "signatures" })],
+  [
+    new RegExp(`^/wallets/${idSegment}/(transfers|transactions)/${idSegment}/(speed-up|cancel)$`),
+    (m) => ({ kind: "wallet", walletId: m[1]!, action: "replace", collection: m[2] as "transfers", requestId: m[3]!, mode: m[4] === "cancel" ? "Cancel" : "SpeedUp" }),
+  ],
   [new RegExp(`^/keys/${idSegment}/signatures$`), (m) => ({ kind: "key", keyId: m[1]!, action: "signatures" })],
   [/^\/wallets$/, () => ({ kind: "create-wallet" })],
   [/^\/keys$/, () => ({ kind: "create-key" })],
@@ -152,6 +249,27 @@ export function checkKeygenRequest(
   return { ok: false, reason: `the user action (${action.method} ${action.path}) does not create a wallet or key` };
 }
 
+const walletOnKeyBody = z.object({ network: z.string().min(1).max(64), signingKey: z.object({ id: z.string().min(1).max(128) }) });
+
+/**
+ * The id of a wallet created on an existing key, derived from the user's creation request (its
+ * user-action challenge), so that anyone holding that request can tell which wallet it created.
+ */
+export function walletIdOfKeyBinding(challenge: string): string {
+  return `wa-${bytesToHex(sha256(new TextEncoder().encode(`tessera.wallet-on-key.v1\n${challenge}`))).slice(0, 26)}`;
+}
+
+/** A user's `POST /wallets {network, signingKey:{id}}` putting a wallet for `network` on key `keyId`. */
+export function walletOnKeyRequest(action: { method: string; path: string; payload: string }, keyId: string, scheme: MpcScheme, chainIdOf: ChainIdOf = defaultChainIdOf): IntentCheck<{ network: string }> {
+  if (userTargetOf(action.method, action.path)?.kind !== "create-wallet") return { ok: false, reason: `the wallet binding (${action.method} ${action.path}) does not create a wallet` };
+  const body = walletOnKeyBody.safeParse(parseJson(action.payload));
+  if (!body.success) return { ok: false, reason: `the wallet binding: ${issues(body.error)}` };
+  if (body.data.signingKey.id !== keyId) return { ok: false, reason: `the wallet binding puts a wallet on key ${body.data.signingKey.id}, not ${keyId}` };
+  const allowed = schemesForNetwork(body.data.network, chainIdOf);
+  if (allowed && !allowed.includes(scheme)) return { ok: false, reason: `a ${body.data.network} wallet cannot use ${scheme}` };
+  return { ok: true, network: body.data.network };
+}
+
 /**
  * The intent the edge puts in a signing authorization for a `…/signatures` (or `…/transactions`)
  * request body: the fields that determine the signed bytes, copied verbatim.
@@ -169,6 +287,10 @@ export function intentFromSignatureBody(payload: string): IntentCheck<{ intent: 
       return { ok: true, intent: { kind: "Transaction", transaction: b.transaction } };
     case "Eip712":
       return { ok: true, intent: { kind: "Eip712", types: b.types, domain: b.domain, message: b.message } };
+    case "Eip191":
+      return { ok: true, intent: { kind: "Eip191", message: b.message } };
+    case "Eip7702":
+      return { ok: true, intent: { kind: "Eip7702", address: b.address, nonce: b.nonce, chainId: b.chainId } };
   }
 }
 
@@ -223,11 +345,32 @@ export function signingMessageFor(intent: SigningIntent, scheme: MpcScheme, chai
         throw new IntentError(`EIP-712 data cannot be hashed: ${(e as Error).message.split("\n")[0]}`);
       }
     }
+    case "Eip191": {
+      // EIP-191 version 0x45 ("\x19Ethereum Signed Message:\n" + length + message), as personal_sign.
+      if (!ecdsa) throw new IntentError(`EIP-191 messages are signed with ECDSA, not ${scheme}`);
+      return bytesOf(hashMessage({ raw: bytesOf(intent.message) }));
+    }
+    case "Eip7702": {
+      // keccak256(0x05 || rlp([chainId, address, nonce])): the EOA delegates its code to `address`.
+      if (!ecdsa) throw new IntentError(`EIP-7702 authorizations are signed with ECDSA, not ${scheme}`);
+      return bytesOf(hashAuthorization({ address: getAddress(intent.address), chainId: intent.chainId, nonce: intent.nonce }));
+    }
     case "Transfer": {
       const rules = rulesFor(intent.network, { chainIdOf });
       if (!rules) throw new IntentError(`network ${intent.network} is not one this node can check transfers for`);
       return rules.transferMessage(intent, { scheme, publicKey: publicKey ?? null }, { chainIdOf });
     }
+    case "EvmCall": {
+      if (!ecdsa) throw new IntentError(`EVM transactions are signed with ECDSA, not ${scheme}`);
+      checkCallTransaction(intent.call, intent.transaction, intent.network, chainIdOf);
+      return bytesOf(keccak256(as0x(intent.transaction)));
+    }
+    case "NonceFill":
+    case "Replacement":
+      // Their checks need the wallet's own address and the user's requests: recomputeSigningMessage runs them.
+      if (!ecdsa) throw new IntentError(`EVM transactions are signed with ECDSA, not ${scheme}`);
+      unsignedEvmTransaction(intent.transaction);
+      return bytesOf(keccak256(as0x(intent.transaction)));
   }
 }
 
@@ -245,8 +388,41 @@ export interface SigningKeyBinding {
   walletId?: string | null;
   /** The wallet's network, as the user's own create-wallet request named it. */
   network?: string | null;
-  /** The group public key (hex), for families whose checks need the wallet's own address (Bitcoin change). */
+  /** The group public key (hex), for families whose checks need the wallet's own address (Bitcoin change, EVM nonce fills and cancels). */
   publicKey?: string | null;
+  derivationPath?: string | null;
+}
+
+function ownAddress(key: SigningKeyBinding): string {
+  if (!key.publicKey || key.derivationPath) throw new IntentError(`key ${key.keyId}'s own address is not known to this node`);
+  return evmAddressOfKey(key.publicKey);
+}
+
+/**
+ * A speed-up or cancel. The caller (authorization.ts) has verified `original.userAction` as the
+ * user's evidence, bound to this key. Here: that action created the request the user's path names
+ * (its id derives from the action), the original intent is what that action asked for (recomputed
+ * like any other), the original transaction was signed by this key (so its nonce is spent on it),
+ * and the new transaction takes its place (chains/evm/calls.ts).
+ */
+function replacementMessage(intent: ReplacementIntent, target: Extract<UserTarget, { action: "replace" }>, key: SigningKeyBinding, chainIdOf: ChainIdOf): Uint8Array {
+  const original = intent.original.userAction as { method?: unknown; path?: unknown; payload?: unknown; challenge?: unknown };
+  if (typeof original.challenge !== "string" || typeof original.path !== "string" || typeof original.method !== "string" || typeof original.payload !== "string") {
+    throw new IntentError("the original request's user action is malformed");
+  }
+  if (intent.mode !== target.mode) throw new IntentError(`the user asked to ${target.mode === "Cancel" ? "cancel" : "speed up"}, not to ${intent.mode === "Cancel" ? "cancel" : "speed up"}`);
+  if (requestIdOf(target.collection, original.challenge) !== target.requestId) throw new IntentError(`the original user action did not create ${target.requestId}`);
+  const originalTarget = userTargetOf(original.method, original.path);
+  if (originalTarget?.kind !== "wallet" || originalTarget.action !== target.collection || originalTarget.walletId !== target.walletId) {
+    throw new IntentError(`the original user action (${original.method} ${original.path}) is not a ${target.collection} request of wallet ${target.walletId}`);
+  }
+  const first = recomputeSigningMessage({ intent: intent.original.intent, userAction: { method: original.method, path: original.path, payload: original.payload }, key, chainIdOf });
+  if (!first.ok) throw new IntentError(`the original request: ${first.reason}`);
+  const own = ownAddress(key);
+  if (!signedByKey(intent.original.signature, first.message, key.publicKey!)) throw new IntentError("the original transaction was not signed by this key");
+  if (!key.network || intent.network !== key.network) throw new IntentError(`the replacement names network ${intent.network}, the wallet is on ${key.network ?? "no network"}`);
+  checkReplacement(intent.mode, intent.original.intent.transaction, intent.transaction, key.network, own, chainIdOf);
+  return bytesOf(keccak256(as0x(intent.transaction)));
 }
 
 /**
@@ -272,6 +448,27 @@ export function recomputeSigningMessage(input: {
     return { ok: false, reason: `the user asked to sign with wallet ${target.walletId}, key ${key.keyId} belongs to ${key.walletId ?? "no wallet"}` };
   }
   try {
+    if (intent.kind === "Replacement" || (target.kind === "wallet" && target.action === "replace")) {
+      if (intent.kind !== "Replacement" || target.kind !== "wallet" || target.action !== "replace") return { ok: false, reason: "a speed-up or cancel needs the user's speed-up or cancel request, and only that" };
+      return { ok: true, message: replacementMessage(intent, target, key, chainIdOf) };
+    }
+    if (intent.kind === "NonceFill") {
+      if (target.kind !== "wallet" || (target.action !== "transfers" && target.action !== "transactions")) return { ok: false, reason: "a nonce fill comes under the user's transfer or transaction request" };
+      if (!key.network || intent.network !== key.network) return { ok: false, reason: `the nonce fill names network ${intent.network}, the wallet is on ${key.network ?? "no network"}` };
+      const own = ownAddress(key);
+      const tx = unsignedEvmTransaction(intent.transaction);
+      checkChain(tx, key.network, chainIdOf);
+      checkSelfTransfer(tx, own);
+      return { ok: true, message: bytesOf(keccak256(as0x(intent.transaction))) };
+    }
+    if (intent.kind === "EvmCall") {
+      if (target.kind !== "wallet" || target.action !== "transactions") return { ok: false, reason: "a contract call intent needs the user's transaction request" };
+      const body = evmCallRequestBody.safeParse(parseJson(userAction.payload));
+      if (!body.success) return { ok: false, reason: `user's transaction request: ${issues(body.error)}` };
+      if (canonicalJson(normalizeEvmCall(body.data)) !== canonicalJson(intent.call)) return { ok: false, reason: "the call in the authorization is not the one the user signed" };
+      if (!key.network || intent.network !== key.network) return { ok: false, reason: `the call names network ${intent.network}, the wallet was created on ${key.network ?? "no network"}` };
+      return { ok: true, message: signingMessageFor(intent, key.scheme, chainIdOf) };
+    }
     if (intent.kind === "Transfer") {
       if (target.kind !== "wallet" || target.action !== "transfers") return { ok: false, reason: "a transfer intent needs the user's transfer request" };
       if (!key.network) return { ok: false, reason: `key ${key.keyId} has no recorded network to check the transfer's chain against` };

@@ -17,6 +17,8 @@ const UNSIGNED: ReadonlyArray<RegExp> = [
   /^\/auth\/action(\/init)?$/,
   /^\/auth\/credentials\/init$/,
   /^\/auth\/credentials\/code\/(init|verify)$/,
+  // A read-only contract call: POST only because it carries an ABI.
+  /^\/networks\/[^/]+\/call-function$/,
 ];
 
 export function needsUserAction(method: string, path: string): boolean {

@@ -10,6 +10,7 @@ import { parseBody, parseQuery } from "../http/body.js";
 import { ApiError, unwrap } from "../http/errors.js";
 import { RpcError } from "../networks/evm-rpc.js";
 import { networkFor, type NetworkConfig } from "../networks/networks.js";
+import { indexerOf } from "../indexer/network-indexer.js";
 import { newId } from "../orgs/ids.js";
 import { permit } from "../permissions/permit.js";
 import { evaluatePolicies } from "../policy/gate.js";
@@ -165,8 +166,19 @@ for (const r of READ_ROUTES) {
 broadcastRoutes.get("/wallets/:walletId/assets", permit("Wallets:Read"), async (c) => {
   const wallet = await walletOf(c);
   const { network, family } = chainOf(c, wallet);
+  const sent = await objectOf(c, wallet).erc20Contracts();
+  // Token discovery: every token the network's indexer saw this wallet receive or send (EVM).
+  if (network.family === "evm") {
+    try {
+      const indexer = indexerOf(c.env, wallet.network);
+      await indexer.watch(wallet.network, { address: wallet.address, orgId: wallet.orgId, walletId: wallet.id });
+      sent.push(...(await indexer.erc20Contracts(wallet.network, wallet.id)));
+    } catch (err) {
+      console.error(`assets of ${wallet.id}: indexer unavailable:`, (err as Error).message);
+    }
+  }
   try {
-    const assets = await family.balances(network, wallet, await objectOf(c, wallet).erc20Contracts());
+    const assets = await family.balances(network, wallet, [...new Set(sent.map((a) => a.toLowerCase()))]);
     return c.json({ walletId: wallet.id, network: wallet.network, assets });
   } catch (err) {
     if (err instanceof RpcError) throw new ApiError(503, `Cannot read balances: ${err.message}`);

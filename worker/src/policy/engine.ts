@@ -16,6 +16,7 @@ import { UsageWindow } from "./usage-window.js";
 
 export function matchesFilters(filters: Filters, request: PolicyRequest): boolean {
   if (filters.walletId && !filters.walletId.in.includes(request.walletId)) return false;
+  if (filters.network && !filters.network.in.includes(request.network)) return false;
   const tags = filters.walletTags;
   if (tags?.hasAny && !tags.hasAny.some((t) => request.walletTags.includes(t))) return false;
   if (tags?.hasAll && !tags.hasAll.every((t) => request.walletTags.includes(t))) return false;

@@ -16,6 +16,8 @@ import { ChainalysisSanctionsApi } from "./screening/chainalysis-api.js";
 import { CombinedScreening, screenSafely, type ScreeningProvider } from "./screening/provider.js";
 import { SanctionsListScreening } from "./screening/sanctions-list.js";
 import type { Facts } from "./types.js";
+import { approvalJson } from "./wire.js";
+import { publishEvent } from "../webhooks/publish.js";
 
 export type { GateInput, GateResult, Reservation, ResumeEvent, ResumeHandler } from "./contract.js";
 export { registerResumeHandler } from "./resume.js";
@@ -75,9 +77,14 @@ export async function evaluatePolicies(env: Env, orgId: string, input: GateInput
     case "Blocked":
       await record("denied", outcome.decision.reason);
       return { status: "Blocked", reason: outcome.decision.reason, decision: outcome.decision };
-    case "Pending":
+    case "Pending": {
       await record("allowed", `held for approval ${outcome.approvalId}: ${outcome.decision.reason}`);
+      const approval = await state.getApproval(outcome.approvalId);
+      const data = approval.ok ? { approval: approvalJson(approval.value) } : { approvalId: outcome.approvalId };
+      await publishEvent(env, orgId, "policy.triggered", data, `whe-triggered-${outcome.approvalId}`);
+      await publishEvent(env, orgId, "policy.approval.pending", data, `whe-pending-${outcome.approvalId}`);
       return { status: "Pending", approvalId: outcome.approvalId, reason: outcome.decision.reason, decision: outcome.decision };
+    }
     case "Allowed": {
       const line = record("allowed", outcome.decision.reason).catch((err: Error) => console.error("audit write failed", err.message));
       if (waitUntil) waitUntil(line);

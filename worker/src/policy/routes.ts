@@ -9,6 +9,7 @@ import { recordAllowed, recordDecision } from "../audit/record.js";
 import type { AppEnv } from "../http/app-env.js";
 import { parseBody, parseQuery } from "../http/body.js";
 import { ApiError, type Outcome } from "../http/errors.js";
+import { publishEvent } from "../webhooks/publish.js";
 import { permit } from "../permissions/permit.js";
 import { mayDecide } from "./approvals.js";
 import { approvalDecisionSchema, listApprovalsQuery, listPoliciesQuery, policyBodySchema, type PolicyBody } from "./schema.js";
@@ -112,5 +113,7 @@ policyRoutes.post("/v2/policy-approvals/:approvalId/decisions", permit("Policies
     }),
   );
   audited(c, "Policies:Approvals:Approve", `decision ${body.value} on ${approvalId}${body.reason ? ` (${body.reason.slice(0, 200)})` : ""}; approval is ${approval.status}`);
+  // Once per approval: the id is derived from it, and the webhook object records an id once.
+  if (approval.status !== "Pending") await publishEvent(c.env, caller.orgId, "policy.approval.resolved", { approval: approvalJson(approval) }, `whe-resolved-${approvalId}`);
   return c.json(approvalJson(approval));
 });

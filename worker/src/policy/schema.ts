@@ -79,6 +79,8 @@ export const filtersSchema = z.strictObject({
     .object({ hasAny: z.array(z.string().min(1).max(128)).min(1).max(100).optional(), hasAll: z.array(z.string().min(1).max(128)).min(1).max(100).optional() })
     .refine((t) => t.hasAny !== undefined || t.hasAll !== undefined, { message: "needs hasAny or hasAll" })
     .optional(),
+  /** Tessera addition: the networks (Dfns names) the policy applies to, e.g. one rule per chain. */
+  network: z.object({ in: z.array(z.string().min(1).max(64)).min(1).max(200) }).strict().optional(),
 });
 export type Filters = z.infer<typeof filtersSchema>;
 

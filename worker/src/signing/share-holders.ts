@@ -81,6 +81,25 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     super(ctx, env);
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS keys (
       key_id TEXT PRIMARY KEY, scheme TEXT NOT NULL, threshold INTEGER NOT NULL, parties TEXT NOT NULL, public_key TEXT NOT NULL, created TEXT NOT NULL)`);
+    // Wallets created later on an existing key: the user's creation request, shown to the nodes
+    // with every signature for that wallet (they derive the wallet id from it).
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS wallet_bindings (wallet_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, evidence TEXT NOT NULL)`);
+  }
+
+  /** Records that `walletId` (derived from the user's request) signs with the existing key `keyId`. */
+  async bindWallet(input: { walletId: string; keyId: string; userAction: UserActionEvidence }): Promise<Outcome<{ publicKey: string; scheme: MpcScheme }>> {
+    const key = this.storedKey(input.keyId) ?? (await this.adoptUnshardedKey(input.keyId));
+    if (!key) return failure(404, `Key ${input.keyId} is not held by the share holders`);
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO wallet_bindings (wallet_id, key_id, evidence) VALUES (?, ?, ?)", input.walletId, input.keyId, JSON.stringify(input.userAction));
+    return success({ publicKey: key.publicKey, scheme: key.scheme });
+  }
+
+  /** The creation request of the wallet a user action names, when that wallet was put on an existing key. */
+  private walletBindingFor(keyId: string, userAction: UserActionEvidence): UserActionEvidence | undefined {
+    const walletId = /^\/wallets\/([^/]+)\//.exec(userAction.path)?.[1];
+    if (!walletId) return undefined;
+    const row = this.ctx.storage.sql.exec<Row>("SELECT evidence FROM wallet_bindings WHERE wallet_id = ? AND key_id = ?", walletId, keyId).toArray()[0];
+    return row ? (JSON.parse(String(row.evidence)) as UserActionEvidence) : undefined;
   }
 
   /** The parsed configuration: the environment does not change for the object's lifetime. */
@@ -203,6 +222,7 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     const key = this.storedKey(input.keyId) ?? (await this.adoptUnshardedKey(input.keyId));
     if (!key) return failure(404, `Key ${input.keyId} is not held by the share holders`);
 
+    const binding = this.walletBindingFor(input.keyId, input.userAction);
     let excluded = new Set<string>();
     let last: unknown;
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -217,6 +237,7 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
         message: input.message,
         intent: input.intent,
         userAction: input.userAction,
+        ...(binding ? { walletBinding: binding } : {}),
       } as Authorization;
       try {
         const coordinator = await this.coordinator(peerSeed, cfg);

@@ -5,6 +5,7 @@ import { schnorr, secp256k1 } from "@noble/curves/secp256k1.js";
 import { base58, bech32m } from "@scure/base";
 import { publicKeyToAddress } from "viem/accounts";
 import type { Scheme as MpcScheme } from "../../../wasm/index.js";
+import { EVM_NETWORKS, type EvmNetworkId } from "../networks/networks.js";
 
 export type KeyScheme = "ECDSA" | "EdDSA" | "Schnorr";
 export type KeyCurve = "secp256k1" | "ed25519";
@@ -54,17 +55,14 @@ function taproot(hrp: string): ChainFamily {
 
 const keyOnly = (scheme: KeyScheme, curve: KeyCurve, mpcScheme: MpcScheme): ChainFamily => ({ scheme, curve, mpcScheme, address: () => null });
 
-/** Networks a wallet may be created on (Dfns names). EVM ones also need an RPC to transfer. */
+const evmNetworks = Object.fromEntries(EVM_NETWORKS.map((n) => [n, evm])) as Record<EvmNetworkId, ChainFamily>;
+
+/**
+ * Networks a wallet may be created on (Dfns names): every Dfns EVM network (they transfer once the
+ * deployment configures an RPC for them, worker/src/networks), and the others below.
+ */
 export const WALLET_NETWORKS = {
-  Ethereum: evm,
-  EthereumSepolia: evm,
-  EthereumHolesky: evm,
-  Base: evm,
-  BaseSepolia: evm,
-  ArbitrumOne: evm,
-  Optimism: evm,
-  Polygon: evm,
-  Anvil: evm,
+  ...evmNetworks,
   Solana: solana,
   SolanaDevnet: solana,
   SolanaLocal: solana,

@@ -3,7 +3,7 @@
 // signature request before any ceremony starts; layer 4 is the share holders' own check and work.
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { intentFromSignatureBody, IntentError, signingMessageFor } from "../../../shared/src/mpc/intent.js";
+import { intentFromSignatureBody, IntentError, signingMessageFor, walletIdOfKeyBinding } from "../../../shared/src/mpc/intent.js";
 import type { AppEnv } from "../http/app-env.js";
 import { parseBody, parseQuery } from "../http/body.js";
 import { ApiError, unwrap } from "../http/errors.js";
@@ -11,9 +11,12 @@ import { newId } from "../orgs/ids.js";
 import { permit, permitAny } from "../permissions/permit.js";
 import { evaluatePolicies } from "../policy/gate.js";
 import { WALLET_NETWORK_NAMES, WALLET_NETWORKS } from "./chains.js";
-import { executeSignature, signatureView } from "./signing.js";
+import { announced, executeSignature, signatureView } from "./signing.js";
 import { walletRegistryOf, type SignatureRecord, type WalletRecord } from "./wallet-registry.js";
 import { shareHoldersOf } from "../signing/share-holders.js";
+import { indexerOf } from "../indexer/network-indexer.js";
+import { networkFor } from "../networks/networks.js";
+import { publishEvent } from "../webhooks/publish.js";
 
 export const walletRoutes = new Hono<AppEnv>();
 
@@ -22,12 +25,16 @@ const createWalletBody = z.object({
   name: z.string().min(1).max(256).optional(),
   externalId: z.string().min(1).max(256).optional(),
   tags: z.array(z.string().min(1).max(64)).max(32).optional(),
-  // Dfns lets a caller pin or reuse a key; here every wallet gets its own fresh key.
-  signingKey: z.object({ scheme: z.enum(["ECDSA", "EdDSA", "Schnorr"]).optional(), curve: z.enum(["secp256k1", "ed25519"]).optional() }).strict().optional(),
+  // Dfns lets a caller put the wallet on an existing key (signingKey.id): one key, one address on
+  // several EVM chains. Otherwise every wallet gets its own fresh key.
+  signingKey: z
+    .object({ id: z.string().regex(/^key-[0-9a-z-]{1,64}$/, "must be a key id").optional(), scheme: z.enum(["ECDSA", "EdDSA", "Schnorr"]).optional(), curve: z.enum(["secp256k1", "ed25519"]).optional() })
+    .strict()
+    .optional(),
   delayDelegation: z.boolean().optional(),
 });
 
-const signatureBody = z.object({ kind: z.enum(["Hash", "Message", "Transaction", "Eip712"], { message: "kind must be Hash, Message, Transaction or Eip712" }) }).passthrough();
+const signatureBody = z.object({ kind: z.enum(["Hash", "Message", "Transaction", "Eip712", "Eip191", "Eip7702"], { message: "kind must be Hash, Message, Transaction, Eip712, Eip191 or Eip7702" }) }).passthrough();
 
 const page = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -70,9 +77,13 @@ walletRoutes.post("/wallets", permit("Wallets:Create"), async (c) => {
   if (body.signingKey?.scheme && body.signingKey.scheme !== family.scheme) throw new ApiError(400, `${body.network} wallets use ${family.scheme} keys`);
   if (body.signingKey?.curve && body.signingKey.curve !== family.curve) throw new ApiError(400, `${body.network} wallets use ${family.curve} keys`);
   const caller = c.get("caller");
-  const walletId = newId("wa");
-  const keyId = newId("key");
-  const key = unwrap(await shareHoldersOf(c.env, caller.orgId).keygen({ keyId, walletId, scheme: family.mpcScheme, userAction: spentUserAction(c) }));
+  const onKey = body.signingKey?.id ? await existingKey(c, body.signingKey.id, family) : null;
+  // On an existing key the wallet id is derived from the user's request: the nodes check it so.
+  const walletId = onKey ? walletIdOfKeyBinding(spentUserAction(c).challenge) : newId("wa");
+  const keyId = onKey?.keyId ?? newId("key");
+  const key = onKey
+    ? unwrap(await shareHoldersOf(c.env, caller.orgId).bindWallet({ walletId, keyId, userAction: spentUserAction(c) }))
+    : unwrap(await shareHoldersOf(c.env, caller.orgId).keygen({ keyId, walletId, scheme: family.mpcScheme, userAction: spentUserAction(c) }));
   const wallet: WalletRecord = {
     id: walletId,
     orgId: caller.orgId,
@@ -90,8 +101,25 @@ walletRoutes.post("/wallets", permit("Wallets:Create"), async (c) => {
     creatorId: caller.identityId,
   };
   await walletRegistryOf(c.env, caller.orgId).addWallet(wallet);
+  await publishEvent(c.env, caller.orgId, "wallet.created", { wallet: walletView(wallet) });
+  // Deposits to the new address are found from now on (when the deployment reaches the chain).
+  if (wallet.address && networkFor(c.env, wallet.network).ok) {
+    try {
+      await indexerOf(c.env, wallet.network).watch(wallet.network, { address: wallet.address, orgId: caller.orgId, walletId });
+    } catch (err) {
+      console.error(`indexer ${wallet.network}: cannot follow ${wallet.id} yet (its next history read retries):`, (err as Error).message);
+    }
+  }
   return c.json(walletView(wallet));
 });
+
+/** The org's key a new wallet is put on: it must exist here and suit the network's family. */
+async function existingKey(c: Context<AppEnv>, keyId: string, family: (typeof WALLET_NETWORKS)[keyof typeof WALLET_NETWORKS]): Promise<WalletRecord> {
+  const owner = await walletRegistryOf(c.env, c.get("caller").orgId).walletOnKey(keyId);
+  if (!owner) throw new ApiError(404, `Key ${keyId} not found`);
+  if (owner.scheme !== family.scheme || owner.curve !== family.curve) throw new ApiError(400, `Key ${keyId} is ${owner.scheme}/${owner.curve}; this network needs ${family.scheme}/${family.curve}`);
+  return owner;
+}
 
 walletRoutes.get("/wallets", permit("Wallets:Read"), async (c) => {
   const q = parseQuery(c, page);
@@ -144,8 +172,9 @@ walletRoutes.post("/wallets/:walletId/signatures", permitAny(["Keys:Signatures:C
     http: { method: c.req.method, path: c.req.path },
   });
   const now = new Date().toISOString();
+  await announced(c.env, caller.orgId, request);
   if (gate.status === "Blocked") {
-    return c.json(signatureView(await reg.putSignature({ ...request, status: "Rejected", reason: gate.reason, datePolicyResolved: now })));
+    return c.json(signatureView(await announced(c.env, caller.orgId, await reg.putSignature({ ...request, status: "Rejected", reason: gate.reason, datePolicyResolved: now }))));
   }
   if (gate.status === "Pending") {
     return c.json(signatureView(await reg.putSignature({ ...request, approvalId: gate.approvalId })));

@@ -14,6 +14,7 @@ import { onResume } from "../signing/resume.js";
 import { shareHoldersOf } from "../signing/share-holders.js";
 import { WALLET_NETWORKS } from "./chains.js";
 import { walletRegistryOf, type SignatureRecord, type WalletRecord } from "./wallet-registry.js";
+import { publishEvent } from "../webhooks/publish.js";
 
 /** The Dfns SignatureRequest: the stored record with the request body as JSON again. */
 export function signatureView(s: SignatureRecord) {
@@ -47,7 +48,7 @@ export async function executeSignature(
   const out = await shareHoldersOf(env, job.orgId).sign({ keyId: job.wallet.keyId, intent: job.intent, message: bytesToHex(job.message), userAction: job.userAction });
   if (!out.ok) {
     if (job.reservation) await releaseReservation(env, job.reservation, `signing failed: ${out.message}`);
-    return reg.putSignature({ ...executing, status: "Failed", reason: out.message });
+    return announced(env, job.orgId, await reg.putSignature({ ...executing, status: "Failed", reason: out.message }));
   }
   const signature = signatureFields(job.wallet.scheme, out.value.signature, out.value.recid);
   const signed: SignatureRecord = { ...executing, status: "Signed", signature, dateSigned: new Date().toISOString() };
@@ -62,7 +63,14 @@ export async function executeSignature(
   }
   const saved = await reg.putSignature(signed);
   if (job.reservation) await commitReservation(env, job.reservation);
-  return saved;
+  return announced(env, job.orgId, saved);
+}
+
+/** wallet.signature.<status> (requested, signed, failed, rejected) for the org's webhooks. */
+export async function announced(env: Cloudflare.Env, orgId: string, s: SignatureRecord): Promise<SignatureRecord> {
+  const verb = s.status === "Pending" || s.status === "Executing" ? "requested" : s.status.toLowerCase();
+  await publishEvent(env, orgId, `wallet.signature.${verb}`, { signatureRequest: signatureView(s) });
+  return s;
 }
 
 // A signature request that a policy held: approved → signed now; rejected → Rejected, never signed.
@@ -75,7 +83,7 @@ onResume("signature", async (env, event) => {
   if (request.status !== "Pending") return; // delivered before: idempotent by request id
   const now = new Date().toISOString();
   if (event.outcome === "Rejected") {
-    await reg.putSignature({ ...request, status: "Rejected", reason: event.reason, datePolicyResolved: now });
+    await announced(env, event.orgId, await reg.putSignature({ ...request, status: "Rejected", reason: event.reason, datePolicyResolved: now }));
     return;
   }
   const userAction = event.input.userAction;

@@ -79,6 +79,12 @@ export class WalletRegistry extends DurableObject<Cloudflare.Env> {
     return row ? (JSON.parse(String(row.record)) as WalletRecord) : null;
   }
 
+  /** A wallet of this org on key `keyId` (the first one: the key's own wallet), or null. */
+  walletOnKey(keyId: string): WalletRecord | null {
+    const row = this.ctx.storage.sql.exec<Row>("SELECT record FROM wallets WHERE json_extract(record, '$.keyId') = ? ORDER BY seq LIMIT 1", keyId).toArray()[0];
+    return row ? (JSON.parse(String(row.record)) as WalletRecord) : null;
+  }
+
   /** Newest first; the pagination token is the sequence number to continue below. */
   listWallets(q: { limit: number; before?: number }): { items: WalletRecord[]; next?: number } {
     const rows = this.ctx.storage.sql

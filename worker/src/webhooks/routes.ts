@@ -20,6 +20,15 @@ export const WEBHOOK_EVENT_KINDS = [
   "wallet.transaction.confirmed",
   "wallet.transaction.failed",
   "wallet.transaction.rejected",
+  "wallet.blockchainevent.detected",
+  "wallet.created",
+  "wallet.signature.requested",
+  "wallet.signature.signed",
+  "wallet.signature.failed",
+  "wallet.signature.rejected",
+  "policy.triggered",
+  "policy.approval.pending",
+  "policy.approval.resolved",
 ] as const;
 
 // Dfns's other event kinds are accepted in subscriptions (so configurations carry over), though

@@ -4,27 +4,14 @@
 import { hexToBytes } from "@noble/hashes/utils.js";
 import { encodeFunctionData, erc20Abi, isAddress, keccak256, parseTransaction, type Hex } from "viem";
 import { z } from "zod";
+import { EVM_CHAIN_ID_DEFAULTS } from "../../dfns/evm-networks.js";
 import { IntentError, type ChainRules, type JsonObject, type RulesContext } from "../family.js";
 
-/** EVM chain ids by Dfns network name. Nodes may extend this in their configuration. */
-export const EVM_CHAIN_IDS: Readonly<Record<string, number>> = {
-  Ethereum: 1,
-  EthereumSepolia: 11155111,
-  EthereumHolesky: 17000,
-  EthereumHoodi: 560048,
-  Base: 8453,
-  BaseSepolia: 84532,
-  ArbitrumOne: 42161,
-  ArbitrumSepolia: 421614,
-  Optimism: 10,
-  OptimismSepolia: 11155420,
-  Polygon: 137,
-  PolygonAmoy: 80002,
-  Bsc: 56,
-  BscTestnet: 97,
-  AvalancheC: 43114,
-  AvalancheCFuji: 43113,
-};
+/**
+ * EVM chain ids by Dfns network name (shared/src/dfns/evm-networks.ts). The local Anvil chain is
+ * left out: a node accepts it only when its configuration names it (evmChainIds).
+ */
+export const EVM_CHAIN_IDS: Readonly<Record<string, number>> = Object.fromEntries(Object.entries(EVM_CHAIN_ID_DEFAULTS).filter(([name]) => name !== "Anvil"));
 
 const address = z.string().refine((a) => isAddress(a, { strict: false }), "must be an EVM address");
 const amount = z.string().regex(/^[0-9]{1,78}$/, "must be a decimal integer in the token's smallest unit");

