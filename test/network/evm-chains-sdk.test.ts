@@ -103,6 +103,8 @@ describe("EVM chains through the official SDK", () => {
   let bscWalletId: string;
   let address: Address;
   let outside: Address;
+  /** The one recipient BscTestnet's policy lets through. */
+  const allowed = randomAddress();
 
   it("one key on two chains: the same address on Anvil (31337) and BscTestnet (97), transfers confirmed on both", async () => {
     const w = await dfns.wallets.createWallet({ body: { network: "Anvil" as never, name: "treasury" } });
@@ -129,7 +131,6 @@ describe("EVM chains through the official SDK", () => {
   }, 120_000);
 
   it("a policy filtered to one network applies there only", async () => {
-    const allowed = randomAddress();
     await dfns.policies.createPolicy({
       body: {
         name: "BSC payouts only to the exchange",
@@ -212,4 +213,48 @@ describe("EVM chains through the official SDK", () => {
     });
     expect(call).toMatchObject({ result: "4242" });
   }, 60_000);
+
+  it("broadcastTransaction kind Evm calls a contract; the server fills nonce, gas and fees", async () => {
+    const counter = await deploy(anvil, "Counter");
+    const created = (await dfns.wallets.broadcastTransaction({
+      walletId,
+      body: { kind: "Evm", to: counter, data: encodeFunctionData({ abi: COUNTER_ABI, functionName: "increment", args: [5n] }) },
+    })) as unknown as Request;
+    const done = await settled(walletId, created.id, "transaction");
+    expect(done).toMatchObject({ status: "Confirmed" });
+    const read = async (functionName: "count" | "lastCaller") =>
+      decodeFunctionResult({ abi: COUNTER_ABI, functionName, data: await anvil.rpc<Hex>("eth_call", [{ to: counter, data: encodeFunctionData({ abi: COUNTER_ABI, functionName }) }, "latest"]) });
+    expect(await read("count")).toBe(5n);
+    expect(await read("lastCaller")).toBe(getAddress(address));
+  }, 60_000);
+
+  it("an underpriced transfer on a chain with a minimum base fee is stuck, sped up through the API, and confirms; the next transfer confirms after it", async () => {
+    mining.paused = true;
+    const first = (await dfns.wallets.transferAsset({ walletId: bscWalletId, body: { kind: "Native", to: allowed, amount: "1234" } })) as unknown as Request;
+    const broadcasted = await until("the transfer broadcast", async () => {
+      const t = (await dfns.wallets.getTransfer({ walletId: bscWalletId, transferId: first.id })) as unknown as Request;
+      return t.status === "Broadcasted" ? t : null;
+    }, 30_000, 100);
+    const before = await balanceOn(bsc, allowed);
+    // The chain now wants 100 gwei a gas: the transaction's fee cap (a couple of gwei) never gets in.
+    mining.baseFeeFloor = 100n * 10n ** 9n;
+    mining.paused = false;
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect((await dfns.wallets.getTransfer({ walletId: bscWalletId, transferId: first.id })) as unknown as Request).toMatchObject({ status: "Broadcasted", txHash: broadcasted.txHash });
+    expect(await balanceOn(bsc, allowed)).toBe(before);
+
+    const sped = (await dfns.wallets.speedUpTransfer({ walletId: bscWalletId, transferId: first.id })) as unknown as Request;
+    expect(sped).toMatchObject({ id: first.id, status: "Broadcasted" });
+    const done = await settled(bscWalletId, first.id);
+    expect(done.status).toBe("Confirmed");
+    expect(done.txHash).not.toBe(broadcasted.txHash);
+    expect(done.details!.nonce).toBe(broadcasted.details!.nonce);
+    expect(await balanceOn(bsc, allowed)).toBe(before + 1234n);
+
+    const next = (await dfns.wallets.transferAsset({ walletId: bscWalletId, body: { kind: "Native", to: allowed, amount: "4321" } })) as unknown as Request;
+    const nextDone = await settled(bscWalletId, next.id);
+    expect(nextDone).toMatchObject({ status: "Confirmed" });
+    expect(nextDone.details!.nonce).toBe(broadcasted.details!.nonce! + 1);
+    mining.baseFeeFloor = 0n;
+  }, 120_000);
 });

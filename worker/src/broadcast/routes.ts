@@ -3,6 +3,8 @@
 // Object, which builds, signs (layer 4), broadcasts and tracks it; the response is the request as
 // it stands (usually Pending), and GET follows it to Confirmed or Failed.
 import { Hono, type Context } from "hono";
+import { z } from "zod";
+import { requestIdOf } from "../../../shared/src/mpc/intent.js";
 import { familyOf } from "../chains/index.js";
 import type { ChainFamily, PreparedRequest } from "../chains/family.js";
 import type { AppEnv } from "../http/app-env.js";
@@ -11,7 +13,6 @@ import { ApiError, unwrap } from "../http/errors.js";
 import { RpcError } from "../networks/evm-rpc.js";
 import { networkFor, type NetworkConfig } from "../networks/networks.js";
 import { indexerOf } from "../indexer/network-indexer.js";
-import { newId } from "../orgs/ids.js";
 import { permit } from "../permissions/permit.js";
 import { evaluatePolicies } from "../policy/gate.js";
 import type { SigningAuthorization } from "../signing/authorization.js";
@@ -85,7 +86,9 @@ async function submit(c: Ctx, wallet: WalletRecord, p: Prepared) {
   if (!userAction) throw new ApiError(401, "User action signature required (X-DFNS-USERACTION)");
   if (wallet.status !== "Active") throw new ApiError(400, `Wallet ${wallet.id} is ${wallet.status}`);
   const bodyText = userAction.payload;
-  const id = newId(p.kind === "Transfer" ? "xfr" : "tx");
+  // Derived from the user's action, so a node shown that action later (speed-up, cancel) can tell
+  // which request it created.
+  const id = requestIdOf(p.kind === "Transfer" ? "transfers" : "transactions", userAction.challenge);
   const verdict = await policyVerdict(c, wallet, id, p, bodyText);
   const authorization: SigningAuthorization = {
     requester: { orgId: caller.orgId, userId: caller.userId, tokenId: caller.tokenId, identityId: caller.identityId },
@@ -147,6 +150,18 @@ const READ_ROUTES = [
 ] as const;
 
 for (const r of READ_ROUTES) {
+  // Speed-up and cancel of a request still waiting on chain (body {}: the SDK's speedUpTransfer,
+  // cancelTransfer, speedUpTransaction, cancelTransaction).
+  for (const [segment, mode] of [["speed-up", "SpeedUp"], ["cancel", "Cancel"]] as const) {
+    broadcastRoutes.post(`/wallets/:walletId/${r.collection}/:${r.param}/${segment}`, permit(r.kind === "Transfer" ? "Wallets:Transfers:Create" : "Wallets:Transactions:Create"), async (c) => {
+      await parseBody(c, z.object({}).strict());
+      const wallet = await walletOf(c);
+      const userAction = c.get("userAction");
+      if (!userAction) throw new ApiError(401, "User action signature required (X-DFNS-USERACTION)");
+      return c.json(unwrap(await objectOf(c, wallet).replace(r.kind, c.req.param(r.param)!, mode, userAction)));
+    });
+  }
+
   broadcastRoutes.get(`/wallets/:walletId/${r.collection}`, permit(r.operation), async (c) => {
     const wallet = await walletOf(c);
     const { limit, before } = pageOf(c);

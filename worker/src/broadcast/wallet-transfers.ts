@@ -54,6 +54,29 @@ export class WalletTransfers extends DurableObject<Env> {
     return { items: page.rows.map((r) => toWire(r, network)), ...(page.nextBefore !== null ? { nextPageToken: String(page.nextBefore) } : {}) };
   }
 
+  /**
+   * Speed-up or cancel (POST …/{transfers,transactions}/:id/{speed-up,cancel}): a request that was
+   * broadcast and has not confirmed gets a replacement at its nonce; the alarm then follows both.
+   */
+  async replace(kind: RequestKind, id: string, mode: "SpeedUp" | "Cancel", userAction: SigningAuthorization["userAction"]): Promise<Outcome<TransferRequest | TransactionRequest>> {
+    const wallet = this.storedWallet();
+    const row = this.store.get(id);
+    if (!wallet || !row || row.kind !== kind) return failure(404, `${kind} not found`);
+    const engine = this.engineFor(wallet);
+    if (!engine.ok) return engine;
+    const chain = engine.value.chain;
+    if (!chain.replace) return failure(400, `Transactions on ${wallet.network} cannot be ${mode === "Cancel" ? "cancelled" : "sped up"}`);
+    if (row.status !== "Broadcasted") return failure(409, `Only a broadcast, unconfirmed ${kind.toLowerCase()} can be ${mode === "Cancel" ? "cancelled" : "sped up"}; this one is ${row.status}`);
+    try {
+      await chain.replace(row, mode, userAction);
+    } catch (err) {
+      return failure(409, `${mode === "Cancel" ? "Cancel" : "Speed-up"} failed: ${(err as Error).message}`);
+    }
+    const updated = this.store.update(id, { reason: mode === "Cancel" ? "Cancel requested: replaced by a zero-value transaction to the wallet itself" : "Sped up: replaced at the same nonce with higher fees", next_attempt_at: Date.now() });
+    await this.schedule();
+    return success(engine.value.wire(updated));
+  }
+
   /** ERC-20 contracts this wallet has sent, for the assets endpoint. */
   erc20Contracts(): string[] {
     return this.ctx.storage.sql

@@ -23,7 +23,7 @@ import type { NetworkConfig } from "../networks/networks.js";
 import type { RequestRow, RequestStore } from "../broadcast/request-store.js";
 import type { Sql } from "../broadcast/sql.js";
 import type { WalletRecord } from "../broadcast/wallet-directory.js";
-import type { SigningCoordinator } from "../signing/authorization.js";
+import type { SigningAuthorization, SigningCoordinator } from "../signing/authorization.js";
 
 /** A failure that ends the request (Failed with this message); any other error is retried. */
 export class FinalFailure extends Error {}
@@ -58,6 +58,12 @@ export interface TransferChain {
   broadcast(row: RequestRow): Promise<void>;
   track(row: RequestRow): Promise<Tracked>;
   release(row: RequestRow): void;
+  /**
+   * Speed-up or cancel of a request whose transaction was broadcast and has not confirmed (EVM:
+   * a new transaction at the same nonce, signed under the user's speed-up / cancel action).
+   * Families without replacement leave it out.
+   */
+  replace?(row: RequestRow, mode: "SpeedUp" | "Cancel", userAction: SigningAuthorization["userAction"]): Promise<{ hash: string }>;
   /** Work the family schedules itself, run on every wake-up (EVM: filling nonce gaps). */
   housekeeping?: {
     run(now: number): void;

@@ -73,8 +73,31 @@ export const evmFamily: ChainFamily = {
    * unsigned EIP-1559 transaction is accepted; its nonce must be the wallet's next one.
    */
   prepareTransaction(network, _wallet, body: BroadcastBody): PreparedRequest {
+    if (body.kind === "Evm" || body.kind === "Eip1559") {
+      // A call described by the caller: the nonce, gas and fees (where not given) are filled in
+      // here, and the share holders check the transaction makes exactly this call (EvmCall intent).
+      requireAddress("to", body.to, network);
+      const value = BigInt(body.value ?? "0");
+      const fees: { maxFeePerGas?: string; maxPriorityFeePerGas?: string } = body.kind === "Eip1559" ? body : {};
+      if (body.gasLimit !== undefined && BigInt(body.gasLimit) < 21_000n) throw new ApiError(400, "Invalid request: gasLimit: must be at least 21000");
+      if (fees.maxFeePerGas !== undefined && fees.maxPriorityFeePerGas !== undefined && BigInt(fees.maxPriorityFeePerGas) > BigInt(fees.maxFeePerGas)) {
+        throw new ApiError(400, "Invalid request: maxPriorityFeePerGas: must not exceed maxFeePerGas");
+      }
+      return {
+        kind: "Transaction",
+        call: { to: getAddress(body.to), value, data: (body.data ?? "0x").toLowerCase() },
+        priority: "Standard",
+        ...(body.gasLimit !== undefined ? { gasLimit: BigInt(body.gasLimit) } : {}),
+        ...(fees.maxFeePerGas !== undefined ? { maxFeePerGas: BigInt(fees.maxFeePerGas) } : {}),
+        ...(fees.maxPriorityFeePerGas !== undefined ? { maxPriorityFeePerGas: BigInt(fees.maxPriorityFeePerGas) } : {}),
+        asset: { ...network.nativeAsset, verified: true },
+        externalId: body.externalId ?? null,
+        ...(value > 0n ? { amount: value.toString() } : {}),
+        to: getAddress(body.to),
+      };
+    }
     if (body.kind !== "Transaction") {
-      throw new ApiError(400, `Invalid request: kind: ${body.kind} is not supported here; send kind Transaction with a serialized unsigned EIP-1559 transaction`);
+      throw new ApiError(400, `Invalid request: kind: ${(body as { kind: string }).kind} is not supported here`);
     }
     let tx;
     try {

@@ -3,11 +3,12 @@
 // wallet's own counter (nonce-allocator.ts), keccak256 signed by the share holders, receipts
 // tracked to the network's confirmations. Freed nonces that nobody takes are filled with a
 // zero-value self-transfer (NonceFill) so later transactions are not stuck behind the gap.
-import { decodeFunctionResult, encodeFunctionData, getAddress, toHex, type Hex } from "viem";
+import { decodeFunctionResult, encodeFunctionData, getAddress, parseTransaction, toHex, type Hex } from "viem";
 import { describeRpcFailure, hexData, hexQuantity, receiptSchema, RpcError, transactionSchema, txHash, type EvmRpc, type Receipt } from "../../networks/evm-rpc.js";
 import type { RequestRow } from "../../broadcast/request-store.js";
 import type { WalletRecord } from "../../broadcast/wallet-directory.js";
 import type { SigningAuthorization } from "../../signing/authorization.js";
+import { normalizeEvmCall, type EvmCallBody, type SigningIntent } from "../../../../shared/src/mpc/intent.js";
 import { FinalFailure, type ChainContext, type TransferChain, type Tracked } from "../family.js";
 import { estimateFees, type Priority } from "./fees.js";
 import { classifyNodeError } from "./node-refusals.js";
@@ -31,13 +32,18 @@ import {
  *   Transfer     the user's transfer body + the unsigned transaction built for it (nodes check
  *                to / value / data / chain id against the body);
  *   Transaction  the caller-built unsigned transaction, byte for byte as the user signed it;
+ *   EvmCall      the caller's described call (broadcastTransaction Evm / Eip1559) + the transaction
+ *                built for it with the wallet's nonce and the filled-in gas and fees;
  *   NonceFill    a zero-value, data-less transaction to the wallet itself at a freed nonce, under
- *                the user action of the request that freed it (nodes must check exactly that shape).
+ *                the user action of the request that freed it (nodes check exactly that shape);
+ *   Replacement  a speed-up or cancel at the nonce of a request's first signed transaction.
  */
 export type EvmSigningIntent =
   | { kind: "Transfer"; network: string; transfer: TransferIntentBody; transaction: Hex }
   | { kind: "Transaction"; transaction: Hex }
-  | { kind: "NonceFill"; network: string; transaction: Hex };
+  | { kind: "EvmCall"; network: string; call: EvmCallBody; transaction: Hex }
+  | { kind: "NonceFill"; network: string; transaction: Hex }
+  | (Omit<Extract<SigningIntent, { kind: "Replacement" }>, "transaction"> & { transaction: Hex });
 
 export type TransferIntentBody = { kind: "Native"; to: string; amount: string } | { kind: "Erc20"; contract: string; to: string; amount: string };
 
@@ -49,8 +55,27 @@ export interface EvmSigningDerivation {
   intent: EvmSigningIntent;
 }
 
+/**
+ * Speed-ups and cancels of a request: each a transaction at the request's nonce, signed under the
+ * user's speed-up / cancel action, newest last. The request is final when any of its transactions
+ * (the original or one of these) is mined.
+ */
+export const REPLACEMENT_SCHEMA = `CREATE TABLE IF NOT EXISTS evm_replacements (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL, mode TEXT NOT NULL, unsigned_tx TEXT NOT NULL,
+  raw_tx TEXT NOT NULL, tx_hash TEXT NOT NULL, created_at INTEGER NOT NULL)`;
+
+interface ReplacementRow {
+  [k: string]: string | number;
+  seq: number;
+  request_id: string;
+  mode: "SpeedUp" | "Cancel";
+  unsigned_tx: string;
+  raw_tx: string;
+  tx_hash: string;
+}
+
 export class EvmTransfers implements TransferChain {
-  readonly schema = NONCE_SCHEMA;
+  readonly schema = [...NONCE_SCHEMA, REPLACEMENT_SCHEMA];
   readonly nonces: NonceAllocator;
 
   constructor(
@@ -165,22 +190,34 @@ export class EvmTransfers implements TransferChain {
   /** Receipt → confirmations → Confirmed / Failed; no receipt → replaced, or re-broadcast the same bytes. */
   async track(row: RequestRow): Promise<Tracked> {
     const rpc = this.rpc;
+    const replacements = this.replacementsOf(row.id);
+    if (replacements.length > 0) {
+      const replaced = await this.trackReplacements(row, replacements);
+      if (replaced) return replaced;
+    }
     const hash = row.tx_hash!;
     const receipt = await rpc.call("eth_getTransactionReceipt", [hash], receiptSchema);
     if (receipt) return this.onReceipt(row, receipt);
 
     const mined = await rpc.call("eth_getTransactionCount", [this.ctx.wallet().address, "latest"], hexQuantity);
     if (mined > BigInt(row.nonce!)) {
-      // The nonce is spent. By this transaction, mined between the two calls? Ask once more.
+      // The nonce is spent. By this transaction (or a replacement), mined between the calls? Ask once more.
       const again = await rpc.call("eth_getTransactionReceipt", [hash], receiptSchema);
       if (again) return this.onReceipt(row, again);
+      if (replacements.length > 0) {
+        const late = await this.trackReplacements(row, replacements);
+        if (late) return late;
+      }
       return { status: "Failed", reason: `Replaced: nonce ${row.nonce} was used by another transaction` };
     }
-    const known = await rpc.call("eth_getTransactionByHash", [hash], transactionSchema);
+    // Still pending: the newest of its transactions is the one to keep in the node's pool.
+    const newest = replacements[replacements.length - 1];
+    const pending = newest ? { hash: newest.tx_hash, raw: newest.raw_tx } : { hash, raw: row.raw_tx! };
+    const known = await rpc.call("eth_getTransactionByHash", [pending.hash], transactionSchema);
     if (known === null) {
       // Dropped from the node's pool (restart, eviction): send the same signed bytes again.
       try {
-        await rpc.call("eth_sendRawTransaction", [row.raw_tx], txHash);
+        await rpc.call("eth_sendRawTransaction", [pending.raw], txHash);
       } catch (err) {
         if (!(err instanceof RpcError) || !err.isNodeError) throw err;
         const f = err.failure as Extract<RpcError["failure"], { kind: "rpc" }>;
@@ -202,6 +239,87 @@ export class EvmTransfers implements TransferChain {
     if (receipt.status === "0x1") return { status: "Confirmed", fee, blockNumber };
     const why = await this.revertReason(row, receipt.blockNumber);
     return { status: "Failed", reason: `Transaction reverted on chain: ${why}`, fee, blockNumber };
+  }
+
+  // ------------------------------------------------------------ speed-up and cancel
+
+  private replacementsOf(requestId: string): ReplacementRow[] {
+    return this.ctx.sql.exec<ReplacementRow>("SELECT seq, request_id, mode, unsigned_tx, raw_tx, tx_hash FROM evm_replacements WHERE request_id = ? ORDER BY seq", requestId).toArray();
+  }
+
+  /** A replacement that was mined decides the request: a speed-up confirms it, a cancel fails it. */
+  private async trackReplacements(row: RequestRow, replacements: ReplacementRow[]): Promise<Tracked | null> {
+    for (const r of [...replacements].reverse()) {
+      const receipt = await this.rpc.call("eth_getTransactionReceipt", [r.tx_hash], receiptSchema);
+      if (!receipt) continue;
+      // The request now shows the transaction that was mined.
+      this.ctx.store.update(row.id, { tx_hash: r.tx_hash, raw_tx: r.raw_tx, unsigned_tx: r.unsigned_tx });
+      const outcome = await this.onReceipt({ ...row, tx_hash: r.tx_hash, unsigned_tx: r.unsigned_tx }, receipt);
+      if (outcome.status !== "Confirmed" || r.mode === "SpeedUp") return outcome;
+      return { status: "Failed", reason: `Cancelled: nonce ${row.nonce} was spent on a zero-value transaction to the wallet itself (${r.tx_hash})`, fee: outcome.fee, blockNumber: outcome.blockNumber };
+    }
+    return null;
+  }
+
+  /**
+   * Replaces a broadcast, unconfirmed request's transaction at the same nonce: `SpeedUp` makes the
+   * same call with fees raised to at least the current estimate for Fast and 12.5% over the last
+   * attempt (a node's pool wants 10%); `Cancel` sends nothing to the wallet itself with those fees.
+   * Signed under the user's speed-up / cancel action; the share holders check it against the
+   * original request (its user action, intent and signature: see shared/src/mpc/intent.ts).
+   */
+  async replace(row: RequestRow, mode: "SpeedUp" | "Cancel", userAction: SigningAuthorization["userAction"]): Promise<{ hash: string }> {
+    if (row.kind === "NonceFill" || row.raw_tx === null || row.unsigned_tx === null || row.nonce === null) throw new FinalFailure("this request has no transaction to replace yet");
+    const wallet = this.ctx.wallet();
+    const original = parseUnsigned(row.unsigned_tx as Hex);
+    const previous = this.replacementsOf(row.id);
+    const last = previous.length ? parseUnsigned(previous[previous.length - 1]!.unsigned_tx as Hex) : original;
+    const estimate = await estimateFees(this.rpc, "Fast");
+    const bump = (v: bigint | undefined) => ((v ?? 0n) * 1125n) / 1000n + 1n;
+    const tip = estimate.maxPriorityFeePerGas > bump(last.maxPriorityFeePerGas) ? estimate.maxPriorityFeePerGas : bump(last.maxPriorityFeePerGas);
+    let cap = estimate.maxFeePerGas > bump(last.maxFeePerGas) ? estimate.maxFeePerGas : bump(last.maxFeePerGas);
+    if (cap < tip) cap = tip;
+    const call: EvmCall = mode === "SpeedUp" ? { to: getAddress(original.to!), value: original.value ?? 0n, data: original.data ?? "0x" } : { to: getAddress(wallet.address), value: 0n, data: "0x" };
+    const unsigned = serializeUnsigned(
+      unsignedTransaction(call, { chainId: this.ctx.network.chainId, nonce: row.nonce, gas: mode === "SpeedUp" ? original.gas! : 21_000n, maxFeePerGas: cap, maxPriorityFeePerGas: tip }),
+    );
+    const firstSig = parseTransaction(row.raw_tx as Hex);
+    const authorization = JSON.parse(row.authorization!) as SigningAuthorization;
+    const intent: EvmSigningIntent = {
+      kind: "Replacement",
+      network: wallet.network,
+      mode,
+      original: {
+        userAction: authorization.userAction as unknown as Record<string, unknown>,
+        intent: intentOf(row, wallet) as Extract<SigningIntent, { kind: "Replacement" }>["original"]["intent"],
+        signature: { r: firstSig.r!, s: firstSig.s!, yParity: (firstSig.yParity ?? 0) as 0 | 1 },
+      },
+      transaction: unsigned,
+    };
+    const sig = await this.ctx.signer.sign({
+      keyId: wallet.signingKey.id,
+      message: signingDigest(unsigned).slice(2),
+      derivation: { kind: "Replacement", requestBody: userAction.payload, intent } as EvmSigningDerivation,
+      authorization: { ...authorization, userAction },
+    });
+    const signed = serializeSigned(unsigned, await normalizeSignature(unsigned, sig, wallet.address));
+    this.ctx.sql.exec(
+      "INSERT INTO evm_replacements (request_id, mode, unsigned_tx, raw_tx, tx_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+      row.id,
+      mode,
+      unsigned,
+      signed.raw,
+      signed.hash,
+      this.ctx.now(),
+    );
+    try {
+      await this.rpc.call("eth_sendRawTransaction", [signed.raw], txHash);
+    } catch (err) {
+      // Kept either way: the tracker re-sends it while the request is pending, and a mined
+      // original still settles the request.
+      console.error(`${mode} of ${row.id}: broadcast: ${(err as Error).message}`);
+    }
+    return { hash: signed.hash };
   }
 
   // ------------------------------------------------------------ release
@@ -351,7 +469,11 @@ async function normalizeSignature(unsigned: Hex, sig: { r: string; s: string; re
 
 function intentOf(row: RequestRow, wallet: WalletRecord): EvmSigningIntent {
   const transaction = row.unsigned_tx as Hex;
-  if (row.kind === "Transaction") return { kind: "Transaction", transaction };
+  if (row.kind === "Transaction") {
+    const body = JSON.parse(row.request_body) as { kind: string };
+    if (body.kind === "Evm" || body.kind === "Eip1559") return { kind: "EvmCall", network: wallet.network, call: normalizeEvmCall(body as Parameters<typeof normalizeEvmCall>[0]), transaction };
+    return { kind: "Transaction", transaction };
+  }
   if (row.kind === "NonceFill") return { kind: "NonceFill", network: wallet.network, transaction };
   const body = JSON.parse(row.request_body) as TransferIntentBody;
   const transfer: TransferIntentBody =
