@@ -2,12 +2,14 @@
 // @noble/hashes), and the transfer / keygen checks that stand between a lying edge and a node.
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
-import { encodeFunctionData, erc20Abi, hashMessage, hashTypedData, serializeTransaction, type Hex } from "viem";
+import { encodeFunctionData, erc20Abi, hashMessage, hashTypedData, keccak256, serializeTransaction, type Hex } from "viem";
 import { describe, expect, it } from "vitest";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { evmAddressOfKey } from "../chains/evm/calls.js";
 import { privateKeyToAccount } from "viem/accounts";
 import { recoverAuthorizationAddress } from "viem/utils";
 import { canonicalJson, CanonicalJsonError } from "./canonical-json.js";
-import { checkKeygenRequest, checkTransferTransaction, intentFromSignatureBody, IntentError, recomputeSigningMessage, signingMessageFor, userTargetOf } from "./intent.js";
+import { checkKeygenRequest, checkTransferTransaction, intentFromSignatureBody, IntentError, recomputeSigningMessage, requestIdOf, signingMessageFor, userTargetOf } from "./intent.js";
 
 const tx = (o: Record<string, unknown> = {}): Hex =>
   serializeTransaction({ chainId: 11155111, type: "eip1559", to: "0x1111111111111111111111111111111111111111", value: 5n, nonce: 1, gas: 21_000n, maxFeePerGas: 3n, maxPriorityFeePerGas: 1n, ...o } as Parameters<typeof serializeTransaction>[0]);
@@ -137,5 +139,84 @@ describe("node-side recomputation from the user's request", () => {
     expect(checkKeygenRequest({ method: "POST", path: "/keys", payload: JSON.stringify({ scheme: "EdDSA", curve: "ed25519" }) }, "frost-ed25519")).toEqual({ ok: true, target: "key" });
     expect(checkKeygenRequest({ method: "POST", path: "/keys", payload: JSON.stringify({ scheme: "ECDSA", curve: "secp256k1" }) }, "frost-ed25519").ok).toBe(false);
     expect(checkKeygenRequest({ method: "POST", path: "/wallets/wa-1/signatures", payload: "{}" }, "ecdsa-secp256k1").ok).toBe(false);
+  });
+});
+
+describe("contract calls, nonce fills and replacements (what a lying edge cannot get signed)", () => {
+  const sk = secp256k1.utils.randomSecretKey();
+  const publicKey = bytesToHex(secp256k1.getPublicKey(sk, true));
+  const self = evmAddressOfKey(publicKey);
+  const key = { keyId: "key-1", scheme: "ecdsa-secp256k1" as const, walletId: "wa-1", network: "EthereumSepolia", publicKey };
+  const counter = "0x2222222222222222222222222222222222222222";
+  const data = "0xd09de08a";
+  const ua = (path: string, body: unknown, challenge = "ch-original") => ({ method: "POST", path, payload: JSON.stringify(body), challenge });
+  const check = (intent: unknown, userAction: { method: string; path: string; payload: string }) => recomputeSigningMessage({ intent: intent as never, userAction, key });
+
+  it("EvmCall: exactly the user's call, with the user's gas where given", () => {
+    const body = { kind: "Evm", to: counter, data, gasLimit: "60000" };
+    const call = { kind: "Evm", to: counter, value: "0", data, gasLimit: "60000" };
+    const good = tx({ to: counter, value: 0n, data, gas: 60_000n });
+    expect(check({ kind: "EvmCall", network: "EthereumSepolia", call, transaction: good }, ua("/wallets/wa-1/transactions", body)).ok).toBe(true);
+    for (const bad of [tx({ to: counter, value: 1n, data, gas: 60_000n }), tx({ to: counter, value: 0n, data: "0xdeadbeef", gas: 60_000n }), tx({ to: counter, value: 0n, data, gas: 90_000n }), tx({ to: counter, value: 0n, data, gas: 60_000n, chainId: 1 })]) {
+      expect(check({ kind: "EvmCall", network: "EthereumSepolia", call, transaction: bad }, ua("/wallets/wa-1/transactions", body)).ok).toBe(false);
+    }
+    // The edge's call must be the user's: another target under the same user action is refused.
+    expect(check({ kind: "EvmCall", network: "EthereumSepolia", call: { ...call, to: self }, transaction: tx({ to: self, value: 0n, data, gas: 60_000n }) }, ua("/wallets/wa-1/transactions", body)).ok).toBe(false);
+  });
+
+  it("NonceFill: only a 21000-gas zero-value transfer to the wallet itself", () => {
+    const userAction = ua("/wallets/wa-1/transfers", { kind: "Native", to: counter, amount: "5" });
+    expect(check({ kind: "NonceFill", network: "EthereumSepolia", transaction: tx({ to: self, value: 0n }) }, userAction).ok).toBe(true);
+    expect(check({ kind: "NonceFill", network: "EthereumSepolia", transaction: tx({ to: counter, value: 0n }) }, userAction).ok).toBe(false);
+    expect(check({ kind: "NonceFill", network: "EthereumSepolia", transaction: tx({ to: self, value: 1n }) }, userAction).ok).toBe(false);
+    expect(check({ kind: "NonceFill", network: "EthereumSepolia", transaction: tx({ to: self, value: 0n, data, gas: 50_000n }) }, userAction).ok).toBe(false);
+  });
+
+  describe("Replacement", () => {
+    const transferBody = { kind: "Native", to: counter, amount: "5" };
+    const original = ua("/wallets/wa-1/transfers", transferBody);
+    const requestId = requestIdOf("transfers", original.challenge);
+    const first = tx({ to: counter, value: 5n, nonce: 7, maxFeePerGas: 100n, maxPriorityFeePerGas: 10n });
+    const signWith = (secret: Uint8Array, t: Hex) => {
+      const sig = secp256k1.sign(hexToBytes(keccak256(t).slice(2)), secret, { prehash: false, format: "compact" });
+      return { r: `0x${bytesToHex(sig.slice(0, 32))}`, s: `0x${bytesToHex(sig.slice(32, 64))}`, yParity: 0 as const };
+    };
+    const replacement = (mode: "SpeedUp" | "Cancel", transaction: Hex, over: Record<string, unknown> = {}) => ({
+      kind: "Replacement",
+      network: "EthereumSepolia",
+      mode,
+      original: { userAction: original, intent: { kind: "Transfer", network: "EthereumSepolia", transfer: transferBody, transaction: first }, signature: signWith(sk, first) },
+      transaction,
+      ...over,
+    });
+    const speedUp = tx({ to: counter, value: 5n, nonce: 7, maxFeePerGas: 200n, maxPriorityFeePerGas: 20n });
+    const cancel = tx({ to: self, value: 0n, nonce: 7, maxFeePerGas: 200n, maxPriorityFeePerGas: 20n });
+
+    it("speed-up and cancel at the original's nonce are signed", () => {
+      expect(check(replacement("SpeedUp", speedUp), ua(`/wallets/wa-1/transfers/${requestId}/speed-up`, {})).ok).toBe(true);
+      expect(check(replacement("Cancel", cancel), ua(`/wallets/wa-1/transfers/${requestId}/cancel`, {})).ok).toBe(true);
+    });
+
+    it("refused: another nonce (a second payment), an original this key never signed, another request, another recipient, no fee bump", () => {
+      const path = `/wallets/wa-1/transfers/${requestId}/speed-up`;
+      // The guarded check: the replacement must sit at the original's nonce.
+      expect(check(replacement("SpeedUp", tx({ to: counter, value: 5n, nonce: 8, maxFeePerGas: 200n, maxPriorityFeePerGas: 20n })), ua(path, {}))).toMatchObject({ ok: false, reason: expect.stringMatching(/nonce/) });
+      // An "original" at a fresh nonce that the key never signed: the edge cannot prove it.
+      const forgedFirst = tx({ to: counter, value: 5n, nonce: 9, maxFeePerGas: 100n, maxPriorityFeePerGas: 10n });
+      const forged = replacement("SpeedUp", tx({ to: counter, value: 5n, nonce: 9, maxFeePerGas: 200n, maxPriorityFeePerGas: 20n }));
+      (forged.original as { intent: { transaction: Hex } }).intent.transaction = forgedFirst;
+      (forged.original as { signature: unknown }).signature = signWith(secp256k1.utils.randomSecretKey(), forgedFirst);
+      expect(check(forged, ua(path, {}))).toMatchObject({ ok: false, reason: expect.stringMatching(/not signed by this key/) });
+      // The user's speed-up names another request than the one the original action created.
+      expect(check(replacement("SpeedUp", speedUp), ua(`/wallets/wa-1/transfers/xfr-someotherrequest/speed-up`, {}))).toMatchObject({ ok: false, reason: expect.stringMatching(/did not create/) });
+      expect(check(replacement("SpeedUp", tx({ to: self, value: 5n, nonce: 7, maxFeePerGas: 200n, maxPriorityFeePerGas: 20n })), ua(path, {})).ok).toBe(false);
+      expect(check(replacement("SpeedUp", tx({ to: counter, value: 5n, nonce: 7, maxFeePerGas: 105n, maxPriorityFeePerGas: 20n })), ua(path, {})).ok).toBe(false);
+      // A cancel pays the wallet itself and nothing else; a speed-up action cannot carry a cancel.
+      expect(check(replacement("Cancel", tx({ to: counter, value: 0n, nonce: 7, maxFeePerGas: 200n, maxPriorityFeePerGas: 20n })), ua(`/wallets/wa-1/transfers/${requestId}/cancel`, {})).ok).toBe(false);
+      expect(check(replacement("Cancel", cancel), ua(path, {})).ok).toBe(false);
+      // A replacement intent under a plain transfer action, and a transfer intent under a speed-up action.
+      expect(check(replacement("SpeedUp", speedUp), original).ok).toBe(false);
+      expect(check({ kind: "Transfer", network: "EthereumSepolia", transfer: transferBody, transaction: speedUp }, ua(path, {})).ok).toBe(false);
+    });
   });
 });
