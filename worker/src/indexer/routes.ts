@@ -33,6 +33,7 @@ export async function watchedWallet(c: Context<AppEnv>): Promise<{ wallet: Walle
   const wallet = await requireWallet(c);
   const network = networkFor(c.env, wallet.network);
   if (!network.ok) throw new ApiError(400, network.reason);
+  if (network.config.family !== "evm") throw new ApiError(400, `History and NFTs are indexed for EVM networks; ${wallet.network} is not one`);
   if (!wallet.address) throw new ApiError(400, `Wallet ${wallet.id} has no address`);
   const indexer = indexerOf(c.env, wallet.network);
   try {

@@ -103,7 +103,8 @@ walletRoutes.post("/wallets", permit("Wallets:Create"), async (c) => {
   await walletRegistryOf(c.env, caller.orgId).addWallet(wallet);
   await publishEvent(c.env, caller.orgId, "wallet.created", { wallet: walletView(wallet) });
   // Deposits to the new address are found from now on (when the deployment reaches the chain).
-  if (wallet.address && networkFor(c.env, wallet.network).ok) {
+  const reachable = networkFor(c.env, wallet.network);
+  if (wallet.address && reachable.ok && reachable.config.family === "evm") {
     try {
       await indexerOf(c.env, wallet.network).watch(wallet.network, { address: wallet.address, orgId: caller.orgId, walletId });
     } catch (err) {
