@@ -257,4 +257,23 @@ describe("EVM chains through the official SDK", () => {
     expect(nextDone.details!.nonce).toBe(broadcasted.details!.nonce! + 1);
     mining.baseFeeFloor = 0n;
   }, 120_000);
+
+  it("bad input is a clear 4xx: unconfigured networks name the setting, wrong states and bodies are refused", async () => {
+    const status = async (p: Promise<unknown>) => p.then(() => 200, (e: { httpStatus?: number; message?: string }) => ({ status: e.httpStatus, message: e.message }));
+    // A Dfns network the deployment has no RPC for: wallets can exist, transfers say what to set.
+    const bsc = await dfns.wallets.createWallet({ body: { network: "Bsc" } });
+    expect(await status(dfns.wallets.transferAsset({ walletId: bsc.id, body: { kind: "Native", to: allowed, amount: "1" } }))).toEqual({ status: 400, message: expect.stringMatching(/BSC_RPC_URL/) });
+    expect(await status(dfns.networks.getFees({ query: { network: "Bsc" } }))).toEqual({ status: 400, message: expect.stringMatching(/BSC_RPC_URL/) });
+    expect(await status(dfns.wallets.createWallet({ body: { network: "BscTestnet", signingKey: { id: "key-nope0-nope0-nope0nope0" } } as never }))).toMatchObject({ status: 404 });
+    expect(await status(dfns.wallets.getWalletHistory({ walletId, query: { limit: "lots" } as never }))).toMatchObject({ status: 400 });
+    expect(await status(dfns.wallets.getWalletHistory({ walletId, query: { kind: "Bogus" } as never }))).toMatchObject({ status: 400 });
+    const abi = { type: "function", name: "increment", stateMutability: "nonpayable", inputs: [{ name: "by", type: "uint256" }], outputs: [] };
+    expect(await status(dfns.networks.callFunction({ network: "anvil", body: { contract: allowed, abi } as never }))).toMatchObject({ status: 400 });
+    expect(await status(dfns.networks.callFunction({ network: "not-a-chain", body: { contract: allowed, abi: { ...abi, stateMutability: "view" } } as never }))).toMatchObject({ status: 400 });
+    // Speed-up and cancel: only a request still waiting on chain.
+    const confirmed = (await dfns.wallets.listTransfers({ walletId })).items.find((t) => t.status === "Confirmed")!;
+    expect(await status(dfns.wallets.speedUpTransfer({ walletId, transferId: confirmed.id }))).toMatchObject({ status: 409 });
+    expect(await status(dfns.wallets.cancelTransfer({ walletId, transferId: "xfr-00000000000000000000000000" }))).toMatchObject({ status: 404 });
+    expect(await status(dfns.wallets.broadcastTransaction({ walletId, body: { kind: "Evm", to: allowed, nonce: 3 } as never }))).toMatchObject({ status: 400 });
+  }, 120_000);
 });
