@@ -40,6 +40,12 @@ export interface NetworkOptions {
   /** Milliseconds per Solana slot (default 400, as on the real clusters). */
   solanaSlotMs?: number;
   threshold?: number;
+  /**
+   * The edge↔node hop over TLS (wss): a self-signed certificate for 127.0.0.1 is made in the
+   * state folder, the nodes listen on "/tls/ws" with it, and workerd trusts it
+   * (NODE_EXTRA_CA_CERTS, which miniflare hands to workerd).
+   */
+  tls?: boolean;
   /** Extra --var settings for the edge API (e.g. POLICY_USD_PRICES for policy tests). */
   vars?: Record<string, string>;
   log?: (source: string, line: string) => void;
@@ -60,9 +66,10 @@ export interface LocalNetwork {
   /**
    * Stops the edge API and starts it again on the same port with the same state folder: for fault
    * tests. `crash` SIGKILLs wrangler and every process under it (workerd) instead of SIGTERM;
-   * `vars` changes --var settings from then on (e.g. a bench comparing two configurations).
+   * `vars` changes --var settings from then on (e.g. a bench comparing two configurations), `env`
+   * wrangler's environment (e.g. NODE_EXTRA_CA_CERTS).
    */
-  restartApi(o?: { crash?: boolean; vars?: Record<string, string> }): Promise<void>;
+  restartApi(o?: { crash?: boolean; vars?: Record<string, string>; env?: Record<string, string> }): Promise<void>;
   /** Process ids of the edge API (wrangler and what it started, e.g. workerd), of anvil and of the Solana validator. */
   pids(): { api: number[]; chain: number | null; solana: number | null };
 }
@@ -110,6 +117,22 @@ function edgeSecrets(stateDir: string): EdgeSecrets {
   };
   writeFileSync(file, JSON.stringify(s, null, 2) + "\n", { mode: 0o600 });
   return s;
+}
+
+/** A self-signed certificate (P-256) for 127.0.0.1 and localhost, made once per state folder. */
+export function selfSignedCertificate(stateDir: string): { cert: string; key: string } {
+  const dir = join(stateDir, "tls");
+  const cert = join(dir, "cert.pem");
+  const key = join(dir, "key.pem");
+  if (existsSync(cert) && existsSync(key)) return { cert, key };
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const made = spawnSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "30", "-subj", "/CN=tessera local share holder", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-addext", "basicConstraints=critical,CA:TRUE", "-keyout", key, "-out", cert],
+    { encoding: "utf8" },
+  );
+  if (made.status !== 0) throw new Error(`openssl could not make a certificate: ${made.error?.message ?? made.stderr}`);
+  return { cert, key };
 }
 
 interface NodeInfo {
@@ -203,9 +226,14 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
   const edgePublicKey = bytesToHex(ed25519.getPublicKey(hexToBytes(secrets.authorizationKey)));
   const nodes = await prepareNodes(o.stateDir, o.nodeBasePort);
 
+  const tls = o.tls ? selfSignedCertificate(o.stateDir) : null;
   // Every node knows the others (tcp) and accepts exactly this edge.
   for (const n of nodes) {
-    const config = JSON.parse(readFileSync(n.configPath, "utf8")) as Record<string, unknown>;
+    const config = JSON.parse(readFileSync(n.configPath, "utf8")) as Record<string, unknown> & { listen: { tcp: string; ws?: string } };
+    if (tls) {
+      config.listen.ws = `/ip4/127.0.0.1/tcp/${n.wsPort}/tls/ws`;
+      config.tls = { certFile: tls.cert, keyFile: tls.key };
+    }
     config.peers = nodes.filter((m) => m !== n).map((m) => ({ peerId: m.peerId, multiaddrs: [`/ip4/127.0.0.1/tcp/${m.tcpPort}`], region: m.region }));
     config.edges = [{ id: secrets.edgeId, authorizationKey: edgePublicKey, peerIds: [edgePeerId] }];
     config.evmChainIds = { Anvil: ANVIL_CHAIN_ID };
@@ -256,7 +284,7 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
     const apiPort = o.apiPort || (await freePort());
     const shareHolders = {
       threshold: o.threshold ?? 2,
-      nodes: nodes.map((n, i) => ({ index: i + 1, peerId: n.peerId, multiaddrs: [`/ip4/127.0.0.1/tcp/${n.wsPort}/ws`], region: n.region })),
+      nodes: nodes.map((n, i) => ({ index: i + 1, peerId: n.peerId, multiaddrs: [`/ip4/127.0.0.1/tcp/${n.wsPort}/${tls ? "tls/ws" : "ws"}`], region: n.region })),
     };
     const vars: Record<string, string> = {
       TESSERA_BOOTSTRAP_SECRET: secrets.bootstrapSecret,
@@ -269,6 +297,7 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
       ...(solanaUrl ? { SOLANA_LOCAL_RPC_URL: solanaUrl } : {}),
       ...o.vars,
     };
+    const apiEnv: Record<string, string> = tls ? { NODE_EXTRA_CA_CERTS: tls.cert } : {};
     const inspectorPort = await freePort();
     let api: ChildProcess;
     const startApi = async () => {
@@ -288,7 +317,7 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
           "--show-interactive-dev-session=false",
           ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
         ],
-        { cwd: root, env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"] },
+        { cwd: root, env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", ...apiEnv }, stdio: ["ignore", "pipe", "pipe"] },
       );
       children.push({ name: "api", child: api });
       await waitReady("api", api, /Ready on/, 60_000, log);
@@ -333,6 +362,7 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
           for (const pid of under) if (existsSync(`/proc/${pid}`)) process.kill(pid, "SIGKILL");
         }
         Object.assign(vars, r.vars);
+        Object.assign(apiEnv, r.env);
         await startApi();
       },
       pids: () => ({ api: api.exitCode === null && api.signalCode === null ? [api.pid!, ...descendants(api.pid!)] : [], chain: chainChild?.pid ?? null, solana: solanaChild?.pid ?? null }),

@@ -6,7 +6,8 @@
 //   "dataDir": ".",                       // node.db (keys, sealed shares, bans, replay cache) and audit.jsonl
 //   "identityFile": "peer.key",           // the Ed25519 peer key (libp2p protobuf), mode 600
 //   "kekFile": "kek.secret",              // base64 32-byte key-encryption key, mode 600 (or env TESSERA_MPC_KEK)
-//   "listen": { "tcp": "/ip4/0.0.0.0/tcp/4100", "ws": "/ip4/0.0.0.0/tcp/4101/ws" },
+//   "listen": { "tcp": "/ip4/0.0.0.0/tcp/4100", "ws": "/ip4/0.0.0.0/tcp/4101/ws" },   // or ".../tls/ws" with "tls"
+//   "tls": { "certFile": "tls/cert.pem", "keyFile": "tls/key.pem" },                  // optional: wss for the edge
 //   "peers": [ { "peerId": "12D3Koo…", "multiaddrs": ["/ip4/10.0.0.2/tcp/4100"], "region": "us" } ],
 //   "edges": [ { "id": "edge-1", "authorizationKey": "<32-byte Ed25519 public key, hex>", "peerIds": ["12D3Koo…"] } ],
 //   "timeouts": { "signMs": 30000, "keygenMs": 300000 },
@@ -57,6 +58,9 @@ export const nodeConfigSchema = z.strictObject({
   // behind NAT), e.g. "/dns4/eu.example/tcp/4100/p2p/12D3Koo…eu". Peers then list this node at
   // "<relay address>/p2p-circuit".
   relay: z.strictObject({ serve: z.boolean().default(false), listenVia: z.array(multiaddrText).max(8).default([]) }).prefault({}),
+  // TLS for the websocket listener the edge dials over the internet ("/…/tcp/4101/tls/ws"):
+  // PEM certificate chain and private key, paths relative to this file. Noise still runs inside.
+  tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
   // The admin endpoint: GET /metrics (Prometheus) and /status; loopback or a monitoring network.
   admin: z.strictObject({ listen: z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|localhost):\d{1,5}$/, "must be host:port, e.g. 127.0.0.1:9464") }).optional(),
   maxSessions: z.int().min(1).max(10_000).default(256),
@@ -66,7 +70,7 @@ export type NodeConfig = z.infer<typeof nodeConfigSchema>;
 
 export interface LoadedConfig extends NodeConfig {
   /** Absolute paths, resolved against the config file's folder. */
-  paths: { config: string; dataDir: string; identity: string; kek: string | null; database: string; audit: string };
+  paths: { config: string; dataDir: string; identity: string; kek: string | null; database: string; audit: string; tls: { cert: string; key: string } | null };
 }
 
 export function loadConfig(path: string): LoadedConfig {
@@ -79,6 +83,8 @@ export function loadConfig(path: string): LoadedConfig {
   }
   const parsed = nodeConfigSchema.safeParse(raw);
   if (!parsed.success) throw new Error(`config ${file} is invalid: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
+  const secureWs = parsed.data.listen.ws !== undefined && /\/(tls\/ws|wss)$/.test(parsed.data.listen.ws);
+  if (secureWs && !parsed.data.tls) throw new Error(`config ${file} is invalid: listen.ws is a TLS websocket address but "tls" (certFile, keyFile) is missing`);
   const base = dirname(file);
   const dataDir = resolve(base, parsed.data.dataDir);
   return {
@@ -90,6 +96,7 @@ export function loadConfig(path: string): LoadedConfig {
       kek: parsed.data.kekFile ? resolve(base, parsed.data.kekFile) : null,
       database: resolve(dataDir, "node.db"),
       audit: resolve(dataDir, "audit.jsonl"),
+      tls: parsed.data.tls ? { cert: resolve(base, parsed.data.tls.certFile), key: resolve(base, parsed.data.tls.keyFile) } : null,
     },
   };
 }

@@ -1,6 +1,6 @@
 // A running share-holder node: configuration, secrets, store, audit log, ceremony engine and
 // libp2p host put together. Logs one JSON object per line on stdout (events, never secrets).
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { hexToBytes } from "@noble/hashes/utils.js";
 import type { Libp2p } from "libp2p";
 import { initMpc } from "../../wasm/index.js";
@@ -69,6 +69,7 @@ export async function startNode(configPath: string, opts: { log?: Logger; fault?
     nodePeers,
     edgePeers,
     relay: config.relay,
+    ...(config.paths.tls ? { tls: { cert: readFileSync(config.paths.tls.cert, "utf8"), key: readFileSync(config.paths.tls.key, "utf8") } } : {}),
   });
   // Behind NAT, the node is reachable once a relay holds a reservation for it: ready means reachable.
   if (config.relay.listenVia.length > 0) await relayReservation(host, config.relay.listenVia.length, log);

@@ -23,6 +23,8 @@ export interface HostOptions {
   nodePeers: ReadonlySet<string>;
   /** Coordinators: may connect to us; we never dial them. */
   edgePeers: ReadonlySet<string>;
+  /** Certificate and key (PEM) for a "/tls/ws" listener: the edge's hop over the internet. */
+  tls?: { cert: string; key: string };
   /** Relay circuits between the configured peers and edges (not for strangers). */
   relay?: { serve: boolean; listenVia: string[] };
 }
@@ -35,7 +37,7 @@ export async function createHost(o: HostOptions): Promise<Libp2p> {
   return createLibp2p({
     privateKey: o.privateKey,
     addresses: { listen: [...o.listen, ...listenVia] },
-    transports: [tcp(), webSockets(), circuitRelayTransport()],
+    transports: [tcp(), webSockets(o.tls ? { https: { cert: o.tls.cert, key: o.tls.key, minVersion: "TLSv1.2" } } : {}), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     services: {
