@@ -30,7 +30,7 @@ usage: tessera [--config .tessera/local.json] <command> [options]
   wallets get <walletId>
   assets <walletId>
   sign <walletId> --hash 0x<32 bytes>
-  transfer <walletId> --to <address> --amount <minimum units> [--contract <erc20>]
+  transfer <walletId> --to <address> --amount <minimum units> [--contract <erc20> | --mint <spl mint> [--create-account]]
   transfers <walletId>
   approvals list [--status Pending]
   approvals approve <approvalId> [--reason <text>]
@@ -120,6 +120,8 @@ export async function run(argv: string[], client: () => Client, config?: () => L
       to: { type: "string" },
       amount: { type: "string" },
       contract: { type: "string" },
+      mint: { type: "string" },
+      "create-account": { type: "boolean" },
       status: { type: "string" },
       reason: { type: "string" },
       permission: { type: "string" },
@@ -159,7 +161,11 @@ export async function run(argv: string[], client: () => Client, config?: () => L
       const walletId = need(sub, "walletId");
       const to = need(values.to, "--to");
       const amount = need(values.amount, "--amount");
-      const body = values.contract ? { kind: "Erc20" as const, contract: values.contract, to, amount } : { kind: "Native" as const, to, amount };
+      const body = values.contract
+        ? { kind: "Erc20" as const, contract: values.contract, to, amount }
+        : values.mint
+          ? { kind: "Spl" as const, mint: values.mint, to, amount, ...(values["create-account"] ? { createDestinationAccount: true } : {}) }
+          : { kind: "Native" as const, to, amount };
       signer.expect("POST", `/wallets/${walletId}/transfers`, body);
       const transfer = await signedRequest(signer, progress, "policies, then the share holders' signature, then broadcast", () => dfns.wallets.transferAsset({ walletId, body }));
       progress.done(`transfer ${transfer.id}: ${transfer.status}`);

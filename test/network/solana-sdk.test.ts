@@ -129,18 +129,23 @@ describe("Solana through the official SDK, signed by the share holders, confirme
     const rent = await rpc.getMinimumBalanceForRentExemption(165n).send();
     expect(await balance(rpc, wallet.address)).toBe(before - FEE - rent);
 
+    // The CLI's token transfer, to the account that now exists.
+    const viaCli = await tessera("transfer", wallet.id, "--to", owner, "--amount", "250000", "--mint", mint, "--json");
+    expect(await settled(wallet.id, viaCli.id!)).toMatchObject({ status: "Confirmed" });
+    expect(await tokenBalance(rpc, owner, mint)).toBe(1_500_000n);
+
     const stranger = (await newKeypair()).address;
     const refused = (await dfns.wallets.transferAsset({ walletId: wallet.id, body: { kind: "Spl", mint, to: stranger, amount: "1" } })) as unknown as Transfer;
     const failed = await settled(wallet.id, refused.id);
     expect(failed.status).toBe("Failed");
     expect(failed.reason).toMatch(/no token account.*createDestinationAccount/);
-    expect(await tokenBalance(rpc, wallet.address, mint)).toBe(3_750_000n);
+    expect(await tokenBalance(rpc, wallet.address, mint)).toBe(3_500_000n);
 
     const assets = (await dfns.wallets.getWalletAssets({ walletId: wallet.id })) as unknown as { assets: { kind: string; balance: string; decimals: number; mint?: string }[] };
     expect(assets.assets).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ kind: "Native", decimals: 9, balance: String(await balance(rpc, wallet.address)) }),
-        expect.objectContaining({ kind: "Spl", mint, decimals: 6, balance: "3750000" }),
+        expect.objectContaining({ kind: "Spl", mint, decimals: 6, balance: "3500000" }),
       ]),
     );
   });
