@@ -15,7 +15,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DfnsApiClient } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
-import { decodeFunctionResult, encodeFunctionData, getAddress, type Address, type Hex } from "viem";
+import { decodeFunctionResult, encodeFunctionData, getAddress, recoverMessageAddress, type Address, type Hex } from "viem";
+import { recoverAuthorizationAddress } from "viem/utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error — a plain .mjs helper for npm start, without type declarations
 import { ensureLocalOrg } from "../../worker/src/admin/local-bootstrap.mjs";
@@ -257,6 +258,21 @@ describe("EVM chains through the official SDK", () => {
     expect(nextDone.details!.nonce).toBe(broadcasted.details!.nonce! + 1);
     mining.baseFeeFloor = 0n;
   }, 120_000);
+
+  it("generateSignature Eip191 and Eip7702: signed by the share holders, recovering to the wallet; each announced by wallet.signature.* once", async () => {
+    const message = `0x${Buffer.from("hello from tessera").toString("hex")}` as Hex;
+    const personal = (await dfns.wallets.generateSignature({ walletId, body: { kind: "Eip191", message } })) as unknown as { id: string; status: string; signature: { encoded: Hex } };
+    expect(personal.status).toBe("Signed");
+    expect(await recoverMessageAddress({ message: { raw: message }, signature: personal.signature.encoded })).toBe(getAddress(address));
+    const delegate = randomAddress();
+    const authorization = { address: delegate, chainId: 31337, nonce: 3 };
+    const delegation = (await dfns.wallets.generateSignature({ walletId, body: { kind: "Eip7702", ...authorization } })) as unknown as { id: string; status: string; signature: { encoded: Hex } };
+    expect(delegation.status).toBe("Signed");
+    expect(await (recoverAuthorizationAddress as (a: unknown) => Promise<string>)({ authorization, signature: delegation.signature.encoded })).toBe(getAddress(address));
+    const announced = (kind: string, id: string) => receiver.events.filter((e) => e.kind === kind && (e.data.signatureRequest as { id: string }).id === id);
+    await until("the signature webhooks", async () => [personal.id, delegation.id].every((id) => announced("wallet.signature.signed", id).length === 1), 5_000);
+    for (const id of [personal.id, delegation.id]) expect(announced("wallet.signature.requested", id)).toHaveLength(1);
+  }, 60_000);
 
   it("bad input is a clear 4xx: unconfigured networks name the setting, wrong states and bodies are refused", async () => {
     const status = async (p: Promise<unknown>) => p.then(() => 200, (e: { httpStatus?: number; message?: string }) => ({ status: e.httpStatus, message: e.message }));

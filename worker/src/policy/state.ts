@@ -20,6 +20,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { failure, success, type Outcome } from "../http/errors.js";
 import { checkDecision, resolveStatus, type Decider } from "./approvals.js";
+import { approvalJson } from "./wire.js";
+import { publishEvent } from "../webhooks/publish.js";
 import type { GateInput, Reservation, ResumeEvent } from "./contract.js";
 import { fromBaseUnits, formatDecimal, multiply, parseDecimal } from "./decimal.js";
 import { decide, needsScreening, usageWindowMinutes } from "./engine.js";
@@ -377,8 +379,14 @@ export class PolicyState extends DurableObject<Cloudflare.Env> {
     if (!orgId) return;
     let now = Date.now();
     const lines: AuditLine[] = [];
-    for (const approvalId of store.pendingApprovalsExpiringBy(this.sql, now)) {
+    const expired = store.pendingApprovalsExpiringBy(this.sql, now);
+    for (const approvalId of expired) {
       lines.push(...this.ctx.storage.transactionSync(() => this.resolve(approvalId, "Expired", now, "expired")));
+    }
+    // The same event, and id, a decision raises (policy/routes.ts): once per approval.
+    for (const approvalId of expired) {
+      const approval = store.getApproval(this.sql, approvalId);
+      if (approval) await publishEvent(this.env, orgId, "policy.approval.resolved", { approval: approvalJson(approval) }, `whe-resolved-${approvalId}`);
     }
     this.sql.exec("UPDATE usage SET state = 'Lapsed', lease_until = NULL WHERE state = 'Reserved' AND lease_until IS NOT NULL AND lease_until <= ?", now);
     this.sql.exec("DELETE FROM usage WHERE (state = 'Committed' AND at <= ?) OR (state IN ('Released', 'Lapsed') AND at <= ?)", now - MAX_WINDOW_MS, now - MAX_WINDOW_MS);
