@@ -3,6 +3,7 @@
 //   mpc-node init --dir <dir> --region <r> [--host 127.0.0.1] [--tcp-port 4100] [--ws-port 4101] [--admin-port 9464]
 //   mpc-node start --config <file>
 //   mpc-node info --config <file>
+//   mpc-node join verify --request <file> [--index n]   (an operator's signed join request → config entries)
 //   mpc-node status --config <file>             (peers, keys, last ceremonies, bans; live when running)
 //   mpc-node kek rotate --config <file> [--out <file>]   (node stopped: re-seal every share under a new KEK)
 //   mpc-node audit verify --config <file>        (this node's log against its recorded head)
@@ -15,6 +16,7 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 import { loadConfig } from "./config.js";
 import { startNode } from "./daemon.js";
 import { faultFromEnv } from "./dev/faults.js";
+import { configEntries, createJoinRequest, verifyJoinRequest } from "./operations/join-request.js";
 import { rotateKek } from "./operations/kek-rotation.js";
 import { nodeStatus, type NodeStatus } from "./operations/status.js";
 import { createIdentity, createKek, loadIdentity } from "./secrets.js";
@@ -48,7 +50,8 @@ function need(f: Map<string, string>, name: string): string {
 const print = (v: unknown) => process.stdout.write(`${JSON.stringify(v)}\n`);
 
 const USAGE = `usage:
-  mpc-node init --dir <dir> --region <region> [--host 127.0.0.1] [--tcp-port 0] [--ws-port 0] [--admin-port <p>]
+  mpc-node init --dir <dir> --region <region> [--host 127.0.0.1] [--tcp-port 0] [--ws-port 0] [--admin-port <p>] [--advertise <public name>]
+  mpc-node join verify --request <join-request.json> [--index <party number>]
   mpc-node start --config <file>
   mpc-node info --config <file>
   mpc-node status --config <file>
@@ -68,6 +71,11 @@ export async function main(argv: string[]): Promise<number> {
         return info(flags(rest));
       case "status":
         return await status(flags(rest));
+      case "join": {
+        const [sub, ...more] = rest;
+        if (sub === "verify") return joinVerify(flags(more));
+        throw new UsageError("join needs verify");
+      }
       case "kek": {
         const [sub, ...more] = rest;
         if (sub === "rotate") return kekRotate(flags(more));
@@ -105,6 +113,7 @@ async function init(f: Map<string, string>): Promise<number> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const peerId = await createIdentity(join(dir, "peer.key"));
   createKek(join(dir, "kek.secret"));
+  const advertise = f.get("advertise") ?? host;
   const ip = host.includes(":") ? "ip6" : "ip4";
   const config = {
     region,
@@ -119,7 +128,18 @@ async function init(f: Map<string, string>): Promise<number> {
   };
   writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   loadConfig(configPath); // what init writes must load
-  print({ peerId, region, config: configPath, listen: config.listen });
+  // The join request names the addresses others dial: --advertise (a public name or address)
+  // when the node listens on 0.0.0.0 or sits behind a load balancer.
+  const at = (port: number, suffix = "") => `/${/^[0-9.]+$/.test(advertise) ? "ip4" : advertise.includes(":") ? "ip6" : "dns4"}/${advertise}/tcp/${port}${suffix}`;
+  if (tcpPort === 0 || wsPort === 0) {
+    print({ peerId, region, config: configPath, listen: config.listen });
+    process.stderr.write("no join request: pass --tcp-port and --ws-port (the addresses others dial) to get one\n");
+    return 0;
+  }
+  const joinRequest = createJoinRequest({ peerId, signingSeed: loadIdentity(join(dir, "peer.key")).signingSeed, region, nodes: [at(tcpPort)], edge: [at(wsPort, "/ws")] });
+  writeFileSync(join(dir, "join-request.json"), `${JSON.stringify(joinRequest, null, 2)}\n`);
+  print({ peerId, region, config: configPath, listen: config.listen, joinRequest: join(dir, "join-request.json") });
+  process.stderr.write(`send ${join(dir, "join-request.json")} to the org's administrator: it names this node and is signed by its key (no secret in it)\n`);
   return 0;
 }
 
@@ -168,6 +188,26 @@ async function status(f: Map<string, string>): Promise<number> {
   } finally {
     store?.close();
   }
+  return 0;
+}
+
+function joinVerify(f: Map<string, string>): number {
+  const path = need(f, "request");
+  const index = Number(f.get("index") ?? 0);
+  if (!Number.isInteger(index) || index < 0 || index > 255) throw new UsageError("--index must be the node's party number (1-255)");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new Error(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  const verdict = verifyJoinRequest(raw);
+  if (!verdict.ok) {
+    print({ ok: false, reason: verdict.reason });
+    return 1;
+  }
+  const { peer, shareHolder } = configEntries(verdict.request, index);
+  print({ ok: true, peerId: verdict.request.peerId, region: verdict.request.region, issuedAt: verdict.request.issuedAt, peersEntry: peer, ...(index ? { shareHoldersEntry: shareHolder } : {}) });
   return 0;
 }
 

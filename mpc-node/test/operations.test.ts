@@ -2,7 +2,8 @@
 // real ceremonies and a refusal, and rotating the key-encryption key of a node's share store —
 // refused while the node runs; afterwards only the new key opens the shares and the node signs
 // with them again.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import type { Libp2p } from "libp2p";
@@ -48,6 +49,31 @@ async function sign(text: string) {
   expect(ed25519.verify(hexToBytes(sig.signature), message, hexToBytes(publicKey))).toBe(true);
   return authorization;
 }
+
+describe("onboarding: the join request", () => {
+  it("`init` writes a join request signed by the node's key; `join verify` accepts it and prints the config entries, and refuses it altered", async () => {
+    const dir = join(cluster.root, "newcomer");
+    const init = await runCli(["init", "--dir", dir, "--region", "sa", "--host", "0.0.0.0", "--advertise", "sa.example.org", "--tcp-port", "4100", "--ws-port", "4101"]);
+    expect(init.status, init.stderr).toBe(0);
+    const { peerId, joinRequest } = JSON.parse(init.stdout) as { peerId: string; joinRequest: string };
+    const ok = await runCli(["join", "verify", "--request", joinRequest, "--index", "4"]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({
+      ok: true,
+      peerId,
+      peersEntry: { peerId, multiaddrs: ["/dns4/sa.example.org/tcp/4100"], region: "sa" },
+      shareHoldersEntry: { index: 4, peerId, multiaddrs: ["/dns4/sa.example.org/tcp/4101/ws"], region: "sa" },
+    });
+    // Someone on the way points the edge at their own address: the signature no longer holds.
+    const altered = JSON.parse(readFileSync(joinRequest, "utf8")) as { addresses: { edge: string[] } };
+    altered.addresses.edge = ["/dns4/attacker.example/tcp/4101/ws"];
+    const tampered = join(dir, "tampered.json");
+    writeFileSync(tampered, JSON.stringify(altered));
+    const bad = await runCli(["join", "verify", "--request", tampered]);
+    expect(bad.status).toBe(1);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, reason: expect.stringMatching(/signature is not 12D3\w+'s/) });
+  });
+});
 
 describe("operating a node", () => {
   it("exposes ceremonies by kind and result, durations, refusals by reason, keys and peers as Prometheus metrics", async () => {
