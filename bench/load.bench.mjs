@@ -13,6 +13,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { register } from "tsx/esm/api";
 import { DfnsApiClient } from "@dfns/sdk";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
 
 register();
@@ -22,6 +23,20 @@ const { ensureLocalOrg } = await import("../worker/src/admin/local-bootstrap.mjs
 const LEVELS = (process.env.LOAD_LEVELS ?? "1,2,4,8,16,32").split(",").map(Number);
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 15);
 const TARGET = { signatures_per_second: 50, p99_ms: 250 };
+
+/** Single-key @noble/curves signing in this process, at the end of the run: the baseline every figure sits beside. */
+function nobleBaseline() {
+  const sk = secp256k1.utils.randomSecretKey();
+  const digest = new Uint8Array(32).fill(5);
+  const xs = [];
+  for (let i = 0; i < 600; i++) {
+    const t = performance.now();
+    secp256k1.sign(digest, sk, { prehash: false });
+    if (i >= 100) xs.push(performance.now() - t);
+  }
+  xs.sort((a, b) => a - b);
+  return { n: xs.length, p50_ms: +quantile(xs, 0.5).toFixed(3), p99_ms: +quantile(xs, 0.99).toFixed(3) };
+}
 
 const quantile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : null);
 const round = (x) => (x === null ? null : +x.toFixed(1));
@@ -186,6 +201,7 @@ try {
     target: TARGET,
     target_met_at_knee: knee.signatures_per_second >= TARGET.signatures_per_second && knee.p99_ms <= TARGET.p99_ms && knee.errors === 0,
     baseline_signed_noop_sdk: baselineNoop,
+    baseline_noble_secp256k1_sign: nobleBaseline(),
     // At concurrency 1 (no queueing): the SDK's user-action flow (layers 1–2, measured by the
     // no-op), the nodes' ceremony (their own session ms), and the rest: the policy gate, the
     // wallet registry writes, the ShareHolders Durable Object and its libp2p hop to the nodes.

@@ -15,7 +15,7 @@
 //
 // Writes bench/results/mpc-node.json. BENCH_N sets the sequential sample size (default 200).
 import { readFileSync, mkdirSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { register } from "tsx/esm/api";
@@ -47,6 +47,17 @@ const stats = (xs) => {
   const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
   return { n: s.length, p50_ms: +q(0.5).toFixed(2), p99_ms: +q(0.99).toFixed(2), mean_ms: +(s.reduce((a, b) => a + b, 0) / s.length).toFixed(2) };
 };
+/** CPU time (user + system, ms) a process has used so far, from /proc (10 ms ticks). */
+const cpuMsOf = (pid) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10;
+};
+/** Each node's CPU per participation over a phase where every node took part in `participations` ceremonies. */
+const nodeCpu = (pids, before, participations) => {
+  const per = pids.map((pid, k) => (cpuMsOf(pid) - before[k]) / participations);
+  return { per_node_ms: per.map((x) => +x.toFixed(1)), mean_ms: +(per.reduce((a, b) => a + b, 0) / per.length).toFixed(1) };
+};
 const digestOf = (i) => sha256(new TextEncoder().encode(`bench ${i}`));
 
 const edge = new LocalEdge("edge-bench", undefined, undefined, 120_000);
@@ -69,8 +80,12 @@ try {
   };
 
   for (let i = 0; i < WARMUP; i++) await signOverNetwork(-1 - i);
+  const pids = cluster.nodes.map((n) => n.child.pid);
   const sequential = [];
+  let cpuBefore = pids.map(cpuMsOf);
   for (let i = 0; i < N; i++) sequential.push(await signOverNetwork(i));
+  // Pairs rotate, so each node took part in 2 of every 3 signatures.
+  const ecdsaNodeCpu = nodeCpu(pids, cpuBefore, (N * 2) / 3);
 
   // 32 sessions in flight at all times until N_CONCURRENT signatures are done.
   let next = 0;
@@ -92,12 +107,14 @@ try {
   await coordinator.keygen({ nodes: cluster.addresses(), authorization: edge.keygen({ keyId: frostKey, scheme: "frost-ed25519", parties: cluster.parties(), threshold: 2 }) });
   const frost = [];
   for (let i = -WARMUP; i < N; i++) {
+    if (i === 0) cpuBefore = pids.map(cpuMsOf);
     const pair = PAIRS[((i % PAIRS.length) + PAIRS.length) % PAIRS.length];
     const authorization = edge.sign({ keyId: frostKey, scheme: "frost-ed25519", parties: cluster.parties(pair), body: { kind: "Hash", hash: `0x${bytesToHex(digestOf(i))}` } });
     const t = performance.now();
     await coordinator.sign({ nodes: cluster.addresses(), authorization });
     if (i >= 0) frost.push(performance.now() - t);
   }
+  const frostNodeCpu = nodeCpu(pids, cpuBefore, (N * 2) / 3);
 
   // The same key's shares, opened from two nodes' stores with their own KEKs, signing in memory.
   await initMpc();
@@ -110,14 +127,18 @@ try {
     }
   });
   const inProcess = [];
+  const inProcessCpu = [];
   for (let i = 0; i < N; i++) {
     const message = digestOf(i);
+    const cpu0 = process.cpuUsage();
     const t = performance.now();
     const sessionId = randomSessionId();
     const cs = shares.map((share) => Ceremony.sign({ share, sessionId, signers: [1, 2], message }));
     runLocally(cs);
     cs[0].signature();
     inProcess.push(performance.now() - t);
+    const cpu = process.cpuUsage(cpu0);
+    inProcessCpu.push((cpu.user + cpu.system) / 1000);
     for (const c of cs) c.free();
   }
 
@@ -136,13 +157,19 @@ try {
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", node: process.version },
     setup: "3 mpc-node processes on loopback (TCP between nodes, WebSockets from the coordinator), 2-of-3 DKLs23 ECDSA, pairs rotating, audit log fsync on, authorization + user action verified by every node, signature verified by the coordinator",
     ecdsa_keygen_ms: +keygenMs.toFixed(0),
+    load_average_1m: +loadavg()[0].toFixed(2),
     libp2p_sequential: stats(sequential),
+    node_cpu_ms_per_participation_ecdsa: ecdsaNodeCpu,
+    node_cpu_ms_per_participation_frost_ed25519: frostNodeCpu,
     libp2p_concurrent: { concurrency: CONCURRENCY, signatures: N_CONCURRENT, seconds: +concurrentSeconds.toFixed(2), signatures_per_second: +(N_CONCURRENT / concurrentSeconds).toFixed(1), latency: stats(concurrentLatencies) },
     libp2p_sequential_frost_ed25519: stats(frost),
     in_process_2_of_3: stats(inProcess),
+    in_process_2_of_3_cpu: stats(inProcessCpu),
+    // A node's CPU per ECDSA participation minus one party's half of the in-process (core only) CPU.
+    node_overhead_ms_per_participation_ecdsa: +(ecdsaNodeCpu.mean_ms - stats(inProcessCpu).mean_ms / 2).toFixed(1),
     in_process_signatures_per_second: +(1000 / stats(inProcess).mean_ms).toFixed(1),
     noble_single_key: stats(noble),
-    targets: { p50_ms: 15, signatures_per_second: 100 },
+    targets: { p50_ms: 15, signatures_per_second: 100, node_cpu_ms_per_participation_outside_core: 5 },
   };
   mkdirSync(join(root, "bench/results"), { recursive: true });
   writeFileSync(join(root, "bench/results/mpc-node.json"), `${JSON.stringify(result, null, 2)}\n`);

@@ -19,7 +19,7 @@ function figures(obj, prefix = "", out = []) {
   return out;
 }
 
-const interesting = /(p50|p99|mean|per_second|_ms$|ratio|target|knee|best|errors|speedup|throughput)/;
+const interesting = /(p50|p99|mean|per_second|_ms$|ratio|target|knee|best|errors|speedup|throughput|load_average|loadavg|_vs_|bytes|wallet|overhead|per_participation)/;
 const sections = [];
 for (const file of readdirSync(resultsDir).filter((f) => f.endsWith(".json")).sort()) {
   let result;
@@ -36,7 +36,7 @@ for (const file of readdirSync(resultsDir).filter((f) => f.endsWith(".json")).so
       lines.push(`| ${l.concurrency} | ${l.signatures_per_second} | ${l.p50_ms} | ${l.p99_ms} | ${l.errors} | ${l.node_session_p50_ms} | ${Object.entries(l.rss_mb_max ?? {}).map(([k, v]) => `${k} ${v}`).join(", ")} |`);
     lines.push("");
   }
-  const rows = figures(result).filter(([k]) => !k.startsWith("levels") && interesting.test(k)).slice(0, 24);
+  const rows = figures(result).filter(([k]) => !k.startsWith("levels") && interesting.test(k)).slice(0, 48);
   if (rows.length) {
     lines.push("| figure | value |", "|---|---:|");
     for (const [k, v] of rows) lines.push(`| ${k} | ${v} |`);
