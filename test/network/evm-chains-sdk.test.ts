@@ -256,6 +256,27 @@ describe("EVM chains through the official SDK", () => {
     const nextDone = await settled(bscWalletId, next.id);
     expect(nextDone).toMatchObject({ status: "Confirmed" });
     expect(nextDone.details!.nonce).toBe(broadcasted.details!.nonce! + 1);
+
+    // The same again, cancelled instead: nothing reaches the recipient, the nonce is spent on a
+    // zero-value transfer to the wallet itself, and the wallet's queue moves on.
+    mining.paused = true;
+    const doomed = (await dfns.wallets.transferAsset({ walletId: bscWalletId, body: { kind: "Native", to: allowed, amount: "999" } })) as unknown as Request;
+    const pending = await until("the transfer broadcast", async () => {
+      const t = (await dfns.wallets.getTransfer({ walletId: bscWalletId, transferId: doomed.id })) as unknown as Request;
+      return t.status === "Broadcasted" ? t : null;
+    }, 30_000, 100);
+    const floor = BigInt(await bsc.rpc<Hex>("eth_gasPrice"));
+    mining.baseFeeFloor = floor * 3n;
+    mining.paused = false;
+    await new Promise((r) => setTimeout(r, 1_000));
+    const balanceBefore = await balanceOn(bsc, allowed);
+    expect((await dfns.wallets.cancelTransfer({ walletId: bscWalletId, transferId: doomed.id })) as unknown as Request).toMatchObject({ status: "Broadcasted" });
+    const cancelled = await settled(bscWalletId, doomed.id);
+    expect(cancelled).toMatchObject({ status: "Failed", reason: expect.stringMatching(/^Cancelled: nonce \d+ was spent on a zero-value transaction to the wallet itself/) });
+    expect(cancelled.details!.nonce).toBe(pending.details!.nonce);
+    expect(await balanceOn(bsc, allowed)).toBe(balanceBefore);
+    const after = (await dfns.wallets.transferAsset({ walletId: bscWalletId, body: { kind: "Native", to: allowed, amount: "1" } })) as unknown as Request;
+    expect(await settled(bscWalletId, after.id)).toMatchObject({ status: "Confirmed" });
     mining.baseFeeFloor = 0n;
   }, 120_000);
 
