@@ -1,6 +1,6 @@
 // One daemon per data folder: `node.pid` holds the running daemon's process id. Offline
 // operations that change the store (key-encryption key rotation) refuse to run beside it. A
-// file left by a crashed daemon names a dead process and is ignored.
+// file left by a crashed daemon names a dead (or unrelated) process and is ignored.
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { LoadedConfig } from "../config.js";
@@ -15,9 +15,16 @@ export function runningPid(config: LoadedConfig): number | null {
   if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return null;
   try {
     process.kill(pid, 0);
-    return pid;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM" ? pid : null;
+    if ((e as NodeJS.ErrnoException).code !== "EPERM") return null;
+  }
+  // After a crash the id may have been reused by an unrelated process: on Linux, only a process
+  // running mpc-node counts.
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    return cmdline.includes("mpc-node") ? pid : null;
+  } catch {
+    return process.platform === "linux" ? null : pid;
   }
 }
 
