@@ -3,7 +3,7 @@
 // is one transaction in WAL mode with synchronous=FULL, so a crash leaves either the old or the
 // new state, never half of one. Shares are stored sealed (ShareVault) and handed out only as
 // bytes to the MPC core in this process.
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { KeyRecordView, Party } from "../../../shared/src/mpc/authorization.js";
 import type { MpcScheme } from "../../../shared/src/mpc/scheme.js";
 import type { ShareVault } from "./share-vault.js";
@@ -105,6 +105,14 @@ export class NodeStore {
     this.db.close();
   }
 
+  /** Statements compiled once per database and reused: a signature runs about a dozen of them. */
+  private readonly statements = new Map<string, StatementSync>();
+  private stmt(sql: string): StatementSync {
+    let s = this.statements.get(sql);
+    if (!s) this.statements.set(sql, (s = this.db.prepare(sql)));
+    return s;
+  }
+
   private tx<T>(f: () => T): T {
     this.db.exec("BEGIN IMMEDIATE");
     try {
@@ -120,7 +128,7 @@ export class NodeStore {
   // ---------------------------------------------------------------- keys and shares
 
   key(keyId: string): KeyRecord | undefined {
-    const row = this.db.prepare("SELECT key_id, scheme, threshold, parties, my_index, public_key, chain_code, org_id, wallet_id, network, derivation_path, credentials, generation, created_at FROM keys WHERE key_id = ?").get(keyId) as
+    const row = this.stmt("SELECT key_id, scheme, threshold, parties, my_index, public_key, chain_code, org_id, wallet_id, network, derivation_path, credentials, generation, created_at FROM keys WHERE key_id = ?").get(keyId) as
       | KeyRow
       | undefined;
     if (!row) return undefined;
@@ -143,7 +151,7 @@ export class NodeStore {
   }
 
   keyCount(): number {
-    return (this.db.prepare("SELECT count(*) AS n FROM keys").get() as { n: number }).n;
+    return (this.stmt("SELECT count(*) AS n FROM keys").get() as { n: number }).n;
   }
 
   /** Stores a new key and its share; refuses to overwrite an existing key. */
@@ -177,7 +185,7 @@ export class NodeStore {
 
   /** The current share's bytes, decrypted, for the MPC core. */
   share(keyId: string): Uint8Array {
-    const row = this.db.prepare("SELECT generation, share FROM keys WHERE key_id = ?").get(keyId) as { generation: number; share: Uint8Array } | undefined;
+    const row = this.stmt("SELECT generation, share FROM keys WHERE key_id = ?").get(keyId) as { generation: number; share: Uint8Array } | undefined;
     if (!row) throw new Error(`no share of key ${keyId}`);
     return this.vault.open(row.share, { nodePeerId: this.nodePeerId, keyId, generation: row.generation });
   }
@@ -188,12 +196,12 @@ export class NodeStore {
    */
   replaceShare(keyId: string, share: Uint8Array, now: number): number {
     return this.tx(() => {
-      const row = this.db.prepare("SELECT generation, share FROM keys WHERE key_id = ?").get(keyId) as { generation: number; share: Uint8Array } | undefined;
+      const row = this.stmt("SELECT generation, share FROM keys WHERE key_id = ?").get(keyId) as { generation: number; share: Uint8Array } | undefined;
       if (!row) throw new Error(`no share of key ${keyId}`);
       const next = row.generation + 1;
-      this.db.prepare("INSERT INTO retired_shares (key_id, generation, share, retired_at) VALUES (?, ?, ?, ?)").run(keyId, row.generation, row.share, now);
+      this.stmt("INSERT INTO retired_shares (key_id, generation, share, retired_at) VALUES (?, ?, ?, ?)").run(keyId, row.generation, row.share, now);
       const sealed = this.vault.seal(share, { nodePeerId: this.nodePeerId, keyId, generation: next });
-      this.db.prepare("UPDATE keys SET share = ?, generation = ?, updated_at = ? WHERE key_id = ?").run(sealed, next, now, keyId);
+      this.stmt("UPDATE keys SET share = ?, generation = ?, updated_at = ? WHERE key_id = ?").run(sealed, next, now, keyId);
       return next;
     });
   }
@@ -201,15 +209,15 @@ export class NodeStore {
   // ---------------------------------------------------------------- bans
 
   isBanned(keyId: string, peerId: string): boolean {
-    return this.db.prepare("SELECT 1 FROM bans WHERE key_id = ? AND peer_id = ?").get(keyId, peerId) !== undefined;
+    return this.stmt("SELECT 1 FROM bans WHERE key_id = ? AND peer_id = ?").get(keyId, peerId) !== undefined;
   }
 
   ban(keyId: string, peerId: string, reason: string, now: number): void {
-    this.db.prepare("INSERT OR IGNORE INTO bans (key_id, peer_id, reason, at) VALUES (?, ?, ?, ?)").run(keyId, peerId, reason.slice(0, 1000), now);
+    this.stmt("INSERT OR IGNORE INTO bans (key_id, peer_id, reason, at) VALUES (?, ?, ?, ?)").run(keyId, peerId, reason.slice(0, 1000), now);
   }
 
   bans(): { keyId: string; peerId: string; reason: string; at: number }[] {
-    return (this.db.prepare("SELECT key_id, peer_id, reason, at FROM bans ORDER BY at").all() as { key_id: string; peer_id: string; reason: string; at: number }[]).map((r) => ({
+    return (this.stmt("SELECT key_id, peer_id, reason, at FROM bans ORDER BY at").all() as { key_id: string; peer_id: string; reason: string; at: number }[]).map((r) => ({
       keyId: r.key_id,
       peerId: r.peer_id,
       reason: r.reason,
@@ -225,33 +233,33 @@ export class NodeStore {
    */
   claim(c: { edgeId: string; nonce: string; sessionId: string; expiresAt: number; userAction?: { challenge: string; binding: string } }, now: number): { ok: true } | { ok: false; reason: string } {
     return this.tx(() => {
-      if (this.db.prepare("SELECT 1 FROM nonces WHERE edge_id = ? AND nonce = ?").get(c.edgeId, c.nonce) !== undefined) {
+      if (this.stmt("SELECT 1 FROM nonces WHERE edge_id = ? AND nonce = ?").get(c.edgeId, c.nonce) !== undefined) {
         return { ok: false as const, reason: `nonce ${c.nonce} was already used` };
       }
       // A session id binds every round message; running two sessions under one id is refused.
-      if (this.db.prepare("SELECT 1 FROM sessions WHERE session_id = ?").get(c.sessionId) !== undefined) {
+      if (this.stmt("SELECT 1 FROM sessions WHERE session_id = ?").get(c.sessionId) !== undefined) {
         return { ok: false as const, reason: `session ${c.sessionId} already ran on this node` };
       }
       if (c.userAction) {
-        const seen = this.db.prepare("SELECT binding FROM user_actions WHERE challenge = ?").get(c.userAction.challenge) as { binding: string } | undefined;
+        const seen = this.stmt("SELECT binding FROM user_actions WHERE challenge = ?").get(c.userAction.challenge) as { binding: string } | undefined;
         if (seen && seen.binding !== c.userAction.binding) return { ok: false as const, reason: "the user action already authorized a different signature" };
-        if (!seen) this.db.prepare("INSERT INTO user_actions (challenge, binding, at) VALUES (?, ?, ?)").run(c.userAction.challenge, c.userAction.binding, now);
+        if (!seen) this.stmt("INSERT INTO user_actions (challenge, binding, at) VALUES (?, ?, ?)").run(c.userAction.challenge, c.userAction.binding, now);
       }
-      this.db.prepare("INSERT INTO sessions (session_id, at) VALUES (?, ?)").run(c.sessionId, now);
-      this.db.prepare("INSERT INTO nonces (edge_id, nonce, expires_at) VALUES (?, ?, ?)").run(c.edgeId, c.nonce, c.expiresAt);
+      this.stmt("INSERT INTO sessions (session_id, at) VALUES (?, ?)").run(c.sessionId, now);
+      this.stmt("INSERT INTO nonces (edge_id, nonce, expires_at) VALUES (?, ?, ?)").run(c.edgeId, c.nonce, c.expiresAt);
       return { ok: true as const };
     });
   }
 
   /** Nonces of authorizations that expired long ago can go: an expired one is refused anyway. */
   pruneNonces(olderThan: number): number {
-    return Number(this.db.prepare("DELETE FROM nonces WHERE expires_at < ?").run(olderThan).changes);
+    return Number(this.stmt("DELETE FROM nonces WHERE expires_at < ?").run(olderThan).changes);
   }
 
   // ---------------------------------------------------------------- audit head
 
   auditHead(): { seq: number; hash: string } | null {
-    return (this.db.prepare("SELECT seq, hash FROM audit_head WHERE id = 1").get() as { seq: number; hash: string } | undefined) ?? null;
+    return (this.stmt("SELECT seq, hash FROM audit_head WHERE id = 1").get() as { seq: number; hash: string } | undefined) ?? null;
   }
 
   setAuditHead(seq: number, hash: string): void {
@@ -259,7 +267,7 @@ export class NodeStore {
     // verification accepts, so this commit need not wait for the disk.
     this.db.exec("PRAGMA synchronous = NORMAL");
     try {
-      this.db.prepare("INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash").run(seq, hash);
+      this.stmt("INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash").run(seq, hash);
     } finally {
       this.db.exec("PRAGMA synchronous = FULL");
     }
@@ -269,7 +277,7 @@ export class NodeStore {
 
   /** How many keys this node holds a share of, per scheme (for `mpc-node status`). */
   keysByScheme(): Record<string, number> {
-    const rows = this.db.prepare("SELECT scheme, count(*) AS n FROM keys GROUP BY scheme ORDER BY scheme").all() as { scheme: string; n: number }[];
+    const rows = this.stmt("SELECT scheme, count(*) AS n FROM keys GROUP BY scheme ORDER BY scheme").all() as { scheme: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.scheme, r.n]));
   }
 
@@ -281,10 +289,10 @@ export class NodeStore {
    */
   resealAll(next: ShareVault): { keys: number; retired: number } {
     return this.tx(() => {
-      const keys = this.db.prepare("SELECT key_id, generation, share FROM keys").all() as { key_id: string; generation: number; share: Uint8Array }[];
-      const retired = this.db.prepare("SELECT key_id, generation, share FROM retired_shares").all() as { key_id: string; generation: number; share: Uint8Array }[];
-      const updateKey = this.db.prepare("UPDATE keys SET share = ? WHERE key_id = ?");
-      const updateRetired = this.db.prepare("UPDATE retired_shares SET share = ? WHERE key_id = ? AND generation = ?");
+      const keys = this.stmt("SELECT key_id, generation, share FROM keys").all() as { key_id: string; generation: number; share: Uint8Array }[];
+      const retired = this.stmt("SELECT key_id, generation, share FROM retired_shares").all() as { key_id: string; generation: number; share: Uint8Array }[];
+      const updateKey = this.stmt("UPDATE keys SET share = ? WHERE key_id = ?");
+      const updateRetired = this.stmt("UPDATE retired_shares SET share = ? WHERE key_id = ? AND generation = ?");
       for (const r of keys) {
         const binding = { nodePeerId: this.nodePeerId, keyId: r.key_id, generation: r.generation };
         updateKey.run(next.seal(this.vault.open(r.share, binding), binding), r.key_id);
