@@ -39,7 +39,11 @@ export function namespacesUnavailable(): string | null {
  */
 export function createHostNetwork(names: string[], isolated: Record<string, string> = {}): HostNetwork {
   const tag = `tsr${process.pid % 10_000}`;
-  const subnet = `10.213.${(process.pid % 200) + 20}`;
+  // A /24 nobody on this machine uses yet (another test run may hold one at the same time).
+  const inUse = ip("-o", "-4", "addr", "show");
+  const third = Array.from({ length: 200 }, (_, i) => ((process.pid + i) % 200) + 20).find((n) => !inUse.includes(` 10.213.${n}.`));
+  if (third === undefined) throw new Error("no free 10.213.x.0/24 subnet for the test network");
+  const subnet = `10.213.${third}`;
   const bridge = `${tag}br`;
   const hosts = new Map<string, Namespace>();
   const created: string[] = [];
