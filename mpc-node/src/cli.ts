@@ -14,7 +14,6 @@ import { join, resolve } from "node:path";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { loadConfig } from "./config.js";
-import { startNode } from "./daemon.js";
 import { faultFromEnv } from "./dev/faults.js";
 import { configEntries, createJoinRequest, verifyJoinRequest } from "./operations/join-request.js";
 import { rotateKek } from "./operations/kek-rotation.js";
@@ -147,6 +146,9 @@ async function start(f: Map<string, string>): Promise<number> {
   // A stray rejection in a library callback must not take a share holder down mid-ceremony:
   // report it and keep serving (sessions have their own timeouts).
   process.on("unhandledRejection", (e) => process.stderr.write(`mpc-node: unhandled rejection: ${(e as Error)?.stack ?? String(e)}\n`));
+  // Loaded here only: libp2p and the wasm core are what `start` needs, and the other commands
+  // (info, status, audit, kek, join) start in a fraction of the time without them.
+  const { startNode } = await import("./daemon.js");
   const node = await startNode(need(f, "config"), { fault: faultFromEnv() });
   await new Promise<void>((resolveStop) => {
     const stop = () => resolveStop();
