@@ -22,6 +22,8 @@ export default defineConfig({
           include: ["{worker,mpc-node,wasm,shared,test}/**/*.test.ts"],
           exclude: ["**/*.workerd.test.ts", "**/node_modules/**", "wasm/target/**"],
           environment: "node",
+          // Builds the local Bitcoin node (btcd) once when a fresh clone has none.
+          globalSetup: ["test/global-setup.ts"],
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

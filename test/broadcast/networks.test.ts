@@ -9,6 +9,8 @@ describe("networks", () => {
     expect(n.Anvil).toMatchObject({ ok: true, config: { chainId: 31337, rpcUrls: ["http://127.0.0.1:8545"], confirmations: 1, nativeAsset: { symbol: "ETH", decimals: 18 } } });
     expect(n.Ethereum).toEqual({ ok: false, reason: "Network Ethereum is not configured in this deployment (set ETHEREUM_RPC_URL, or rpcUrls for Ethereum in TESSERA_NETWORKS)" });
     expect(networkFor({}, "Tron")).toEqual({ ok: false, reason: "Network Tron is not supported for transfers" });
+    expect(networkFor({}, "Bitcoin")).toEqual({ ok: false, reason: "Network Bitcoin is not configured in this deployment (set BITCOIN_RPC_URL)" });
+    expect(loadNetworks({ BITCOIN_REGTEST_RPC_URL: "http://u:p@127.0.0.1:18443" }).BitcoinRegtest).toMatchObject({ ok: true, config: { family: "bitcoin", nativeAsset: { symbol: "BTC", decimals: 8 }, confirmations: 1 } });
   });
 
   it("Solana: the local validator on loopback, mainnet and devnet once an RPC is configured; SPL mints as tokens", () => {

@@ -4,7 +4,7 @@
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import type { GeneratedKey, SignatureRequest, SigningCoordinator, ThresholdSignature } from "../../worker/src/signing/authorization.js";
-import { Ceremony, initMpc, randomSessionId, runLocally, type KeyShare } from "../../wasm/index.js";
+import { Ceremony, initMpc, randomSessionId, runLocally, type KeyShare, type Scheme } from "../../wasm/index.js";
 
 export class InProcessMpcSigner implements SigningCoordinator {
   readonly keyId = "key-test-mpc";
@@ -14,15 +14,27 @@ export class InProcessMpcSigner implements SigningCoordinator {
   /** A failing session fails after this long, as one that times out waiting for a share holder does. */
   failureDelayMs = 300;
 
-  private constructor(private readonly shares: KeyShare[]) {}
+  /**
+   * What a share-holder node checks before it signs, when a test wants it here too: returns the
+   * bytes the node would sign (refusing by throwing); a request for other bytes fails.
+   */
+  nodeCheck: ((request: SignatureRequest) => Uint8Array) | null = null;
 
-  static async create(): Promise<InProcessMpcSigner> {
+  private constructor(
+    private readonly shares: KeyShare[],
+    readonly scheme: Scheme = "ecdsa-secp256k1",
+  ) {}
+
+  static async create(scheme: Scheme = "ecdsa-secp256k1"): Promise<InProcessMpcSigner> {
     await initMpc();
     const sessionId = randomSessionId();
     const parties = [1, 2, 3];
-    const ceremonies = parties.map((me) => Ceremony.keygen({ scheme: "ecdsa-secp256k1", sessionId, me, parties, threshold: 2 }));
+    const ceremonies = parties.map((me) => Ceremony.keygen({ scheme, sessionId, me, parties, threshold: 2 }));
     runLocally(ceremonies);
-    return new InProcessMpcSigner(ceremonies.map((c) => c.keyShare()));
+    return new InProcessMpcSigner(
+      ceremonies.map((c) => c.keyShare()),
+      scheme,
+    );
   }
 
   /**
@@ -50,6 +62,10 @@ export class InProcessMpcSigner implements SigningCoordinator {
       await new Promise((r) => setTimeout(r, this.failureDelayMs));
       throw new Error(failure);
     }
+    if (this.nodeCheck) {
+      const own = bytesToHex(this.nodeCheck(request));
+      if (own !== request.message) throw new Error(`the node derived ${own}, not the message it was asked to sign`);
+    }
     // Yield first, as a networked coordinator would: concurrent requests really interleave.
     await new Promise((r) => setImmediate(r));
     const sessionId = randomSessionId();
@@ -60,6 +76,7 @@ export class InProcessMpcSigner implements SigningCoordinator {
     runLocally(ceremonies);
     const { signature, recid } = ceremonies[0]!.signature();
     this.signatures++;
+    if (this.scheme !== "ecdsa-secp256k1") return { r: bytesToHex(signature.slice(0, 32)), s: bytesToHex(signature.slice(32, 64)), encoded: bytesToHex(signature) };
     const sig = secp256k1.Signature.fromBytes(signature, "compact");
     return {
       r: bytesToHex(signature.slice(0, 32)),

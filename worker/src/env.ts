@@ -32,6 +32,11 @@ export interface Env {
   SOLANA_RPC_URL?: string;
   SOLANA_DEVNET_RPC_URL?: string;
   SOLANA_LOCAL_RPC_URL?: string;
+  /** Bitcoin node JSON-RPC URLs (credentials in the URL), per network; BitcoinRegtest is the local btcd. */
+  BITCOIN_RPC_URL?: string;
+  BITCOIN_SIGNET_RPC_URL?: string;
+  BITCOIN_TESTNET3_RPC_URL?: string;
+  BITCOIN_REGTEST_RPC_URL?: string;
   /** JSON per-network overrides, e.g. {"Anvil":{"chainId":1337,"confirmations":2}}. */
   TESSERA_NETWORKS?: string;
   /** Layer 4, one per organisation (named by org id): wallets, keys, signature requests. */

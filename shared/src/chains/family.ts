@@ -51,4 +51,10 @@ export interface ChainRules {
    * Solana `Transaction`); null when the body is not one of this family's (the generic kinds apply).
    */
   signatureMessage?(body: JsonObject, network: string, key: SigningKeyView, index?: number): Uint8Array | null;
+  /**
+   * For transactions that need several signatures (Bitcoin: one per input): what one user action
+   * may sign — the node lets the action sign any number of messages with the same binding, and
+   * nothing else. Without it, one user action signs exactly one message.
+   */
+  claimBinding?(transaction: string): string;
 }

@@ -206,6 +206,8 @@ export type AuthorizationCheck =
       authorization: Authorization;
       /** Sign: the bytes this node itself derived from the user's request. */
       message?: Uint8Array;
+      /** Sign: what the user action may sign, when one action authorizes several messages (a Bitcoin transaction's inputs). */
+      claim?: string;
       /** Keygen: what the node records about the new key, from the user's own action. */
       binding?: { orgId: string; walletId: string | null; network: string | null; derivationPath: string | null; credentials: string[] };
     }
@@ -298,10 +300,12 @@ export async function verifyAuthorization(input: unknown, ctx: AuthorizationCont
     nonce: a.nonce,
     sessionId: a.sessionId,
     expiresAt: a.expiresAt,
-    // One user action, one signed message — and, apart from it, at most one nonce fill (a
-    // zero-value self-transfer at a nonce the request left unused), bound under its own key.
+    // One user action, one signed message — or, for a multi-signature transaction, the messages of
+    // that one transaction (its family's claim binding), each as often as retries need — and, apart
+    // from it, at most one nonce fill (a zero-value self-transfer at a nonce the request left
+    // unused), bound under its own key.
     ...(a.kind === "sign"
-      ? { userAction: { challenge: `${a.userAction.challenge}${a.intent.kind === "NonceFill" ? "#nonce-fill" : ""}`, binding: `${a.keyId}:${a.derivationPath ?? ""}:${a.message}` } }
+      ? { userAction: { challenge: `${a.userAction.challenge}${a.intent.kind === "NonceFill" ? "#nonce-fill" : ""}`, binding: `${a.keyId}:${a.derivationPath ?? ""}:${checked.claim ?? a.message}` } }
       : {}),
   });
   if (!claim.ok) return refuse("replayed", claim.reason);
@@ -397,7 +401,7 @@ async function checkSign(a: SignAuthorization, ctx: AuthorizationContext): Promi
   const recomputed = recomputeSigningMessage({ intent: a.intent, userAction: a.userAction, key: signingKey, ...(ctx.chainIdOf ? { chainIdOf: ctx.chainIdOf } : {}) });
   if (!recomputed.ok) return refuse("intent", recomputed.reason);
   if (bytesToHex(recomputed.message) !== a.message) return refuse("intent", "the message to sign is not the one derived from the user's request");
-  return { ok: true, authorization: a, message: recomputed.message };
+  return { ok: true, authorization: a, message: recomputed.message, ...(recomputed.binding ? { claim: recomputed.binding } : {}) };
 }
 
 /**

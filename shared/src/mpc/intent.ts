@@ -32,6 +32,7 @@ import { EVM_CHAIN_IDS, unsignedEvmTransaction, checkTransferTransaction as chec
 import { IntentError, type SigningKeyView } from "../chains/family.js";
 import { rulesFor } from "../chains/index.js";
 import { checkCallTransaction, checkChain, checkReplacement, checkSelfTransfer, evmAddressOfKey, signedByKey, type EvmCallBody } from "../chains/evm/calls.js";
+import { bitcoinRules } from "../chains/bitcoin/rules.js";
 import { canonicalJson } from "./canonical-json.js";
 import { dfnsSchemeOf, type MpcScheme } from "./scheme.js";
 
@@ -55,6 +56,8 @@ const safeInt = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 const hashIntent = z.strictObject({ kind: z.literal("Hash"), hash: hexData });
 const messageIntent = z.strictObject({ kind: z.literal("Message"), message: hexData });
 const transactionIntent = z.strictObject({ kind: z.literal("Transaction"), transaction: hexData });
+/** Bitcoin: the wallet's input `index` of the caller's PSBT. */
+const psbtIntent = z.strictObject({ kind: z.literal("Psbt"), psbt: hexData, index: z.int().min(0).max(65_535).optional() });
 const eip712Intent = z.strictObject({ kind: z.literal("Eip712"), types: typedDataTypes, domain: jsonObject, message: jsonObject });
 // The transfer body is the chain family's normalized copy of the user's body (checked by the family).
 const transferIntent = z.strictObject({
@@ -111,6 +114,7 @@ export const signingIntent = z.discriminatedUnion("kind", [
   evmCallIntent,
   nonceFillIntent,
   replacementIntent,
+  psbtIntent,
 ]);
 export type ReplacementIntent = z.infer<typeof replacementIntent>;
 export type { EvmCallBody };
@@ -126,6 +130,7 @@ const signatureBody = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("Eip712"), types: typedDataTypes, domain: jsonObject, message: jsonObject }),
   z.object({ kind: z.literal("Eip191"), message: hexData }),
   z.object({ kind: z.literal("Eip7702"), address, nonce: safeInt, chainId: safeInt }),
+  z.object({ kind: z.literal("Psbt"), psbt: hexData }),
 ]);
 const evmCallRequestBody = z.object({
   kind: z.enum(["Evm", "Eip1559"]),
@@ -274,7 +279,7 @@ export function walletOnKeyRequest(action: { method: string; path: string; paylo
  * The intent the edge puts in a signing authorization for a `…/signatures` (or `…/transactions`)
  * request body: the fields that determine the signed bytes, copied verbatim.
  */
-export function intentFromSignatureBody(payload: string): IntentCheck<{ intent: SigningIntent }> {
+export function intentFromSignatureBody(payload: string): IntentCheck<{ intent: SignatureIntent }> {
   const parsed = signatureBody.safeParse(parseJson(payload));
   if (!parsed.success) return { ok: false, reason: `user's signature request: ${issues(parsed.error)}` };
   const b = parsed.data;
@@ -291,8 +296,14 @@ export function intentFromSignatureBody(payload: string): IntentCheck<{ intent: 
       return { ok: true, intent: { kind: "Eip191", message: b.message } };
     case "Eip7702":
       return { ok: true, intent: { kind: "Eip7702", address: b.address, nonce: b.nonce, chainId: b.chainId } };
+    case "Psbt":
+      // One signature per wallet input: the edge names the input (`index`) in each request.
+      return { ok: true, intent: { kind: "Psbt", psbt: b.psbt } };
   }
 }
+
+/** A signature body's intent; a PSBT's names its input only when it is sent to the nodes. */
+export type SignatureIntent = Exclude<SigningIntent, { kind: "Transfer" }>;
 
 // ------------------------------------------------------------------ bytes to sign
 
@@ -354,6 +365,11 @@ export function signingMessageFor(intent: SigningIntent, scheme: MpcScheme, chai
       // keccak256(0x05 || rlp([chainId, address, nonce])): the EOA delegates its code to `address`.
       if (!ecdsa) throw new IntentError(`EIP-7702 authorizations are signed with ECDSA, not ${scheme}`);
       return bytesOf(hashAuthorization({ address: getAddress(intent.address), chainId: intent.chainId, nonce: intent.nonce }));
+    }
+    case "Psbt": {
+      const message = bitcoinRules.signatureMessage!(intent, "", { scheme, publicKey: publicKey ?? null }, intent.index);
+      if (!message) throw new IntentError("not a PSBT");
+      return message;
     }
     case "Transfer": {
       const rules = rulesFor(intent.network, { chainIdOf });
@@ -436,7 +452,7 @@ export function recomputeSigningMessage(input: {
   userAction: { method: string; path: string; payload: string };
   key: SigningKeyBinding;
   chainIdOf?: ChainIdOf;
-}): IntentCheck<{ message: Uint8Array }> {
+}): IntentCheck<{ message: Uint8Array; binding?: string }> {
   const { intent, userAction, key } = input;
   const chainIdOf = input.chainIdOf ?? defaultChainIdOf;
   const target = userTargetOf(userAction.method, userAction.path);
@@ -478,12 +494,18 @@ export function recomputeSigningMessage(input: {
       const normalized = rules.transferBody(parseJson(userAction.payload), key.network);
       if (canonicalJson(normalized) !== canonicalJson(intent.transfer)) return { ok: false, reason: "the transfer in the authorization is not the one the user signed" };
       const view: SigningKeyView = { scheme: key.scheme, publicKey: key.publicKey ?? null };
-      return { ok: true, message: rules.transferMessage({ ...intent, transfer: normalized, network: key.network }, view, { chainIdOf }) };
+      const message = rules.transferMessage({ ...intent, transfer: normalized, network: key.network }, view, { chainIdOf });
+      return { ok: true, message, ...(rules.claimBinding ? { binding: rules.claimBinding(intent.transaction) } : {}) };
     }
     if (target.action === "transfers") return { ok: false, reason: `a ${intent.kind} intent cannot come from a transfer request` };
     if (target.action === "transactions" && intent.kind !== "Transaction") return { ok: false, reason: `a ${intent.kind} intent cannot come from a transaction request` };
     const fromUser = intentFromSignatureBody(userAction.payload);
     if (!fromUser.ok) return fromUser;
+    if (intent.kind === "Psbt") {
+      if (fromUser.intent.kind !== "Psbt" || fromUser.intent.psbt !== intent.psbt) return { ok: false, reason: "the PSBT in the authorization is not the one the user signed" };
+      const message = signingMessageFor({ kind: "Psbt", psbt: fromUser.intent.psbt, index: intent.index }, key.scheme, chainIdOf, key.publicKey);
+      return { ok: true, message, binding: bitcoinRules.claimBinding(fromUser.intent.psbt) };
+    }
     if (canonicalJson(fromUser.intent) !== canonicalJson(intent)) return { ok: false, reason: `the ${intent.kind} intent in the authorization is not what the user signed` };
     // Computed from the user's own body (equal to the intent, but this is the copy the user signed).
     return { ok: true, message: signingMessageFor(fromUser.intent, key.scheme, chainIdOf, key.publicKey, key.network) };

@@ -1,6 +1,7 @@
 // Every chain family the edge knows, by the `family` of a network's configuration
 // (../networks/networks.ts). A new chain is a new folder here plus its networks there.
 import type { NetworkConfig } from "../networks/networks.js";
+import { bitcoinFamily } from "./bitcoin/index.js";
 import { evmFamily } from "./evm/index.js";
 import { solanaFamily } from "./solana/index.js";
 import type { ChainFamily, FamilyName } from "./family.js";
@@ -8,6 +9,7 @@ import type { ChainFamily, FamilyName } from "./family.js";
 const FAMILIES: Partial<Record<FamilyName, ChainFamily>> = {
   evm: evmFamily,
   solana: solanaFamily,
+  bitcoin: bitcoinFamily,
 };
 
 /** The family that handles `network`'s transfers. */

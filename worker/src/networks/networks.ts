@@ -13,8 +13,10 @@ export type EvmNetworkId = keyof typeof EVM_CHAINS;
 export const EVM_NETWORKS = Object.keys(EVM_CHAINS) as [EvmNetworkId, ...EvmNetworkId[]];
 export const isEvmNetwork = (network: string): network is EvmNetworkId => Object.hasOwn(EVM_CHAINS, network);
 export const SOLANA_NETWORKS = ["Solana", "SolanaDevnet", "SolanaLocal"] as const;
+export const BITCOIN_NETWORKS = ["Bitcoin", "BitcoinSignet", "BitcoinTestnet3", "BitcoinRegtest"] as const;
+type OtherNetworkId = (typeof SOLANA_NETWORKS)[number] | (typeof BITCOIN_NETWORKS)[number];
 /** Every network this deployment can move funds on, whatever its chain family. */
-export const TRANSFER_NETWORKS = [...EVM_NETWORKS, ...SOLANA_NETWORKS] as [EvmNetworkId | (typeof SOLANA_NETWORKS)[number], ...(EvmNetworkId | (typeof SOLANA_NETWORKS)[number])[]];
+export const TRANSFER_NETWORKS = [...EVM_NETWORKS, ...SOLANA_NETWORKS, ...BITCOIN_NETWORKS] as [EvmNetworkId | OtherNetworkId, ...(EvmNetworkId | OtherNetworkId)[]];
 export type NetworkId = (typeof TRANSFER_NETWORKS)[number];
 const isTransferNetwork = (network: string): network is NetworkId => (TRANSFER_NETWORKS as readonly string[]).includes(network);
 
@@ -80,6 +82,11 @@ export interface NetworkEnv {
   SOLANA_RPC_URL?: string;
   SOLANA_DEVNET_RPC_URL?: string;
   SOLANA_LOCAL_RPC_URL?: string;
+  /** Bitcoin node JSON-RPC, credentials in the URL; BitcoinRegtest is the local btcd. */
+  BITCOIN_RPC_URL?: string;
+  BITCOIN_SIGNET_RPC_URL?: string;
+  BITCOIN_TESTNET3_RPC_URL?: string;
+  BITCOIN_REGTEST_RPC_URL?: string;
 }
 
 export class NetworkConfigError extends Error {
@@ -90,7 +97,8 @@ export type NetworkAvailability = { ok: true; config: NetworkConfig } | { ok: fa
 
 const DEFAULT_RPC: Partial<Record<NetworkId, string[]>> = { Anvil: ["http://127.0.0.1:8545"], SolanaLocal: ["http://127.0.0.1:8899"] };
 
-type SolanaDefaults = Omit<NetworkConfig, "rpcUrls" | "id" | "tokens">;
+type FamilyDefaults = Omit<NetworkConfig, "rpcUrls" | "id" | "tokens">;
+type SolanaDefaults = FamilyDefaults;
 // Solana counts commitment, not blocks: confirmations 1 = "confirmed" (a supermajority voted),
 // more = "finalized" (rooted, about 32 slots later).
 const SOLANA: Record<(typeof SOLANA_NETWORKS)[number], SolanaDefaults> = {
@@ -106,6 +114,25 @@ const SOLANA: Record<(typeof SOLANA_NETWORKS)[number], SolanaDefaults> = {
   },
   // The local validator (scripts/solana-validator.ts), a new slot every 400 ms.
   SolanaLocal: { family: "solana", chainId: 0, confirmations: 1, nativeAsset: { symbol: "SOL", decimals: 9 }, explorerTxUrl: null, pollIntervalMs: 200, rpcTimeoutMs: 5_000 },
+};
+
+// Bitcoin: a node's JSON-RPC (btcd with --txindex --addrindex: an address's coins are found with
+// searchrawtransactions), credentials in the URL (http://user:pass@host:port); amounts in satoshis.
+const btc = (confirmations: number, explorerTxUrl: string | null, pollIntervalMs: number): FamilyDefaults => ({
+  family: "bitcoin",
+  chainId: 0,
+  confirmations,
+  nativeAsset: { symbol: "BTC", decimals: 8 },
+  explorerTxUrl,
+  pollIntervalMs,
+  rpcTimeoutMs: 10_000,
+});
+const BITCOIN: Record<(typeof BITCOIN_NETWORKS)[number], FamilyDefaults> = {
+  Bitcoin: btc(3, "https://mempool.space/tx/{txHash}", 30_000),
+  BitcoinSignet: btc(1, "https://mempool.space/signet/tx/{txHash}", 10_000),
+  BitcoinTestnet3: btc(1, "https://mempool.space/testnet/tx/{txHash}", 10_000),
+  // The local regtest btcd of `npm start` and the tests (scripts/btcd/regtest.ts), mining by itself.
+  BitcoinRegtest: btc(1, null, 200),
 };
 
 let parsedOverrides: { text: string; value: Record<string, z.infer<typeof networkOverride>> } | null = null;
@@ -136,8 +163,8 @@ function load(env: NetworkEnv, id: NetworkId, extra: Record<string, z.infer<type
     return { ok: false, reason: `Network ${id} is not configured in this deployment (set ${rpcEnv}, or rpcUrls for ${id} in TESSERA_NETWORKS)` };
   }
   if (!isEvmNetwork(id)) {
-    const solana = { id, ...SOLANA[id as (typeof SOLANA_NETWORKS)[number]], tokens: [], ...own, rpcUrls };
-    const checked = networkConfig.safeParse(solana);
+    const defaults = Object.hasOwn(BITCOIN, id) ? BITCOIN[id as (typeof BITCOIN_NETWORKS)[number]] : SOLANA[id as (typeof SOLANA_NETWORKS)[number]];
+    const checked = networkConfig.safeParse({ id, ...defaults, tokens: [], ...own, rpcUrls });
     if (!checked.success) throw new NetworkConfigError(`${id} (${rpcEnv} / TESSERA_NETWORKS): ${describe(checked.error)}`);
     return { ok: true, config: checked.data };
   }

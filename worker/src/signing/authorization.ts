@@ -48,7 +48,7 @@ export interface SignatureRequest {
   /** Exactly the bytes to sign (a 32-byte digest for ECDSA/Schnorr, the message for EdDSA), hex. */
   message: string;
   /** How the message was derived from the user's request, so nodes can recompute it (e.g. "Eip1559", "Hash"). */
-  derivation: { kind: string; requestBody: string };
+  derivation: { kind: string; requestBody: string; /** The intent the nodes check (shared/src/mpc/intent.ts), from the chain family. */ intent?: unknown };
   authorization: SigningAuthorization;
 }
 

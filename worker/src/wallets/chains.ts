@@ -1,16 +1,18 @@
 // Which key a wallet on a network needs, and how its address follows from the group public key.
 // The address is computed here from the public key the share holders returned; nobody ever
 // holds the private key, so this is the only place an address comes from.
-import { schnorr, secp256k1 } from "@noble/curves/secp256k1.js";
-import { base58, bech32m } from "@scure/base";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { base58 } from "@scure/base";
 import { publicKeyToAddress } from "viem/accounts";
+import { walletAddress } from "../../../shared/src/chains/bitcoin/rules.js";
 import type { Scheme as MpcScheme } from "../../../wasm/index.js";
 import { EVM_NETWORKS, type EvmNetworkId } from "../networks/networks.js";
 
 export type KeyScheme = "ECDSA" | "EdDSA" | "Schnorr";
 export type KeyCurve = "secp256k1" | "ed25519";
 
-export interface ChainFamily {
+/** A kind of key a wallet on a network may have, and the address it gives there. */
+export interface KeyKind {
   scheme: KeyScheme;
   curve: KeyCurve;
   mpcScheme: MpcScheme;
@@ -18,16 +20,19 @@ export interface ChainFamily {
   address(publicKeyHex: string): string | null;
 }
 
+/** A network's default key kind, and the other kinds a caller may ask for (`signingKey.scheme`). */
+export type WalletNetworkSpec = KeyKind & { others?: readonly KeyKind[] };
+
 const hexToBytes = (hex: string) => Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16));
 
-const evm: ChainFamily = {
+const evm: KeyKind = {
   scheme: "ECDSA",
   curve: "secp256k1",
   mpcScheme: "ecdsa-secp256k1",
   address: (pk) => publicKeyToAddress(`0x${secp256k1.Point.fromHex(pk).toHex(false)}`),
 };
 
-const solana: ChainFamily = {
+const solana: KeyKind = {
   scheme: "EdDSA",
   curve: "ed25519",
   mpcScheme: "frost-ed25519",
@@ -35,27 +40,23 @@ const solana: ChainFamily = {
 };
 
 /**
- * Bitcoin Taproot (BIP341 key-path only, no script tree): the output key is the internal
- * key tweaked by H_TapTweak(P); the address is its x coordinate in bech32m, witness v1.
+ * Bitcoin as Dfns has it: ECDSA (DKLs23) → P2WPKH, the default; Schnorr (FROST BIP340) → Taproot
+ * key path, whose address is the group key as the share holders return it (frost-secp256k1-tr
+ * applies the BIP341 tweak at keygen; see shared/src/chains/bitcoin/rules.ts).
  */
-function taproot(hrp: string): ChainFamily {
+function bitcoin(network: string): WalletNetworkSpec {
   return {
-    scheme: "Schnorr",
+    scheme: "ECDSA",
     curve: "secp256k1",
-    mpcScheme: "frost-bip340",
-    address: (pk) => {
-      const x = hexToBytes(pk);
-      const P = secp256k1.Point.fromBytes(Uint8Array.from([0x02, ...x])); // BIP340: the even-y point
-      const t = schnorr.utils.taggedHash("TapTweak", x);
-      const Q = P.add(secp256k1.Point.BASE.multiply(secp256k1.Point.Fn.fromBytes(t)));
-      return bech32m.encode(hrp, [1, ...bech32m.toWords(Q.toBytes(true).slice(1))]);
-    },
+    mpcScheme: "ecdsa-secp256k1",
+    address: (pk) => walletAddress("ecdsa-secp256k1", pk, network),
+    others: [{ scheme: "Schnorr", curve: "secp256k1", mpcScheme: "frost-bip340", address: (pk) => walletAddress("frost-bip340", pk, network) }],
   };
 }
 
-const keyOnly = (scheme: KeyScheme, curve: KeyCurve, mpcScheme: MpcScheme): ChainFamily => ({ scheme, curve, mpcScheme, address: () => null });
+const keyOnly = (scheme: KeyScheme, curve: KeyCurve, mpcScheme: MpcScheme): KeyKind => ({ scheme, curve, mpcScheme, address: () => null });
 
-const evmNetworks = Object.fromEntries(EVM_NETWORKS.map((n) => [n, evm])) as Record<EvmNetworkId, ChainFamily>;
+const evmNetworks = Object.fromEntries(EVM_NETWORKS.map((n) => [n, evm])) as Record<EvmNetworkId, KeyKind>;
 
 /**
  * Networks a wallet may be created on (Dfns names): every Dfns EVM network (they transfer once the
@@ -66,14 +67,44 @@ export const WALLET_NETWORKS = {
   Solana: solana,
   SolanaDevnet: solana,
   SolanaLocal: solana,
-  Bitcoin: taproot("bc"),
-  BitcoinSignet: taproot("tb"),
-  BitcoinTestnet3: taproot("tb"),
+  Bitcoin: bitcoin("Bitcoin"),
+  BitcoinSignet: bitcoin("BitcoinSignet"),
+  BitcoinTestnet3: bitcoin("BitcoinTestnet3"),
+  BitcoinRegtest: bitcoin("BitcoinRegtest"),
   KeyECDSA: keyOnly("ECDSA", "secp256k1", "ecdsa-secp256k1"),
   KeyEdDSA: keyOnly("EdDSA", "ed25519", "frost-ed25519"),
-} as const satisfies Record<string, ChainFamily>;
+} as const satisfies Record<string, WalletNetworkSpec>;
 
 export type WalletNetwork = keyof typeof WALLET_NETWORKS;
 export const WALLET_NETWORK_NAMES = Object.keys(WALLET_NETWORKS) as [WalletNetwork, ...WalletNetwork[]];
 
 export const isEvm = (network: WalletNetwork) => WALLET_NETWORKS[network] === evm;
+
+/** The key kind for a wallet on `network`: the default, or the one with `scheme`; null when the network has none such. */
+export function keyKindFor(network: WalletNetwork, scheme?: KeyScheme): KeyKind | null {
+  const spec: WalletNetworkSpec = WALLET_NETWORKS[network];
+  if (scheme === undefined || scheme === spec.scheme) return spec;
+  return spec.others?.find((k) => k.scheme === scheme) ?? null;
+}
+
+/** The kind of an existing wallet's key (its network and scheme). */
+export function walletKeyKind(w: { network: string; scheme: KeyScheme }): KeyKind | null {
+  return Object.hasOwn(WALLET_NETWORKS, w.network) ? keyKindFor(w.network as WalletNetwork, w.scheme) : null;
+}
+
+/**
+ * Why a stored wallet's address must not be shown, or null. Bitcoin Taproot wallets made before
+ * the double-tweak fix carry an address nobody can sign for: they are refused, never displayed.
+ */
+export function walletAddressProblem(w: { id: string; network: string; scheme: KeyScheme; publicKey: string; address: string | null }): string | null {
+  if (w.address === null) return null;
+  const kind = walletKeyKind(w);
+  let derived: string | null = null;
+  try {
+    derived = kind ? kind.address(w.publicKey) : null;
+  } catch {
+    derived = null;
+  }
+  if (derived === w.address) return null;
+  return `Wallet ${w.id} was created with an address its key cannot spend from (${w.network} Taproot addresses were tweaked twice before this was fixed); it cannot be used. Create a new wallet and move nothing to ${w.address}.`;
+}

@@ -10,7 +10,7 @@ import { ApiError, unwrap } from "../http/errors.js";
 import { newId } from "../orgs/ids.js";
 import { permit, permitAny } from "../permissions/permit.js";
 import { evaluatePolicies } from "../policy/gate.js";
-import { WALLET_NETWORK_NAMES, WALLET_NETWORKS } from "./chains.js";
+import { keyKindFor, walletAddressProblem, walletKeyKind, WALLET_NETWORK_NAMES, WALLET_NETWORKS, type WalletNetworkSpec } from "./chains.js";
 import { announced, executeSignature, signatureView } from "./signing.js";
 import { walletRegistryOf, type SignatureRecord, type WalletRecord } from "./wallet-registry.js";
 import { shareHoldersOf } from "../signing/share-holders.js";
@@ -46,7 +46,8 @@ export function walletView(w: WalletRecord) {
   return {
     id: w.id,
     network: w.network,
-    ...(w.address ? { address: w.address } : {}),
+    // A wallet whose stored address its key cannot spend from shows none (and is refused when used).
+    ...(w.address && !walletAddressProblem(w) ? { address: w.address } : {}),
     signingKey: { id: w.keyId, scheme: w.scheme, curve: w.curve, publicKey: w.publicKey },
     status: w.status,
     dateCreated: w.dateCreated,
@@ -62,6 +63,8 @@ export async function requireWallet(c: Context<AppEnv>): Promise<WalletRecord> {
   const id = c.req.param("walletId") ?? "";
   const w = /^wa-[0-9a-z-]{1,64}$/.test(id) ? await walletRegistryOf(c.env, c.get("caller").orgId).getWallet(id) : null;
   if (!w) throw new ApiError(404, "Wallet not found");
+  const problem = walletAddressProblem(w);
+  if (problem) throw new ApiError(409, problem);
   return w;
 }
 
@@ -73,8 +76,12 @@ function spentUserAction(c: Context<AppEnv>) {
 
 walletRoutes.post("/wallets", permit("Wallets:Create"), async (c) => {
   const body = await parseBody(c, createWalletBody);
-  const family = WALLET_NETWORKS[body.network];
-  if (body.signingKey?.scheme && body.signingKey.scheme !== family.scheme) throw new ApiError(400, `${body.network} wallets use ${family.scheme} keys`);
+  const family = keyKindFor(body.network, body.signingKey?.scheme);
+  if (!family) {
+    const spec: WalletNetworkSpec = WALLET_NETWORKS[body.network];
+    const schemes = [spec.scheme, ...(spec.others ?? []).map((k) => k.scheme)];
+    throw new ApiError(400, `${body.network} wallets use ${schemes.join(" or ")} keys`);
+  }
   if (body.signingKey?.curve && body.signingKey.curve !== family.curve) throw new ApiError(400, `${body.network} wallets use ${family.curve} keys`);
   const caller = c.get("caller");
   const onKey = body.signingKey?.id ? await existingKey(c, body.signingKey.id, family) : null;
@@ -140,7 +147,7 @@ walletRoutes.post("/wallets/:walletId/signatures", permitAny(["Keys:Signatures:C
   // Exactly what the share holders will do: read the intent from the body the user signed.
   const intent = intentFromSignatureBody(userAction.payload);
   if (!intent.ok) throw new ApiError(400, intent.reason);
-  const scheme = WALLET_NETWORKS[wallet.network].mpcScheme;
+  const scheme = walletKeyKind(wallet)!.mpcScheme;
   let message: Uint8Array;
   try {
     message = signingMessageFor(intent.intent, scheme, undefined, wallet.publicKey, wallet.network);

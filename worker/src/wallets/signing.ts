@@ -12,7 +12,7 @@ import type { Reservation } from "../policy/contract.js";
 import { commitReservation, releaseReservation } from "../policy/gate.js";
 import { onResume } from "../signing/resume.js";
 import { shareHoldersOf } from "../signing/share-holders.js";
-import { WALLET_NETWORKS } from "./chains.js";
+import { walletKeyKind } from "./chains.js";
 import { walletRegistryOf, type SignatureRecord, type WalletRecord } from "./wallet-registry.js";
 import { publishEvent } from "../webhooks/publish.js";
 
@@ -93,7 +93,7 @@ onResume("signature", async (env, event) => {
     await reg.putSignature({ ...request, status: "Failed", reason: "the held request's user action is missing", datePolicyResolved: now });
     return;
   }
-  const message = signingMessageFor(intent.intent, WALLET_NETWORKS[wallet.network].mpcScheme, undefined, wallet.publicKey, wallet.network);
+  const message = signingMessageFor(intent.intent, walletKeyKind(wallet)!.mpcScheme, undefined, wallet.publicKey, wallet.network);
   await executeSignature(env, { orgId: event.orgId, wallet, request: { ...request, datePolicyResolved: now }, intent: intent.intent, message, userAction, reservation: event.reservation });
 });
 
