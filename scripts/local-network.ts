@@ -1,5 +1,6 @@
 // The whole local network as real processes: three share-holder nodes (regions eu, us, ap), an
-// anvil chain, a Solana validator (scripts/solana-validator.ts: litesvm behind standard JSON-RPC)
+// anvil chain, a Solana validator (scripts/solana-validator.ts: litesvm behind standard JSON-RPC),
+// a Bitcoin regtest btcd (scripts/btcd/regtest.ts: mines by itself)
 // and the edge API under wrangler dev (local workerd). Used by `npm start` (fixed
 // ports, state kept under .tessera/) and by the end-to-end tests (free ports, a temp folder).
 //
@@ -16,12 +17,14 @@ import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { freePort } from "../mpc-node/src/dev/local-cluster.js";
+import { ensureBtcd } from "./btcd/install.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const MPC_NODE = join(root, "mpc-node/bin/mpc-node.mjs");
 const WRANGLER = join(root, "node_modules/.bin/wrangler");
 const ANVIL = join(root, "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
 const SOLANA_VALIDATOR = join(root, "scripts/solana-validator.ts");
+const BITCOIN_REGTEST = join(root, "scripts/btcd/regtest.ts");
 
 export const REGIONS = ["eu", "us", "ap"] as const;
 export const ANVIL_CHAIN_ID = 31337;
@@ -37,6 +40,9 @@ export interface NetworkOptions {
   /** Start the local Solana validator too (default true); fixed port or 0 for a free one. */
   solana?: boolean;
   solanaPort?: number;
+  /** Start the local Bitcoin node (btcd regtest, scripts/btcd/regtest.ts) too (default true); fixed RPC port or 0 for a free one. */
+  bitcoin?: boolean;
+  bitcoinPort?: number;
   /** Milliseconds per Solana slot (default 400, as on the real clusters). */
   solanaSlotMs?: number;
   threshold?: number;
@@ -56,6 +62,8 @@ export interface LocalNetwork {
   chainUrl: string | null;
   /** The local Solana validator's JSON-RPC (network SolanaLocal), when started. */
   solanaUrl: string | null;
+  /** The local btcd's JSON-RPC with its credentials (network BitcoinRegtest), when started. */
+  bitcoinUrl: string | null;
   stateDir: string;
   nodes: { region: string; peerId: string; dir: string; configPath: string; process: ChildProcess }[];
   bootstrapSecret: string;
@@ -279,6 +287,24 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
       solanaUrl = `http://127.0.0.1:${port}`;
     }
 
+    let bitcoinUrl: string | null = null;
+    if (o.bitcoin !== false) {
+      ensureBtcd(); // built once per machine (about a minute), then cached in .cache/btcd
+      const port = o.bitcoinPort || (await freePort());
+      const btc = spawn(process.execPath, ["--import", "tsx", BITCOIN_REGTEST, "--data", join(o.stateDir, "btcd"), "--port", String(port)], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+      children.push({ name: "bitcoin", child: btc });
+      const announced = new Promise<string>((resolve) => {
+        let out = "";
+        btc.stdout!.on("data", (d: Buffer) => {
+          out += d.toString();
+          const m = /Bitcoin regtest RPC listening on (\S+)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+      });
+      await waitReady("bitcoin", btc, /Bitcoin regtest RPC listening on/, 60_000, log);
+      bitcoinUrl = await announced;
+    }
+
     await Promise.all(nodes.map((n) => startNode(n.region)));
 
     const apiPort = o.apiPort || (await freePort());
@@ -295,6 +321,7 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
       WEBAUTHN_ORIGINS: `http://localhost:${apiPort},http://127.0.0.1:${apiPort}`,
       ...(chainUrl ? { ANVIL_RPC_URL: chainUrl } : {}),
       ...(solanaUrl ? { SOLANA_LOCAL_RPC_URL: solanaUrl } : {}),
+      ...(bitcoinUrl ? { BITCOIN_REGTEST_RPC_URL: bitcoinUrl } : {}),
       ...o.vars,
     };
     const apiEnv: Record<string, string> = tls ? { NODE_EXTRA_CA_CERTS: tls.cert } : {};
@@ -329,6 +356,7 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
       apiUrl,
       chainUrl,
       solanaUrl,
+      bitcoinUrl,
       stateDir: o.stateDir,
       nodes: nodes.map((n) => ({ region: n.region, peerId: n.peerId, dir: n.dir, configPath: n.configPath, process: running.get(n.region)! })),
       bootstrapSecret: secrets.bootstrapSecret,

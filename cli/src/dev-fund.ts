@@ -1,5 +1,5 @@
 // `tessera dev fund <walletId> <amount>`: coins for a wallet on a local chain, from the chain's own
-// faucet — Solana's requestAirdrop, anvil's anvil_setBalance — over the RPC URL that `npm start`
+// faucet — Solana's requestAirdrop, anvil's anvil_setBalance, the regtest miner's coinbases — over the RPC URL that `npm start`
 // wrote to .tessera/local.json (`chains`). One funder per chain family, picked by the wallet's
 // network; the amount is in whole units of the chain's native asset (SOL, ETH, …).
 
@@ -60,10 +60,31 @@ const anvil: Funder = {
   },
 };
 
+/** Bitcoin regtest: mature coinbases of the local miner pay the wallet, in a block mined at once. */
+const bitcoinRegtest: Funder = {
+  decimals: 8,
+  async fund(url, address, sats) {
+    const { fundFromMiner, bitcoinRpc } = await import("../../scripts/btcd/regtest-miner.js");
+    let paid;
+    try {
+      paid = await fundFromMiner(url, address, sats);
+    } catch (err) {
+      throw new FundError(`funding on BitcoinRegtest failed: ${(err as Error).message} (is \`npm start\` running?)`);
+    }
+    const rpc = bitcoinRpc(url);
+    const txs = await rpc<{ txid: string; confirmations?: number; vin: { txid?: string; vout?: number }[]; vout: { value: number; n: number; scriptPubKey: { address?: string; addresses?: string[] } }[] }[]>("searchrawtransactions", [address, 1, 0, 1000]);
+    const spent = new Set(txs.flatMap((t) => t.vin.map((i) => `${i.txid}:${i.vout}`)));
+    let balance = 0n;
+    for (const t of txs) for (const o of t.vout) if ((o.scriptPubKey.address === address || o.scriptPubKey.addresses?.includes(address)) && !spent.has(`${t.txid}:${o.n}`)) balance += BigInt(Math.round(o.value * 1e8));
+    return { txId: paid.txid, balance: balance.toString() };
+  },
+};
+
 /** The funder for a network, by chain family (a local network name starts with its family's). */
 function funderFor(network: string): Funder | null {
   if (/^Solana/.test(network)) return solana;
   if (network === "Anvil") return anvil;
+  if (network === "BitcoinRegtest") return bitcoinRegtest;
   return null;
 }
 

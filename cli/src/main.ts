@@ -26,7 +26,7 @@ export const USAGE = `tessera — command line client for a Tessera API (Dfns-co
 usage: tessera [--config .tessera/local.json] <command> [options]
 
   wallets list
-  wallets create --network <Network> [--name <name>]
+  wallets create --network <Network> [--name <name>] [--scheme ECDSA|Schnorr]
   wallets get <walletId>
   assets <walletId>
   sign <walletId> --hash 0x<32 bytes>
@@ -38,8 +38,9 @@ usage: tessera [--config .tessera/local.json] <command> [options]
   policies list
   audit
   dev fund <walletId> <amount>
-      coins from a local chain's faucet (SolanaLocal: an airdrop; Anvil: a balance top-up),
-      amount in whole units (SOL, ETH); the chain's RPC comes from the config's "chains"
+      coins from a local chain's faucet (SolanaLocal: an airdrop; Anvil: a balance top-up;
+      BitcoinRegtest: newly mined coins, in a block mined at once),
+      amount in whole units (SOL, ETH, BTC); the chain's RPC comes from the config's "chains"
   invite <email> [--permission <permissionId>]
       a console user: prints the link that registers their passkey (default permission: the
       org's root permission — for a local network, where you are the administrator)
@@ -115,6 +116,7 @@ export async function run(argv: string[], client: () => Client, config?: () => L
     options: {
       config: { type: "string" },
       network: { type: "string" },
+      scheme: { type: "string" },
       name: { type: "string" },
       hash: { type: "string" },
       to: { type: "string" },
@@ -139,7 +141,11 @@ export async function run(argv: string[], client: () => Client, config?: () => L
     case "wallets":
       if (sub === "list") return dfns.wallets.listWallets();
       if (sub === "create") {
-        const body = { network: need(values.network, "--network") as never, ...(values.name ? { name: values.name } : {}) };
+        const body = {
+          network: need(values.network, "--network") as never,
+          ...(values.name ? { name: values.name } : {}),
+          ...(values.scheme ? { signingKey: { scheme: values.scheme as "ECDSA" | "Schnorr" } } : {}),
+        };
         signer.expect("POST", "/wallets", body);
         const wallet = await signedRequest(signer, progress, "the share holders are generating the key together (distributed key generation: seconds for ECDSA)", () => dfns.wallets.createWallet({ body }));
         progress.done(`wallet ${wallet.id} on ${wallet.network}${wallet.address ? `: ${wallet.address}` : ""}`);

@@ -8,6 +8,7 @@ import { DfnsApiClient } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/local-network.js";
+import { bitcoinRpc } from "../../scripts/btcd/regtest-miner.js";
 
 const startScript = new URL("../../scripts/start.mjs", import.meta.url).pathname;
 const stateDir = mkdtempSync(join(tmpdir(), "tessera-start-"));
@@ -48,6 +49,7 @@ describe("npm start", () => {
       TESSERA_API_PORT: String(await freePort()),
       TESSERA_CHAIN_PORT: String(await freePort()),
       TESSERA_SOLANA_PORT: String(await freePort()),
+      TESSERA_BITCOIN_PORT: String(await freePort()),
       TESSERA_NODE_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
     };
     const first = await npmStart(env);
@@ -59,6 +61,12 @@ describe("npm start", () => {
     const health = await fetch(cfg.chains.SolanaLocal!, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "getHealth" }) });
     expect(((await health.json()) as { result: string }).result).toBe("ok");
     expect(cfg.chains.Anvil).toBe(`http://127.0.0.1:${env.TESSERA_CHAIN_PORT}`);
+    // btcd: credentials inside the URL; segwit and taproot active; blocks made by itself.
+    const btcUrl = new URL(cfg.chains.BitcoinRegtest!);
+    expect(`${btcUrl.hostname}:${btcUrl.port}`).toBe(`127.0.0.1:${env.TESSERA_BITCOIN_PORT}`);
+    const btc = bitcoinRpc(cfg.chains.BitcoinRegtest!);
+    const info = await btc<{ chain: string; blocks: number; bip9_softforks: Record<string, { status: string }> }>("getblockchaininfo");
+    expect([info.chain, info.bip9_softforks.segwit?.status, info.bip9_softforks.taproot?.status]).toEqual(["regtest", "active", "active"]);
     const dfns = () => new DfnsApiClient({ baseUrl: cfg.baseUrl, authToken: cfg.authToken, signer: new AsymmetricKeySigner({ credId: cfg.credId, privateKey: cfg.privateKeyPem }) });
     // "Anvil" is our local network; the SDK's enum lists only public ones.
     const wallet = await dfns().wallets.createWallet({ body: { network: "Anvil" as never, name: "kept" } });

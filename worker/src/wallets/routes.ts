@@ -11,7 +11,7 @@ import { newId } from "../orgs/ids.js";
 import { permit, permitAny } from "../permissions/permit.js";
 import { evaluatePolicies } from "../policy/gate.js";
 import { keyKindFor, walletAddressProblem, walletKeyKind, WALLET_NETWORK_NAMES, WALLET_NETWORKS, type WalletNetworkSpec } from "./chains.js";
-import { announced, executeSignature, signatureView } from "./signing.js";
+import { announced, executeSignature, psbtMessages, signatureView } from "./signing.js";
 import { walletRegistryOf, type SignatureRecord, type WalletRecord } from "./wallet-registry.js";
 import { shareHoldersOf } from "../signing/share-holders.js";
 import { indexerOf } from "../indexer/network-indexer.js";
@@ -34,7 +34,7 @@ const createWalletBody = z.object({
   delayDelegation: z.boolean().optional(),
 });
 
-const signatureBody = z.object({ kind: z.enum(["Hash", "Message", "Transaction", "Eip712", "Eip191", "Eip7702"], { message: "kind must be Hash, Message, Transaction, Eip712, Eip191 or Eip7702" }) }).passthrough();
+const signatureBody = z.object({ kind: z.enum(["Hash", "Message", "Transaction", "Eip712", "Eip191", "Eip7702", "Psbt"], { message: "kind must be Hash, Message, Transaction, Eip712, Eip191, Eip7702 or Psbt" }) }).passthrough();
 
 const page = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -150,7 +150,8 @@ walletRoutes.post("/wallets/:walletId/signatures", permitAny(["Keys:Signatures:C
   const scheme = walletKeyKind(wallet)!.mpcScheme;
   let message: Uint8Array;
   try {
-    message = signingMessageFor(intent.intent, scheme, undefined, wallet.publicKey, wallet.network);
+    // A PSBT is signed input by input (each ceremony names its input); check here it has some of this wallet's.
+    message = intent.intent.kind === "Psbt" ? psbtMessages(wallet, intent.intent.psbt)[0]!.message : signingMessageFor(intent.intent, scheme, undefined, wallet.publicKey, wallet.network);
   } catch (e) {
     if (e instanceof IntentError) throw new ApiError(400, e.message);
     throw e;

@@ -7,7 +7,9 @@ import { isSolanaNetwork, parseCallerTransaction } from "../../../shared/src/cha
 import { withSignature } from "../../../shared/src/chains/solana/wire.js";
 import { parseTransaction, serializeTransaction, type Hex } from "viem";
 import type { UserActionEvidence } from "../../../shared/src/dfns/wire.js";
-import { intentFromSignatureBody, signingMessageFor, type SigningIntent } from "../../../shared/src/mpc/intent.js";
+import { parsePsbt, walletInputs, walletOutput, walletSighash } from "../../../shared/src/chains/bitcoin/rules.js";
+import { intentFromSignatureBody, IntentError, signingMessageFor, type SigningIntent } from "../../../shared/src/mpc/intent.js";
+import { witnessFor } from "../chains/bitcoin/transfers.js";
 import type { Reservation } from "../policy/contract.js";
 import { commitReservation, releaseReservation } from "../policy/gate.js";
 import { onResume } from "../signing/resume.js";
@@ -39,12 +41,53 @@ export function signatureFields(scheme: WalletRecord["scheme"], signatureHex: st
   return { r, s, encoded: `0x${signatureHex}` };
 }
 
+/** The wallet's inputs of a caller's PSBT and the sighash each is signed over (IntentError when it has none). */
+export function psbtMessages(wallet: WalletRecord, psbt: string): { index: number; message: Uint8Array }[] {
+  if (!/^Bitcoin/.test(wallet.network)) throw new IntentError(`a PSBT is signed by a Bitcoin wallet, not a ${wallet.network} one`);
+  const scheme = walletKeyKind(wallet)!.mpcScheme;
+  const own = walletOutput(scheme, wallet.publicKey);
+  const tx = parsePsbt(psbt);
+  const inputs = walletInputs(tx, own);
+  if (inputs.length === 0) throw new IntentError("the PSBT has no input spending this wallet's address (each input needs its witnessUtxo)");
+  return inputs.map((index) => ({ index, message: walletSighash(tx, index, own) }));
+}
+
+/**
+ * generateSignature {kind: "Psbt"}: one ceremony per wallet input (each node recomputes that
+ * input's sighash from the user's PSBT); the PSBT comes back with the signatures in it
+ * (partialSig for P2WPKH, tapKeySig for Taproot), for the caller to finalize.
+ */
+async function signPsbt(env: Cloudflare.Env, job: { orgId: string; wallet: WalletRecord; psbt: string; userAction: UserActionEvidence }): Promise<{ ok: true; signatures: NonNullable<SignatureRecord["signatures"]>; signedData: string } | { ok: false; message: string }> {
+  const own = walletOutput(walletKeyKind(job.wallet)!.mpcScheme, job.wallet.publicKey);
+  const tx = parsePsbt(job.psbt);
+  const signatures: NonNullable<SignatureRecord["signatures"]> = [];
+  for (const { index, message } of psbtMessages(job.wallet, job.psbt)) {
+    const out = await shareHoldersOf(env, job.orgId).sign({ keyId: job.wallet.keyId, intent: { kind: "Psbt", psbt: job.psbt, index }, message: bytesToHex(message), userAction: job.userAction });
+    if (!out.ok) return { ok: false, message: `input ${index}: ${out.message}` };
+    const witness = witnessFor(own, message, { r: out.value.signature.slice(0, 64), s: out.value.signature.slice(64, 128) });
+    if (own.kind === "p2tr") tx.updateInput(index, { tapKeySig: witness[0]! }, true);
+    else tx.updateInput(index, { partialSig: [[own.publicKey, witness[0]!]] }, true);
+    signatures.push({ ...signatureFields(job.wallet.scheme, out.value.signature, out.value.recid), encoded: `0x${bytesToHex(witness[0]!)}` });
+  }
+  return { ok: true, signatures, signedData: `0x${bytesToHex(tx.toPSBT())}` };
+}
+
 export async function executeSignature(
   env: Cloudflare.Env,
   job: { orgId: string; wallet: WalletRecord; request: SignatureRecord; intent: SigningIntent; message: Uint8Array; userAction: UserActionEvidence; reservation?: Reservation },
 ): Promise<SignatureRecord> {
   const reg = walletRegistryOf(env, job.orgId);
   const executing = await reg.putSignature({ ...job.request, status: "Executing", ...(job.reservation ? { reservation: job.reservation } : {}) });
+  if (job.intent.kind === "Psbt") {
+    const done = await signPsbt(env, { orgId: job.orgId, wallet: job.wallet, psbt: job.intent.psbt, userAction: job.userAction });
+    if (!done.ok) {
+      if (job.reservation) await releaseReservation(env, job.reservation, `signing failed: ${done.message}`);
+      return reg.putSignature({ ...executing, status: "Failed", reason: done.message });
+    }
+    const saved = await reg.putSignature({ ...executing, status: "Signed", signature: done.signatures[0]!, signatures: done.signatures, signedData: done.signedData, dateSigned: new Date().toISOString() });
+    if (job.reservation) await commitReservation(env, job.reservation);
+    return saved;
+  }
   const out = await shareHoldersOf(env, job.orgId).sign({ keyId: job.wallet.keyId, intent: job.intent, message: bytesToHex(job.message), userAction: job.userAction });
   if (!out.ok) {
     if (job.reservation) await releaseReservation(env, job.reservation, `signing failed: ${out.message}`);
@@ -93,7 +136,8 @@ onResume("signature", async (env, event) => {
     await reg.putSignature({ ...request, status: "Failed", reason: "the held request's user action is missing", datePolicyResolved: now });
     return;
   }
-  const message = signingMessageFor(intent.intent, walletKeyKind(wallet)!.mpcScheme, undefined, wallet.publicKey, wallet.network);
+  const message =
+    intent.intent.kind === "Psbt" ? new Uint8Array(0) /* signed input by input in executeSignature */ : signingMessageFor(intent.intent, walletKeyKind(wallet)!.mpcScheme, undefined, wallet.publicKey, wallet.network);
   await executeSignature(env, { orgId: event.orgId, wallet, request: { ...request, datePolicyResolved: now }, intent: intent.intent, message, userAction, reservation: event.reservation });
 });
 

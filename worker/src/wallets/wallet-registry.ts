@@ -43,6 +43,8 @@ export interface SignatureRecord {
   status: SignatureStatus;
   reason?: string;
   signature?: { r: string; s: string; recid?: number; encoded: string };
+  /** One per signed input of a PSBT (Bitcoin). */
+  signatures?: { r: string; s: string; recid?: number; encoded: string }[];
   signedData?: string;
   approvalId?: string;
   /** While Executing: the policy reservation to release if the request is cut off. */

@@ -142,6 +142,13 @@ export function walletSighash(tx: Transaction, index: number, wallet: WalletOutp
   return tx.preimageWitnessV1(index, all.map((p) => p.script), SIGHASH_DEFAULT, all.map((p) => p.amount));
 }
 
+/** The inputs of `tx` that spend the wallet's output (a caller's PSBT may also spend others' coins). */
+export function walletInputs(tx: Transaction, wallet: WalletOutput): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < tx.inputsLength; i++) if (sameBytes(tx.getInput(i).witnessUtxo?.script, wallet.script)) out.push(i);
+  return out;
+}
+
 /**
  * What one user action may sign: this unsigned transaction with these claimed prevouts. Every
  * input of it may be signed under the same action; another transaction, or the same one with other
