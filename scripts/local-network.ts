@@ -287,8 +287,9 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
       solanaUrl = `http://127.0.0.1:${port}`;
     }
 
-    let bitcoinUrl: string | null = null;
-    if (o.bitcoin !== false) {
+    // btcd starts beside the share holders (it mines its first blocks meanwhile).
+    const bitcoinReady = (async (): Promise<string | null> => {
+      if (o.bitcoin === false) return null;
       ensureBtcd(); // built once per machine (about a minute), then cached in .cache/btcd
       const port = o.bitcoinPort || (await freePort());
       const btc = spawn(process.execPath, ["--import", "tsx", BITCOIN_REGTEST, "--data", join(o.stateDir, "btcd"), "--port", String(port)], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
@@ -302,10 +303,12 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
         });
       });
       await waitReady("bitcoin", btc, /Bitcoin regtest RPC listening on/, 60_000, log);
-      bitcoinUrl = await announced;
-    }
+      return announced;
+    })();
+    bitcoinReady.catch(() => undefined); // awaited below; a failure surfaces there
 
     await Promise.all(nodes.map((n) => startNode(n.region)));
+    const bitcoinUrl = await bitcoinReady;
 
     const apiPort = o.apiPort || (await freePort());
     const shareHolders = {
