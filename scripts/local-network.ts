@@ -18,6 +18,7 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { freePort } from "../mpc-node/src/dev/local-cluster.js";
 import { ensureBtcd } from "./btcd/install.mjs";
+import { regtestUrl } from "./btcd/regtest.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const MPC_NODE = join(root, "mpc-node/bin/mpc-node.mjs");
@@ -265,6 +266,21 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
   };
 
   try {
+    // btcd starts beside everything else (it mines its first blocks meanwhile): its URL is known
+    // before it answers, and the network is returned only once it does.
+    let bitcoinUrl: string | null = null;
+    let bitcoinReady: Promise<void> = Promise.resolve();
+    if (o.bitcoin !== false) {
+      ensureBtcd(); // built once per machine (about a minute), then cached in .cache/btcd
+      const port = o.bitcoinPort || (await freePort());
+      const dataDir = join(o.stateDir, "btcd");
+      bitcoinUrl = regtestUrl(dataDir, port);
+      const btc = spawn(process.execPath, ["--import", "tsx", BITCOIN_REGTEST, "--data", dataDir, "--port", String(port)], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+      children.push({ name: "bitcoin", child: btc });
+      bitcoinReady = waitReady("bitcoin", btc, /Bitcoin regtest RPC listening on/, 90_000, log);
+      bitcoinReady.catch(() => undefined); // awaited before the network is returned; a failure surfaces there
+    }
+
     let chainUrl: string | null = null;
     let chainChild: ChildProcess | undefined;
     if (o.chain !== false) {
@@ -287,28 +303,7 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
       solanaUrl = `http://127.0.0.1:${port}`;
     }
 
-    // btcd starts beside the share holders (it mines its first blocks meanwhile).
-    const bitcoinReady = (async (): Promise<string | null> => {
-      if (o.bitcoin === false) return null;
-      ensureBtcd(); // built once per machine (about a minute), then cached in .cache/btcd
-      const port = o.bitcoinPort || (await freePort());
-      const btc = spawn(process.execPath, ["--import", "tsx", BITCOIN_REGTEST, "--data", join(o.stateDir, "btcd"), "--port", String(port)], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-      children.push({ name: "bitcoin", child: btc });
-      const announced = new Promise<string>((resolve) => {
-        let out = "";
-        btc.stdout!.on("data", (d: Buffer) => {
-          out += d.toString();
-          const m = /Bitcoin regtest RPC listening on (\S+)/.exec(out);
-          if (m) resolve(m[1]!);
-        });
-      });
-      await waitReady("bitcoin", btc, /Bitcoin regtest RPC listening on/, 60_000, log);
-      return announced;
-    })();
-    bitcoinReady.catch(() => undefined); // awaited below; a failure surfaces there
-
     await Promise.all(nodes.map((n) => startNode(n.region)));
-    const bitcoinUrl = await bitcoinReady;
 
     const apiPort = o.apiPort || (await freePort());
     const shareHolders = {
@@ -354,6 +349,7 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
     };
     await startApi();
     const apiUrl = `http://127.0.0.1:${apiPort}`;
+    await bitcoinReady;
 
     return {
       apiUrl,

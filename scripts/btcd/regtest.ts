@@ -16,7 +16,7 @@ import { ensureBtcd } from "./install.mjs";
 import { bitcoinRpc, MINER_ADDRESS } from "./regtest-miner.js";
 
 /** Blocks mined on a fresh chain: past activation (active from the start on btcd's regtest, checked) and 100 for coinbase maturity. */
-const INITIAL_BLOCKS = 250;
+const INITIAL_BLOCKS = 150;
 
 export interface Regtest {
   /** JSON-RPC URL with credentials (network BitcoinRegtest). */
@@ -25,14 +25,25 @@ export interface Regtest {
   stop(): Promise<void>;
 }
 
+/** The RPC credentials of the node in `dataDir`, made once and kept there (mode 600). */
+export function regtestCredentials(dataDir: string): { user: string; pass: string } {
+  mkdirSync(dataDir, { recursive: true });
+  const credsFile = join(dataDir, "rpc.json");
+  if (!existsSync(credsFile)) writeFileSync(credsFile, JSON.stringify({ user: "tessera", pass: randomBytes(16).toString("hex") }) + "\n", { mode: 0o600 });
+  return JSON.parse(readFileSync(credsFile, "utf8")) as { user: string; pass: string };
+}
+
+/** The JSON-RPC URL the node in `dataDir` answers on `port` (known before it starts). */
+export function regtestUrl(dataDir: string, port: number): string {
+  const creds = regtestCredentials(dataDir);
+  return `http://${creds.user}:${creds.pass}@127.0.0.1:${port}`;
+}
+
 export async function startRegtest(o: { dataDir: string; port?: number; idleBlockMs?: number; log?: (line: string) => void }): Promise<Regtest> {
   const bin = ensureBtcd();
-  mkdirSync(o.dataDir, { recursive: true });
-  const credsFile = join(o.dataDir, "rpc.json");
-  if (!existsSync(credsFile)) writeFileSync(credsFile, JSON.stringify({ user: "tessera", pass: randomBytes(16).toString("hex") }) + "\n", { mode: 0o600 });
-  const creds = JSON.parse(readFileSync(credsFile, "utf8")) as { user: string; pass: string };
+  const creds = regtestCredentials(o.dataDir);
   const port = o.port || (await freePort());
-  const url = `http://${creds.user}:${creds.pass}@127.0.0.1:${port}`;
+  const url = regtestUrl(o.dataDir, port);
   const child: ChildProcess = spawn(
     bin,
     [

@@ -119,9 +119,10 @@ describe.each([
 ] as const)("Bitcoin %s on btcd", (_name, scheme, prefix) => {
   let h: ReturnType<typeof bitcoinHarness>;
   let wallet: WalletRecord;
+  let signer: InProcessMpcSigner;
 
   beforeAll(async () => {
-    const signer = await InProcessMpcSigner.create(scheme);
+    signer = await InProcessMpcSigner.create(scheme);
     wallet = bitcoinWallet(signer, `wa-btc00-${scheme === "frost-bip340" ? "tr" : "wp"}000-0000000000`);
     h = bitcoinHarness(signer, wallet);
   }, 120_000);
@@ -142,6 +143,21 @@ describe.each([
     // The fee is what the transaction really leaves to the miner; change went back to the wallet.
     const own = await paidOnChain(row.tx_hash!, bytesToHex(scriptOf(wallet.address, "BitcoinRegtest")));
     expect(own.sats + 1_000_000n + BigInt(row.fee!)).toBe(1_300_000n);
+  }, 120_000);
+
+  it("a coin spent elsewhere first: the node refuses the transaction, which ends Failed with the node's reason", async () => {
+    // A second engine on the same key (another Tessera deployment, or the key's owner elsewhere)
+    // knows nothing of this one's coin reservations: both pick the wallet's largest coin.
+    await fundFromMiner(btc.url, wallet.address, 5_000_000n);
+    const elsewhere = bitcoinHarness(signer, wallet);
+    const here = h.transfer(randomRecipient().address, 60_000n);
+    const there = elsewhere.transfer(randomRecipient().address, 70_000n);
+    await Promise.all([h.engine.runDue(), elsewhere.engine.runDue()]);
+    await Promise.all([h.settle(() => ["Confirmed", "Failed"].includes(h.row(here).status)), elsewhere.settle(() => ["Confirmed", "Failed"].includes(elsewhere.row(there).status))]);
+    const outcomes = [h.row(here), elsewhere.row(there)].map((r) => r.status).sort();
+    expect(outcomes).toEqual(["Confirmed", "Failed"]);
+    const failed = [h.row(here), elsewhere.row(there)].find((r) => r.status === "Failed")!;
+    expect(failed.reason).toMatch(/^(Broadcast refused: |Replaced: coin )/);
   }, 120_000);
 
   it("concurrent transfers never spend the same coin; more than the wallet has ends Failed with the reason", async () => {

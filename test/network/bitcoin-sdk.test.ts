@@ -104,17 +104,21 @@ describe("Bitcoin through the official SDK, signed by the share holders, confirm
     // The address is the wallet's own output script (checked independently of our API's encoder).
     expect(OutScript.decode(OutScript.encode(Address(REGTEST).decode(wallet.address))).type).toBe(scheme ? "tr" : "wpkh");
 
-    expect((await devFund(wallet.id, "0.01")).balance).toBe("1000000");
+    // Two coins, and a transfer that needs both: two inputs, two ceremonies under one user action
+    // (the nodes' claim binding lets that action sign exactly this transaction's inputs).
+    expect((await devFund(wallet.id, "0.006")).balance).toBe("600000");
+    expect((await devFund(wallet.id, "0.004")).balance).toBe("1000000");
     const to = newRecipient();
-    const t = await sendBtc(wallet, to.address, 250_000n);
+    const t = await sendBtc(wallet, to.address, 800_000n);
     expect([t.status, t.reason]).toEqual(["Confirmed", undefined]);
     expect(t.metadata?.asset).toMatchObject({ symbol: "BTC", decimals: 8 });
     const onChain = await paid(t.txHash!, to.script);
-    expect(onChain.sats).toBe(250_000n);
+    expect(onChain.sats).toBe(800_000n);
+    expect((await btc<{ vin: unknown[] }>("getrawtransaction", [t.txHash!, 1])).vin).toHaveLength(2);
     expect(onChain.confirmations).toBeGreaterThanOrEqual(1);
     // The change came back to the wallet, less the fee the transfer reports.
     const change = await paid(t.txHash!, bytesToHex(OutScript.encode(Address(REGTEST).decode(wallet.address))));
-    expect(change.sats + 250_000n + BigInt(t.fee!)).toBe(1_000_000n);
+    expect(change.sats + 800_000n + BigInt(t.fee!)).toBe(1_000_000n);
     // The assets endpoint agrees with the chain.
     const assets = (await dfns.wallets.getWalletAssets({ walletId: wallet.id })) as unknown as { assets: { symbol: string; balance: string }[] };
     expect(assets.assets[0]).toMatchObject({ symbol: "BTC", balance: change.sats.toString() });

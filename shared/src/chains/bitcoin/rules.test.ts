@@ -5,6 +5,7 @@ import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { bytesToHex, randomBytes } from "@noble/hashes/utils.js";
 import { p2wpkh, Transaction } from "@scure/btc-signer";
 import { describe, expect, it } from "vitest";
+import { recomputeSigningMessage } from "../../mpc/intent.js";
 import { IntentError } from "../family.js";
 import { bitcoinRules, claimBinding, parsePsbt, walletAddress, walletOutput, walletSighash } from "./rules.js";
 
@@ -91,5 +92,35 @@ describe("Bitcoin transfer check (shared/src/chains/bitcoin)", () => {
     expect(bitcoinRules.claimBinding!(`0x${bytesToHex(a.toPSBT())}`)).toBe(claimBinding(a));
     // Different inputs of the one transaction share the binding.
     expect(walletSighash(a, 0, wallet)).not.toEqual(walletSighash(a, 1, wallet));
+  });
+});
+
+describe("one user action, one Bitcoin transaction", () => {
+  // The node lets a user action sign any number of messages with one claim binding, nothing else
+  // (mpc-node's claim store refuses a second binding). A compromised edge that got input 0 of one
+  // transaction signed must not get a second transaction paying the same transfer again signed.
+  const walletId = "wa-btc00-00000-0000000000";
+  const userAction = { method: "POST", path: `/wallets/${walletId}/transfers`, payload: JSON.stringify(transfer) };
+  const nodeKey = { keyId: "key-1", scheme: "ecdsa-secp256k1" as const, walletId, network: NET, publicKey };
+  const ask = (transaction: string, index: number) => {
+    const r = recomputeSigningMessage({ intent: { kind: "Transfer", network: NET, transfer, transaction, index }, userAction, key: nodeKey });
+    if (!r.ok) throw new Error(r.reason);
+    return r;
+  };
+
+  it("every input of the one transaction shares a binding; another transaction for the same transfer has another", () => {
+    const a = honest();
+    const b = honest();
+    expect(ask(a, 0).binding).toBe(ask(a, 1).binding);
+    expect(ask(a, 0).binding).toMatch(/^bitcoin:[0-9a-f]{64}$/);
+    expect(ask(b, 0).binding).not.toBe(ask(a, 0).binding);
+    expect(bytesToHex(ask(a, 0).message)).not.toBe(bytesToHex(ask(a, 1).message));
+  });
+
+  it("the node refuses a transfer body other than the user's, and a key without its public key", () => {
+    const other = recomputeSigningMessage({ intent: { kind: "Transfer", network: NET, transfer: { ...transfer, amount: "100001" }, transaction: honest(), index: 0 }, userAction, key: nodeKey });
+    expect(other).toMatchObject({ ok: false, reason: "the transfer in the authorization is not the one the user signed" });
+    const noKey = recomputeSigningMessage({ intent: { kind: "Transfer", network: NET, transfer, transaction: honest(), index: 0 }, userAction, key: { ...nodeKey, publicKey: null } });
+    expect(noKey).toMatchObject({ ok: false, reason: expect.stringMatching(/public key is not recorded/) });
   });
 });
