@@ -9,7 +9,7 @@ describe("networks", () => {
     expect(n.Anvil).toMatchObject({ ok: true, config: { chainId: 31337, rpcUrls: ["http://127.0.0.1:8545"], confirmations: 1, nativeAsset: { symbol: "ETH", decimals: 18 } } });
     expect(n.Ethereum).toEqual({ ok: false, reason: "Network Ethereum is not configured in this deployment (set ETHEREUM_RPC_URL, or rpcUrls for Ethereum in TESSERA_NETWORKS)" });
     expect(networkFor({}, "Tron")).toEqual({ ok: false, reason: "Network Tron is not supported for transfers" });
-    expect(networkFor({}, "Bitcoin")).toEqual({ ok: false, reason: "Network Bitcoin is not configured in this deployment (set BITCOIN_RPC_URL)" });
+    expect(networkFor({}, "Bitcoin")).toEqual({ ok: false, reason: "Network Bitcoin is not configured in this deployment (set BITCOIN_RPC_URL, or rpcUrls for Bitcoin in TESSERA_NETWORKS)" });
     expect(loadNetworks({ BITCOIN_REGTEST_RPC_URL: "http://u:p@127.0.0.1:18443" }).BitcoinRegtest).toMatchObject({ ok: true, config: { family: "bitcoin", nativeAsset: { symbol: "BTC", decimals: 8 }, confirmations: 1 } });
   });
 
@@ -21,8 +21,8 @@ describe("networks", () => {
     expect(explorerLink((n.SolanaDevnet as { config: Parameters<typeof explorerLink>[0] }).config, "5sig")).toBe("https://explorer.solana.com/tx/5sig?cluster=devnet");
   });
 
-  it("Bitcoin is not a transfer network here", () => {
-    expect(networkFor({}, "Bitcoin")).toEqual({ ok: false, reason: "Network Bitcoin is not supported for transfers" });
+  it("a network no family handles is not a transfer network", () => {
+    expect(networkFor({}, "Tron")).toEqual({ ok: false, reason: "Network Tron is not supported for transfers" });
   });
 
   it("every Dfns EVM network name is known; each transfers once it has an RPC, and says which setting it lacks", () => {
