@@ -57,6 +57,7 @@ function guard<T>(f: () => T): T {
 
 let ready: Promise<void> | undefined;
 let loaded = false;
+let memory: WebAssembly.Memory | undefined;
 
 /**
  * Loads the wasm module once. Node reads wasm/pkg from disk; workerd passes the
@@ -66,12 +67,12 @@ export function initMpc(source?: WebAssembly.Module | BufferSource | URL | strin
   if (loaded) return Promise.resolve();
   ready ??= (async () => {
     if (source instanceof WebAssembly.Module || (source && ArrayBuffer.isView(source)) || source instanceof ArrayBuffer) {
-      initSync({ module: source as WebAssembly.Module | BufferSource });
+      memory = initSync({ module: source as WebAssembly.Module | BufferSource }).memory;
     } else if (source === undefined && typeof process !== "undefined" && process.versions?.node) {
       const { readFile } = await import("node:fs/promises");
-      initSync({ module: await readFile(new URL("./pkg/tessera_mpc_bg.wasm", import.meta.url)) });
+      memory = initSync({ module: await readFile(new URL("./pkg/tessera_mpc_bg.wasm", import.meta.url)) }).memory;
     } else {
-      await init({ module_or_path: source ?? new URL("./pkg/tessera_mpc_bg.wasm", import.meta.url) });
+      memory = (await init({ module_or_path: source ?? new URL("./pkg/tessera_mpc_bg.wasm", import.meta.url) })).memory;
     }
     loaded = true;
   })();
@@ -81,8 +82,17 @@ export function initMpc(source?: WebAssembly.Module | BufferSource | URL | strin
 /** Synchronous load for runtimes that already hold the module (workerd). */
 export function initMpcSync(module: WebAssembly.Module | BufferSource): void {
   if (loaded) return;
-  initSync({ module });
+  memory = initSync({ module }).memory;
   loaded = true;
+}
+
+/**
+ * The module's linear memory, for tests that look for secrets left behind (a retired share after
+ * a refresh must be nowhere in it: the core frees with a zeroing allocator).
+ */
+export function mpcMemoryBytes(): Uint8Array {
+  if (!memory) throw new MpcError("not-done", "the MPC module is not loaded");
+  return new Uint8Array(memory.buffer);
 }
 
 export function mpcVersion(): string {
@@ -91,7 +101,7 @@ export function mpcVersion(): string {
 
 // ---------------------------------------------------------------- envelopes
 
-export const WIRE_VERSION = 1;
+export const WIRE_VERSION = 2;
 export const SESSION_ID_BYTES = 32;
 export const HEADER_BYTES = 1 + SESSION_ID_BYTES + 3;
 
@@ -114,6 +124,19 @@ export function peekHeader(message: Uint8Array): MessageHeader {
     from: message[2 + SESSION_ID_BYTES]!,
     to: message[3 + SESSION_ID_BYTES]!,
   };
+}
+
+/**
+ * A message's body split as the core defines it (wasm/src/wire.rs): the broadcast part every
+ * recipient of the round must see identically, and the part meant for this recipient alone.
+ * The nodes' echo broadcast compares digests of broadcast parts; it needs no protocol knowledge.
+ */
+export function splitBody(message: Uint8Array): { broadcast: Uint8Array; direct: Uint8Array } {
+  if (message.length < HEADER_BYTES + 4) throw new MpcError("malformed", "message has no body");
+  const body = message.subarray(HEADER_BYTES);
+  const n = new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(0);
+  if (n > body.length - 4) throw new MpcError("malformed", "message claims a broadcast part longer than itself");
+  return { broadcast: body.subarray(4, 4 + n), direct: body.subarray(4 + n) };
 }
 
 function splitBatch(batch: Uint8Array): Uint8Array[] {
@@ -155,6 +178,13 @@ export class KeyShare {
   /** ECDSA: 33-byte compressed. Ed25519: 32 bytes. BIP340: 32-byte x-only. */
   publicKey(): Uint8Array {
     return guard(() => this.inner.publicKey());
+  }
+  /**
+   * What every party must agree on after keygen/refresh: FROST the public key package (group key
+   * and every party's verifying share), ECDSA the public key and chain code.
+   */
+  publicView(): Uint8Array {
+    return guard(() => this.inner.publicView());
   }
   /** ECDSA: the BIP32 chain code (public; with publicKey() it is the xpub). */
   chainCode(): Uint8Array {

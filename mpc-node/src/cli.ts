@@ -8,6 +8,10 @@
 //   mpc-node kek rotate --config <file> [--out <file>]   (node stopped: re-seal every share under a new KEK)
 //   mpc-node audit verify --config <file>        (this node's log against its recorded head)
 //   mpc-node audit verify --export <file>        (an exported log, against the peer id inside)
+//   mpc-node audit verify ... --against <peer export>[,<peer export>…]
+//                                                (and against the heads of this log that other nodes
+//                                                 signed into their own logs: a rewritten or truncated
+//                                                 chain no longer contains them)
 //   mpc-node audit export --config <file> [--out <file>]
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -34,7 +38,9 @@ function flags(args: string[]): Map<string, string> {
     if (!a.startsWith("--")) throw new UsageError(`unexpected argument ${a}`);
     const value = args[i + 1];
     if (value === undefined || value.startsWith("--")) throw new UsageError(`${a} needs a value`);
-    out.set(a.slice(2), value);
+    // A repeated flag (--against a --against b) collects its values, comma-separated.
+    const key = a.slice(2);
+    out.set(key, out.has(key) ? `${out.get(key)},${value}` : value);
     i++;
   }
   return out;
@@ -55,7 +61,7 @@ const USAGE = `usage:
   mpc-node info --config <file>
   mpc-node status --config <file>
   mpc-node kek rotate --config <file> [--out <file>]
-  mpc-node audit verify (--config <file> | --export <file>)
+  mpc-node audit verify (--config <file> | --export <file>) [--against <peer export>[,<peer export>…]]
   mpc-node audit export --config <file> [--out <file>]`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -230,7 +236,8 @@ function auditVerify(f: Map<string, string>): number {
     if (header.format !== EXPORT_FORMAT || !header.peerId) throw new Error(`${exported} is not an mpc-node audit export`);
     const publicKey = peerIdFromString(header.peerId).publicKey?.raw;
     if (!publicKey) throw new Error(`peer id ${header.peerId} does not embed its public key`);
-    return report(verifyAuditText(lines.join("\n"), publicKey, header.head ?? null), header.peerId);
+    const text = lines.join("\n");
+    return report(againstPeers(verifyAuditText(text, publicKey, header.head ?? null), text, header.peerId, f.get("against")), header.peerId);
   }
   const config = loadConfig(need(f, "config"));
   const { peerId } = loadIdentity(config.paths.identity);
@@ -240,12 +247,54 @@ function auditVerify(f: Map<string, string>): number {
   const head = store?.auditHead() ?? null;
   store?.close();
   const text = existsSync(config.paths.audit) ? readFileSync(config.paths.audit, "utf8") : "";
-  return report(verifyAuditText(text, publicKey, head), peerId);
+  return report(againstPeers(verifyAuditText(text, publicKey, head), text, peerId, f.get("against")), peerId);
+}
+
+/**
+ * Cross-anchoring: every ceremony's messages carry each participant's audit head, and every node
+ * writes the heads its peers signed into its own (signed, chained) audit entries. A node whose
+ * operator rewrote or cut its log and re-signed it still verifies on its own; against its peers'
+ * exports it does not: a head they recorded is missing from it or has another hash.
+ */
+function againstPeers(verdict: ReturnType<typeof verifyAuditText>, text: string, peerId: string, against: string | undefined): ReturnType<typeof verifyAuditText> {
+  if (!verdict.ok || !against) return verdict;
+  const hashes = new Map<number, string>();
+  for (const l of text.split("\n")) {
+    if (!l) continue;
+    const line = JSON.parse(l) as AuditLine;
+    hashes.set(line.seq, line.hash);
+  }
+  let checked = 0;
+  for (const file of against.split(",").filter(Boolean)) {
+    const [headerLine, ...rest] = readFileSync(file, "utf8").split("\n");
+    const header = JSON.parse(headerLine ?? "{}") as { format?: string; peerId?: string; head?: { seq: number; hash: string } | null };
+    if (header.format !== EXPORT_FORMAT || !header.peerId) throw new Error(`${file} is not an mpc-node audit export`);
+    const peerKey = peerIdFromString(header.peerId).publicKey?.raw;
+    if (!peerKey) throw new Error(`peer id ${header.peerId} does not embed its public key`);
+    // The witness's own log must verify first: its word is only as good as its signed chain.
+    const own = verifyAuditText(rest.join("\n"), peerKey, header.head ?? null);
+    if (!own.ok) throw new Error(`${file}: the witness's own log does not verify (${own.reason})`);
+    for (const l of rest) {
+      if (!l) continue;
+      const line = JSON.parse(l) as AuditLine;
+      const head = (line.entry.peerHeads as Record<string, { seq: number; hash: string }> | undefined)?.[peerId];
+      if (!head) continue;
+      checked++;
+      const mine = hashes.get(head.seq);
+      if (mine === undefined) {
+        return { ok: false, entries: verdict.entries, line: head.seq, reason: `${header.peerId} recorded this node's entry ${head.seq} (its entry ${line.seq}), but the log ends at entry ${verdict.entries}: truncated` };
+      }
+      if (mine !== head.hash) {
+        return { ok: false, entries: verdict.entries, line: head.seq, reason: `${header.peerId} recorded entry ${head.seq} with hash ${head.hash.slice(0, 16)}… (its entry ${line.seq}); this log has ${mine.slice(0, 16)}…: rewritten` };
+      }
+    }
+  }
+  return { ...verdict, anchors: checked } as ReturnType<typeof verifyAuditText>;
 }
 
 function report(verdict: ReturnType<typeof verifyAuditText>, peerId: string): number {
   if (verdict.ok) {
-    print({ ok: true, peerId, entries: verdict.entries, head: verdict.head });
+    print({ ok: true, peerId, entries: verdict.entries, head: verdict.head, ...("anchors" in verdict ? { anchors: verdict.anchors } : {}) });
     return 0;
   }
   print({ ok: false, peerId, entries: verdict.entries, line: verdict.line, reason: verdict.reason });

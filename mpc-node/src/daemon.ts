@@ -8,7 +8,7 @@ import { defaultChainIdOf } from "../../shared/src/mpc/intent.js";
 import { CeremonyEngine } from "./ceremony/engine.js";
 import { systemClock } from "./ceremony/session.js";
 import { loadConfig, type LoadedConfig } from "./config.js";
-import { corrupt, type FaultMode } from "./dev/faults.js";
+import { corruptFrame, corruptMessage, type FaultMode } from "./dev/faults.js";
 import { createHost } from "./network/host.js";
 import { RoundLinks } from "./network/round-links.js";
 import { registerProtocols } from "./network/service.js";
@@ -92,8 +92,10 @@ export async function startNode(configPath: string, opts: { log?: Logger; fault?
     maxSessions: config.maxSessions,
     store,
     audit,
+    nodeKey: identity.signingSeed,
     clock: systemClock,
-    transport: { send: (peer, frame) => links.send(peer, opts.fault ? corrupt(opts.fault, frame) : frame) },
+    transport: { send: (peer, frame) => links.send(peer, opts.fault ? corruptFrame(opts.fault, frame) : frame) },
+    ...(opts.fault ? { deviation: { core: (_m: unknown, message: Uint8Array) => corruptMessage(opts.fault!, message) } } : {}),
     log,
   });
   await registerProtocols({ host, engine, nodePeers, edgePeers, log });

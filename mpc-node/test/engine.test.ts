@@ -82,6 +82,7 @@ async function makeNodes(regions: string[], clock: Clock): Promise<TestNode[]> {
       keygenTimeoutMs: 20_000,
       store,
       audit,
+      nodeKey: keys[i]!.raw.subarray(0, 32),
       clock,
       transport: {
         send(to, frame) {
@@ -176,9 +177,9 @@ describe("ceremony engine, in one process", () => {
     const victim = nodes[0]!;
     const cheat = nodes[2]!;
     tamper = (from, _to, frame) => {
-      if (from !== cheat.peerId || frame[33 + 33] !== 2) return frame; // round 2: the signature share
+      if (from !== cheat.peerId || frame[33] !== 1 || frame[34] !== 2) return frame; // round 2 core message: the signature share
       const copy = frame.slice();
-      copy[33 + 36 + 10]! ^= 0x40;
+      copy[209 + 36 + 10]! ^= 0x40;
       return copy;
     };
     try {

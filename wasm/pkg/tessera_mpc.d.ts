@@ -23,6 +23,10 @@ export class KeyShare {
      * ECDSA: 33-byte compressed key. Ed25519: 32 bytes. BIP340: 32-byte x-only key.
      */
     publicKey(): Uint8Array;
+    /**
+     * What all parties must agree on after keygen/refresh (see `Share::public_view`).
+     */
+    publicView(): Uint8Array;
     readonly parties: number;
     readonly partyIndex: number;
     readonly scheme: string;
@@ -78,6 +82,7 @@ export interface InitOutput {
     readonly keyshare_parties: (a: number) => number;
     readonly keyshare_partyIndex: (a: number) => number;
     readonly keyshare_publicKey: (a: number, b: number) => void;
+    readonly keyshare_publicView: (a: number, b: number) => void;
     readonly keyshare_scheme: (a: number, b: number) => void;
     readonly keyshare_threshold: (a: number) => number;
     readonly session_done: (a: number) => number;

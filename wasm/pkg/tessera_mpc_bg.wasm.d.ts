@@ -10,6 +10,7 @@ export const keyshare_import: (a: number, b: number, c: number) => void;
 export const keyshare_parties: (a: number) => number;
 export const keyshare_partyIndex: (a: number) => number;
 export const keyshare_publicKey: (a: number, b: number) => void;
+export const keyshare_publicView: (a: number, b: number) => void;
 export const keyshare_scheme: (a: number, b: number) => void;
 export const keyshare_threshold: (a: number) => number;
 export const session_done: (a: number) => number;

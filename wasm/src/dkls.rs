@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::{Advance, Outgoing, Protocol};
 use crate::error::{Code, Fail};
 use crate::share::Share;
-use crate::wire::{decode_body, encode_body};
+use crate::wire::{decode_body, encode_body, join_body, only_broadcast, only_direct, split_body};
 
 type Curve = Secp256k1;
 
@@ -96,19 +96,25 @@ struct Round1 {
     fragment: Scalar,
 }
 
+/// Round 2, broadcast part: what DKLs23 sends to all (proof commitment, chain-code commitment).
 #[derive(Serialize, Deserialize)]
-struct Round2 {
+struct Round2Broadcast {
     proof: ProofCommitment<Curve>,
-    zero: TransmitInitZeroSharePhase2to4,
     /// Chain-code commitment: keygen only.
     chain: Option<BroadcastDerivationPhase2to4>,
 }
 
+/// Round 3, broadcast part: the chain-code opening (keygen only).
 #[derive(Serialize, Deserialize)]
-struct Round3 {
+struct Round3Broadcast {
+    chain: Option<BroadcastDerivationPhase3to4>,
+}
+
+/// Round 3, direct part.
+#[derive(Serialize, Deserialize)]
+struct Round3Direct {
     zero: TransmitInitZeroSharePhase3to4,
     mul: TransmitInitMulPhase3to4<Curve>,
-    chain: Option<BroadcastDerivationPhase3to4>,
 }
 
 enum Mode {
@@ -196,7 +202,7 @@ impl Protocol for DklsKeygen {
         self.own_fragment = Some(fragments[(self.me - 1) as usize]);
         let mut out = Vec::new();
         for j in self.others() {
-            out.push((j, encode_body(&Round1 { fragment: fragments[(j - 1) as usize] })?));
+            out.push((j, join_body(&[], &encode_body(&Round1 { fragment: fragments[(j - 1) as usize] })?)));
         }
         Ok(out)
     }
@@ -211,7 +217,7 @@ impl Protocol for DklsKeygen {
                     if i == me {
                         fragments.push(self.own_fragment.take().ok_or_else(|| Fail::new(Code::ProtocolAbort, "round 1 out of order"))?);
                     } else {
-                        let m: Round1 = decode_body(i, 1, &incoming[&i])?;
+                        let m: Round1 = decode_body(i, 1, only_direct(i, 1, &incoming[&i])?)?;
                         fragments.push(m.fragment);
                     }
                 }
@@ -232,18 +238,21 @@ impl Protocol for DklsKeygen {
                 if let Some(c) = &chain {
                     self.chain2.insert(pi(me), c.clone());
                 }
+                let broadcast = encode_body(&Round2Broadcast { proof: proof.clone(), chain: chain.clone() })?;
                 let mut out = Vec::new();
                 for j in (1..=self.n).filter(|p| *p != me) {
                     let z = find_for(&mut zero, j, |m| m.parties.receiver.as_u8())?;
-                    out.push((j, encode_body(&Round2 { proof: proof.clone(), zero: z, chain: chain.clone() })?));
+                    out.push((j, join_body(&broadcast, &encode_body(&z)?)));
                 }
                 Ok(Advance::Send(out))
             }
             2 => {
                 let keygen = matches!(self.mode, Mode::Keygen(_));
                 for (&from, body) in &incoming {
-                    let m: Round2 = decode_body(from, 2, body)?;
-                    check_route(&m.zero.parties, from, me, 2)?;
+                    let (b, d) = split_body(from, 2, body)?;
+                    let m: Round2Broadcast = decode_body(from, 2, b)?;
+                    let zero: TransmitInitZeroSharePhase2to4 = decode_body(from, 2, d)?;
+                    check_route(&zero.parties, from, me, 2)?;
                     if m.proof.index.as_u8() != from {
                         return Err(Fail::by(Code::Malformed, from, format!("round 2 proof from party {from} claims party {}", m.proof.index)));
                     }
@@ -255,7 +264,7 @@ impl Protocol for DklsKeygen {
                         _ => return Err(Fail::by(Code::Malformed, from, format!("round 2 chain-code commitment from party {from} is wrong"))),
                     }
                     self.proofs.push(m.proof);
-                    self.zero2.push(m.zero);
+                    self.zero2.push(zero);
                 }
                 self.proofs.sort_by_key(|p| p.index);
                 let (mut zero, mut mul, chain) = match &mut self.mode {
@@ -275,11 +284,12 @@ impl Protocol for DklsKeygen {
                 if let Some(c) = &chain {
                     self.chain3.insert(pi(me), c.clone());
                 }
+                let broadcast = encode_body(&Round3Broadcast { chain: chain.clone() })?;
                 let mut out = Vec::new();
                 for j in (1..=self.n).filter(|p| *p != me) {
                     let z = find_for(&mut zero, j, |m| m.parties.receiver.as_u8())?;
                     let m = find_for(&mut mul, j, |m| m.parties.receiver.as_u8())?;
-                    out.push((j, encode_body(&Round3 { zero: z, mul: m, chain: chain.clone() })?));
+                    out.push((j, join_body(&broadcast, &encode_body(&Round3Direct { zero: z, mul: m })?)));
                 }
                 Ok(Advance::Send(out))
             }
@@ -288,10 +298,12 @@ impl Protocol for DklsKeygen {
                 let mut zero3 = Vec::new();
                 let mut mul = Vec::new();
                 for (&from, body) in &incoming {
-                    let m: Round3 = decode_body(from, 3, body)?;
+                    let (b, d) = split_body(from, 3, body)?;
+                    let shared: Round3Broadcast = decode_body(from, 3, b)?;
+                    let m: Round3Direct = decode_body(from, 3, d)?;
                     check_route(&m.zero.parties, from, me, 3)?;
                     check_route(&m.mul.parties, from, me, 3)?;
-                    match (keygen, m.chain) {
+                    match (keygen, shared.chain) {
                         (true, Some(c)) if c.sender_index.as_u8() == from => {
                             self.chain3.insert(pi(from), c);
                         }
@@ -361,7 +373,7 @@ impl Protocol for DklsSign {
     fn start(&mut self) -> Result<Outgoing, Fail> {
         let (unique, kept, transmit) = self.party.sign_phase1(&self.data).map_err(abort)?;
         self.keep1 = Some((unique, kept));
-        transmit.into_iter().map(|m| Ok((m.parties.receiver.as_u8(), encode_body(&m)?))).collect()
+        transmit.into_iter().map(|m| Ok((m.parties.receiver.as_u8(), join_body(&[], &encode_body(&m)?)))).collect()
     }
 
     fn advance(&mut self, round: u8, incoming: BTreeMap<u8, Vec<u8>>) -> Result<Advance, Fail> {
@@ -370,29 +382,30 @@ impl Protocol for DklsSign {
             1 => {
                 let mut received = Vec::new();
                 for (&from, body) in &incoming {
-                    let m: TransmitPhase1to2 = decode_body(from, 1, body)?;
+                    let m: TransmitPhase1to2 = decode_body(from, 1, only_direct(from, 1, body)?)?;
                     check_route(&m.parties, from, me, 1)?;
                     received.push(m);
                 }
                 let (unique, kept) = self.keep1.take().ok_or_else(|| Fail::new(Code::ProtocolAbort, "round 1 out of order"))?;
                 let (u2, k2, transmit) = self.party.sign_phase2(&self.data, unique, kept, &received).map_err(abort)?;
                 self.keep2 = Some((u2, k2));
-                let out: Result<Outgoing, Fail> = transmit.into_iter().map(|m| Ok((m.parties.receiver.as_u8(), encode_body(&m)?))).collect();
+                let out: Result<Outgoing, Fail> = transmit.into_iter().map(|m| Ok((m.parties.receiver.as_u8(), join_body(&[], &encode_body(&m)?)))).collect();
                 Ok(Advance::Send(out?))
             }
             2 => {
                 let mut received = Vec::new();
                 for (&from, body) in &incoming {
-                    let m: TransmitPhase2to3<Curve> = decode_body(from, 2, body)?;
+                    let m: TransmitPhase2to3<Curve> = decode_body(from, 2, only_direct(from, 2, body)?)?;
                     check_route(&m.parties, from, me, 2)?;
                     received.push(m);
                 }
                 let (unique, kept) = self.keep2.take().ok_or_else(|| Fail::new(Code::ProtocolAbort, "round 2 out of order"))?;
                 let (x, broadcast) = self.party.sign_phase3(&self.data, unique, kept, &received).map_err(abort)?;
                 self.x_coord = Some(x);
+                let bytes = join_body(&encode_body(&broadcast)?, &[]);
                 let mut out = Vec::new();
                 for &j in incoming.keys() {
-                    out.push((j, encode_body(&broadcast)?));
+                    out.push((j, bytes.clone()));
                 }
                 self.own_broadcast = Some(broadcast);
                 Ok(Advance::Send(out))
@@ -400,7 +413,7 @@ impl Protocol for DklsSign {
             3 => {
                 let mut received = vec![self.own_broadcast.take().ok_or_else(|| Fail::new(Code::ProtocolAbort, "round 3 out of order"))?];
                 for (&from, body) in &incoming {
-                    received.push(decode_body::<Broadcast3to4<Curve>>(from, 3, body)?);
+                    received.push(decode_body::<Broadcast3to4<Curve>>(from, 3, only_broadcast(from, 3, body)?)?);
                 }
                 let x = self.x_coord.take().ok_or_else(|| Fail::new(Code::ProtocolAbort, "round 3 out of order"))?;
                 // phase 4 verifies the assembled signature against the public key, so a

@@ -9,9 +9,9 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Code, Fail};
-use crate::wire::{encode_batch, Header, SESSION_ID_LEN};
+use crate::wire::{encode_batch, split_body, Header, SESSION_ID_LEN};
 
-/// Outgoing bodies of one round, by recipient.
+/// Outgoing bodies of one round, by recipient (each built with `wire::join_body`).
 pub type Outgoing = Vec<(u8, Vec<u8>)>;
 
 pub enum Advance {
@@ -93,6 +93,8 @@ impl Engine {
         if h.round < self.round {
             return Err(Fail::by(Code::Replay, h.from, format!("round {} from party {} was already processed", h.round, h.from)));
         }
+        // The body must split into broadcast and direct parts before the protocol sees it.
+        split_body(h.from, h.round, body)?;
         let slot = self.buffer.entry(h.round).or_default();
         if slot.contains_key(&h.from) {
             return Err(Fail::by(Code::Replay, h.from, format!("second round {} message from party {}", h.round, h.from)));
@@ -135,6 +137,16 @@ impl Engine {
                 return Err(fail);
             }
         };
+        // An echo broadcast compares the broadcast parts of a round across recipients: an honest
+        // party must emit the same one in every copy, or it would be the one accused.
+        let mut parts = out.iter().map(|(to, body)| split_body(self.me, round, body).map(|(b, _)| b).map_err(|_| *to));
+        if let Some(Ok(first)) = parts.next() {
+            if parts.any(|b| b != Ok(first)) {
+                let fail = Fail::new(Code::ProtocolAbort, format!("round {round}: this party would send different broadcast parts (a bug)"));
+                self.state = State::Failed(fail.clone());
+                return Err(fail);
+            }
+        }
         let messages: Vec<Vec<u8>> = out
             .iter()
             .map(|(to, body)| Header { session_id: self.session_id, round, from: self.me, to: *to }.encode(body))

@@ -16,6 +16,7 @@ use crate::engine::{Advance, Outgoing, Protocol};
 use crate::error::{Code, Fail};
 use crate::rng::PlatformRng;
 use crate::share::{FrostShare, FrostSuite};
+use crate::wire::{join_body, only_broadcast, only_direct};
 
 /// Maps a FROST error to ours, naming the culprit party when FROST identifies one.
 fn frost_fail<C: Ciphersuite>(e: frost_core::Error<C>, ids: &BTreeMap<u8, Identifier<C>>) -> Fail {
@@ -93,7 +94,8 @@ impl<C: FrostSuite> Protocol for FrostKeygen<C> {
         };
         let (secret, package) = r.map_err(|e| frost_fail(e, &self.ids))?;
         self.secret1 = Some(secret);
-        let bytes = package.serialize().map_err(|e| frost_fail(e, &self.ids))?;
+        // Commitments and proof of knowledge: the broadcast RFC 9591 requires all to see alike.
+        let bytes = join_body(&package.serialize().map_err(|e| frost_fail(e, &self.ids))?, &[]);
         Ok(self.ids.keys().filter(|p| **p != self.me).map(|p| (*p, bytes.clone())).collect())
     }
 
@@ -101,7 +103,7 @@ impl<C: FrostSuite> Protocol for FrostKeygen<C> {
         match round {
             1 => {
                 for (&from, body) in &incoming {
-                    let p = decode(from, 1, round1::Package::<C>::deserialize(body))?;
+                    let p = decode(from, 1, round1::Package::<C>::deserialize(only_broadcast(from, 1, body)?))?;
                     self.round1.insert(self.ids[&from], p);
                 }
                 let secret = self.secret1.take().ok_or_else(|| Fail::new(Code::ProtocolAbort, "round 1 out of order"))?;
@@ -118,14 +120,14 @@ impl<C: FrostSuite> Protocol for FrostKeygen<C> {
                         continue;
                     }
                     let pkg = packages.get(id).ok_or_else(|| Fail::new(Code::ProtocolAbort, format!("no share produced for party {p}")))?;
-                    out.push((p, pkg.serialize().map_err(|e| frost_fail(e, &self.ids))?));
+                    out.push((p, join_body(&[], &pkg.serialize().map_err(|e| frost_fail(e, &self.ids))?)));
                 }
                 Ok(Advance::Send(out))
             }
             2 => {
                 let mut round2_packages = BTreeMap::new();
                 for (&from, body) in &incoming {
-                    let p = decode(from, 2, round2::Package::<C>::deserialize(body))?;
+                    let p = decode(from, 2, round2::Package::<C>::deserialize(only_direct(from, 2, body)?))?;
                     round2_packages.insert(self.ids[&from], p);
                 }
                 let secret2 = self.secret2.take().ok_or_else(|| Fail::new(Code::ProtocolAbort, "round 2 out of order"))?;
@@ -182,7 +184,7 @@ impl<C: Ciphersuite> Protocol for FrostSign<C> {
     fn start(&mut self) -> Result<Outgoing, Fail> {
         let mut rng = PlatformRng;
         let (nonces, commitments) = frost_core::round1::commit(self.share.key.signing_share(), &mut rng);
-        let bytes = commitments.serialize().map_err(|e| frost_fail(e, &self.ids))?;
+        let bytes = join_body(&commitments.serialize().map_err(|e| frost_fail(e, &self.ids))?, &[]);
         self.nonces = Some(nonces);
         self.own_commitments = Some(commitments);
         Ok(self.ids.keys().filter(|p| **p != self.share.index).map(|p| (*p, bytes.clone())).collect())
@@ -195,13 +197,13 @@ impl<C: Ciphersuite> Protocol for FrostSign<C> {
                 let mut commitments = BTreeMap::new();
                 commitments.insert(self.ids[&me], self.own_commitments.take().ok_or_else(|| Fail::new(Code::ProtocolAbort, "round 1 out of order"))?);
                 for (&from, body) in &incoming {
-                    let c = decode(from, 1, frost_core::round1::SigningCommitments::<C>::deserialize(body))?;
+                    let c = decode(from, 1, frost_core::round1::SigningCommitments::<C>::deserialize(only_broadcast(from, 1, body)?))?;
                     commitments.insert(self.ids[&from], c);
                 }
                 let package = frost_core::SigningPackage::new(commitments, &self.message);
                 let nonces = self.nonces.take().ok_or_else(|| Fail::new(Code::ProtocolAbort, "round 1 out of order"))?;
                 let share = frost_core::round2::sign(&package, &nonces, &self.share.key).map_err(|e| frost_fail(e, &self.ids))?;
-                let bytes = share.serialize();
+                let bytes = join_body(&share.serialize(), &[]);
                 self.package = Some(package);
                 self.own_share = Some(share);
                 Ok(Advance::Send(incoming.keys().map(|p| (*p, bytes.clone())).collect()))
@@ -210,7 +212,7 @@ impl<C: Ciphersuite> Protocol for FrostSign<C> {
                 let mut shares = BTreeMap::new();
                 shares.insert(self.ids[&me], self.own_share.take().ok_or_else(|| Fail::new(Code::ProtocolAbort, "round 2 out of order"))?);
                 for (&from, body) in &incoming {
-                    let s = decode(from, 2, frost_core::round2::SignatureShare::<C>::deserialize(body))?;
+                    let s = decode(from, 2, frost_core::round2::SignatureShare::<C>::deserialize(only_broadcast(from, 2, body)?))?;
                     shares.insert(self.ids[&from], s);
                 }
                 let package = self.package.take().ok_or_else(|| Fail::new(Code::ProtocolAbort, "round 2 out of order"))?;

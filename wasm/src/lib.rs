@@ -22,9 +22,39 @@ mod rng;
 mod share;
 mod wire;
 
+use std::alloc::{GlobalAlloc, Layout, System};
+
 use engine::{Engine, Protocol};
 use error::Fail;
 use share::{Scheme, Share};
+
+/// The system allocator, zeroing every block it frees. Shares, nonces and their encodings pass
+/// through heap buffers this crate does not own (wasm-bindgen's staging copies, serialisation
+/// buffers); wiping on free means a share that was dropped — a retired generation after a
+/// refresh, a session's nonces — leaves no copy in the module's linear memory. The protocol crates'
+/// own secret types also zeroize on drop; this covers everything in between.
+struct ZeroOnFree;
+
+unsafe impl GlobalAlloc for ZeroOnFree {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe {
+            std::ptr::write_bytes(ptr, 0, layout.size());
+            // Keep the wipe from being optimised away as a store to memory about to be freed.
+            std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
+            System.dealloc(ptr, layout)
+        }
+    }
+    // realloc: the trait's default (alloc, copy, dealloc) so the old block is wiped too.
+}
+
+#[global_allocator]
+static ALLOCATOR: ZeroOnFree = ZeroOnFree;
 
 fn js(f: Fail) -> JsError {
     JsError::new(&format!("tessera-mpc:{}", f.to_json()))
@@ -78,6 +108,12 @@ impl KeyShare {
     #[wasm_bindgen(js_name = publicKey)]
     pub fn public_key(&self) -> Result<Vec<u8>, JsError> {
         self.inner.public_key().map_err(js)
+    }
+
+    /// What all parties must agree on after keygen/refresh (see `Share::public_view`).
+    #[wasm_bindgen(js_name = publicView)]
+    pub fn public_view(&self) -> Result<Vec<u8>, JsError> {
+        self.inner.public_view().map_err(js)
     }
 
     /// ECDSA: the BIP32 chain code shared by all parties (public; with the public key it

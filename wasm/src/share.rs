@@ -152,6 +152,22 @@ impl Share {
         }
     }
 
+    /// What every party of the key must agree on after keygen and refresh: FROST the public key
+    /// package (group key and every party's verifying share); ECDSA the public key and chain
+    /// code (a DKLs23 `Party` keeps no other party's public share; those travel in the echoed
+    /// round-2 proof commitments).
+    pub fn public_view(&self) -> Result<Vec<u8>, Fail> {
+        match self {
+            Share::Ecdsa(p) => {
+                let mut out = p.pk.to_sec1_point(true).as_bytes().to_vec();
+                out.extend_from_slice(&p.chain_code().to_vec());
+                Ok(out)
+            }
+            Share::Ed25519(s) => s.public.serialize().map_err(|e| Fail::bad_input(format!("public key package: {e}"))),
+            Share::Bip340(s) => s.public.serialize().map_err(|e| Fail::bad_input(format!("public key package: {e}"))),
+        }
+    }
+
     pub fn encode(&self) -> Result<Vec<u8>, Fail> {
         let body = match self {
             Share::Ecdsa(p) => postcard::to_allocvec(p.as_ref()).map_err(|e| Fail::bad_input(format!("share: {e}")))?,

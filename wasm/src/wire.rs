@@ -1,8 +1,14 @@
 //! The envelope every ceremony message travels in.
 //!
 //! ```text
-//! version u8 (=1) | session id [32] | round u8 (1-based) | from u8 | to u8 | body
+//! version u8 (=2) | session id [32] | round u8 (1-based) | from u8 | to u8 | body
+//! body = broadcast length u32 BE | broadcast part | direct part
 //! ```
+//! The broadcast part is what the protocol requires every recipient to see identically (FROST
+//! DKG commitments and proofs of knowledge, DKLs23 proof and chain-code commitments, signing
+//! nonce commitments...); the direct part is for the recipient alone. The core emits the same
+//! broadcast part in every copy of a round, so the nodes can check by digests alone that a
+//! sender told everyone the same thing (an echo broadcast) without understanding the protocol.
 //! Parties are 1-based; `to` is always one party (a broadcast is sent as one copy per
 //! recipient, so every copy is bound to its recipient). The header is authenticated by
 //! the transport (libp2p noise binds `from` to a peer id); the body's own sender and
@@ -10,7 +16,7 @@
 
 use crate::error::{Code, Fail};
 
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 pub const SESSION_ID_LEN: usize = 32;
 pub const HEADER_LEN: usize = 1 + SESSION_ID_LEN + 3;
 
@@ -62,6 +68,45 @@ pub fn encode_batch(messages: &[Vec<u8>]) -> Vec<u8> {
         out.extend_from_slice(m);
     }
     out
+}
+
+/// A message body from its broadcast and direct parts.
+pub fn join_body(broadcast: &[u8], direct: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + broadcast.len() + direct.len());
+    out.extend_from_slice(&(broadcast.len() as u32).to_be_bytes());
+    out.extend_from_slice(broadcast);
+    out.extend_from_slice(direct);
+    out
+}
+
+/// Splits a body into its broadcast and direct parts.
+pub fn split_body(from: u8, round: u8, body: &[u8]) -> Result<(&[u8], &[u8]), Fail> {
+    if body.len() < 4 {
+        return Err(Fail::by(Code::Malformed, from, format!("round {round} message from party {from} has no body")));
+    }
+    let n = u32::from_be_bytes([body[0], body[1], body[2], body[3]]) as usize;
+    if n > body.len() - 4 {
+        return Err(Fail::by(Code::Malformed, from, format!("round {round} message from party {from} claims a broadcast part longer than itself")));
+    }
+    Ok((&body[4..4 + n], &body[4 + n..]))
+}
+
+/// The broadcast part of a round that has no direct part.
+pub fn only_broadcast(from: u8, round: u8, body: &[u8]) -> Result<&[u8], Fail> {
+    let (b, d) = split_body(from, round, body)?;
+    if !d.is_empty() {
+        return Err(Fail::by(Code::Malformed, from, format!("round {round} message from party {from} has a direct part where none belongs")));
+    }
+    Ok(b)
+}
+
+/// The direct part of a round that has no broadcast part.
+pub fn only_direct(from: u8, round: u8, body: &[u8]) -> Result<&[u8], Fail> {
+    let (b, d) = split_body(from, round, body)?;
+    if !b.is_empty() {
+        return Err(Fail::by(Code::Malformed, from, format!("round {round} message from party {from} has a broadcast part where none belongs")));
+    }
+    Ok(d)
 }
 
 /// Decodes a protocol body with postcard, refusing trailing bytes: one encoding per value.

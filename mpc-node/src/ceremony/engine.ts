@@ -6,11 +6,45 @@
 // Round messages may arrive before this node has the authorization for their session (another
 // party was faster): they are held, bounded in count, bytes and time, and replayed once the
 // session starts. Messages for sessions that already ended are dropped.
+//
+// A share holder may lie, so every frame between nodes carries a statement signed with the
+// sender's node key (shared/src/mpc/round-statements.ts): session, round, parties, the sender's
+// share generation and audit head, and digests of the broadcast part and of the whole payload.
+// - Keygen and refresh end with a confirmation exchange before anything is stored: each party
+//   echoes the signed statements it received and the digest of its public view (FROST: the whole
+//   public key package with every verifying share; ECDSA: key and chain code). Two statements of
+//   one sender with different broadcast digests name it as an equivocator, with proof; a view
+//   that differs from this node's names its sender. Only when all agree is the share stored.
+// - Signing keeps its rounds. If it aborts, the parties exchange the statements they received and
+//   an equivocator is named after the fact (FROST may otherwise blame an honest party).
+// - A refresh commits (new share stored, old one retired) once every party confirmed; once every
+//   party reports it committed too, the retired share is erased (row deleted, database vacuumed).
+// - A core message whose sender signs an older share generation than this node's is refused.
+// Culprits named with evidence are banned for the key and the evidence goes into the audit log.
+import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { Ceremony, KeyShare, MpcError } from "../../../wasm/index.js";
 import { verifyAuthorization, type Authorization, type AuthorizationContext, type CeremonyKind, type KeyRecordView } from "../../../shared/src/mpc/authorization.js";
 import type { ChainIdOf } from "../../../shared/src/mpc/intent.js";
 import { decodeRoundFrame, encodeRoundFrame, type CeremonyResult, type NodeFailure, type NodeFailureCode, type NodeResponseFrame } from "../../../shared/src/mpc/protocol.js";
+import {
+  checkEvidence,
+  CORE_HEADER_BYTES,
+  digestsOf,
+  EMPTY_AUDIT_HEAD,
+  encodeStatement,
+  findEquivocation,
+  FRAME_KIND,
+  joinPayload,
+  SIGNED_STATEMENT_BYTES,
+  signedHex,
+  splitPayload,
+  STATEMENT_BYTES,
+  type Evidence,
+  type FrameKind,
+  type Statement,
+} from "../../../shared/src/mpc/round-statements.js";
+import { RoundSigner } from "./round-signer.js";
 import { CeremonySession, type Clock, type SessionFailure } from "./session.js";
 import type { KeyRecord } from "../storage/node-store.js";
 
@@ -18,7 +52,11 @@ export interface EngineStore {
   key(keyId: string): KeyRecord | undefined;
   share(keyId: string): Uint8Array;
   createKey(record: Omit<KeyRecord, "generation" | "createdAt">, share: Uint8Array, now: number): void;
-  replaceShare(keyId: string, share: Uint8Array, now: number): number;
+  /** Refresh: the new share becomes current; the old one is kept (retired) until erased. */
+  commitRefresh(keyId: string, share: Uint8Array, now: number): number;
+  /** Deletes retired shares of the key and compacts the database so no copy stays on disk. */
+  eraseRetired(keyId: string): number;
+  recordPeerHead(peerId: string, head: { seq: number; hash: string }, now: number): void;
   isBanned(keyId: string, peerId: string): boolean;
   ban(keyId: string, peerId: string, reason: string, now: number): void;
   claim: (c: Parameters<AuthorizationContext["claim"]>[0], now: number) => ReturnType<AuthorizationContext["claim"]>;
@@ -42,19 +80,64 @@ export interface EngineOptions {
   chainIdOf?: ChainIdOf;
   maxSessions?: number;
   store: EngineStore;
-  audit: { append(entry: Record<string, unknown>): unknown };
+  audit: { append(entry: Record<string, unknown>): unknown; currentHead?(): { seq: number; hash: string } };
+  /** This node's 32-byte Ed25519 peer-key seed: signs its round statements. */
+  nodeKey: Uint8Array;
+  /** How long to wait for the other parties' confirmations, commits or post-abort evidence. */
+  exchangeTimeoutMs?: number;
+  /**
+   * Keygen/refresh confirmation exchange (echo broadcast + public view comparison). Always on in a
+   * node (the daemon never sets this); false exists for the benchmark's without-the-round baseline.
+   */
+  confirmRound?: boolean;
+  /** Deliberate misbehaviour for the malicious-node tests (mpc-node/test/malicious/); never set by the daemon. */
+  deviation?: Deviation;
   transport: RoundTransport;
   clock: Clock;
   log?: (event: Record<string, unknown>) => void;
 }
 
+/**
+ * How a deliberately malicious node deviates (tests only). Applied to what this node sends,
+ * before it signs it: the statements stay validly signed, as a real cheater's would.
+ */
+export interface Deviation {
+  core?(m: { kind: CeremonyKind; scheme: string; keyId: string; round: number; me: number; to: number }, message: Uint8Array): Uint8Array;
+  publicView?(view: Uint8Array): Uint8Array;
+}
+
+interface SignedFrame {
+  statement: Uint8Array;
+  signature: Uint8Array;
+  parsed: Statement;
+  payload: Uint8Array;
+}
+
 interface ActiveSession {
   session: CeremonySession;
+  sessionId: string;
   kind: CeremonyKind;
+  scheme: string;
   keyId: string;
+  me: number;
+  generation: number;
   partyOf: Map<string, number>;
   peerOf: Map<number, string>;
+  /** Signed core statements received, and this node's own (one per round). */
+  received: { statement: Uint8Array; signature: Uint8Array }[];
+  sent: Map<number, { statement: Uint8Array; signature: Uint8Array }>;
+  confirms: Map<number, SignedFrame>;
+  committed: Set<number>;
+  evidence: Map<number, SignedFrame>;
+  peerHeads: Map<string, { seq: number; hash: string }>;
+  /** Evidence found while receiving (stale generation, a misbound message). */
+  convicted: Evidence | null;
+  wake: (() => void) | null;
 }
+
+type Binding = { orgId: string; walletId: string | null; network: string | null; derivationPath: string | null; credentials: string[] };
+
+type Settled = { ok: true; result: CeremonyResult; audit?: Record<string, unknown> } | { ok: false; failure: NodeFailure; evidence?: Evidence };
 
 interface Pending {
   frames: { from: string; bytes: Uint8Array }[];
@@ -72,9 +155,11 @@ export class CeremonyEngine {
   /** Sessions that ended, with when they may be forgotten (insertion order = expiry order). */
   private readonly closed = new Map<string, number>();
   private readonly log: (event: Record<string, unknown>) => void;
+  private readonly signer: RoundSigner;
 
   constructor(private readonly o: EngineOptions) {
     this.log = o.log ?? (() => {});
+    this.signer = new RoundSigner(o.nodeKey);
   }
 
   get activeSessions(): number {
@@ -131,7 +216,12 @@ export class CeremonyEngine {
       if (a.kind === "keygen") {
         ceremony = Ceremony.keygen({ scheme: a.scheme, sessionId: sessionIdBytes, me, parties: indices, threshold: a.threshold });
       } else {
-        share = KeyShare.import(store.share(a.keyId));
+        const plain = store.share(a.keyId);
+        try {
+          share = KeyShare.import(plain);
+        } finally {
+          plain.fill(0); // the wasm object is the one copy in memory
+        }
         ceremony =
           a.kind === "sign"
             ? Ceremony.sign({ share, sessionId: sessionIdBytes, signers: indices, message: check.message!, ...(a.derivationPath ? { path: a.derivationPath } : {}) })
@@ -145,19 +235,36 @@ export class CeremonyEngine {
 
     const peerOf = new Map(a.parties.map((p) => [p.index, p.peerId]));
     const partyOf = new Map(a.parties.map((p) => [p.peerId, p.index]));
+    const s: ActiveSession = {
+      session: undefined as unknown as CeremonySession,
+      sessionId: a.sessionId,
+      kind: a.kind,
+      scheme: a.scheme,
+      keyId: a.keyId,
+      me,
+      generation: a.kind === "keygen" ? 0 : store.key(a.keyId)!.generation,
+      partyOf,
+      peerOf,
+      received: [],
+      sent: new Map(),
+      confirms: new Map(),
+      committed: new Set(),
+      evidence: new Map(),
+      peerHeads: new Map(),
+      convicted: null,
+      wake: null,
+    };
     const session = new CeremonySession({
       ceremony,
       sessionId: sessionIdBytes,
       parties: indices,
       timeoutMs: a.kind === "sign" ? this.o.signTimeoutMs : this.o.keygenTimeoutMs,
       clock,
-      send: (to, message) => {
-        const peer = peerOf.get(to);
-        if (peer) this.o.transport.send(peer, encodeRoundFrame(sessionIdBytes, message));
-      },
+      send: (to, message) => this.sendFrame(s, to, FRAME_KIND.core, message),
       describe: (p) => `party ${p} = ${this.describePeer(peerOf.get(p) ?? "?")}`,
     });
-    this.active.set(a.sessionId, { session, kind: a.kind, keyId: a.keyId, partyOf, peerOf });
+    s.session = session;
+    this.active.set(a.sessionId, s);
     const acceptedAt = clock.now();
     this.log({ event: "session-accepted", sessionId: a.sessionId, kind: a.kind, keyId: a.keyId, parties: a.parties.map((p) => p.peerId) });
     hooks.accepted(a.sessionId);
@@ -174,74 +281,245 @@ export class CeremonyEngine {
     }
     const outcome = await session.outcome;
     hooks.signal?.removeEventListener("abort", onAbort);
-    this.active.delete(a.sessionId);
-    this.rememberClosed(a.sessionId);
-    const finishedAt = clock.now();
 
     const base = auditBase(a, coordinator);
-    const timings = { receivedAt: new Date(receivedAt).toISOString(), verifyMs: Math.round(acceptedAt - receivedAt), ceremonyMs: Math.round(finishedAt - acceptedAt), totalMs: Math.round(finishedAt - receivedAt) };
+    let settled: Settled;
     try {
-      if (!outcome.ok) {
-        const failure = this.toNodeFailure(outcome.failure, peerOf);
-        if (outcome.failure.code === "ban") {
-          for (const p of failure.culprits) store.ban(a.keyId, p, failure.message, finishedAt);
-        }
-        this.o.audit.append({ ...base, outcome: "failed", error: { code: failure.code, message: failure.message, culprits: failure.culprits }, timings });
-        this.log({ event: "session-failed", sessionId: a.sessionId, kind: a.kind, code: failure.code, message: failure.message, culprits: failure.culprits, ms: timings.totalMs });
-        return { type: "failure", sessionId: a.sessionId, error: failure };
-      }
-      const result = this.complete(a, outcome.ceremony, check.binding, finishedAt, me, share);
-      this.o.audit.append({ ...base, outcome: "ok", result: resultForAudit(result), timings });
-      this.log({ event: "session-finished", sessionId: a.sessionId, kind: a.kind, keyId: a.keyId, ms: timings.totalMs });
-      return { type: "result", sessionId: a.sessionId, result };
+      settled = await this.settle(s, a, outcome, check.binding, share);
     } catch (e) {
       const message = `could not complete the ${a.kind}: ${(e as Error).message}`;
-      this.o.audit.append({ ...base, outcome: "failed", error: { code: "internal", message, culprits: [] }, timings });
-      this.log({ event: "session-failed", sessionId: a.sessionId, kind: a.kind, code: "internal", message });
-      return { type: "failure", sessionId: a.sessionId, error: { code: "internal", message, culprits: [], waitingFor: [] } };
+      settled = { ok: false, failure: { code: "internal", message, culprits: [], waitingFor: [] } };
     } finally {
+      this.active.delete(a.sessionId);
+      this.rememberClosed(a.sessionId);
       ceremony.free();
       share?.free();
     }
+    const finishedAt = clock.now();
+    const timings = { receivedAt: new Date(receivedAt).toISOString(), verifyMs: Math.round(acceptedAt - receivedAt), ceremonyMs: Math.round(finishedAt - acceptedAt), totalMs: Math.round(finishedAt - receivedAt) };
+    // Cross-anchoring: the audit heads the other parties signed into this session's messages.
+    const peerHeads = Object.fromEntries([...s.peerHeads].map(([p, h]) => [p, h]));
+    for (const [p, h] of s.peerHeads) store.recordPeerHead(p, h, finishedAt);
+    if (!settled.ok) {
+      const failure = settled.failure;
+      if (failure.code === "ban" || settled.evidence) {
+        for (const p of failure.culprits) store.ban(a.keyId, p, failure.message, finishedAt);
+      }
+      this.o.audit.append({
+        ...base,
+        outcome: "failed",
+        error: { code: failure.code, message: failure.message, culprits: failure.culprits },
+        ...(settled.evidence ? { evidence: settled.evidence } : {}),
+        peerHeads,
+        timings,
+      });
+      this.log({ event: "session-failed", sessionId: a.sessionId, kind: a.kind, code: failure.code, message: failure.message, culprits: failure.culprits, ms: timings.totalMs });
+      return { type: "failure", sessionId: a.sessionId, error: failure };
+    }
+    this.o.audit.append({ ...base, outcome: "ok", result: resultForAudit(settled.result), ...settled.audit, peerHeads, timings });
+    this.log({ event: "session-finished", sessionId: a.sessionId, kind: a.kind, keyId: a.keyId, ms: timings.totalMs });
+    return { type: "result", sessionId: a.sessionId, result: settled.result };
   }
 
-  /** Keeps what the ceremony produced and builds the answer for the coordinator. */
-  private complete(
+  /**
+   * After the core finished (or failed): the confirmation exchange of keygen and refresh, the
+   * post-abort evidence exchange of signing, then storing what was produced.
+   */
+  private async settle(
+    s: ActiveSession,
     a: Authorization,
-    ceremony: Ceremony,
-    binding: { orgId: string; walletId: string | null; network: string | null; derivationPath: string | null; credentials: string[] } | undefined,
-    now: number,
-    me: number,
+    outcome: Awaited<CeremonySession["outcome"]>,
+    binding: Binding | undefined,
     share: KeyShare | undefined,
-  ): CeremonyResult {
+  ): Promise<Settled> {
+    const peerOf = s.peerOf;
+    const blameworthy = (f: SessionFailure) => f.code === "protocol-abort" || f.code === "malformed" || f.code === "ban";
+    if (a.kind === "sign") {
+      if (outcome.ok) return { ok: true, result: this.complete(a, outcome.ceremony, undefined, this.o.clock.now(), s.me, share) };
+      if (s.convicted) return this.convict(s, s.convicted, outcome.failure);
+      if (!blameworthy(outcome.failure)) return { ok: false, failure: this.toNodeFailure(outcome.failure, peerOf) };
+      // Signing keeps its rounds; after an abort the parties compare what they were sent.
+      const mine = this.statementsPayload(s);
+      for (const p of this.others(s)) this.sendFrame(s, p, FRAME_KIND.evidence, mine);
+      await this.waitUntil(s, () => this.others(s).every((p) => s.evidence.has(p)), this.o.exchangeTimeoutMs ?? 3_000);
+      const pool = [...s.received, ...s.sent.values()];
+      for (const f of s.evidence.values()) pool.push(...readStatements(splitPayload(f.payload).direct));
+      const eq = findEquivocation(s.sessionId, pool, peerOf);
+      if (eq) return this.convict(s, eq, outcome.failure);
+      return { ok: false, failure: this.toNodeFailure(outcome.failure, peerOf) };
+    }
+
+    // Keygen and refresh.
+    if (this.o.confirmRound === false) {
+      if (!outcome.ok) return { ok: false, failure: this.toNodeFailure(outcome.failure, peerOf) };
+      const fresh = outcome.ceremony.keyShare();
+      try {
+        return { ok: true, result: this.store(a, fresh, binding, s.me) };
+      } finally {
+        fresh.free();
+      }
+    }
+    if (!outcome.ok && !blameworthy(outcome.failure)) return { ok: false, failure: this.toNodeFailure(outcome.failure, peerOf) };
+    const fresh = outcome.ok ? outcome.ceremony.keyShare() : null;
+    try {
+      let view = fresh ? fresh.publicView() : new Uint8Array(0);
+      if (fresh && this.o.deviation?.publicView) view = this.o.deviation.publicView(view);
+      const myBroadcast = new Uint8Array(33);
+      if (fresh) myBroadcast.set(sha256(view));
+      myBroadcast[32] = fresh ? 0 : 1;
+      const myConfirm = joinPayload(myBroadcast, this.statementsPayload(s));
+      const mine: { statement: Uint8Array; signature: Uint8Array }[] = [];
+      for (const p of this.others(s)) mine.push(this.sendFrame(s, p, FRAME_KIND.confirm, myConfirm));
+      // The others may still be computing their last round (ECDSA: seconds of CPU): the
+      // confirmations are awaited until the ceremony's own deadline, at least the exchange timeout.
+      const left = this.o.keygenTimeoutMs - (this.o.clock.now() - s.session.startedAt);
+      const all = await this.waitUntil(s, () => this.others(s).every((p) => s.confirms.has(p)), Math.max(left, this.o.exchangeTimeoutMs ?? 10_000));
+
+      // 1. Evidence found while receiving; 2. equivocation in any broadcast, over what this node
+      // received and what every other party echoed.
+      if (s.convicted) return this.convict(s, s.convicted, outcome.ok ? undefined : outcome.failure);
+      const pool = [...s.received, ...s.sent.values()];
+      for (const c of s.confirms.values()) pool.push(...readStatements(splitPayload(c.payload).direct));
+      const eq = findEquivocation(s.sessionId, pool, peerOf);
+      if (eq) return this.convict(s, eq, outcome.ok ? undefined : outcome.failure);
+      if (!outcome.ok) return { ok: false, failure: this.toNodeFailure(outcome.failure, peerOf) };
+      if (!all) {
+        const missing = this.others(s).filter((p) => !s.confirms.has(p));
+        return { ok: false, failure: this.toNodeFailure({ code: "timeout", message: `no confirmation of the ${a.kind} from ${missing.map((p) => `party ${p} = ${this.describePeer(peerOf.get(p)!)}`).join(", ")}; nothing was stored`, culprits: missing, waitingFor: missing, round: 0 }, peerOf) };
+      }
+      const aborted = [...s.confirms].filter(([, c]) => splitPayload(c.payload).broadcast[32] !== 0).map(([p]) => p);
+      if (aborted.length > 0) {
+        return { ok: false, failure: this.toNodeFailure({ code: "protocol-abort", message: `party ${aborted.join(", ")} aborted the ${a.kind} (no equivocation found); nothing was stored`, culprits: [], waitingFor: [], round: 0 }, peerOf) };
+      }
+      // 3. Every party's view of the public key package (every verifying share) must be this one.
+      const myHex = bytesToHex(myBroadcast);
+      const agreed = [...s.confirms].filter(([, c]) => bytesToHex(splitPayload(c.payload).broadcast) === myHex);
+      for (const [p, c] of s.confirms) {
+        const theirs = splitPayload(c.payload).broadcast;
+        if (bytesToHex(theirs) === myHex) continue;
+        const evidence: Evidence = {
+          kind: "wrong-public-view",
+          culprit: peerOf.get(p)!,
+          sessionId: s.sessionId,
+          claimed: { ...signedHex(c.statement, c.signature), broadcast: bytesToHex(theirs) },
+          agreed: [
+            { ...signedHex(mine[0]!.statement, mine[0]!.signature), signer: this.o.self.peerId, broadcast: myHex },
+            ...agreed.map(([q, x]) => ({ ...signedHex(x.statement, x.signature), signer: peerOf.get(q)!, broadcast: myHex })),
+          ],
+        };
+        return this.convict(s, evidence, undefined);
+      }
+
+      const result = this.store(a, fresh!, binding, s.me);
+      if (a.kind !== "refresh") return { ok: true, result };
+      // Every party confirmed the new generation and this node committed it; the retired share
+      // goes as soon as every other party reports that it committed too.
+      for (const p of this.others(s)) this.sendFrame(s, p, FRAME_KIND.committed, joinPayload(new Uint8Array(0), new Uint8Array(0)));
+      const everyone = await this.waitUntil(s, () => this.others(s).every((p) => s.committed.has(p)), this.o.exchangeTimeoutMs ?? 10_000);
+      if (!everyone) {
+        const missing = this.others(s).filter((p) => !s.committed.has(p)).map((p) => peerOf.get(p)!);
+        return { ok: true, result, audit: { retired: { erased: false, reason: "not every party reported the commit; the retired share is kept for a rollback", waitingFor: missing } } };
+      }
+      const erased = this.o.store.eraseRetired(a.keyId);
+      return { ok: true, result, audit: { retired: { erased: true, shares: erased } } };
+    } finally {
+      fresh?.free();
+    }
+  }
+
+  private convict(s: ActiveSession, evidence: Evidence, original: SessionFailure | undefined): Settled {
+    // Our own accusation must hold up for a third party before we act on it.
+    const verdict = checkEvidence(evidence);
+    if (!verdict.ok) {
+      this.log({ event: "evidence-rejected", sessionId: s.sessionId, reason: verdict.reason });
+      return { ok: false, failure: original ? this.toNodeFailure(original, s.peerOf) : { code: "protocol-abort", message: `inconsistent ${s.kind}: ${verdict.reason}`, culprits: [], waitingFor: [] } };
+    }
+    const who = this.describePeer(evidence.culprit);
+    const what: Record<Evidence["kind"], string> = {
+      equivocation: "equivocated: it signed two different broadcasts for one round",
+      "stale-generation": "signed round messages with a retired share generation",
+      "wrong-public-view": "confirmed a public key package (verifying shares) that differs from the one every other party derived",
+      misbound: "signed a round message bound to another session, round or party (a replay)",
+    };
+    const message = `${who} ${what[evidence.kind]}; evidence is in the audit log${s.kind === "sign" ? "" : "; nothing was stored"}${original ? ` (the core had reported: ${original.message})` : ""}`;
+    return { ok: false, failure: { code: "protocol-abort", message: message.slice(0, 4000), culprits: [evidence.culprit], waitingFor: [], round: original?.round ?? 0 }, evidence };
+  }
+
+  private others(s: ActiveSession): number[] {
+    return [...s.peerOf.keys()].filter((p) => p !== s.me);
+  }
+
+  /** The signed core statements this node received, as an echo payload's direct part. */
+  private statementsPayload(s: ActiveSession): Uint8Array {
+    const out = new Uint8Array(s.received.length * SIGNED_STATEMENT_BYTES);
+    s.received.forEach((r, i) => {
+      out.set(r.statement, i * SIGNED_STATEMENT_BYTES);
+      out.set(r.signature, i * SIGNED_STATEMENT_BYTES + STATEMENT_BYTES);
+    });
+    return s.kind === "sign" ? joinPayload(new Uint8Array(0), out) : out;
+  }
+
+  private waitUntil(s: ActiveSession, done: () => boolean, ms: number): Promise<boolean> {
+    if (done()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const cancel = this.o.clock.setTimeout(() => {
+        s.wake = null;
+        resolve(done());
+      }, ms);
+      s.wake = () => {
+        if (!done()) return;
+        cancel();
+        s.wake = null;
+        resolve(true);
+      };
+    });
+  }
+
+  /** Signs and sends one frame; returns the signed statement. */
+  private sendFrame(s: ActiveSession, to: number, kind: FrameKind, payload: Uint8Array): { statement: Uint8Array; signature: Uint8Array } {
+    const peer = s.peerOf.get(to);
+    if (kind === FRAME_KIND.core && this.o.deviation?.core) {
+      payload = this.o.deviation.core({ kind: s.kind, scheme: s.scheme, keyId: s.keyId, round: payload[33]!, me: s.me, to }, payload);
+    }
+    const statement = encodeStatement({
+      sessionId: s.sessionId,
+      kind,
+      round: kind === FRAME_KIND.core ? payload[33]! : 0,
+      from: s.me,
+      to,
+      generation: s.generation,
+      auditHead: this.o.audit.currentHead?.() ?? EMPTY_AUDIT_HEAD,
+      ...safeDigests(kind, payload),
+    });
+    const signature = this.signer.sign(statement);
+    if (kind === FRAME_KIND.core && !s.sent.has(statement[34]!)) s.sent.set(statement[34]!, { statement, signature });
+    if (peer) this.o.transport.send(peer, encodeRoundFrame(statement, signature, payload));
+    return { statement, signature };
+  }
+
+  /** Stores a confirmed keygen or refresh share (refresh: the old one is retired, not yet erased). */
+  private store(a: Authorization, fresh: KeyShare, binding: Binding | undefined, me: number): CeremonyResult {
     const store = this.o.store;
-    if (a.kind === "keygen") {
-      const fresh = ceremony.keyShare();
-      try {
-        const publicKey = bytesToHex(fresh.publicKey());
+    const now = this.o.clock.now();
+    const publicKey = bytesToHex(fresh.publicKey());
+    const bytes = fresh.export();
+    try {
+      if (a.kind === "keygen") {
         const chainCode = a.scheme === "ecdsa-secp256k1" ? bytesToHex(fresh.chainCode()) : null;
-        store.createKey(
-          { keyId: a.keyId, scheme: a.scheme, threshold: a.threshold, parties: a.parties, myIndex: me, publicKey, chainCode, ...binding! },
-          fresh.export(),
-          now,
-        );
+        store.createKey({ keyId: a.keyId, scheme: a.scheme, threshold: a.threshold, parties: a.parties, myIndex: me, publicKey, chainCode, ...binding! }, bytes, now);
         return { kind: "keygen", keyId: a.keyId, publicKey, ...(chainCode ? { chainCode } : {}) };
-      } finally {
-        fresh.free();
       }
+      if (publicKey !== store.key(a.keyId)!.publicKey) throw new Error("the refreshed share belongs to another public key");
+      store.commitRefresh(a.keyId, bytes, now);
+      return { kind: "refresh", keyId: a.keyId, publicKey };
+    } finally {
+      bytes.fill(0);
     }
-    const key = store.key(a.keyId)!;
-    if (a.kind === "refresh") {
-      const fresh = ceremony.keyShare();
-      try {
-        const publicKey = bytesToHex(fresh.publicKey());
-        if (publicKey !== key.publicKey) throw new Error("the refreshed share belongs to another public key");
-        store.replaceShare(a.keyId, fresh.export(), now);
-        return { kind: "refresh", keyId: a.keyId, publicKey };
-      } finally {
-        fresh.free();
-      }
-    }
+  }
+
+  /** The answer to a signing request. */
+  private complete(a: Authorization, ceremony: Ceremony, _binding: undefined, _now: number, _me: number, share: KeyShare | undefined): CeremonyResult {
+    const key = this.o.store.key(a.keyId)!;
     const sig = ceremony.signature();
     let publicKey = key.publicKey;
     if (a.kind === "sign" && a.derivationPath && share) publicKey = bytesToHex(share.derivePublicKey(a.derivationPath));
@@ -283,7 +561,7 @@ export class CeremonyEngine {
       if (!decoded.sessionId) this.peerMisbehaved(from, `sent an unreadable frame: ${decoded.reason}`);
       return;
     }
-    const { sessionId, message } = decoded.frame;
+    const { sessionId, statement, signature, payload, parsed } = decoded.frame;
     const s = this.active.get(sessionId);
     if (!s) {
       if (!this.closed.has(sessionId)) this.hold(sessionId, from, bytes);
@@ -294,7 +572,53 @@ export class CeremonyEngine {
       this.log({ event: "dropped-frame", sessionId, from, reason: "sender is not a party of this session" });
       return;
     }
-    s.session.deliver(party, message);
+    const who = `party ${party} = ${this.describePeer(from)}`;
+    const refuse = (reason: string) => s.session.abort("malformed", `${who} ${reason}`, [party]);
+    if (!this.signer.verify(from, statement, signature)) return refuse("sent a frame its node key did not sign");
+    if (parsed.from !== party || parsed.to !== s.me) return refuse(`signed a frame from party ${parsed.from} to party ${parsed.to}`);
+    let digests;
+    try {
+      digests = digestsOf(parsed.kind, payload);
+    } catch (e) {
+      return refuse(`sent an unreadable payload: ${(e as Error).message}`);
+    }
+    if (digests.payloadDigest !== parsed.payloadDigest || digests.broadcastDigest !== parsed.broadcastDigest) return refuse("sent a payload that does not match its signed digests");
+    if (parsed.auditHead.seq > 0) s.peerHeads.set(from, parsed.auditHead);
+    const copy = { statement: statement.slice(), signature: signature.slice() };
+    switch (parsed.kind) {
+      case FRAME_KIND.core: {
+        if (parsed.generation !== s.generation) {
+          if (parsed.generation < s.generation && s.kind !== "keygen") {
+            s.convicted ??= { kind: "stale-generation", culprit: from, sessionId, currentGeneration: s.generation, statement: signedHex(copy.statement, copy.signature) };
+            return s.session.abort("protocol-abort", `${who} signed its messages with share generation ${parsed.generation}; this key is at generation ${s.generation}`, [party]);
+          }
+          return s.session.abort("protocol-abort", `${who} holds share generation ${parsed.generation}, this node ${s.generation}: this node missed a refresh`);
+        }
+        const bound =
+          payload.length >= CORE_HEADER_BYTES && bytesToHex(payload.subarray(1, 33)) === sessionId && payload[33] === parsed.round && payload[34] === party && payload[35] === s.me;
+        if (!bound) {
+          s.convicted ??= { kind: "misbound", culprit: from, sessionId, statement: signedHex(copy.statement, copy.signature), message: bytesToHex(payload) };
+          return s.session.abort("protocol-abort", `${who} signed a message bound to another session, round or party`, [party]);
+        }
+        s.received.push(copy);
+        s.session.deliver(party, payload);
+        return;
+      }
+      case FRAME_KIND.confirm: {
+        if (s.confirms.has(party)) return;
+        s.confirms.set(party, { ...copy, parsed, payload: payload.slice() });
+        if (splitPayload(payload).broadcast[32] !== 0) s.session.abort("protocol-abort", `${who} aborted the ${s.kind}`);
+        break;
+      }
+      case FRAME_KIND.committed:
+        s.committed.add(party);
+        break;
+      case FRAME_KIND.evidence:
+        if (!s.evidence.has(party)) s.evidence.set(party, { ...copy, parsed, payload: payload.slice() });
+        s.session.abort("protocol-abort", `${who} aborted the session`);
+        break;
+    }
+    s.wake?.();
   }
 
   /** Ends every running session `peerId` takes part in, blaming it. */
@@ -343,6 +667,24 @@ export class CeremonyEngine {
     }
     this.closed.set(sessionId, now + 2 * this.o.keygenTimeoutMs);
   }
+}
+
+/** Digests of what this node sends; a body that does not split (only a deliberately faulty node sends one) gets the empty broadcast's. */
+function safeDigests(kind: FrameKind, payload: Uint8Array): { broadcastDigest: string; payloadDigest: string } {
+  try {
+    return digestsOf(kind, payload);
+  } catch {
+    return { broadcastDigest: bytesToHex(sha256(new Uint8Array(0))), payloadDigest: bytesToHex(sha256(payload)) };
+  }
+}
+
+/** Signed statements packed back to back (an echo or evidence payload's direct part). */
+function readStatements(bytes: Uint8Array): { statement: Uint8Array; signature: Uint8Array }[] {
+  const out: { statement: Uint8Array; signature: Uint8Array }[] = [];
+  for (let at = 0; at + SIGNED_STATEMENT_BYTES <= bytes.length; at += SIGNED_STATEMENT_BYTES) {
+    out.push({ statement: bytes.subarray(at, at + STATEMENT_BYTES), signature: bytes.subarray(at + STATEMENT_BYTES, at + SIGNED_STATEMENT_BYTES) });
+  }
+  return out;
 }
 
 function auditBase(a: Authorization, coordinator: string): Record<string, unknown> {

@@ -88,6 +88,11 @@ export class AuditLog {
     return line;
   }
 
+  /** The last entry's seq and hash: what this node signs into its round messages for its peers to record. */
+  currentHead(): { seq: number; hash: string } {
+    return { seq: this.seq, hash: this.last };
+  }
+
   get length(): number {
     return this.seq;
   }

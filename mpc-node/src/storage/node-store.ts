@@ -64,6 +64,13 @@ CREATE TABLE IF NOT EXISTS user_actions (
   binding TEXT NOT NULL,
   at INTEGER NOT NULL
 ) STRICT;
+CREATE TABLE IF NOT EXISTS peer_audit_heads (
+  peer_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (peer_id, seq)
+) STRICT;
 CREATE TABLE IF NOT EXISTS audit_head (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   seq INTEGER NOT NULL,
@@ -97,7 +104,9 @@ export class NodeStore {
     private readonly nodePeerId: string,
   ) {
     this.db = new DatabaseSync(path);
-    this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
+    // secure_delete: freed pages are overwritten with zeros, so a deleted (retired) share does not
+    // linger in free space; eraseRetired() also vacuums and truncates the WAL.
+    this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA secure_delete = ON;");
     this.db.exec(SCHEMA);
   }
 
@@ -191,10 +200,11 @@ export class NodeStore {
   }
 
   /**
-   * Replaces the share after a refresh, keeping the retired one (sealed) so an operator can roll
-   * back if the other parties did not all complete the refresh.
+   * Commits a refresh every party confirmed: the new share becomes current (generation + 1) and
+   * the old one is retired, kept sealed only until every party reported its commit too
+   * (eraseRetired) — until then an operator could still roll back a refresh others did not finish.
    */
-  replaceShare(keyId: string, share: Uint8Array, now: number): number {
+  commitRefresh(keyId: string, share: Uint8Array, now: number): number {
     return this.tx(() => {
       const row = this.stmt("SELECT generation, share FROM keys WHERE key_id = ?").get(keyId) as { generation: number; share: Uint8Array } | undefined;
       if (!row) throw new Error(`no share of key ${keyId}`);
@@ -204,6 +214,34 @@ export class NodeStore {
       this.stmt("UPDATE keys SET share = ?, generation = ?, updated_at = ? WHERE key_id = ?").run(sealed, next, now, keyId);
       return next;
     });
+  }
+
+  /**
+   * Erases the key's retired shares: rows deleted (pages zeroed by secure_delete), the WAL
+   * checkpointed and truncated, the file rebuilt by VACUUM, so no copy stays in the database files.
+   */
+  eraseRetired(keyId: string): number {
+    const n = Number(this.db.prepare("DELETE FROM retired_shares WHERE key_id = ?").run(keyId).changes);
+    this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    this.db.exec("VACUUM");
+    this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    return n;
+  }
+
+  retiredGenerations(keyId: string): number[] {
+    return (this.db.prepare("SELECT generation FROM retired_shares WHERE key_id = ? ORDER BY generation").all(keyId) as { generation: number }[]).map((r) => r.generation);
+  }
+
+  // ---------------------------------------------------------------- peers' audit heads
+
+  /** A peer's audit head as it signed it into a ceremony's messages (cross-anchoring its log). */
+  recordPeerHead(peerId: string, head: { seq: number; hash: string }, now: number): void {
+    if (head.seq === 0) return;
+    this.db.prepare("INSERT OR IGNORE INTO peer_audit_heads (peer_id, seq, hash, at) VALUES (?, ?, ?, ?)").run(peerId, head.seq, head.hash, now);
+  }
+
+  peerHeads(peerId: string): { seq: number; hash: string }[] {
+    return this.db.prepare("SELECT seq, hash FROM peer_audit_heads WHERE peer_id = ? ORDER BY seq").all(peerId) as { seq: number; hash: string }[];
   }
 
   // ---------------------------------------------------------------- bans

@@ -10,7 +10,9 @@
 //   /tessera/round/1   node ↔ node, one long-lived stream per direction and peer, carrying the
 //       MPC core's round messages for any number of sessions (binary frames, below).
 import { z } from "zod";
+import { bytesToHex } from "@noble/hashes/utils.js";
 import { peerIdText, sessionIdHex, type CeremonyKind } from "./authorization.js";
+import { decodeStatement, SIGNED_STATEMENT_BYTES, STATEMENT_BYTES, STATEMENT_VERSION, type Statement } from "./round-statements.js";
 
 export const PROTOCOL = {
   keygen: "/tessera/keygen/1",
@@ -97,34 +99,31 @@ export function decodeJsonFrame<T>(bytes: Uint8Array, schema: z.ZodType<T>): { o
 
 // ------------------------------------------------------------------ round frames (binary)
 //
-//   byte 0        frame version (1)
-//   bytes 1..32   session id
-//   bytes 33..    one MPC core message: version(1) | sessionId(32) | round(1) | from(1) | to(1) | body
+//   bytes 0..145    statement (round-statements.ts): version 2 | session id | kind | round |
+//                   from | to | generation | sender's audit head | broadcast and payload digests
+//   bytes 145..209  the sender's Ed25519 signature over the statement (its node key)
+//   bytes 209..     payload: a core message (kind 1) or the nodes' own `u32 | broadcast | direct`
 //
-// The outer session id lets a receiver attribute a frame to its session even when the inner
-// message is garbage; the receiver then checks that both session ids agree, that `from` is the
-// party the authenticated sender holds in that session and that `to` is itself.
+// The session id leads, so a receiver can attribute a frame to its session even when the rest is
+// garbage. The receiver checks the signature against the authenticated sender's peer id, the
+// digests against the payload, and (for core messages) that the core header repeats the
+// statement's session, round and parties; whatever passes is evidence that sender signed it.
 
-export const ROUND_FRAME_VERSION = 1;
-const MPC_HEADER_BYTES = 1 + 32 + 3;
+export const ROUND_FRAME_VERSION = STATEMENT_VERSION;
 
-export const roundFrame = z.strictObject({
-  sessionId: sessionIdHex,
-  round: z.int().min(0).max(255),
-  from: z.int().min(1).max(255),
-  to: z.int().min(1).max(255),
-  innerSessionId: sessionIdHex,
-  message: z.instanceof(Uint8Array).refine((m) => m.length >= MPC_HEADER_BYTES, "an MPC message is at least its header"),
-});
-export type RoundFrame = z.infer<typeof roundFrame>;
+export interface RoundFrame {
+  sessionId: string;
+  statement: Uint8Array;
+  signature: Uint8Array;
+  payload: Uint8Array;
+  parsed: Statement;
+}
 
-const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-
-export function encodeRoundFrame(sessionId: Uint8Array, message: Uint8Array): Uint8Array {
-  const out = new Uint8Array(1 + 32 + message.length);
-  out[0] = ROUND_FRAME_VERSION;
-  out.set(sessionId, 1);
-  out.set(message, 33);
+export function encodeRoundFrame(statement: Uint8Array, signature: Uint8Array, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(SIGNED_STATEMENT_BYTES + payload.length);
+  out.set(statement);
+  out.set(signature, STATEMENT_BYTES);
+  out.set(payload, SIGNED_STATEMENT_BYTES);
   return out;
 }
 
@@ -134,18 +133,14 @@ export function encodeRoundFrame(sessionId: Uint8Array, message: Uint8Array): Ui
  */
 export function decodeRoundFrame(bytes: Uint8Array): { ok: true; frame: RoundFrame } | { ok: false; sessionId: string | null; reason: string } {
   if (bytes.length < 33 || bytes[0] !== ROUND_FRAME_VERSION) return { ok: false, sessionId: null, reason: `not a round frame (${bytes.length} bytes, version ${bytes[0] ?? "none"})` };
-  const sessionId = toHex(bytes.subarray(1, 33));
-  const message = bytes.subarray(33);
-  const candidate = {
-    sessionId,
-    round: message[33],
-    from: message[34],
-    to: message[35],
-    innerSessionId: message.length >= MPC_HEADER_BYTES ? toHex(message.subarray(1, 33)) : "",
-    message,
-  };
-  const parsed = roundFrame.safeParse(candidate);
-  if (!parsed.success) return { ok: false, sessionId, reason: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") };
-  if (parsed.data.innerSessionId !== sessionId) return { ok: false, sessionId, reason: "the message inside is bound to another session" };
-  return { ok: true, frame: parsed.data };
+  const sessionId = bytesToHex(bytes.subarray(1, 33));
+  if (bytes.length < SIGNED_STATEMENT_BYTES) return { ok: false, sessionId, reason: `a round frame of ${bytes.length} bytes is shorter than its signed statement` };
+  const statement = bytes.subarray(0, STATEMENT_BYTES);
+  let parsed: Statement;
+  try {
+    parsed = decodeStatement(statement);
+  } catch (e) {
+    return { ok: false, sessionId, reason: (e as Error).message };
+  }
+  return { ok: true, frame: { sessionId, statement, signature: bytes.subarray(STATEMENT_BYTES, SIGNED_STATEMENT_BYTES), payload: bytes.subarray(SIGNED_STATEMENT_BYTES), parsed } };
 }
