@@ -337,14 +337,21 @@ export class CeremonyEngine {
     if (a.kind === "sign") {
       if (outcome.ok) return { ok: true, result: this.complete(a, outcome.ceremony, undefined, this.o.clock.now(), s.me, share) };
       if (s.convicted) return this.convict(s, s.convicted, outcome.failure);
-      if (!blameworthy(outcome.failure)) return { ok: false, failure: this.toNodeFailure(outcome.failure, peerOf) };
-      // Signing keeps its rounds; after an abort the parties compare what they were sent.
+      // Only a failed protocol check can hide an equivocation: a frame refused for its envelope or
+      // signature names its sender for certain, and DKLs23's ban comes from a pairwise check.
+      if (outcome.failure.code !== "protocol-abort") return { ok: false, failure: this.toNodeFailure(outcome.failure, peerOf) };
+      // Signing keeps its rounds; after an abort the parties compare what they were sent. One
+      // other party's statements can suffice, so the first equivocation found ends the wait.
       const mine = this.statementsPayload(s);
       for (const p of this.others(s)) this.sendFrame(s, p, FRAME_KIND.evidence, mine);
-      await this.waitUntil(s, () => this.others(s).every((p) => s.evidence.has(p)), this.o.exchangeTimeoutMs ?? 3_000);
-      const pool = [...s.received, ...s.sent.values()];
-      for (const f of s.evidence.values()) pool.push(...readStatements(splitPayload(f.payload).direct));
-      const eq = findEquivocation(s.sessionId, pool, peerOf);
+      let eq: Evidence | null = null;
+      const search = () => {
+        const pool = [...s.received, ...s.sent.values()];
+        for (const f of s.evidence.values()) pool.push(...readStatements(splitPayload(f.payload).direct));
+        eq = findEquivocation(s.sessionId, pool, peerOf);
+        return eq !== null || this.others(s).every((p) => s.evidence.has(p));
+      };
+      await this.waitUntil(s, search, this.o.exchangeTimeoutMs ?? 3_000);
       if (eq) return this.convict(s, eq, outcome.failure);
       return { ok: false, failure: this.toNodeFailure(outcome.failure, peerOf) };
     }
@@ -373,14 +380,23 @@ export class CeremonyEngine {
       // The others may still be computing their last round (ECDSA: seconds of CPU): the
       // confirmations are awaited until the ceremony's own deadline, at least the exchange timeout.
       const left = this.o.keygenTimeoutMs - (this.o.clock.now() - s.session.startedAt);
-      const all = await this.waitUntil(s, () => this.others(s).every((p) => s.confirms.has(p)), Math.max(left, this.o.exchangeTimeoutMs ?? 10_000));
+      // After an abort, one other party's echo can already convict an equivocator: no need to wait
+      // for a cheater's own confirmation then.
+      const equivocation = () => {
+        const pool = [...s.received, ...s.sent.values()];
+        for (const c of s.confirms.values()) pool.push(...readStatements(splitPayload(c.payload).direct));
+        return findEquivocation(s.sessionId, pool, peerOf);
+      };
+      const all = await this.waitUntil(
+        s,
+        () => this.others(s).every((p) => s.confirms.has(p)) || (!outcome.ok && equivocation() !== null),
+        Math.max(left, this.o.exchangeTimeoutMs ?? 10_000),
+      );
 
       // 1. Evidence found while receiving; 2. equivocation in any broadcast, over what this node
       // received and what every other party echoed.
       if (s.convicted) return this.convict(s, s.convicted, outcome.ok ? undefined : outcome.failure);
-      const pool = [...s.received, ...s.sent.values()];
-      for (const c of s.confirms.values()) pool.push(...readStatements(splitPayload(c.payload).direct));
-      const eq = findEquivocation(s.sessionId, pool, peerOf);
+      const eq = equivocation();
       if (eq) return this.convict(s, eq, outcome.ok ? undefined : outcome.failure);
       if (!outcome.ok) return { ok: false, failure: this.toNodeFailure(outcome.failure, peerOf) };
       if (!all) {
