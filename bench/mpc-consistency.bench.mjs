@@ -90,7 +90,7 @@ async function network(confirmRound) {
     },
     async sign(keyId, scheme, i) {
       const hash = bytesToHex(randomBytes(32));
-      const pair = [[1, 2], [1, 3], [2, 3]][i % 3];
+      const pair = [[1, 2], [1, 3], [2, 3]][((i % 3) + 3) % 3];
       const t = performance.now();
       ok(await run("sign", edge.sign({ keyId, scheme, parties: parties(pair), body: { kind: "Hash", hash: `0x${hash}` } })));
       return performance.now() - t;

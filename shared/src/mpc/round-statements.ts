@@ -238,7 +238,9 @@ export function checkEvidence(e: Evidence): EvidenceVerdict {
  * `peerOf` maps party indices of the session to peer ids.
  */
 export function findEquivocation(sessionId: string, signed: { statement: Uint8Array; signature: Uint8Array }[], peerOf: ReadonlyMap<number, string>): Evidence | null {
-  const seen = new Map<string, { s: Statement; hex: SignedStatementHex }>();
+  // Grouped by (sender, round) first; signatures are checked only where digests disagree, so the
+  // common case (everyone saw the same) costs no signature check at all.
+  const slots = new Map<string, { s: Statement; x: { statement: Uint8Array; signature: Uint8Array } }[]>();
   for (const x of signed) {
     let s: Statement;
     try {
@@ -246,16 +248,20 @@ export function findEquivocation(sessionId: string, signed: { statement: Uint8Ar
     } catch {
       continue;
     }
-    if (s.sessionId !== sessionId || s.kind !== FRAME_KIND.core) continue;
-    const peer = peerOf.get(s.from);
-    if (!peer || !verifyStatement(x.statement, x.signature, peer)) continue;
+    if (s.sessionId !== sessionId || s.kind !== FRAME_KIND.core || !peerOf.has(s.from)) continue;
     const slot = `${s.from}/${s.round}`;
-    const before = seen.get(slot);
-    const hex = signedHex(x.statement, x.signature);
-    if (!before) {
-      seen.set(slot, { s, hex });
-    } else if (before.s.broadcastDigest !== s.broadcastDigest) {
-      return { kind: "equivocation", culprit: peer, sessionId, round: s.round, statements: [before.hex, hex] };
+    const list = slots.get(slot) ?? [];
+    list.push({ s, x });
+    slots.set(slot, list);
+  }
+  for (const list of slots.values()) {
+    if (new Set(list.map((e) => e.s.broadcastDigest)).size < 2) continue;
+    const peer = peerOf.get(list[0]!.s.from)!;
+    const valid = list.filter((e) => verifyStatement(e.x.statement, e.x.signature, peer));
+    const first = valid[0];
+    const other = first && valid.find((e) => e.s.broadcastDigest !== first.s.broadcastDigest);
+    if (first && other) {
+      return { kind: "equivocation", culprit: peer, sessionId, round: first.s.round, statements: [signedHex(first.x.statement, first.x.signature), signedHex(other.x.statement, other.x.signature)] };
     }
   }
   return null;
