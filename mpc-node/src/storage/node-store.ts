@@ -221,7 +221,7 @@ export class NodeStore {
    * checkpointed and truncated, the file rebuilt by VACUUM, so no copy stays in the database files.
    */
   eraseRetired(keyId: string): number {
-    const n = Number(this.db.prepare("DELETE FROM retired_shares WHERE key_id = ?").run(keyId).changes);
+    const n = Number(this.stmt("DELETE FROM retired_shares WHERE key_id = ?").run(keyId).changes);
     this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     this.db.exec("VACUUM");
     this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -229,7 +229,7 @@ export class NodeStore {
   }
 
   retiredGenerations(keyId: string): number[] {
-    return (this.db.prepare("SELECT generation FROM retired_shares WHERE key_id = ? ORDER BY generation").all(keyId) as { generation: number }[]).map((r) => r.generation);
+    return (this.stmt("SELECT generation FROM retired_shares WHERE key_id = ? ORDER BY generation").all(keyId) as { generation: number }[]).map((r) => r.generation);
   }
 
   // ---------------------------------------------------------------- peers' audit heads
@@ -237,11 +237,11 @@ export class NodeStore {
   /** A peer's audit head as it signed it into a ceremony's messages (cross-anchoring its log). */
   recordPeerHead(peerId: string, head: { seq: number; hash: string }, now: number): void {
     if (head.seq === 0) return;
-    this.db.prepare("INSERT OR IGNORE INTO peer_audit_heads (peer_id, seq, hash, at) VALUES (?, ?, ?, ?)").run(peerId, head.seq, head.hash, now);
+    this.stmt("INSERT OR IGNORE INTO peer_audit_heads (peer_id, seq, hash, at) VALUES (?, ?, ?, ?)").run(peerId, head.seq, head.hash, now);
   }
 
   peerHeads(peerId: string): { seq: number; hash: string }[] {
-    return this.db.prepare("SELECT seq, hash FROM peer_audit_heads WHERE peer_id = ? ORDER BY seq").all(peerId) as { seq: number; hash: string }[];
+    return this.stmt("SELECT seq, hash FROM peer_audit_heads WHERE peer_id = ? ORDER BY seq").all(peerId) as { seq: number; hash: string }[];
   }
 
   // ---------------------------------------------------------------- bans
