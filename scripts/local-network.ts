@@ -18,14 +18,13 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { freePort } from "../mpc-node/src/dev/local-cluster.js";
 import { ensureBtcd } from "./btcd/install.mjs";
-import { regtestUrl } from "./btcd/regtest.js";
+import { regtestUrl, startRegtest } from "./btcd/regtest.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const MPC_NODE = join(root, "mpc-node/bin/mpc-node.mjs");
 const WRANGLER = join(root, "node_modules/.bin/wrangler");
 const ANVIL = join(root, "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
 const SOLANA_VALIDATOR = join(root, "scripts/solana-validator.ts");
-const BITCOIN_REGTEST = join(root, "scripts/btcd/regtest.ts");
 
 export const REGIONS = ["eu", "us", "ap"] as const;
 export const ANVIL_CHAIN_ID = 31337;
@@ -275,9 +274,9 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
       const port = o.bitcoinPort || (await freePort());
       const dataDir = join(o.stateDir, "btcd");
       bitcoinUrl = regtestUrl(dataDir, port);
-      const btc = spawn(process.execPath, ["--import", "tsx", BITCOIN_REGTEST, "--data", dataDir, "--port", String(port)], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-      children.push({ name: "bitcoin", child: btc });
-      bitcoinReady = waitReady("bitcoin", btc, /Bitcoin regtest RPC listening on/, 90_000, log);
+      // btcd is this process's child (like anvil), its miner a loop here: nothing is left running
+      // when the network stops, however it stops.
+      bitcoinReady = startRegtest({ dataDir, port, log: (line) => log("bitcoin", line), onSpawn: (child) => children.push({ name: "bitcoin", child }) }).then(() => undefined);
       bitcoinReady.catch(() => undefined); // awaited before the network is returned; a failure surfaces there
     }
 

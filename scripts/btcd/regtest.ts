@@ -39,7 +39,14 @@ export function regtestUrl(dataDir: string, port: number): string {
   return `http://${creds.user}:${creds.pass}@127.0.0.1:${port}`;
 }
 
-export async function startRegtest(o: { dataDir: string; port?: number; idleBlockMs?: number; log?: (line: string) => void }): Promise<Regtest> {
+export async function startRegtest(o: {
+  dataDir: string;
+  port?: number;
+  idleBlockMs?: number;
+  log?: (line: string) => void;
+  /** Called with btcd's process as soon as it is spawned (a launcher that must stop it whatever happens). */
+  onSpawn?: (child: ChildProcess) => void;
+}): Promise<Regtest> {
   const bin = ensureBtcd();
   const creds = regtestCredentials(o.dataDir);
   const port = o.port || (await freePort());
@@ -61,6 +68,7 @@ export async function startRegtest(o: { dataDir: string; port?: number; idleBloc
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
+  o.onSpawn?.(child);
   let output = "";
   const keep = (d: Buffer) => {
     output = (output + d.toString()).slice(-4000);
@@ -98,6 +106,7 @@ export async function startRegtest(o: { dataDir: string; port?: number; idleBloc
 
   // Blocks by themselves: whenever the mempool holds something, and every idleBlockMs anyway.
   let stopped = false;
+  child.once("exit", () => (stopped = true)); // killed by a launcher: the miner stops too
   let lastBlock = Date.now();
   const idle = o.idleBlockMs ?? 10_000;
   const miner = (async () => {
