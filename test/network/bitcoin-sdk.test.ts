@@ -4,7 +4,8 @@
 // P2WPKH, the default, and Schnorr (FROST BIP340) → Taproot — `tessera dev fund` pays each from
 // newly mined coins, and `transferAsset` Native (satoshis) reaches Confirmed. Every amount received
 // is read from btcd's RPC, never from our API. One more test spends from an address of every
-// wallet kind the API can create here (EVM on anvil, P2WPKH, Taproot), and amount-limit and
+// wallet kind the API can create here (EVM on anvil, P2WPKH, Taproot, Solana on the local
+// validator), and amount-limit and
 // velocity policies block BTC transfers over their limits (BTC priced in USD, 8 decimals).
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -23,6 +24,7 @@ import { startLocalNetwork, type LocalNetwork } from "../../scripts/local-networ
 import { bitcoinRpc, REGTEST } from "../../scripts/btcd/regtest-miner.js";
 import { anvilAt } from "../chain/anvil.js";
 import { randomAddress } from "../broadcast/harness.js";
+import { balance as solanaBalance, newKeypair, solanaRpc } from "../chain/solana.js";
 
 const run = promisify(execFile);
 const cli = new URL("../../cli/bin/tessera.mjs", import.meta.url).pathname;
@@ -40,14 +42,13 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "tessera-bitcoin-"));
   net = await startLocalNetwork({
     stateDir: dir,
-    solana: false,
     // 1 BTC = 100 000 USD for the policy engine.
-    vars: { POLICY_USD_PRICES: JSON.stringify({ BitcoinRegtest: "100000" }), TESSERA_NETWORKS: JSON.stringify({ BitcoinRegtest: { pollIntervalMs: 100 }, Anvil: { pollIntervalMs: 100 } }) },
+    vars: { POLICY_USD_PRICES: JSON.stringify({ BitcoinRegtest: "100000" }), TESSERA_NETWORKS: JSON.stringify({ BitcoinRegtest: { pollIntervalMs: 100 }, Anvil: { pollIntervalMs: 100 }, SolanaLocal: { pollIntervalMs: 100 } }) },
   });
   btc = bitcoinRpc(net.bitcoinUrl!);
   configFile = join(dir, "local.json");
   const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: configFile });
-  recordLocalChains(configFile, { BitcoinRegtest: net.bitcoinUrl, Anvil: net.chainUrl });
+  recordLocalChains(configFile, { BitcoinRegtest: net.bitcoinUrl, Anvil: net.chainUrl, SolanaLocal: net.solanaUrl });
   dfns = new DfnsApiClient({ baseUrl: cfg.baseUrl, authToken: cfg.authToken, signer: new AsymmetricKeySigner({ credId: cfg.credId, privateKey: cfg.privateKeyPem }) });
 }, 240_000);
 
@@ -124,7 +125,7 @@ describe("Bitcoin through the official SDK, signed by the share holders, confirm
     expect(assets.assets[0]).toMatchObject({ symbol: "BTC", balance: change.sats.toString() });
   }, 180_000);
 
-  it("every wallet kind the API can create here spends from its address on a real node: EVM (anvil), P2WPKH, Taproot", async () => {
+  it("every wallet kind the API can create here spends from its address on a real node: EVM (anvil), P2WPKH, Taproot, Solana", async () => {
     const chain = anvilAt(net.chainUrl!);
     const evm = await newWallet("Anvil");
     await chain.rpc("anvil_setBalance", [evm.address, "0xde0b6b3a7640000"]);
@@ -141,6 +142,14 @@ describe("Bitcoin through the official SDK, signed by the share holders, confirm
       expect([w.address, t.status]).toEqual([w.address, "Confirmed"]);
       expect((await paid(t.txHash!, to.script)).sats).toBe(50_000n);
     }
+
+    // Solana (FROST Ed25519): airdropped, then lamports leave its address, as the validator sees it.
+    const sol = await newWallet("SolanaLocal");
+    await devFund(sol.id, "1");
+    const solTo = (await newKeypair()).address;
+    const solT = (await dfns.wallets.transferAsset({ walletId: sol.id, body: { kind: "Native", to: solTo, amount: "100000000" } })) as unknown as Transfer;
+    expect((await settled(sol.id, solT.id)).status).toBe("Confirmed");
+    expect(await solanaBalance(solanaRpc(net.solanaUrl!), solTo)).toBe(100_000_000n);
   }, 240_000);
 
   it("amount-limit and velocity policies block BTC transfers over their limits (1 BTC = 100 000 USD)", async () => {
