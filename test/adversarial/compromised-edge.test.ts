@@ -64,7 +64,9 @@ beforeAll(async () => {
   // What the attacker took from the state folder.
   const secrets = JSON.parse(readFileSync(join(rig.dir, "edge.json"), "utf8")) as { edgeId: string; authorizationKey: string; peerSeed: string };
   const { host } = await createCoordinatorHost(await generateKeyPairFromSeed("Ed25519", hexToBytes(secrets.peerSeed)));
-  attacker = { host, coordinator: new MpcCoordinator(host, { timeoutMs: 60_000 }), edge: new LocalEdge(secrets.edgeId, hexToBytes(secrets.authorizationKey), newLocalUser(rig.cfg.orgId)) };
+  // Every node named must be seen refusing: wait for the last one's report (a loaded machine can
+  // take longer than the default 300 ms grace after the first refusal).
+  attacker = { host, coordinator: new MpcCoordinator(host, { timeoutMs: 60_000, graceMs: 10_000 }), edge: new LocalEdge(secrets.edgeId, hexToBytes(secrets.authorizationKey), newLocalUser(rig.cfg.orgId)) };
   nodes = rig.net.nodes.map((n) => {
     const config = JSON.parse(readFileSync(n.configPath, "utf8")) as { listen: { ws: string } };
     const port = /\/tcp\/(\d+)/.exec(config.listen.ws)![1];
