@@ -8,7 +8,7 @@
 // authorization key and libp2p seed, the bootstrap secret, and each node's identity and
 // key-encryption key (written by `mpc-node init`). Nothing is shared through the repository.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createPublicKey, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -80,6 +80,34 @@ export interface LocalNetwork {
   restartApi(o?: { crash?: boolean; vars?: Record<string, string>; env?: Record<string, string> }): Promise<void>;
   /** Process ids of the edge API (wrangler and what it started, e.g. workerd), of anvil and of the Solana validator. */
   pids(): { api: number[]; chain: number | null; solana: number | null };
+}
+
+/**
+ * Gives every node the org's root of trust out of band (`mpc-node orgs add`), as an operator
+ * would: the public key of the root service account whose private key the caller holds, and the
+ * org's immutable all-operations permission. From then on the nodes believe about the org only
+ * what its governance log, signed under that root, says. Idempotent.
+ */
+export async function governLocalOrg(net: Pick<LocalNetwork, "nodes">, cfg: { baseUrl: string; orgId: string; authToken: string; privateKeyPem: string }): Promise<void> {
+  // SPKI DER in hex: one argument, no line breaks.
+  const rootKey = createPublicKey(cfg.privateKeyPem).export({ type: "spki", format: "der" }).toString("hex");
+  const res = await fetch(`${cfg.baseUrl}/permissions`, { headers: { authorization: `Bearer ${cfg.authToken}` } });
+  if (!res.ok) throw new Error(`cannot list permissions: ${res.status} ${await res.text()}`);
+  const root = ((await res.json()) as { items: { id: string; isImmutable?: boolean }[] }).items.find((p) => p.isImmutable);
+  if (!root) throw new Error("the org has no immutable root permission");
+  // One process per node, all at once (each loads the TypeScript CLI).
+  await Promise.all(
+    net.nodes.map(
+      (n) =>
+        new Promise<void>((resolve, reject) => {
+          const child = spawn(process.execPath, [MPC_NODE, "orgs", "add", cfg.orgId, "--root", rootKey, "--root-permission", root.id, "--config", n.configPath], { stdio: ["ignore", "ignore", "pipe"] });
+          let stderr = "";
+          child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+          child.on("error", reject);
+          child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`mpc-node orgs add (${n.region}) failed: ${stderr}`))));
+        }),
+    ),
+  );
 }
 
 /** Every live process under `pid` (from /proc), children first-level to leaves. */

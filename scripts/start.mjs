@@ -9,7 +9,7 @@ import { register } from "tsx/esm/api";
 
 register();
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const { startLocalNetwork } = await import("./local-network.ts");
+const { governLocalOrg, startLocalNetwork } = await import("./local-network.ts");
 const { ensureLocalOrg, recordLocalChains } = await import("../worker/src/admin/local-bootstrap.mjs");
 
 const stateDir = process.env.TESSERA_STATE_DIR ?? join(root, ".tessera");
@@ -45,6 +45,8 @@ try {
   for (const n of net.nodes) n.process.on("exit", (code) => !stopping && console.error(`[node ${n.region}] exited with ${code}`));
   const localFile = join(stateDir, "local.json");
   const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: localFile });
+  // The nodes learn the org's root of trust out of band, as an operator would give it to them.
+  await governLocalOrg(net, cfg);
   recordLocalChains(localFile, { ...(net.chainUrl ? { Anvil: net.chainUrl } : {}), ...(net.solanaUrl ? { SolanaLocal: net.solanaUrl } : {}), ...(net.bitcoinUrl ? { BitcoinRegtest: net.bitcoinUrl } : {}) });
   console.log(`
 Tessera local network ready in ${((Date.now() - started) / 1000).toFixed(1)} s
@@ -54,7 +56,7 @@ Tessera local network ready in ${((Date.now() - started) / 1000).toFixed(1)} s
   solana       ${net.solanaUrl}            (litesvm validator, network name "SolanaLocal")
   bitcoin      ${net.bitcoinUrl?.replace(/\/\/[^@]*@/, "//")}          (btcd regtest, network name "BitcoinRegtest"; credentials in local.json)
   share holders ${net.nodes.map((n) => `${n.region} ${n.peerId.slice(0, 12)}…`).join(", ")} (2-of-3)
-  credentials  ${localFile} (org ${cfg.orgId}, root service account${cfg.reused ? ", reused" : ""})
+  credentials  ${localFile} (org ${cfg.orgId}, root service account${cfg.reused ? ", reused" : ""}; its key is the org's root of trust at every node)
   state        ${stateDir} (kept across restarts; delete it to start over)
 
 Try it:

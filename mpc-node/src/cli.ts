@@ -13,11 +13,16 @@
 //                                                 signed into their own logs: a rewritten or truncated
 //                                                 chain no longer contains them)
 //   mpc-node audit export --config <file> [--out <file>]
+//   mpc-node orgs add <orgId> --root <public key: PEM file, PEM text or SPKI hex> [--root-permission <id>] --config <file>
+//   mpc-node orgs show <orgId> --config <file>
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { bytesToHex } from "@noble/hashes/utils.js";
+import { parsePublicKeyPem } from "../../shared/src/dfns/public-key.js";
+import { spkiHex } from "../../shared/src/governance/log.js";
 import { loadConfig } from "./config.js";
+import { GovernanceBook } from "./governance/book.js";
 import { faultFromEnv } from "./dev/faults.js";
 import { configEntries, createJoinRequest, verifyJoinRequest } from "./operations/join-request.js";
 import { rotateKek } from "./operations/kek-rotation.js";
@@ -62,7 +67,12 @@ const USAGE = `usage:
   mpc-node status --config <file>
   mpc-node kek rotate --config <file> [--out <file>]
   mpc-node audit verify (--config <file> | --export <file>) [--against <peer export>[,<peer export>…]]
-  mpc-node audit export --config <file> [--out <file>]`;
+  mpc-node audit export --config <file> [--out <file>]
+
+  mpc-node orgs add <orgId> --root <public key PEM file | PEM | SPKI hex> [--root-permission <permissionId>] --config <file>
+      the org's root of trust, learned out of band from the edge: everything else this node
+      believes about the org follows from governance entries signed under it
+  mpc-node orgs show <orgId> --config <file>`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -91,6 +101,13 @@ export async function main(argv: string[]): Promise<number> {
         if (sub === "verify") return auditVerify(flags(more));
         if (sub === "export") return auditExport(flags(more));
         throw new UsageError("audit needs verify or export");
+      }
+      case "orgs": {
+        const [sub, orgId, ...more] = rest;
+        if (!orgId || orgId.startsWith("--")) throw new UsageError("orgs needs an org id");
+        if (sub === "add") return orgsAdd(orgId, flags(more));
+        if (sub === "show") return await orgsShow(orgId, flags(more));
+        throw new UsageError("orgs needs add or show");
       }
       default:
         throw new UsageError(command ? `unknown command ${command}` : "no command");
@@ -163,6 +180,47 @@ async function start(f: Map<string, string>): Promise<number> {
   });
   await node.stop();
   return 0;
+}
+
+function openStore(f: Map<string, string>): NodeStore {
+  const config = loadConfig(need(f, "config"));
+  const { peerId } = loadIdentity(config.paths.identity);
+  mkdirSync(config.paths.dataDir, { recursive: true });
+  // Governance needs no share: a vault key that opens nothing is enough.
+  return new NodeStore(config.paths.database, new ShareVault(new Uint8Array(32)), peerId);
+}
+
+function orgsAdd(orgId: string, f: Map<string, string>): number {
+  const root = need(f, "root");
+  const text = existsSync(root) ? readFileSync(root, "utf8") : root;
+  const key = /^[0-9a-f]+$/.test(text.trim()) ? text.trim() : spkiHex(text);
+  if (!key || !parsePublicKeyPem(key.length > 0 && /^[0-9a-f]+$/.test(key) ? spkiPem(key) : text)) throw new Error("--root is not a usable public key");
+  const store = openStore(f);
+  try {
+    store.addGovernedOrg(orgId, [key], f.get("root-permission") ?? null, Date.now());
+  } finally {
+    store.close();
+  }
+  print({ orgId, roots: [key], rootPermission: f.get("root-permission") ?? null });
+  return 0;
+}
+
+async function orgsShow(orgId: string, f: Map<string, string>): Promise<number> {
+  const store = openStore(f);
+  try {
+    const state = await new GovernanceBook(store).state(orgId);
+    if (!state) throw new Error(`org ${orgId} has no root of trust on this node`);
+    print({ orgId, head: state.head, roots: state.roots, identities: Object.keys(state.identities).length, permissions: Object.keys(state.permissions).length });
+  } finally {
+    store.close();
+  }
+  return 0;
+}
+
+/** SPKI hex back to a PEM, to check it parses. */
+function spkiPem(hex: string): string {
+  const b64 = Buffer.from(hex, "hex").toString("base64");
+  return `-----BEGIN PUBLIC KEY-----\n${b64.match(/.{1,64}/g)!.join("\n")}\n-----END PUBLIC KEY-----\n`;
 }
 
 function info(f: Map<string, string>): number {

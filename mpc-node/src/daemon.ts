@@ -18,6 +18,7 @@ import { claimDataDir } from "./operations/node-lock.js";
 import { nodeStatus } from "./operations/status.js";
 import { loadIdentity, loadKek } from "./secrets.js";
 import { AuditLog } from "./storage/audit-log.js";
+import { GovernanceBook } from "./governance/book.js";
 import { NodeStore } from "./storage/node-store.js";
 import { ShareVault } from "./storage/share-vault.js";
 
@@ -90,6 +91,7 @@ export async function startNode(configPath: string, opts: { log?: Logger; fault?
     authorization: config.authorization,
     chainIdOf: (network) => (Object.hasOwn(chainIds, network) ? chainIds[network] : defaultChainIdOf(network)),
     maxSessions: config.maxSessions,
+    governance: new GovernanceBook(store, config.authorization.rpId ?? "localhost"),
     store,
     audit,
     nodeKey: identity.signingSeed,

@@ -5,6 +5,7 @@
 // Clients: the unmodified @dfns/sdk, and test/api/client.ts's ApiClient for the raw wire (to keep,
 // replay or misuse a user action, which the SDK never lets a caller do).
 import { createPrivateKey, createPublicKey, sign as nodeSign } from "node:crypto";
+import http from "node:http";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -12,8 +13,13 @@ import { DfnsApiClient, DfnsError } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
 // @ts-expect-error — a plain .mjs helper for npm start, without type declarations
 import { ensureLocalOrg } from "../../worker/src/admin/local-bootstrap.mjs";
-import { startLocalNetwork, type LocalNetwork, type NetworkOptions } from "../../scripts/local-network.js";
+import { governLocalOrg, startLocalNetwork, type LocalNetwork, type NetworkOptions } from "../../scripts/local-network.js";
 import { ApiClient, type KeyCredential } from "../api/client.js";
+
+// The SDK fetches with node-fetch over Node's global agent, which keeps sockets alive; after a
+// pause of a few seconds (a test blocked on a child process) the dev server has closed them and
+// the next request fails with "socket hang up". One connection per request instead.
+http.globalAgent = new http.Agent({ keepAlive: false });
 
 export interface LocalConfig {
   baseUrl: string;
@@ -71,6 +77,8 @@ export async function startRig(prefix: string, options: Omit<NetworkOptions, "st
   try {
     net = await startLocalNetwork({ stateDir: dir, log, ...options });
     const cfg = (await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") })) as LocalConfig;
+    // As npm start does: the nodes hold the org's root of trust, and judge by its governance log.
+    await governLocalOrg(net, cfg);
     const dfns = sdkClient(cfg.baseUrl, cfg.authToken, cfg.credId, cfg.privateKeyPem);
     const root = new ApiClient(nodeFetch, cfg.baseUrl, cfg.authToken, cfg.credId, pemCredential(cfg.privateKeyPem));
     const n = net;

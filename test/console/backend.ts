@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startLocalNetwork } from "../../scripts/local-network.js";
+import { startLocalNetwork, type LocalNetwork } from "../../scripts/local-network.js";
 
 export interface ConsoleBackend {
   /** The API for Node-side calls (127.0.0.1). */
@@ -13,6 +13,8 @@ export interface ConsoleBackend {
   origin: string;
   chainUrl: string | null;
   bootstrapSecret: string;
+  /** The share holders, to give them the org's root of trust (governLocalOrg). */
+  nodes: LocalNetwork["nodes"];
   /** Recent output of the processes, for a failure's message. */
   log(): string;
   stop(): Promise<void>;
@@ -47,6 +49,7 @@ async function startOnce(): Promise<ConsoleBackend> {
       origin: network.apiUrl.replace("127.0.0.1", "localhost"),
       chainUrl: network.chainUrl,
       bootstrapSecret: network.bootstrapSecret,
+      nodes: network.nodes,
       log: () => lines.join("\n"),
       async stop() {
         await network.stop();

@@ -19,6 +19,7 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { vendorConsoleLibraries } from "../../scripts/vendor-console.mjs";
 import { browserAvailable, launchChromium } from "../browser/chromium.js";
+import { governLocalOrg } from "../../scripts/local-network.js";
 import { startConsoleBackend, type ConsoleBackend } from "./backend.js";
 import { ARTIFACTS, ConsoleUser } from "./browser-user.js";
 
@@ -88,6 +89,8 @@ describe.skipIf(!browserAvailable)("web console with passkeys, in chromium", () 
     });
     expect(res.status).toBe(200);
     boot = (await res.json()) as typeof boot;
+    // As npm start does: the nodes hold the org's root of trust; the people below reach them only through its governance log.
+    await governLocalOrg(backend, { baseUrl: backend.apiUrl, orgId: boot.orgId, authToken: boot.serviceAccount.accessToken, privateKeyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString() });
     operator = new DfnsApiClient({
       baseUrl: backend.apiUrl,
       authToken: boot.serviceAccount.accessToken,

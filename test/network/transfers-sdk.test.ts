@@ -16,7 +16,7 @@ import { encodeFunctionData, getAddress, serializeTransaction, type Address, typ
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error — a plain .mjs helper for npm start, without type declarations
 import { ensureLocalOrg } from "../../worker/src/admin/local-bootstrap.mjs";
-import { startLocalNetwork, type LocalNetwork } from "../../scripts/local-network.js";
+import { governLocalOrg, startLocalNetwork, type LocalNetwork } from "../../scripts/local-network.js";
 import { ERC20_ABI } from "../../worker/src/chains/evm/transaction.js";
 import { anvilAt } from "../chain/anvil.js";
 import { deployTestToken, fund } from "../chain/erc20.js";
@@ -47,6 +47,8 @@ beforeAll(async () => {
   proxy.upstream = net.chainUrl!;
   chain = anvilAt(net.chainUrl!);
   const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
+  // As npm start does: the nodes hold the org's root of trust and judge every request by its governance log.
+  await governLocalOrg(net, cfg);
   dfns = new DfnsApiClient({ baseUrl: cfg.baseUrl, authToken: cfg.authToken, signer: new AsymmetricKeySigner({ credId: cfg.credId, privateKey: cfg.privateKeyPem }) });
 }, 240_000);
 

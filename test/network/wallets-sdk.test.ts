@@ -16,7 +16,7 @@ import { toAccount, type CustomSource } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error — a plain .mjs helper for npm start, without type declarations
 import { ensureLocalOrg } from "../../worker/src/admin/local-bootstrap.mjs";
-import { startLocalNetwork, type LocalNetwork } from "../../scripts/local-network.js";
+import { governLocalOrg, startLocalNetwork, type LocalNetwork } from "../../scripts/local-network.js";
 
 let net: LocalNetwork;
 let dir: string;
@@ -26,6 +26,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "tessera-net-"));
   net = await startLocalNetwork({ stateDir: dir, chain: false });
   const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
+  // As npm start does: the nodes hold the org's root of trust and judge every request by its governance log.
+  await governLocalOrg(net, cfg);
   dfns = new DfnsApiClient({ baseUrl: cfg.baseUrl, authToken: cfg.authToken, signer: new AsymmetricKeySigner({ credId: cfg.credId, privateKey: cfg.privateKeyPem }) });
 }, 180_000);
 

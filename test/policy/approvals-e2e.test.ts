@@ -18,7 +18,7 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error — a plain .mjs helper for npm start, without type declarations
 import { ensureLocalOrg } from "../../worker/src/admin/local-bootstrap.mjs";
-import { startLocalNetwork, type LocalNetwork } from "../../scripts/local-network.js";
+import { governLocalOrg, startLocalNetwork, type LocalNetwork } from "../../scripts/local-network.js";
 
 let net: LocalNetwork;
 let dir: string;
@@ -28,6 +28,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "tessera-policy-e2e-"));
   net = await startLocalNetwork({ stateDir: dir, chain: true, vars: { POLICY_USD_PRICES: JSON.stringify({ Anvil: "2000" }) } });
   const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
+  // As npm start does: the nodes hold the org's root of trust and judge every request by its governance log.
+  await governLocalOrg(net, cfg);
   dfns = new DfnsApiClient({ baseUrl: cfg.baseUrl, authToken: cfg.authToken, signer: new AsymmetricKeySigner({ credId: cfg.credId, privateKey: cfg.privateKeyPem }) });
 }, 240_000);
 

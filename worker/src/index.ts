@@ -15,6 +15,7 @@ import { identityRoutes } from "./auth/identity-routes.js";
 import { loginRoutes, logoutRoutes } from "./auth/login-routes.js";
 import { registrationRoutes } from "./auth/registration-routes.js";
 import { requireUserAction } from "./auth/user-action.js";
+import { recordGovernanceChanges } from "./governance/record.js";
 import type { AppEnv } from "./http/app-env.js";
 import { errorBody, handleError } from "./http/errors.js";
 import { broadcastRoutes } from "./broadcast/routes.js";
@@ -38,6 +39,7 @@ app.route("/", registrationRoutes);
 // Layer 1, for everything below.
 app.use("*", authenticate);
 app.use("*", requireUserAction);
+app.use("*", recordGovernanceChanges);
 
 // Layer 2 is per route (permit(op) inside each router).
 app.route("/", logoutRoutes);

@@ -47,6 +47,7 @@ import {
 import { RoundSigner } from "./round-signer.js";
 import { CeremonySession, type Clock, type SessionFailure } from "./session.js";
 import type { KeyRecord } from "../storage/node-store.js";
+import type { GovernanceBook } from "../governance/book.js";
 
 export interface EngineStore {
   key(keyId: string): KeyRecord | undefined;
@@ -78,6 +79,8 @@ export interface EngineOptions {
   keygenTimeoutMs: number;
   authorization?: { maxLifetimeMs?: number; clockSkewMs?: number; userActionMaxAgeMs?: number; rpId?: string };
   chainIdOf?: ChainIdOf;
+  /** Governed orgs' logs; without it every org is treated as ungoverned. */
+  governance?: GovernanceBook;
   maxSessions?: number;
   store: EngineStore;
   audit: { append(entry: Record<string, unknown>): unknown; currentHead?(): { seq: number; hash: string } };
@@ -135,7 +138,7 @@ interface ActiveSession {
   wake: (() => void) | null;
 }
 
-type Binding = { orgId: string; walletId: string | null; network: string | null; derivationPath: string | null; credentials: string[] };
+type Binding = { orgId: string; walletId: string | null; network: string | null; derivationPath: string | null; credentials: string[]; owner: string | null };
 
 type Settled = { ok: true; result: CeremonyResult; audit?: Record<string, unknown> } | { ok: false; failure: NodeFailure; evidence?: Evidence };
 
@@ -177,12 +180,20 @@ export class CeremonyEngine {
    * this node starts contributing; the returned frame is the final answer. Aborting `signal`
    * (the coordinator went away) cancels this node's part.
    */
-  async run(kind: CeremonyKind, signed: unknown, coordinator: string, hooks: { accepted(sessionId: string): void; signal?: AbortSignal }): Promise<NodeResponseFrame> {
+  async run(kind: CeremonyKind, signed: unknown, coordinator: string, hooks: { accepted(sessionId: string): void; signal?: AbortSignal }, governanceEntries?: unknown[]): Promise<NodeResponseFrame> {
     const clock = this.o.clock;
     const receivedAt = clock.now();
     const store = this.o.store;
     if (this.active.size >= (this.o.maxSessions ?? 256)) {
       return this.refused(kind, signed, coordinator, receivedAt, "busy", `this node already runs ${this.active.size} sessions`);
+    }
+    const book = this.o.governance;
+    if (book && governanceEntries && governanceEntries.length > 0) {
+      const orgId = claimedOrg(signed, store);
+      if (orgId) {
+        const synced = await book.sync(orgId, governanceEntries);
+        if (!synced.ok) return this.refused(kind, signed, coordinator, receivedAt, "governance", synced.reason);
+      }
     }
     let check: Awaited<ReturnType<typeof verifyAuthorization>>;
     try {
@@ -194,6 +205,7 @@ export class CeremonyEngine {
         ...this.o.authorization,
         ...(this.o.chainIdOf ? { chainIdOf: this.o.chainIdOf } : {}),
         key: (id): KeyRecordView | undefined => store.key(id),
+        ...(book ? { governance: (orgId: string) => book.state(orgId) } : {}),
         isBanned: (keyId, peerId) => store.isBanned(keyId, peerId),
         claim: (c) => store.claim(c, clock.now()),
       });
@@ -703,6 +715,14 @@ function readStatements(bytes: Uint8Array): { statement: Uint8Array; signature: 
   return out;
 }
 
+/** The org a request is about, from what it claims (verified later): the keygen user's org, or the key's. */
+function claimedOrg(signed: unknown, store: EngineStore): string | null {
+  const a = (signed as { authorization?: { kind?: unknown; keyId?: unknown; userAction?: { orgId?: unknown } } } | null)?.authorization;
+  if (!a || typeof a !== "object") return null;
+  if (a.kind === "keygen") return typeof a.userAction?.orgId === "string" ? a.userAction.orgId : null;
+  return typeof a.keyId === "string" ? (store.key(a.keyId)?.orgId ?? null) : null;
+}
+
 function auditBase(a: Authorization, coordinator: string): Record<string, unknown> {
   const ua = a.userAction;
   return {
@@ -718,6 +738,7 @@ function auditBase(a: Authorization, coordinator: string): Record<string, unknow
     ...(a.kind === "keygen" ? { threshold: a.threshold } : {}),
     ...(a.kind === "sign" ? { digest: a.message, intent: a.intent.kind } : {}),
     ...(a.kind !== "refresh" && a.derivationPath !== undefined ? { derivationPath: a.derivationPath } : {}),
+    ...(a.governance ? { governance: a.governance } : {}),
     ...(ua ? { userAction: { actionId: ua.actionId, orgId: ua.orgId, subject: ua.subject, credId: ua.credential.credId, request: `${ua.method} ${ua.path}` } } : {}),
   };
 }

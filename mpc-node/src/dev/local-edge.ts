@@ -9,8 +9,10 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { encodeBase64Url, utf8 } from "../../../shared/src/dfns/base64url.js";
 import { userActionChallenge } from "../../../shared/src/dfns/user-action.js";
 import type { UserActionEvidence } from "../../../shared/src/dfns/wire.js";
+import type { GovernanceHead } from "../../../shared/src/governance/log.js";
 import {
   AUTHORIZATION_VERSION,
+  governedSessionId,
   randomNonceHex,
   signAuthorization,
   type Authorization,
@@ -83,6 +85,12 @@ export class LocalEdge {
   /** Signs any authorization with the edge key (tests use it to build hostile ones). */
   authorize(a: Authorization): SignedAuthorization {
     return signAuthorization(a, this.secretKey);
+  }
+
+  /** The same request under an org's governance head, with the session id derived as the nodes require. */
+  governed(signed: SignedAuthorization, head: GovernanceHead, o: { deriveSessionId?: boolean } = {}): SignedAuthorization {
+    const a = { ...signed.authorization, governance: head } as Authorization;
+    return this.authorize(o.deriveSessionId === false ? a : ({ ...a, sessionId: governedSessionId(a) } as Authorization));
   }
 
   /** A key for a wallet (`POST /wallets {network}`) or a bare key (`POST /keys {scheme, curve}`). */

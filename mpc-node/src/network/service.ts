@@ -63,7 +63,7 @@ async function serveCeremony(o: ServiceOptions, kind: CeremonyKind, stream: Stre
     const final = await o.engine.run(kind, request.value.signed, coordinator, {
       accepted: (sessionId) => void reply({ type: "accepted", sessionId }).catch(() => {}),
       signal: cancel.signal,
-    });
+    }, request.value.governance);
     if (stream.status === "open") {
       await reply(final);
       await stream.close();

@@ -71,6 +71,19 @@ CREATE TABLE IF NOT EXISTS peer_audit_heads (
   at INTEGER NOT NULL,
   PRIMARY KEY (peer_id, seq)
 ) STRICT;
+CREATE TABLE IF NOT EXISTS governed_orgs (
+  org_id TEXT PRIMARY KEY,
+  roots TEXT NOT NULL,
+  root_permission TEXT,
+  added_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS governance_entries (
+  org_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  entry TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  PRIMARY KEY (org_id, idx)
+) STRICT;
 CREATE TABLE IF NOT EXISTS audit_head (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   seq INTEGER NOT NULL,
@@ -91,6 +104,7 @@ interface KeyRow {
   network: string | null;
   derivation_path: string | null;
   credentials: string;
+  owner: string | null;
   generation: number;
   created_at: number;
 }
@@ -108,6 +122,9 @@ export class NodeStore {
     // linger in free space; eraseRetired() also vacuums and truncates the WAL.
     this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA secure_delete = ON;");
     this.db.exec(SCHEMA);
+    // Keys of governed orgs are owned by an identity of the org's governance log.
+    const columns = this.db.prepare("PRAGMA table_info(keys)").all() as { name: string }[];
+    if (!columns.some((c) => c.name === "owner")) this.db.exec("ALTER TABLE keys ADD COLUMN owner TEXT");
   }
 
   close(): void {
@@ -137,7 +154,7 @@ export class NodeStore {
   // ---------------------------------------------------------------- keys and shares
 
   key(keyId: string): KeyRecord | undefined {
-    const row = this.stmt("SELECT key_id, scheme, threshold, parties, my_index, public_key, chain_code, org_id, wallet_id, network, derivation_path, credentials, generation, created_at FROM keys WHERE key_id = ?").get(keyId) as
+    const row = this.stmt("SELECT key_id, scheme, threshold, parties, my_index, public_key, chain_code, org_id, wallet_id, network, derivation_path, credentials, owner, generation, created_at FROM keys WHERE key_id = ?").get(keyId) as
       | KeyRow
       | undefined;
     if (!row) return undefined;
@@ -154,6 +171,7 @@ export class NodeStore {
       network: row.network,
       derivationPath: row.derivation_path,
       credentials: JSON.parse(row.credentials) as string[],
+      owner: row.owner,
       generation: row.generation,
       createdAt: row.created_at,
     };
@@ -169,8 +187,8 @@ export class NodeStore {
     this.tx(() => {
       this.db
         .prepare(
-          `INSERT INTO keys (key_id, scheme, threshold, parties, my_index, public_key, chain_code, org_id, wallet_id, network, derivation_path, credentials, generation, share, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
+          `INSERT INTO keys (key_id, scheme, threshold, parties, my_index, public_key, chain_code, org_id, wallet_id, network, derivation_path, credentials, owner, generation, share, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
         )
         .run(
           record.keyId,
@@ -185,6 +203,7 @@ export class NodeStore {
           record.network,
           record.derivationPath,
           JSON.stringify(record.credentials),
+          record.owner ?? null,
           sealed,
           now,
           now,
@@ -292,6 +311,34 @@ export class NodeStore {
   /** Nonces of authorizations that expired long ago can go: an expired one is refused anyway. */
   pruneNonces(olderThan: number): number {
     return Number(this.stmt("DELETE FROM nonces WHERE expires_at < ?").run(olderThan).changes);
+  }
+
+  // ---------------------------------------------------------------- governance
+
+  /** An org's root of trust, learned out of band (mpc-node orgs add). Refuses to change an existing one. */
+  addGovernedOrg(orgId: string, roots: string[], rootPermission: string | null, now: number): void {
+    const existing = this.governedOrg(orgId);
+    if (existing) {
+      if (JSON.stringify(existing.roots) === JSON.stringify(roots) && existing.rootPermission === rootPermission) return;
+      throw new Error(`org ${orgId} already has a root of trust on this node`);
+    }
+    this.db.prepare("INSERT INTO governed_orgs (org_id, roots, root_permission, added_at) VALUES (?, ?, ?, ?)").run(orgId, JSON.stringify(roots), rootPermission, now);
+  }
+
+  governedOrg(orgId: string): { roots: string[]; rootPermission: string | null } | null {
+    const row = this.stmt("SELECT roots, root_permission FROM governed_orgs WHERE org_id = ?").get(orgId) as { roots: string; root_permission: string | null } | undefined;
+    return row ? { roots: JSON.parse(row.roots) as string[], rootPermission: row.root_permission } : null;
+  }
+
+  governanceEntries(orgId: string): string[] {
+    return (this.db.prepare("SELECT entry FROM governance_entries WHERE org_id = ? ORDER BY idx").all(orgId) as { entry: string }[]).map((r) => r.entry);
+  }
+
+  appendGovernanceEntries(orgId: string, entries: { index: number; entry: string; hash: string }[]): void {
+    this.tx(() => {
+      const insert = this.db.prepare("INSERT INTO governance_entries (org_id, idx, entry, hash) VALUES (?, ?, ?, ?)");
+      for (const e of entries) insert.run(orgId, e.index, e.entry, e.hash);
+    });
   }
 
   // ---------------------------------------------------------------- audit head

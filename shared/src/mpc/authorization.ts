@@ -25,7 +25,10 @@ import { parsePublicKeyPem } from "../dfns/public-key.js";
 import { decodeChallenge, USER_ACTION_MAX_AGE_SECONDS } from "../dfns/user-action.js";
 import { verifyUserActionEvidence } from "../dfns/user-action-evidence.js";
 import type { UserActionEvidence } from "../dfns/wire.js";
-import { canonicalJsonBytes } from "./canonical-json.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { checkActor, governanceHeadSchema, type GovernanceState } from "../governance/log.js";
+import { keyOperationFor } from "../governance/operations.js";
+import { canonicalJson, canonicalJsonBytes } from "./canonical-json.js";
 import { checkKeygenRequest, defaultChainIdOf, recomputeSigningMessage, signingIntent, walletIdOfKeyBinding, walletOnKeyRequest, type ChainIdOf } from "./intent.js";
 import { MPC_SCHEMES, type MpcScheme } from "./scheme.js";
 
@@ -89,6 +92,13 @@ const common = {
   /** Unix milliseconds. */
   issuedAt: z.int().nonnegative(),
   expiresAt: z.int().nonnegative(),
+  /**
+   * The head of the org's governance log the edge acts under (governed orgs: required). Every
+   * participant refuses unless its own log has exactly this head, and the session id is then
+   * derived from the whole authorization (governedSessionId): nodes given different heads run
+   * different sessions, which cannot complete together.
+   */
+  governance: governanceHeadSchema.optional(),
 };
 
 const derivationPath = z.string().regex(/^m(\/[0-9]{1,10}){1,32}$/, "must be a non-hardened BIP32 path like m/0/1");
@@ -159,6 +169,12 @@ export function signAuthorization(a: Authorization, edgeSecretKey: Uint8Array): 
   return { authorization: parsed.data, signature: bytesToHex(ed25519.sign(authorizationBytes(parsed.data), edgeSecretKey)) };
 }
 
+/** The session id of a governed ceremony: a hash of everything else the authorization says. */
+export function governedSessionId(a: Omit<Authorization, "sessionId"> | Authorization): string {
+  const { sessionId: _ignored, ...rest } = a as Authorization;
+  return bytesToHex(sha256(new TextEncoder().encode(`tessera.mpc.session.v1\n${canonicalJson(rest)}`)));
+}
+
 export function edgePublicKeyOf(edgeSecretKey: Uint8Array): Uint8Array {
   return ed25519.getPublicKey(edgeSecretKey);
 }
@@ -194,11 +210,13 @@ export interface KeyRecordView {
   derivationPath: string | null;
   /** The group public key (hex), when the node's record has it (chain families that check change addresses need it). */
   publicKey?: string;
-  /** credentialKeyId of every credential allowed to authorize signatures with this key. */
+  /** credentialKeyId of every credential allowed to authorize signatures with this key (an ungoverned org's key). */
   credentials: string[];
+  /** The identity that owns the key, in its org's governance log: any active credential of it may sign. */
+  owner?: string | null;
 }
 
-export type RefusalCode = "malformed" | "unknown-edge" | "forged" | "expired" | "replayed" | "mismatch" | "banned" | "user-evidence" | "intent";
+export type RefusalCode = "malformed" | "unknown-edge" | "forged" | "expired" | "replayed" | "mismatch" | "banned" | "user-evidence" | "intent" | "governance";
 
 export type AuthorizationCheck =
   | {
@@ -209,7 +227,7 @@ export type AuthorizationCheck =
       /** Sign: what the user action may sign, when one action authorizes several messages (a Bitcoin transaction's inputs). */
       claim?: string;
       /** Keygen: what the node records about the new key, from the user's own action. */
-      binding?: { orgId: string; walletId: string | null; network: string | null; derivationPath: string | null; credentials: string[] };
+      binding?: { orgId: string; walletId: string | null; network: string | null; derivationPath: string | null; credentials: string[]; owner: string | null };
     }
   | { ok: false; code: RefusalCode; reason: string };
 
@@ -235,6 +253,8 @@ export interface AuthorizationContext {
   rpId?: string;
   chainIdOf?: ChainIdOf;
   key(keyId: string): KeyRecordView | undefined;
+  /** The org's governance state at this node (after syncing the entries the request carried), or null if the org has no root of trust here. */
+  governance?(orgId: string): Promise<GovernanceState | null>;
   isBanned(keyId: string, peerId: string): boolean;
   /**
    * Atomically spends the nonce and the session id and, for a signature, binds the user action
@@ -344,10 +364,16 @@ async function checkKeygen(a: KeygenAuthorization, ctx: AuthorizationContext): P
   if (request.target === "key" && a.walletId) return refuse("mismatch", "the user created a key, not a wallet");
   const credential = credentialKeyId(a.userAction.credential.publicKey);
   if (!credential) return refuse("user-evidence", "the user's credential public key is unusable");
+  const gov = await governed(a, a.userAction.orgId, ctx);
+  if (!gov.ok) return gov.refusal;
+  if (gov.state) {
+    const actor = checkActor(gov.state, a.userAction.subject, a.userAction.credential.publicKey, keyOperationFor(a.userAction.method, a.userAction.path) ?? "(none)");
+    if (!actor.ok) return refuse("governance", actor.reason);
+  }
   return {
     ok: true,
     authorization: a,
-    binding: { orgId: a.userAction.orgId, walletId: a.walletId ?? null, network: request.network ?? null, derivationPath: a.derivationPath ?? null, credentials: [credential] },
+    binding: { orgId: a.userAction.orgId, walletId: a.walletId ?? null, network: request.network ?? null, derivationPath: a.derivationPath ?? null, credentials: [credential], owner: gov.state ? a.userAction.subject : null },
   };
 }
 
@@ -381,8 +407,18 @@ async function checkSign(a: SignAuthorization, ctx: AuthorizationContext): Promi
   if (banned) return banned;
   const evidence = await checkUserEvidence(a.userAction, ctx);
   if (evidence) return evidence;
-  const binding = checkUserBinding(a.userAction, key);
-  if (binding) return binding;
+  const gov = await governed(a, key.orgId, ctx);
+  if (!gov.ok) return gov.refusal;
+  if (gov.state && key.owner) {
+    // The owner is an identity: any of its credentials active in the log may sign, none other.
+    if (a.userAction.orgId !== key.orgId) return refuse("user-evidence", `the user action is from org ${a.userAction.orgId}, key ${key.keyId} belongs to another org`);
+    if (a.userAction.subject !== key.owner) return refuse("governance", `key ${key.keyId} is owned by ${key.owner}, not ${a.userAction.subject}`);
+    const actor = checkActor(gov.state, key.owner, a.userAction.credential.publicKey, null);
+    if (!actor.ok) return refuse("governance", actor.reason);
+  } else {
+    const binding = checkUserBinding(a.userAction, key);
+    if (binding) return binding;
+  }
   let signingKey: KeyRecordView = key;
   if (a.walletBinding) {
     const bound = await checkWalletBinding(a.walletBinding, key, ctx);
@@ -421,6 +457,23 @@ async function checkWalletBinding(
   const request = walletOnKeyRequest(e, key.keyId, key.scheme, ctx.chainIdOf ?? defaultChainIdOf);
   if (!request.ok) return { ok: false, refusal: refuse("intent", request.reason) };
   return { ok: true, walletId: walletIdOfKeyBinding(e.challenge), network: request.network };
+}
+
+/**
+ * A governed org (a root of trust at this node): the authorization must name this node's own
+ * governance head, and its session id must be derived from it. An ungoverned org: no head.
+ */
+async function governed(a: Authorization, orgId: string, ctx: AuthorizationContext): Promise<{ ok: true; state: GovernanceState | null } | { ok: false; refusal: AuthorizationCheck }> {
+  const state = (await ctx.governance?.(orgId)) ?? null;
+  // An org without a root of trust here is judged as before (the key's bound credentials); the
+  // edge names its head whatever the nodes know, so a head is not refused.
+  if (!state) return { ok: true, state: null };
+  if (!a.governance) return { ok: false, refusal: refuse("governance", `org ${orgId} is governed: the request must name the governance head`) };
+  if (a.governance.length !== state.head.length || a.governance.hash !== state.head.hash) {
+    return { ok: false, refusal: refuse("governance", `this node's governance log of org ${orgId} is at ${state.head.length}:${state.head.hash.slice(0, 16)}, the request names ${a.governance.length}:${a.governance.hash.slice(0, 16)}`) };
+  }
+  if (a.sessionId !== governedSessionId(a)) return { ok: false, refusal: refuse("governance", "the session id is not derived from the authorization") };
+  return { ok: true, state };
 }
 
 async function checkRefresh(a: RefreshAuthorization, ctx: AuthorizationContext): Promise<AuthorizationCheck> {

@@ -35,6 +35,8 @@ export interface CeremonyRequest {
   /** Every party named in the authorization (extra entries are ignored). */
   nodes: ShareHolderAddress[];
   authorization: SignedAuthorization;
+  /** The newest entries of the org's governance log, for nodes that lag (sent beside the authorization). */
+  governance?: unknown[];
   /** Overall deadline for this ceremony (default: the coordinator's). */
   timeoutMs?: number;
 }
@@ -143,7 +145,7 @@ export class MpcCoordinator {
     const states = a.parties.map((p): NodeState => ({ node: byPeer.get(p.peerId)!, accepted: false }));
     const timeoutMs = req.timeoutMs ?? this.options.timeoutMs ?? 60_000;
     const abort = new AbortController();
-    const request = encodeJsonFrame({ type: "authorize", signed: req.authorization });
+    const request = encodeJsonFrame({ type: "authorize", signed: req.authorization, ...(req.governance && req.governance.length > 0 ? { governance: req.governance } : {}) });
 
     let settle!: () => void;
     const settled = new Promise<void>((r) => (settle = r));

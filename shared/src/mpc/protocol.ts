@@ -32,7 +32,8 @@ export const MAX_ROUND_FRAME_BYTES = 4 * 1024 * 1024;
 
 const hex = z.string().regex(/^([0-9a-f]{2})*$/);
 
-export const authorizeFrame = z.strictObject({ type: z.literal("authorize"), signed: z.unknown() });
+/** `governance`: the newest entries of the org's governance log, for a node that lags (shared/src/governance/log.ts). */
+export const authorizeFrame = z.strictObject({ type: z.literal("authorize"), signed: z.unknown(), governance: z.array(z.unknown()).max(512).optional() });
 
 export const ceremonyResult = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("keygen"), keyId: z.string(), publicKey: hex, chainCode: hex.optional() }),
@@ -52,6 +53,7 @@ export const NODE_FAILURE_CODES = [
   "banned",
   "user-evidence",
   "intent",
+  "governance",
   // the ceremony started and failed
   "timeout",
   "protocol-abort",

@@ -50,5 +50,8 @@ registrationRoutes.post("/auth/registration", async (c) => {
   const pending = unwrap(await org.pendingChallenge(checked.claims.tokenId, "Registration"));
   if (pending.subject !== checked.claims.userId) throw new ApiError(401, "Challenge not found");
   const credential = unwrap(await verifyAttestation(c.env, pending.challenge, body.firstFactorCredential, "first credential"));
-  return c.json(unwrap(await org.completeRegistration({ challengeId: pending.challengeId, credential })));
+  const registered = unwrap(await org.completeRegistration({ challengeId: pending.challengeId, credential }));
+  // The nodes learn the user's first credential from the governance log.
+  await org.recordRegistration(registered.user.id, registered.credential.uuid, relyingParty(c.env).id);
+  return c.json(registered);
 });

@@ -27,6 +27,8 @@ import { failure, success, type Outcome } from "../http/errors.js";
 import * as permissions from "../permissions/store.js";
 import { newId, randomBytes } from "./ids.js";
 import { migrate } from "./schema.js";
+import { effectOf, genesisOf, GovernanceLog } from "../governance/log-store.js";
+import type { GovernanceEntry, GovernanceHead } from "../../../shared/src/governance/log.js";
 
 /** Who is calling, as established by a valid, unrevoked token of an active identity. */
 export interface Caller {
@@ -158,6 +160,48 @@ export class Org extends DurableObject<Cloudflare.Env> {
         credId: sa.credId,
       });
     });
+  }
+
+  // ── governance log (what the share holders believe; worker/src/governance) ─────────────────
+
+  private governance: GovernanceLog | null = null;
+
+  private governanceLog(): GovernanceLog | null {
+    const orgId = this.orgId();
+    if (!orgId) return null;
+    this.governance ??= new GovernanceLog(this.sql, orgId);
+    return this.governance;
+  }
+
+  /** Records a governance change the edge performed, with the user action that authorized it. */
+  async recordGovernance(evidence: UserActionEvidence, response: Record<string, unknown>, rpId: string): Promise<{ ok: true } | { ok: false; reason: string }> {
+    const log = this.governanceLog();
+    if (!log) return { ok: false, reason: "organisation not found" };
+    const effect = effectOf(this.sql, evidence, response);
+    if (!effect) return { ok: false, reason: `cannot tell what ${evidence.method} ${evidence.path} changed` };
+    const appended = await log.append(evidence, effect, rpId);
+    return appended.ok ? { ok: true } : appended;
+  }
+
+  /** A user's first credential (registration is not a user action: the user was created by one). */
+  async recordRegistration(userId: string, credentialUuid: string, rpId: string): Promise<{ ok: true } | { ok: false; reason: string }> {
+    const log = this.governanceLog();
+    const row = identities.credentialsOf(this.sql, userId, false).find((c) => c.credential_uuid === credentialUuid);
+    if (!log || !row) return { ok: false, reason: "no such credential" };
+    const appended = await log.append(null, { type: "CredentialAdded", identityId: userId, credentialUuid, publicKey: row.public_key_pem }, rpId);
+    return appended.ok ? { ok: true } : appended;
+  }
+
+  /** The head and newest entries, for a ceremony request; null for an org without a root. */
+  async governanceFeed(): Promise<{ head: GovernanceHead; entries: GovernanceEntry[] } | null> {
+    return (await this.governanceLog()?.feed()) ?? null;
+  }
+
+  /** What the nodes must be given out of band: the root credential's key and the root permission. */
+  governanceGenesis(): { orgId: string; rootPublicKeyPem: string; rootPermissionId: string } | null {
+    const orgId = this.orgId();
+    const g = orgId ? genesisOf(this.sql, orgId) : null;
+    return orgId && g ? { orgId, ...g } : null;
   }
 
   // ── callers ─────────────────────────────────────────────────────────────────────────────────

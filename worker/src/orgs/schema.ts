@@ -1,6 +1,8 @@
 // The organisation's SQLite schema. Every statement is idempotent (IF NOT EXISTS) and the applied
 // version is recorded, so a Durable Object that wakes up on newer code migrates itself once.
 
+import { GOVERNANCE_SCHEMA } from "../governance/log-store.js";
+
 export const SCHEMA_VERSION = 1;
 
 const V1 = [
@@ -42,6 +44,8 @@ const V1 = [
      action_hash TEXT PRIMARY KEY, action_id TEXT NOT NULL UNIQUE, challenge_id TEXT NOT NULL, subject TEXT NOT NULL,
      token_id TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, payload TEXT NOT NULL,
      expires_at INTEGER NOT NULL, created_at TEXT NOT NULL, consumed_at TEXT, evidence TEXT NOT NULL)`,
+  // The governance log the share holders replay (worker/src/governance/log-store.ts).
+  GOVERNANCE_SCHEMA,
 ];
 
 export function migrate(sql: SqlStorage): void {

@@ -11,7 +11,8 @@ import { hexToBytes } from "@noble/hashes/utils.js";
 import type { Libp2p } from "libp2p";
 import { z } from "zod";
 import type { UserActionEvidence } from "../../../shared/src/dfns/wire.js";
-import { AUTHORIZATION_VERSION, randomNonceHex, signAuthorization, type Authorization, type Party } from "../../../shared/src/mpc/authorization.js";
+import { AUTHORIZATION_VERSION, governedSessionId, randomNonceHex, signAuthorization, type Authorization, type Party } from "../../../shared/src/mpc/authorization.js";
+import type { GovernanceHead } from "../../../shared/src/governance/log.js";
 import { CeremonyError, MpcCoordinator, type ShareHolderAddress } from "../../../shared/src/mpc/coordinator.js";
 import type { SigningIntent } from "../../../shared/src/mpc/intent.js";
 import type { MpcScheme } from "../../../shared/src/mpc/scheme.js";
@@ -139,6 +140,17 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     return cfg.nodes.map((n) => ({ peerId: n.peerId, multiaddrs: n.multiaddrs, ...(n.region ? { region: n.region } : {}) }));
   }
 
+  /** The org's governance head and newest entries (null: the org has no root of trust). */
+  private async governanceFeed(orgId: string): Promise<{ head: GovernanceHead; entries: unknown[] } | null> {
+    return (await this.env.ORG.getByName(orgId).governanceFeed()) as { head: GovernanceHead; entries: unknown[] } | null;
+  }
+
+  /** Signs the authorization; under a governance head, its session id is derived from everything else it says. */
+  private seal(a: Authorization, authKey: Uint8Array, head: GovernanceHead | undefined) {
+    const governed = head ? ({ ...a, governance: head } as Authorization) : a;
+    return signAuthorization(head ? ({ ...governed, sessionId: governedSessionId(governed) } as Authorization) : governed, authKey);
+  }
+
   private authorization(base: { edgeId: string; keyId: string; scheme: MpcScheme; parties: Party[] }): Omit<Authorization, "kind"> {
     const now = Date.now();
     return {
@@ -162,8 +174,9 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     const parties: Party[] = cfg.nodes.map((n) => ({ index: n.index, peerId: n.peerId })).sort((a, b) => a.index - b.index);
     const a = { ...this.authorization({ edgeId, keyId: input.keyId, scheme: input.scheme, parties }), kind: "keygen", threshold: cfg.threshold, walletId: input.walletId, userAction: input.userAction } as Authorization;
     try {
+      const feed = await this.governanceFeed(input.userAction.orgId);
       const coordinator = await this.coordinator(peerSeed, cfg);
-      const out = await coordinator.keygen({ nodes: this.addresses(cfg), authorization: signAuthorization(a, authKey) });
+      const out = await coordinator.keygen({ nodes: this.addresses(cfg), authorization: this.seal(a, authKey, feed?.head), ...(feed ? { governance: feed.entries } : {}) });
       this.ctx.storage.sql.exec(
         "INSERT INTO keys (key_id, scheme, threshold, parties, public_key, created) VALUES (?, ?, ?, ?, ?, ?)",
         input.keyId,
@@ -240,8 +253,9 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
         ...(binding ? { walletBinding: binding } : {}),
       } as Authorization;
       try {
+        const feed = await this.governanceFeed(input.userAction.orgId);
         const coordinator = await this.coordinator(peerSeed, cfg);
-        const out = await coordinator.sign({ nodes: this.addresses(cfg), authorization: signAuthorization(a, authKey), publicKey: key.publicKey });
+        const out = await coordinator.sign({ nodes: this.addresses(cfg), authorization: this.seal(a, authKey, feed?.head), publicKey: key.publicKey, ...(feed ? { governance: feed.entries } : {}) });
         return success({ signature: out.signature, ...(out.recid !== undefined ? { recid: out.recid } : {}), publicKey: out.publicKey });
       } catch (e) {
         last = e;
@@ -256,7 +270,7 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
 /** Refusals of the user's evidence are the request's fault (403); anything else is ours (503). */
 function ceremonyFailure(e: unknown): Outcome<never> {
   if (e instanceof CeremonyError) {
-    const refusedForCause = e.failures.some((f) => f.stage === "refused" && ["user-evidence", "intent", "mismatch", "banned"].includes(f.code ?? ""));
+    const refusedForCause = e.failures.some((f) => f.stage === "refused" && ["user-evidence", "intent", "mismatch", "banned", "governance"].includes(f.code ?? ""));
     return failure(refusedForCause ? 403 : 503, `Share holders: ${e.message}`);
   }
   return failure(503, `Share holders unavailable: ${e instanceof Error ? e.message : String(e)}`);

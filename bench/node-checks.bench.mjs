@@ -1,0 +1,153 @@
+// What a share holder's own checks cost per signature, beside the MPC core's cost, in one run:
+//
+//   checks, ungoverned   verifyAuthorization for a sign request of an org without a root at the
+//                        node: edge signature, user's credential signature, challenge decoding and
+//                        age cap, intent recomputation, replay claim (in memory)
+//   checks, governed     the same request under the org's governance head: plus syncing the
+//                        request's governance feed (200 entries the node already holds, skipped),
+//                        head agreement, the derived session id, the owner's credential per the log
+//   added by governance  governed − ungoverned (target: ≤ 3 ms CPU per node per signature)
+//   core, per party      one DKLs23 2-of-3 ECDSA signature with runLocally, divided by two parties
+//   noble single key     secp256k1.sign of the same digest (the baseline of every benchmark)
+//
+// CPU time per call (process.cpuUsage), in this process. Writes bench/results/node-checks.json.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { register } from "tsx/esm/api";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
+
+register();
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = (w, ...rest) => (/SQLite/.test(typeof w === "string" ? w : w?.message ?? "") ? undefined : emitWarning(w, ...rest));
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const { LocalEdge } = await import("../mpc-node/src/dev/local-edge.ts");
+const { verifyAuthorization, credentialKeyId } = await import("../shared/src/mpc/authorization.ts");
+const { applyEntry, entryHash, genesis } = await import("../shared/src/governance/log.ts");
+const { GovernanceBook } = await import("../mpc-node/src/governance/book.ts");
+const { NodeStore } = await import("../mpc-node/src/storage/node-store.ts");
+const { ShareVault } = await import("../mpc-node/src/storage/share-vault.ts");
+const { Ceremony, initMpc, randomSessionId, runLocally } = await import("../wasm/index.ts");
+
+const N = Number(process.env.BENCH_N ?? 300);
+const WARMUP = 30;
+const ENTRIES = 200;
+const PEERS = ["12D3KooWAeHaPCnhjjLzfoxyngGHbREYxKKA2VJZMLzqnspGsVeC", "12D3KooWEfaiJpcT976MjjRgVRG2K8FVDoa9Y7CZwx4LnHnfrxg6", "12D3KooWAECNLP3TqP7LEki5oxsYbnFn6ZbnM7Lw4EFjWe1cqVPc"];
+const parties = PEERS.map((peerId, i) => ({ index: i + 1, peerId }));
+
+const stats = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+  return { n: s.length, p50_ms: +q(0.5).toFixed(3), p99_ms: +q(0.99).toFixed(3), mean_ms: +(s.reduce((a, b) => a + b, 0) / s.length).toFixed(3) };
+};
+const cpuMs = async (f) => {
+  const before = process.cpuUsage();
+  await f();
+  const d = process.cpuUsage(before);
+  return (d.user + d.system) / 1000;
+};
+
+// An org whose root is the user's key, with a log of ENTRIES permissions created by the root.
+const edge = new LocalEdge("edge-bench", undefined, undefined, 120_000);
+const user = edge.user;
+const dir = mkdtempSync(join(tmpdir(), "tessera-node-checks-"));
+const store = new NodeStore(join(dir, "node.db"), new ShareVault(new Uint8Array(32)), PEERS[0]);
+store.addGovernedOrg(user.orgId, [credentialKeyId(user.publicKeyPem)], null, Date.now());
+let state = genesis(user.orgId, [credentialKeyId(user.publicKeyPem)]);
+const entries = [];
+for (let i = 0; i < ENTRIES; i++) {
+  const body = { name: `p${i}`, operations: ["Wallets:Read"] };
+  const entry = { orgId: user.orgId, index: state.head.length, prev: state.head.hash, evidence: edge.userAction("POST", "/permissions", body), effect: { type: "PermissionCreated", permissionId: `pm-${i}`, operations: body.operations }, at: new Date().toISOString() };
+  const applied = await applyEntry(state, entry);
+  if (!applied.ok) throw new Error(applied.reason);
+  state = applied.state;
+  entries.push(entry);
+}
+store.appendGovernanceEntries(user.orgId, entries.map((e) => ({ index: e.index, entry: JSON.stringify(e), hash: entryHash(e) })));
+const book = new GovernanceBook(store);
+const head = (await book.state(user.orgId)).head;
+
+const key = { keyId: "key-bench", scheme: "ecdsa-secp256k1", threshold: 2, parties, orgId: user.orgId, walletId: "wa-bench", network: "EthereumSepolia", derivationPath: null, credentials: [credentialKeyId(user.publicKeyPem)], owner: user.subject };
+const ungovernedKey = { ...key, orgId: `${user.orgId}-plain`, owner: null };
+const edgeKeys = new Map([[edge.edgeId, edge.publicKey]]);
+const context = (k, governed) => ({
+  edgeKeys,
+  self: PEERS[0],
+  expectedKind: "sign",
+  now: Date.now(),
+  key: (id) => (id === k.keyId ? k : undefined),
+  isBanned: () => false,
+  claim: () => ({ ok: true }),
+  ...(governed ? { governance: (orgId) => book.state(orgId) } : {}),
+});
+const request = (i, governed) => {
+  const signed = edge.sign({ keyId: key.keyId, walletId: key.walletId, scheme: "ecdsa-secp256k1", parties: parties.slice(0, 2), body: { kind: "Hash", hash: `0x${bytesToHex(sha256(new TextEncoder().encode(`bench ${i}`)))}` }, user: governed ? user : { ...user, orgId: ungovernedKey.orgId } });
+  return governed ? edge.governed(signed, head) : signed;
+};
+
+async function measure(governed) {
+  const xs = [];
+  for (let i = 0; i < WARMUP + N; i++) {
+    const signed = request(i, governed);
+    const ms = await cpuMs(async () => {
+      if (governed) {
+        const synced = await book.sync(user.orgId, entries);
+        if (!synced.ok) throw new Error(synced.reason);
+      }
+      const r = await verifyAuthorization(signed, context(governed ? key : ungovernedKey, governed));
+      if (!r.ok) throw new Error(`${r.code}: ${r.reason}`);
+    });
+    if (i >= WARMUP) xs.push(ms);
+  }
+  return stats(xs);
+}
+
+const ungoverned = await measure(false);
+const governed = await measure(true);
+
+// The core: one DKLs23 signature, both parties in this process.
+await initMpc();
+const keygenSession = randomSessionId();
+const kg = [1, 2, 3].map((me) => Ceremony.keygen({ scheme: "ecdsa-secp256k1", sessionId: keygenSession, me, parties: [1, 2, 3], threshold: 2 }));
+runLocally(kg);
+const shares = kg.map((c) => c.keyShare());
+const core = [];
+const noble = [];
+const sk = secp256k1.utils.randomSecretKey();
+for (let i = 0; i < 40; i++) {
+  const digest = sha256(new TextEncoder().encode(`core ${i}`));
+  const ms = await cpuMs(() => {
+    const cs = [1, 2].map((p) => Ceremony.sign({ share: shares[p - 1], sessionId: randomSessionId(), signers: [1, 2], message: digest }));
+    runLocally(cs);
+    cs.forEach((c) => c.free());
+  });
+  if (i >= 5) core.push(ms / 2);
+  noble.push(await cpuMs(() => secp256k1.sign(digest, sk)));
+}
+
+const added = { p50_ms: +(governed.p50_ms - ungoverned.p50_ms).toFixed(3), p99_ms: +(governed.p99_ms - ungoverned.p99_ms).toFixed(3) };
+const result = {
+  benchmark: "node-checks",
+  date: new Date().toISOString(),
+  runtime: `Node ${process.version}, verifyAuthorization in process, CPU time per call; governance log of ${ENTRIES} entries sent with every request`,
+  checks_ungoverned_cpu: ungoverned,
+  checks_governed_cpu: governed,
+  added_by_governance_cpu: added,
+  target_added_p50_ms: 3,
+  core_ecdsa_sign_per_party_cpu: stats(core),
+  noble_single_key_sign_cpu: stats(noble.slice(5)),
+};
+console.table({
+  "checks, ungoverned": ungoverned,
+  "checks, governed": governed,
+  "core ECDSA sign, per party": result.core_ecdsa_sign_per_party_cpu,
+  "noble single key": result.noble_single_key_sign_cpu,
+});
+console.log(`added by governance: ${added.p50_ms} ms p50, ${added.p99_ms} ms p99 CPU per node per signature (target ≤ 3 ms)`);
+mkdirSync(join(root, "bench/results"), { recursive: true });
+writeFileSync(join(root, "bench/results/node-checks.json"), JSON.stringify(result, null, 2) + "\n");
+store.close();
+rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,84 @@
+// The governance log's rules, as every node applies them: an entry counts only if the log as it
+// stands authorizes it (signer's credential, identity, permission) and it states what was requested.
+import { createPublicKey, generateKeyPairSync, sign as nodeSign, type KeyObject } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { encodeBase64Url, utf8 } from "../dfns/base64url.js";
+import { userActionChallenge } from "../dfns/user-action.js";
+import type { UserActionEvidence } from "../dfns/wire.js";
+import { applyEntry, checkActor, entryHash, genesis, type GovernanceEffect, type GovernanceEntry, type GovernanceState } from "./log.js";
+
+const ORG = "or-1";
+const key = () => {
+  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  return { privateKey, pem: createPublicKey(privateKey).export({ type: "spki", format: "pem" }).toString() };
+};
+const root = key();
+
+function action(signer: { privateKey: KeyObject; pem: string }, subject: string, method: string, path: string, body: unknown): UserActionEvidence {
+  const payload = JSON.stringify(body);
+  const now = Math.floor(Date.now() / 1000);
+  const challenge = userActionChallenge({ method, path, payload, orgId: ORG, subject, nonce: "n", issuedAt: now, expiry: now + 300 });
+  const clientData = utf8(JSON.stringify({ type: "key.get", challenge }));
+  return {
+    actionId: "ua-1", orgId: ORG, subject, tokenId: "to-1", method, path, payload, nonce: "n", expiry: now + 300, challenge, challengeIdentifier: "ch-1",
+    credential: { credId: "c", credentialUuid: "cu", kind: "Key", publicKey: signer.pem },
+    assertion: { clientData: encodeBase64Url(clientData), signature: encodeBase64Url(new Uint8Array(nodeSign("sha256", clientData, signer.privateKey))), authenticatorData: null, userHandle: null },
+    signedAt: new Date().toISOString(),
+  };
+}
+
+const entry = (s: GovernanceState, evidence: UserActionEvidence | null, effect: GovernanceEffect): GovernanceEntry => ({ orgId: ORG, index: s.head.length, prev: s.head.hash, evidence, effect, at: "t" });
+
+async function apply(s: GovernanceState, e: GovernanceEntry): Promise<GovernanceState> {
+  const r = await applyEntry(s, e);
+  if (!r.ok) throw new Error(r.reason);
+  return r.state;
+}
+
+describe("governance log", () => {
+  it("a root-signed service account joins with its key and permission; its deactivation is honoured at once", async () => {
+    const bot = key();
+    let s = genesis(ORG, [root.pem], "pm-root");
+    s = await apply(s, entry(s, action(root, "us-root", "POST", "/permissions", { name: "p", operations: ["Wallets:Create"] }), { type: "PermissionCreated", permissionId: "pm-1", operations: ["Wallets:Create"] }));
+    const create = { name: "bot", publicKey: bot.pem, permissionId: "pm-1" };
+    s = await apply(s, entry(s, action(root, "us-root", "POST", "/auth/service-accounts", create), { type: "IdentityCreated", identityId: "us-bot", kind: "ServiceAccount", credentials: [{ credentialUuid: "cr-bot", publicKey: bot.pem }], permissionId: "pm-1", assignmentId: "as-bot" }));
+    expect(checkActor(s, "us-bot", bot.pem, "Wallets:Create")).toEqual({ ok: true, root: false });
+    expect(checkActor(s, "us-bot", bot.pem, "Wallets:GenerateSignature")).toMatchObject({ ok: false, reason: expect.stringMatching(/does not hold/) });
+    expect(checkActor(s, "us-bot", key().pem, null)).toMatchObject({ ok: false, reason: expect.stringMatching(/not one of/) });
+    expect(s.head.length).toBe(2);
+    s = await apply(s, entry(s, action(root, "us-root", "PUT", "/auth/service-accounts/us-bot/deactivate", {}), { type: "IdentityActive", identityId: "us-bot", active: false }));
+    expect(checkActor(s, "us-bot", bot.pem, null)).toMatchObject({ ok: false, reason: expect.stringMatching(/deactivated/) });
+  });
+
+  it("refuses an entry signed by a credential the log does not know, or by one without the permission", async () => {
+    const s = genesis(ORG, [root.pem]);
+    const invented = key();
+    const effect: GovernanceEffect = { type: "IdentityCreated", identityId: "us-x", kind: "ServiceAccount", credentials: [{ credentialUuid: "cr-x", publicKey: invented.pem }], permissionId: null, assignmentId: null };
+    expect(await applyEntry(s, entry(s, action(invented, "us-root", "POST", "/auth/service-accounts", { name: "x", publicKey: invented.pem }), effect))).toMatchObject({ ok: false, reason: expect.stringMatching(/not in the org's governance log/) });
+  });
+
+  it("refuses an effect that is not what was requested, a broken chain, and a forged signature", async () => {
+    const s = genesis(ORG, [root.pem]);
+    const asked = key();
+    const swapped = key();
+    const e = entry(s, action(root, "us-root", "POST", "/auth/service-accounts", { name: "x", publicKey: asked.pem }), { type: "IdentityCreated", identityId: "us-x", kind: "ServiceAccount", credentials: [{ credentialUuid: "cr-x", publicKey: swapped.pem }], permissionId: null, assignmentId: null });
+    expect(await applyEntry(s, e)).toMatchObject({ ok: false, reason: expect.stringMatching(/not the one requested/) });
+    const good = { ...e, effect: { ...e.effect, credentials: [{ credentialUuid: "cr-x", publicKey: asked.pem }] } } as GovernanceEntry;
+    expect((await applyEntry(s, good)).ok).toBe(true);
+    expect(await applyEntry(s, { ...good, prev: entryHash(good) })).toMatchObject({ ok: false, reason: expect.stringMatching(/chain/) });
+    const forged = { ...good, evidence: { ...good.evidence!, payload: JSON.stringify({ name: "y", publicKey: asked.pem }) } };
+    expect(await applyEntry(s, forged)).toMatchObject({ ok: false, reason: expect.stringMatching(/user action/) });
+  });
+
+  it("a registration adds the first credential of a user the log created, once", async () => {
+    let s = genesis(ORG, [root.pem], "pm-root");
+    const person = key();
+    const reg: GovernanceEffect = { type: "CredentialAdded", identityId: "us-p", credentialUuid: "cr-p", publicKey: person.pem };
+    expect(await applyEntry(s, entry(s, null, reg))).toMatchObject({ ok: false, reason: expect.stringMatching(/not created in the log/) });
+    s = await apply(s, entry(s, action(root, "us-root", "POST", "/auth/users", { email: "p@x", kind: "CustomerEmployee" }), { type: "IdentityCreated", identityId: "us-p", kind: "User", credentials: [], permissionId: null, assignmentId: null }));
+    s = await apply(s, entry(s, null, reg));
+    expect(await applyEntry(s, entry(s, null, { ...reg, credentialUuid: "cr-q", publicKey: key().pem }))).toMatchObject({ ok: false, reason: expect.stringMatching(/already registered/) });
+    s = await apply(s, entry(s, action(root, "us-root", "POST", "/permissions/pm-root/assignments", { identityId: "us-p" }), { type: "Assigned", assignmentId: "as-1", permissionId: "pm-root", identityId: "us-p" }));
+    expect(checkActor(s, "us-p", person.pem, "Wallets:Create")).toEqual({ ok: true, root: false });
+  });
+});

@@ -1,0 +1,94 @@
+// Which permission a request needs, for the requests the share holders judge themselves: the
+// governance changes they replay (./log.ts) and the requests that create or use keys. The edge's
+// routes ask for the same operations (worker/src/*/routes.ts, permit(op)); a request outside this
+// table is not something a node will act on.
+export type RouteName =
+  | "createServiceAccount"
+  | "createUser"
+  | "addCredential"
+  | "activateCredential"
+  | "deactivateCredential"
+  | "activateIdentity"
+  | "deactivateIdentity"
+  | "archiveIdentity"
+  | "createPermission"
+  | "updatePermission"
+  | "archivePermission"
+  | "assign"
+  | "unassign";
+
+interface Route<N extends string> {
+  method: string;
+  pattern: RegExp;
+  name: N;
+  /** Operation for users/service accounts; the same for both unless noted. */
+  operation: string | ((params: Record<string, string>) => string);
+}
+
+const seg = "([A-Za-z0-9._~-]{1,128})";
+
+const GOVERNANCE: Route<RouteName>[] = [
+  { method: "POST", pattern: /^\/auth\/service-accounts$/, name: "createServiceAccount", operation: "Auth:ServiceAccounts:Create" },
+  { method: "POST", pattern: /^\/auth\/users$/, name: "createUser", operation: "Auth:Users:Create" },
+  { method: "POST", pattern: /^\/auth\/credentials$/, name: "addCredential", operation: "Auth:Creds:Create" },
+  { method: "PUT", pattern: /^\/auth\/credentials\/activate$/, name: "activateCredential", operation: "Auth:Creds:Update" },
+  { method: "PUT", pattern: /^\/auth\/credentials\/deactivate$/, name: "deactivateCredential", operation: "Auth:Creds:Update" },
+  { method: "PUT", pattern: new RegExp(`^/auth/(users|service-accounts)/${seg}/activate$`), name: "activateIdentity", operation: (p) => (p.kind === "users" ? "Auth:Users:Activate" : "Auth:ServiceAccounts:Activate") },
+  { method: "PUT", pattern: new RegExp(`^/auth/(users|service-accounts)/${seg}/deactivate$`), name: "deactivateIdentity", operation: (p) => (p.kind === "users" ? "Auth:Users:Deactivate" : "Auth:ServiceAccounts:Deactivate") },
+  { method: "DELETE", pattern: new RegExp(`^/auth/(users|service-accounts)/${seg}$`), name: "archiveIdentity", operation: (p) => (p.kind === "users" ? "Auth:Users:Delete" : "Auth:ServiceAccounts:Delete") },
+  { method: "POST", pattern: /^\/permissions$/, name: "createPermission", operation: "Permissions:Create" },
+  { method: "PUT", pattern: new RegExp(`^/permissions/${seg}$`), name: "updatePermission", operation: "Permissions:Update" },
+  { method: "PUT", pattern: new RegExp(`^/permissions/${seg}/archive$`), name: "archivePermission", operation: "Permissions:Archive" },
+  { method: "POST", pattern: new RegExp(`^/permissions/${seg}/assignments$`), name: "assign", operation: "Permissions:Assign" },
+  { method: "DELETE", pattern: new RegExp(`^/permissions/${seg}/assignments/${seg}$`), name: "unassign", operation: "Permissions:Revoke" },
+];
+
+const PARAMS: Record<RouteName, string[]> = {
+  createServiceAccount: [],
+  createUser: [],
+  addCredential: [],
+  activateCredential: [],
+  deactivateCredential: [],
+  activateIdentity: ["kind", "id"],
+  deactivateIdentity: ["kind", "id"],
+  archiveIdentity: ["kind", "id"],
+  createPermission: [],
+  updatePermission: ["permissionId"],
+  archivePermission: ["permissionId"],
+  assign: ["permissionId"],
+  unassign: ["permissionId", "assignmentId"],
+};
+
+export interface MatchedRoute {
+  name: RouteName;
+  operation: string;
+  params: Record<string, string>;
+}
+
+/** The governance change `method path` asks for, and the operation it needs; null if it is none. */
+export function operationFor(method: string, path: string): MatchedRoute | null {
+  for (const r of GOVERNANCE) {
+    if (r.method !== method) continue;
+    const m = r.pattern.exec(path);
+    if (!m) continue;
+    const params = Object.fromEntries(PARAMS[r.name].map((k, i) => [k, m[i + 1]!]));
+    return { name: r.name, operation: typeof r.operation === "string" ? r.operation : r.operation(params), params };
+  }
+  return null;
+}
+
+export function isGovernanceRequest(method: string, path: string): boolean {
+  return operationFor(method, path) !== null;
+}
+
+/** The operation a key-creating or key-using request needs (what the edge's routes permit). */
+export function keyOperationFor(method: string, path: string): string | null {
+  if (method !== "POST") return null;
+  if (path === "/wallets") return "Wallets:Create";
+  if (path === "/keys") return "Keys:Create";
+  if (/^\/wallets\/[^/]+\/signatures$/.test(path)) return "Wallets:GenerateSignature";
+  if (/^\/wallets\/[^/]+\/transactions$/.test(path)) return "Wallets:Transactions:Create";
+  if (/^\/wallets\/[^/]+\/transfers$/.test(path)) return "Wallets:Transfers:Create";
+  if (/^\/keys\/[^/]+\/signatures$/.test(path)) return "Keys:Signatures:Create";
+  return null;
+}
