@@ -120,7 +120,8 @@ const sk = secp256k1.utils.randomSecretKey();
 for (let i = 0; i < 40; i++) {
   const digest = sha256(new TextEncoder().encode(`core ${i}`));
   const ms = await cpuMs(() => {
-    const cs = [1, 2].map((p) => Ceremony.sign({ share: shares[p - 1], sessionId: randomSessionId(), signers: [1, 2], message: digest }));
+    const sessionId = randomSessionId();
+    const cs = [1, 2].map((p) => Ceremony.sign({ share: shares[p - 1], sessionId, signers: [1, 2], message: digest }));
     runLocally(cs);
     cs.forEach((c) => c.free());
   });
