@@ -7,9 +7,12 @@ import type { Webhooks } from "./webhooks/webhooks-object.js";
 import type { ShareHolders } from "./signing/share-holders.js";
 import type { WalletRegistry } from "./wallets/wallet-registry.js";
 import type { NetworkIndexer } from "./indexer/network-indexer.js";
+import type { NetworkEnv } from "./networks/networks.js";
 
 /** Bindings and configuration of the edge API (wrangler.toml, secrets, `--var`). */
-export interface Env {
+// Chain RPC URLs and per-network overrides (TESSERA_NETWORKS, `<NETWORK>_RPC_URL`) are declared
+// once, with the module that reads them: NetworkEnv in networks/networks.ts.
+export interface Env extends NetworkEnv {
   /** One SQLite Durable Object per organisation: identities, credentials, permissions, audit. */
   ORG: DurableObjectNamespace<Org>;
   /** One append-only audit log per organisation (named by org id): every request decision. */
@@ -24,21 +27,6 @@ export interface Env {
   WEBHOOKS: DurableObjectNamespace<Webhooks>;
   /** One per EVM network (named by the network): incoming and outgoing transfers of every wallet on it. */
   INDEXER: DurableObjectNamespace<NetworkIndexer>;
-  /** EVM JSON-RPC endpoints, comma-separated, tried in order (worker/src/networks/networks.ts). */
-  ETHEREUM_RPC_URL?: string;
-  ETHEREUM_SEPOLIA_RPC_URL?: string;
-  /** The local chain's RPC (default http://127.0.0.1:8545). */
-  ANVIL_RPC_URL?: string;
-  SOLANA_RPC_URL?: string;
-  SOLANA_DEVNET_RPC_URL?: string;
-  SOLANA_LOCAL_RPC_URL?: string;
-  /** Bitcoin node JSON-RPC URLs (credentials in the URL), per network; BitcoinRegtest is the local btcd. */
-  BITCOIN_RPC_URL?: string;
-  BITCOIN_SIGNET_RPC_URL?: string;
-  BITCOIN_TESTNET3_RPC_URL?: string;
-  BITCOIN_REGTEST_RPC_URL?: string;
-  /** JSON per-network overrides, e.g. {"Anvil":{"chainId":1337,"confirmations":2}}. */
-  TESSERA_NETWORKS?: string;
   /** Layer 4, one per organisation (named by org id): wallets, keys, signature requests. */
   WALLETS: DurableObjectNamespace<WalletRegistry>;
   /** Layer 4, one per organisation (named "org:<orgId>"): the coordinator of its ceremonies with the share-holder nodes. */

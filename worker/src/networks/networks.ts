@@ -75,8 +75,11 @@ const overrides = z.record(z.string(), networkOverride).superRefine((v, ctx) => 
 
 /** The environment variables this module reads: TESSERA_NETWORKS and `<NETWORK>_RPC_URL` per network. */
 export interface NetworkEnv {
+  /** JSON per-network overrides, e.g. {"Anvil":{"chainId":1337,"confirmations":2}}. */
   TESSERA_NETWORKS?: string;
+  /** The local chain's RPC (default http://127.0.0.1:8545). */
   ANVIL_RPC_URL?: string;
+  /** JSON-RPC endpoints, comma-separated, tried in order. */
   ETHEREUM_RPC_URL?: string;
   ETHEREUM_SEPOLIA_RPC_URL?: string;
   SOLANA_RPC_URL?: string;
