@@ -59,6 +59,24 @@ const envelope = z.union([
   }),
 ]);
 
+/**
+ * `call` on each endpoint in turn until one answers sanely. A node's own JSON-RPC error is final at
+ * once (another node would most likely say the same); transport failures and garbage move on to the
+ * next URL, and the last such failure is thrown when all have failed. Shared by every chain's client.
+ */
+export async function firstAnswering<T>(urls: readonly string[], call: (url: string) => Promise<T>): Promise<T> {
+  let last: RpcError | null = null;
+  for (const url of urls) {
+    try {
+      return await call(url);
+    } catch (err) {
+      if (!(err instanceof RpcError) || err.isNodeError) throw err;
+      last = err;
+    }
+  }
+  throw last!;
+}
+
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
 export interface EvmRpcOptions {
@@ -76,23 +94,9 @@ export class EvmRpc {
     this.fetcher = opts.fetch ?? ((input, init) => fetch(input, init));
   }
 
-  /**
-   * Calls `method` on the first endpoint that answers sanely. A node's JSON-RPC error is returned
-   * at once (another node would most likely say the same); transport failures and garbage move on
-   * to the next URL, and the last such failure is thrown when all have failed.
-   */
+  /** `method` on the first endpoint that answers sanely (failover rules: `firstAnswering`). */
   async call<T>(method: string, params: unknown[], result: z.ZodType<T>): Promise<T> {
-    let last: RpcError | null = null;
-    for (const url of this.opts.urls) {
-      try {
-        return await this.callOne(url, method, params, result);
-      } catch (err) {
-        if (!(err instanceof RpcError)) throw err;
-        if (err.isNodeError) throw err;
-        last = err;
-      }
-    }
-    throw last!;
+    return firstAnswering(this.opts.urls, (url) => this.callOne(url, method, params, result));
   }
 
   private async callOne<T>(url: string, method: string, params: unknown[], result: z.ZodType<T>): Promise<T> {

@@ -4,7 +4,7 @@
 // Failures are the same RpcError kinds, so the transfer engine retries transport trouble and the
 // family decides what a node's refusal means.
 import { z } from "zod";
-import { RpcError, type FetchLike } from "../../networks/evm-rpc.js";
+import { firstAnswering, RpcError, type FetchLike } from "../../networks/evm-rpc.js";
 
 const envelope = z.object({
   result: z.unknown().optional(),
@@ -23,16 +23,7 @@ export class BitcoinRpc {
 
   /** `method` on the first endpoint that answers sanely; a node's own error is final for this call. */
   async call<T>(method: string, params: unknown[], result: z.ZodType<T>): Promise<T> {
-    let last: RpcError | null = null;
-    for (const url of this.opts.urls) {
-      try {
-        return await this.callOne(url, method, params, result);
-      } catch (err) {
-        if (!(err instanceof RpcError) || err.isNodeError) throw err;
-        last = err;
-      }
-    }
-    throw last!;
+    return firstAnswering(this.opts.urls, (url) => this.callOne(url, method, params, result));
   }
 
   private async callOne<T>(configured: string, method: string, params: unknown[], result: z.ZodType<T>): Promise<T> {
