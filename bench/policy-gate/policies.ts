@@ -1,5 +1,5 @@
 // The policy set both policy benchmarks use (engine in Node, gate in workerd).
-import type { PolicyBody } from "../../worker/src/policy/schema.js";
+import type { PolicyBody } from "../../shared/src/policy/schema.js";
 
 /** A realistic mix: limits, velocities, whitelists, screening, notifications; most scoped by filters. */
 export function benchPolicies(n: number): PolicyBody[] {

@@ -1,7 +1,7 @@
 // The pure approval rules: who may decide, initiator exclusion, service accounts, quorum per group.
 import { describe, expect, it } from "vitest";
-import { checkDecision, resolveStatus, type ApprovalRules } from "../../worker/src/policy/approvals.js";
-import type { RequiredApprovalGroup } from "../../worker/src/policy/types.js";
+import { checkDecision, resolveStatus, type ApprovalRules } from "../../shared/src/policy/approvals.js";
+import type { RequiredApprovalGroup } from "../../shared/src/policy/types.js";
 
 const group = (quorum: number, users?: string[], extra: Partial<RequiredApprovalGroup> = {}): RequiredApprovalGroup => ({
   policyId: "pl-1",

@@ -1,7 +1,7 @@
 // Exact decimals: the money arithmetic under every amount rule.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { add, compare, formatDecimal, fromBaseUnits, multiply, parseDecimal, sum } from "../../worker/src/policy/decimal.js";
+import { add, compare, formatDecimal, fromBaseUnits, multiply, parseDecimal, sum } from "../../shared/src/policy/decimal.js";
 
 const text = (s: string | number) => formatDecimal(parseDecimal(s));
 

@@ -1,9 +1,9 @@
 // The pure policy engine: every rule kind and action, window edges, filters, several policies at
 // once, decimals. No I/O anywhere: each case is inputs → decision.
 import { describe, expect, it } from "vitest";
-import { decide, needsScreening, usageWindowMinutes } from "../../worker/src/policy/engine.js";
-import type { Action, Filters, Rule } from "../../worker/src/policy/schema.js";
-import type { Facts, Policy, PolicyRequest, UsageEntry } from "../../worker/src/policy/types.js";
+import { decide, needsScreening, usageWindowMinutes } from "../../shared/src/policy/engine.js";
+import type { Action, Filters, Rule } from "../../shared/src/policy/schema.js";
+import type { Facts, Policy, PolicyRequest, UsageEntry } from "../../shared/src/policy/types.js";
 
 const NOW = Date.parse("2026-11-24T12:00:00Z");
 const MIN = 60_000;

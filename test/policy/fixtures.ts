@@ -4,7 +4,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import type { UserActionEvidence } from "../../shared/src/dfns/wire.js";
 import type { GateInput } from "../../worker/src/policy/contract.js";
 import type { PolicyState } from "../../worker/src/policy/state.js";
-import type { PolicyRequest } from "../../worker/src/policy/types.js";
+import type { PolicyRequest } from "../../shared/src/policy/types.js";
 import type { ApiClient } from "../api/client.js";
 import { json } from "../api/fixtures.js";
 

@@ -7,7 +7,7 @@ import { ChainalysisSanctionsApi } from "../../worker/src/policy/screening/chain
 import bundled from "../../worker/src/policy/screening/ofac-sdn-addresses.json";
 import { CombinedScreening } from "../../worker/src/policy/screening/provider.js";
 import { SanctionsListScreening } from "../../worker/src/policy/screening/sanctions-list.js";
-import type { PolicyRequest } from "../../worker/src/policy/types.js";
+import type { PolicyRequest } from "../../shared/src/policy/types.js";
 
 const request = (to: string | undefined): PolicyRequest => ({ kind: "Transfer", walletId: "wa-1", walletTags: [], network: "Ethereum", initiatorId: "us-1", ...(to ? { to } : {}) });
 

@@ -2,7 +2,7 @@
 // the signing coordinator). gate.ts implements it; worker/src/policy/README.md explains it.
 import type { UserActionEvidence } from "../../../shared/src/dfns/wire.js";
 import type { PolicyOutcome, SigningRequester } from "../signing/authorization.js";
-import type { Decision, PolicyRequest } from "./types.js";
+import type { Decision, PolicyRequest } from "../../../shared/src/policy/types.js";
 
 /** What the signing layer hands the gate for one Wallets:Sign request. */
 export interface GateInput {

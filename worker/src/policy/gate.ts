@@ -15,7 +15,7 @@ import { ConfiguredPrices, priceKey, type PriceSource } from "./prices.js";
 import { ChainalysisSanctionsApi } from "./screening/chainalysis-api.js";
 import { CombinedScreening, screenSafely, type ScreeningProvider } from "./screening/provider.js";
 import { SanctionsListScreening } from "./screening/sanctions-list.js";
-import type { Facts } from "./types.js";
+import type { Facts } from "../../../shared/src/policy/types.js";
 import { approvalJson } from "./wire.js";
 import { publishEvent } from "../webhooks/publish.js";
 

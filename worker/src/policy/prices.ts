@@ -2,14 +2,12 @@
 // contract, never by symbol: a token anyone deployed under the symbol "USDC" must not borrow
 // USDC's price. The engine never fetches: the gate looks a price up here and passes it in, and
 // an asset without a price makes every USD rule that needs it trigger (fail closed).
-import { canonicalAddress } from "./addresses.js";
-import { DecimalError, parseDecimal } from "./decimal.js";
-import type { AssetRef } from "./types.js";
+import { canonicalAddress } from "../../../shared/src/policy/addresses.js";
+import { DecimalError, parseDecimal } from "../../../shared/src/policy/decimal.js";
+import { priceKey } from "../../../shared/src/policy/price-key.js";
+import type { AssetRef } from "../../../shared/src/policy/types.js";
 
-/** "Ethereum" for the native asset, "Ethereum:0xa0b8…" (canonical contract) for a token. */
-export function priceKey(network: string, asset: AssetRef): string {
-  return asset.contract ? `${network}:${canonicalAddress(asset.contract)}` : network;
-}
+export { priceKey };
 
 export interface PriceSource {
   /** USD per whole unit of the asset (decimal string), or null when unknown. */

@@ -11,8 +11,8 @@ import { parseBody, parseQuery } from "../http/body.js";
 import { ApiError, type Outcome } from "../http/errors.js";
 import { publishEvent } from "../webhooks/publish.js";
 import { permit } from "../permissions/permit.js";
-import { mayDecide } from "./approvals.js";
-import { approvalDecisionSchema, listApprovalsQuery, listPoliciesQuery, policyBodySchema, type PolicyBody } from "./schema.js";
+import { mayDecide } from "../../../shared/src/policy/approvals.js";
+import { approvalDecisionSchema, listApprovalsQuery, listPoliciesQuery, policyBodySchema, type PolicyBody } from "../../../shared/src/policy/schema.js";
 import type { Actor } from "./state.js";
 import { approvalJson, policyJson } from "./wire.js";
 

@@ -19,17 +19,17 @@
 // the signing layer registered (resume.ts).
 import { DurableObject } from "cloudflare:workers";
 import { failure, success, type Outcome } from "../http/errors.js";
-import { checkDecision, resolveStatus, type Decider } from "./approvals.js";
+import { checkDecision, resolveStatus, type Decider } from "../../../shared/src/policy/approvals.js";
 import { approvalJson } from "./wire.js";
 import { publishEvent } from "../webhooks/publish.js";
 import type { GateInput, Reservation, ResumeEvent } from "./contract.js";
-import { fromBaseUnits, formatDecimal, multiply, parseDecimal } from "./decimal.js";
-import { decide, needsScreening, usageWindowMinutes } from "./engine.js";
+import { fromBaseUnits, formatDecimal, multiply, parseDecimal } from "../../../shared/src/policy/decimal.js";
+import { decide, needsScreening, usageWindowMinutes } from "../../../shared/src/policy/engine.js";
 import { priceKey } from "./prices.js";
 import { resumeHandler } from "./resume.js";
-import type { PolicyBody } from "./schema.js";
+import type { PolicyBody } from "../../../shared/src/policy/schema.js";
 import * as store from "./store.js";
-import type { Decision, Facts, GrantedApproval, Policy, UsageEntry } from "./types.js";
+import type { Decision, Facts, GrantedApproval, Policy, UsageEntry } from "../../../shared/src/policy/types.js";
 
 /** How long an allowed request may take to be signed before its reservation stops counting. */
 export const LEASE_MS = 15 * 60_000;

@@ -3,9 +3,9 @@
 // requests they gate, and the outbox of resume events. Row ↔ object conversions live here; the
 // rules about what may change live in state.ts.
 import { newId } from "../orgs/ids.js";
-import type { ApprovalStatus, RecordedDecision } from "./approvals.js";
-import type { PolicyBody } from "./schema.js";
-import type { AssetRef, Policy, PolicyEvaluation, RequiredApprovalGroup, UsageEntry } from "./types.js";
+import type { ApprovalStatus, RecordedDecision } from "../../../shared/src/policy/approvals.js";
+import type { PolicyBody } from "../../../shared/src/policy/schema.js";
+import type { AssetRef, Policy, PolicyEvaluation, RequiredApprovalGroup, UsageEntry } from "../../../shared/src/policy/types.js";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,

@@ -1,7 +1,7 @@
 // Layer 3's objects in Dfns's JSON shapes (@dfns/sdk 0.8.21 policies types): policies and
 // approvals. Extra fields we add (version, approvalGroups, requestId) are ignored by the SDK.
 import type { StoredApproval } from "./store.js";
-import type { Policy } from "./types.js";
+import type { Policy } from "../../../shared/src/policy/types.js";
 
 export function policyJson(p: Policy) {
   return {

@@ -2,7 +2,7 @@
 // (GET {base}/api/v1/address/{address}, header X-API-Key → {"identifications":[{category, name,
 // description, url}]}). Enabled when CHAINALYSIS_API_KEY is set. Its findings carry the
 // category Chainalysis reports ("sanctions" triggers every prescreening policy).
-import type { PolicyRequest, ScreeningFinding, ScreeningResult } from "../types.js";
+import type { PolicyRequest, ScreeningFinding, ScreeningResult } from "../../../../shared/src/policy/types.js";
 import type { ScreeningProvider } from "./provider.js";
 
 export const CHAINALYSIS_PUBLIC_API = "https://public.chainalysis.com";

@@ -3,7 +3,7 @@
 // hosted API (Chainalysis's sanctions endpoint), or both in turn. The engine only ever sees the
 // resulting ScreeningResult (types.ts); a provider that throws is reported as "Failed", which the
 // policy's skipChainalysisFailure fallback then decides on.
-import type { PolicyRequest, ScreeningResult } from "../types.js";
+import type { PolicyRequest, ScreeningResult } from "../../../../shared/src/policy/types.js";
 
 export interface ScreeningProvider {
   /** Short name shown in decisions and the audit log. */

@@ -1,8 +1,8 @@
 // The local screening provider: the recipient is looked up in a sanctioned-address list bundled
 // with the Worker (ofac-sdn-addresses.json: the OFAC SDN "Digital Currency Address" entries,
 // dated snapshot). No I/O, so it works offline and in every test; replace the file to update.
-import { canonicalAddress } from "../addresses.js";
-import type { PolicyRequest, ScreeningResult } from "../types.js";
+import { canonicalAddress } from "../../../../shared/src/policy/addresses.js";
+import type { PolicyRequest, ScreeningResult } from "../../../../shared/src/policy/types.js";
 import bundled from "./ofac-sdn-addresses.json";
 import type { ScreeningProvider } from "./provider.js";
 

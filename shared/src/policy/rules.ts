@@ -4,7 +4,7 @@
 // a policy that cannot be evaluated must not let the request through silently.
 import { canonicalAddress } from "./addresses.js";
 import { add, compare, formatDecimal, fromBaseUnits, multiply, parseDecimal, type Decimal } from "./decimal.js";
-import { priceKey } from "./prices.js";
+import { priceKey } from "./price-key.js";
 import type { Rule } from "./schema.js";
 import type { AssetRef, Facts, PolicyRequest, ScreeningFinding } from "./types.js";
 import type { UsageWindow, Valuation } from "./usage-window.js";

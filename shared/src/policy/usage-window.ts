@@ -3,7 +3,7 @@
 // in-flight reservations (which count whatever their age) kept apart. With 40 velocity policies
 // over 500 entries this turns 20 000 decimal additions per decision into 500.
 import { add, fromBaseUnits, multiply, parseDecimal, ZERO, type Decimal } from "./decimal.js";
-import { priceKey } from "./prices.js";
+import { priceKey } from "./price-key.js";
 import type { Facts, UsageEntry } from "./types.js";
 
 export type Valuation = { ok: true; value: Decimal } | { ok: false; reason: string };

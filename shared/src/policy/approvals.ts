@@ -5,7 +5,6 @@
 //    the initiator (like any approver) may always deny.
 //  - One decision per user. Any denial rejects the request. It is approved when every group has
 //    reached its quorum of distinct eligible approvers.
-import type { ClientErrorStatus } from "../http/errors.js";
 import type { RequiredApprovalGroup } from "./types.js";
 
 export type ApprovalStatus = "Pending" | "Approved" | "Denied" | "Expired";
@@ -50,7 +49,7 @@ export function mayDecide(groups: RequiredApprovalGroup[], userId: string): bool
   return groups.some((g) => g.approvers.userId === undefined || g.approvers.userId.in.includes(userId));
 }
 
-export type DecisionCheck = { ok: true } | { ok: false; status: ClientErrorStatus; message: string };
+export type DecisionCheck = { ok: true } | { ok: false; status: 403 | 409; message: string };
 
 export function checkDecision(a: ApprovalRules, d: Decider, value: "Approved" | "Denied"): DecisionCheck {
   if (a.status !== "Pending") return { ok: false, status: 409, message: `Approval is already ${a.status}` };
