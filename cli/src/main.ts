@@ -4,6 +4,8 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DfnsApiClient, DfnsError } from "@dfns/sdk";
+import { simpleFetch } from "@dfns/sdk/utils/fetch.js";
+import { userActionFetch } from "@dfns/sdk/utils/userActionFetch.js";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
 import { z } from "zod";
 import { devFund, FundError } from "./dev-fund.js";
@@ -41,6 +43,13 @@ usage: tessera [--config .tessera/local.json] <command> [options]
       coins from a local chain's faucet (SolanaLocal: an airdrop; Anvil: a balance top-up;
       BitcoinRegtest: newly mined coins, in a block mined at once),
       amount in whole units (SOL, ETH, BTC); the chain's RPC comes from the config's "chains"
+  share-holders list
+  share-holders add <join-request.json>
+      a node joins the org: the join request its operator sent (mpc-node init writes it,
+      signed with the node's own key); recorded in the org's governance log
+  share-holders retire <peerId> [--replacement <peerId>]
+      the node leaves the org: every key it holds a share of is reshared with the
+      replacement (a node added before) taking its place, then the node erases its shares
   invite <email> [--permission <permissionId>]
       a console user: prints the link that registers their passkey (default permission: the
       org's root permission — for a local network, where you are the administrator)
@@ -79,11 +88,22 @@ export class UsageError extends Error {}
 export interface Client {
   dfns: DfnsApiClient;
   signer: VerifyingSigner;
+  /** A request to one of Tessera's own endpoints (outside Dfns's paths), user-action signed unless GET. */
+  tessera?: (method: "GET" | "POST", path: string, body?: unknown) => Promise<unknown>;
 }
 
 export function clientFor(config: LocalConfig): Client {
   const signer = new VerifyingSigner(new AsymmetricKeySigner({ credId: config.credId, privateKey: config.privateKeyPem }), config.orgId);
-  return { dfns: new DfnsApiClient({ baseUrl: config.baseUrl, authToken: config.authToken, signer }), signer };
+  const apiOptions = { baseUrl: config.baseUrl, authToken: config.authToken, signer };
+  return {
+    dfns: new DfnsApiClient(apiOptions),
+    signer,
+    // Tessera's own endpoints, through the SDK's own request signing (the same user-action flow).
+    tessera: async (method, path, body) => {
+      const res = method === "GET" ? await simpleFetch(path, { method, apiOptions }) : await userActionFetch(path, { method, body: body ?? {}, apiOptions });
+      return res.json();
+    },
+  };
 }
 
 function need(value: string | undefined, what: string): string {
@@ -127,6 +147,7 @@ export async function run(argv: string[], client: () => Client, config?: () => L
       status: { type: "string" },
       reason: { type: "string" },
       permission: { type: "string" },
+      replacement: { type: "string" },
       json: { type: "boolean" },
       text: { type: "boolean" },
       quiet: { type: "boolean", short: "q" },
@@ -135,7 +156,7 @@ export async function run(argv: string[], client: () => Client, config?: () => L
   });
   const [command, sub, arg, arg2] = positionals;
   if (values.help || !command) throw new UsageError(USAGE);
-  const { dfns, signer } = client();
+  const { dfns, signer, tessera: tesseraFetch } = client();
 
   switch (command) {
     case "wallets":
@@ -201,6 +222,34 @@ export async function run(argv: string[], client: () => Client, config?: () => L
         return devFund(wallet, need(arg2, "amount"), config?.().chains);
       }
       break;
+    case "share-holders": {
+      const tessera = tesseraFetch;
+      if (!tessera) throw new UsageError("this client cannot reach Tessera's own endpoints");
+      if (sub === "list") return tessera("GET", "/tessera/share-holders");
+      if (sub === "add") {
+        const file = need(arg, "join-request.json");
+        let joinRequest: unknown;
+        try {
+          joinRequest = JSON.parse(readFileSync(file, "utf8"));
+        } catch (e) {
+          throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
+        }
+        const body = { joinRequest };
+        signer.expect("POST", "/tessera/share-holders", body);
+        const added = await signedRequest(signer, progress, "recording the node in the org's governance log", () => tessera("POST", "/tessera/share-holders", body));
+        progress.done(`share holder ${(added as { peerId?: string }).peerId ?? ""} added`);
+        return added;
+      }
+      if (sub === "retire") {
+        const peerId = need(arg, "peerId");
+        const body = values.replacement ? { replacement: values.replacement } : {};
+        signer.expect("POST", `/tessera/share-holders/${peerId}/retire`, body);
+        const retired = await signedRequest(signer, progress, "the share holders reshare its keys onto the replacement, then it erases its shares", () => tessera("POST", `/tessera/share-holders/${peerId}/retire`, body));
+        progress.done(`share holder ${peerId} retired`);
+        return retired;
+      }
+      break;
+    }
     case "invite":
       return invite(dfns, signer, need(sub, "email"), values.permission, values.config);
   }

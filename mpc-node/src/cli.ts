@@ -24,7 +24,7 @@ import { spkiHex } from "../../shared/src/governance/log.js";
 import { loadConfig } from "./config.js";
 import { GovernanceBook } from "./governance/book.js";
 import { faultFromEnv } from "./dev/faults.js";
-import { configEntries, createJoinRequest, verifyJoinRequest } from "./operations/join-request.js";
+import { configEntries, createJoinRequest, verifyJoinRequest } from "../../shared/src/governance/join-request.js";
 import { rotateKek } from "./operations/kek-rotation.js";
 import { nodeStatus, type NodeStatus } from "./operations/status.js";
 import { createIdentity, createKek, loadIdentity } from "./secrets.js";

@@ -22,6 +22,7 @@ import { broadcastRoutes } from "./broadcast/routes.js";
 import { indexerRoutes } from "./indexer/routes.js";
 import { networkRoutes } from "./networks/routes.js";
 import { permissionRoutes } from "./permissions/routes.js";
+import { shareHolderRoutes } from "./signing/share-holder-routes.js";
 import { policyRoutes } from "./policy/routes.js";
 import { webhookRoutes } from "./webhooks/routes.js";
 import { walletRoutes } from "./wallets/routes.js";
@@ -54,6 +55,7 @@ app.route("/", indexerRoutes);
 app.route("/", networkRoutes);
 app.route("/", webhookRoutes);
 app.route("/", walletRoutes);
+app.route("/", shareHolderRoutes);
 
 app.notFound((c) => c.json(errorBody("Not found"), 404));
 app.onError(handleError);

@@ -140,6 +140,10 @@ export const DFNS_OPERATIONS = [
   "PermissionAssignments:Create",
   "PermissionAssignments:Read",
   "PermissionAssignments:Revoke",
+  // Tessera's own, outside Dfns's enum: the org's share-holder set (/tessera/share-holders).
+  "ShareHolders:Read",
+  "ShareHolders:Create",
+  "ShareHolders:Retire",
 ] as const;
 
 export type DfnsOperation = (typeof DFNS_OPERATIONS)[number];

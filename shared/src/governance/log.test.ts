@@ -5,7 +5,10 @@ import { describe, expect, it } from "vitest";
 import { encodeBase64Url, utf8 } from "../dfns/base64url.js";
 import { userActionChallenge } from "../dfns/user-action.js";
 import type { UserActionEvidence } from "../dfns/wire.js";
-import { applyEntry, checkActor, entryHash, genesis, type GovernanceEffect, type GovernanceEntry, type GovernanceState } from "./log.js";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { createJoinRequest, type JoinRequest } from "./join-request.js";
+import { applyEntry, checkActor, entryHash, genesis, isRetired, type GovernanceEffect, type GovernanceEntry, type GovernanceState } from "./log.js";
 
 const ORG = "or-1";
 const key = () => {
@@ -80,5 +83,45 @@ describe("governance log", () => {
     expect(await applyEntry(s, entry(s, null, { ...reg, credentialUuid: "cr-q", publicKey: key().pem }))).toMatchObject({ ok: false, reason: expect.stringMatching(/already registered/) });
     s = await apply(s, entry(s, action(root, "us-root", "POST", "/permissions/pm-root/assignments", { identityId: "us-p" }), { type: "Assigned", assignmentId: "as-1", permissionId: "pm-root", identityId: "us-p" }));
     expect(checkActor(s, "us-p", person.pem, "Wallets:Create")).toEqual({ ok: true, root: false });
+  });
+
+  describe("share holders", () => {
+    async function node(region: string): Promise<JoinRequest> {
+      const k = await generateKeyPair("Ed25519");
+      return createJoinRequest({ peerId: peerIdFromPrivateKey(k).toString(), signingSeed: k.raw.subarray(0, 32), region, nodes: [`/ip4/10.0.0.4/tcp/4100`], edge: [`/ip4/10.0.0.4/tcp/4101/ws`] });
+    }
+    const add = (s: GovernanceState, signer: { privateKey: KeyObject; pem: string }, subject: string, joinRequest: unknown, effect: unknown = { type: "ShareHolderAdded", joinRequest }) =>
+      entry(s, action(signer, subject, "POST", "/tessera/share-holders", { joinRequest }), effect as GovernanceEffect);
+    const retire = (s: GovernanceState, peerId: string, replacement: string | null, body: unknown = replacement ? { replacement } : {}) =>
+      entry(s, action(root, "us-root", "POST", `/tessera/share-holders/${peerId}/retire`, body), { type: "ShareHolderRetired", peerId, replacement });
+
+    it("a node joins by its own signed join request and is retired with a replacement the log added", async () => {
+      const n4 = await node("ap");
+      let s = genesis(ORG, [root.pem], "pm-root");
+      s = await apply(s, add(s, root, "us-root", n4));
+      expect(s.shareHolders[n4.peerId]).toMatchObject({ active: true, region: "ap", nodeAddresses: n4.addresses.nodes, edgeAddresses: n4.addresses.edge });
+      expect(await applyEntry(s, add(s, root, "us-root", n4))).toMatchObject({ ok: false, reason: expect.stringMatching(/already in the org/) });
+      const n1 = "12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo";
+      s = await apply(s, retire(s, n1, n4.peerId));
+      expect(isRetired(s, n1)).toBe(true);
+      expect(s.shareHolders[n1]).toEqual({ active: false, replacement: n4.peerId });
+      expect(await applyEntry(s, retire(s, n1, n4.peerId))).toMatchObject({ ok: false, reason: expect.stringMatching(/already retired/) });
+    });
+
+    it("refuses an altered join request, a request for another node, a replacement the log never added, and an actor without ShareHolders:Create", async () => {
+      const n4 = await node("ap");
+      const s = genesis(ORG, [root.pem], "pm-root");
+      const altered = { ...n4, addresses: { ...n4.addresses, edge: ["/ip4/6.6.6.6/tcp/4101/ws"] } };
+      expect(await applyEntry(s, add(s, root, "us-root", altered))).toMatchObject({ ok: false, reason: expect.stringMatching(/signature is not/) });
+      const other = await node("eu");
+      expect(await applyEntry(s, add(s, root, "us-root", n4, { type: "ShareHolderAdded", joinRequest: other }))).toMatchObject({ ok: false, reason: expect.stringMatching(/not the one requested/) });
+      const stranger = (await node("us")).peerId;
+      expect(await applyEntry(s, retire(s, "12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo", stranger))).toMatchObject({ ok: false, reason: expect.stringMatching(/not an active share holder/) });
+      // A service account holding only Wallets:Create cannot add share holders.
+      const bot = key();
+      let t = await apply(s, entry(s, action(root, "us-root", "POST", "/permissions", { name: "p", operations: ["Wallets:Create"] }), { type: "PermissionCreated", permissionId: "pm-1", operations: ["Wallets:Create"] }));
+      t = await apply(t, entry(t, action(root, "us-root", "POST", "/auth/service-accounts", { name: "bot", publicKey: bot.pem, permissionId: "pm-1" }), { type: "IdentityCreated", identityId: "us-bot", kind: "ServiceAccount", credentials: [{ credentialUuid: "cr-bot", publicKey: bot.pem }], permissionId: "pm-1", assignmentId: "as-bot" }));
+      expect(await applyEntry(t, add(t, bot, "us-bot", n4))).toMatchObject({ ok: false, reason: expect.stringMatching(/does not hold ShareHolders:Create/) });
+    });
   });
 });

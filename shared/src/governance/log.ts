@@ -18,6 +18,7 @@ import { parsePublicKeyPem } from "../dfns/public-key.js";
 import { verifyUserActionEvidence } from "../dfns/user-action-evidence.js";
 import type { UserActionEvidence } from "../dfns/wire.js";
 import { canonicalJson } from "../mpc/canonical-json.js";
+import { joinRequestSchema, verifyJoinRequest } from "./join-request.js";
 import { operationFor } from "./operations.js";
 
 export const GOVERNANCE_DOMAIN = "tessera.governance.v1";
@@ -47,6 +48,13 @@ export const governanceEffect = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("PermissionUpdated"), permissionId: id, operations: z.array(z.string().max(128)).max(512).nullable(), archived: z.boolean().nullable() }),
   z.strictObject({ type: z.literal("Assigned"), assignmentId: id, permissionId: id, identityId: id }),
   z.strictObject({ type: z.literal("Unassigned"), assignmentId: id }),
+  /** POST /tessera/share-holders: a node joins the org's share holders, by its own signed join request. */
+  z.strictObject({ type: z.literal("ShareHolderAdded"), joinRequest: joinRequestSchema }),
+  /**
+   * POST /tessera/share-holders/:peerId/retire: the node leaves; the org's keys it held are reshared
+   * with `replacement` taking its party index (null: no replacement named).
+   */
+  z.strictObject({ type: z.literal("ShareHolderRetired"), peerId: id, replacement: id.nullable() }),
 ]);
 export type GovernanceEffect = z.infer<typeof governanceEffect>;
 
@@ -89,7 +97,25 @@ export interface GovernanceState {
   identities: Record<string, IdentityState>;
   permissions: Record<string, { operations: string[]; archived: boolean; immutable?: boolean }>;
   assignments: Record<string, { permissionId: string; identityId: string }>;
+  /**
+   * The org's share holders as its log decided them: nodes added by their join request, and every
+   * retired node (the deployment's configured nodes appear only once retired). Nodes check their
+   * ceremonies against it: a retired node takes part in none, a new node joins a key only by a
+   * reshare the log ordered.
+   */
+  shareHolders: Record<string, ShareHolderState>;
   head: GovernanceHead;
+}
+
+export interface ShareHolderState {
+  active: boolean;
+  /** Absent for a deployment node retired by the log (it was never added through it). */
+  region?: string;
+  /** Where the other share holders dial it, and where the edge does (from its join request). */
+  nodeAddresses?: string[];
+  edgeAddresses?: string[];
+  /** Retired: the node that takes over its party index. */
+  replacement?: string | null;
 }
 
 /**
@@ -101,7 +127,7 @@ export function genesis(orgId: string, rootKeys: string[], rootPermissionId: str
   const roots = rootKeys.map((k) => (/^[0-9a-f]+$/.test(k) ? k : spkiHex(k))).filter((k): k is string => k !== null);
   if (roots.length !== rootKeys.length || roots.length === 0) throw new Error("every root must be a usable public key");
   const permissions: GovernanceState["permissions"] = rootPermissionId ? { [rootPermissionId]: { operations: [...DFNS_OPERATIONS], archived: false, immutable: true } } : {};
-  return { orgId, roots, identities: {}, permissions, assignments: {}, head: { length: 0, hash: GENESIS_HASH } };
+  return { orgId, roots, identities: {}, permissions, assignments: {}, shareHolders: {}, head: { length: 0, hash: GENESIS_HASH } };
 }
 
 export function spkiHex(publicKeyPem: string): string | null {
@@ -118,6 +144,16 @@ export function operationsOf(state: GovernanceState, identityId: string): Set<st
     if (p && !p.archived) for (const op of p.operations) out.add(op);
   }
   return out;
+}
+
+/** Whether the log retired this node from the org. */
+export function isRetired(state: GovernanceState, peerId: string): boolean {
+  return state.shareHolders[peerId]?.active === false;
+}
+
+/** The first of `peerIds` the log retired from the org, if any. */
+export function retiredAmong(state: GovernanceState, peerIds: string[]): string | undefined {
+  return peerIds.find((p) => isRetired(state, p));
 }
 
 export type ActorCheck = { ok: true; root: boolean } | { ok: false; reason: string };
@@ -286,6 +322,25 @@ async function applyAction(s: GovernanceState, e: UserActionEvidence, effect: Go
     case "unassign": {
       if (effect.type !== "Unassigned" || effect.assignmentId !== param("assignmentId")) return "the effect does not match the request";
       delete s.assignments[effect.assignmentId];
+      return null;
+    }
+    case "addShareHolder": {
+      if (effect.type !== "ShareHolderAdded" || canonicalJson(body.joinRequest ?? null) !== canonicalJson(effect.joinRequest)) return "the join request is not the one requested";
+      // The node's own key signed what it asks for: an edge cannot add a node under another's peer id or addresses.
+      const join = verifyJoinRequest(effect.joinRequest);
+      if (!join.ok) return join.reason;
+      const r = join.request;
+      if (s.shareHolders[r.peerId]) return `share holder ${r.peerId} is already ${s.shareHolders[r.peerId]!.active ? "in" : "retired from"} the org`;
+      s.shareHolders[r.peerId] = { active: true, region: r.region, nodeAddresses: r.addresses.nodes, edgeAddresses: r.addresses.edge };
+      return null;
+    }
+    case "retireShareHolder": {
+      if (effect.type !== "ShareHolderRetired" || effect.peerId !== param("peerId")) return "the effect does not match the request";
+      const replacement = typeof body.replacement === "string" ? body.replacement : null;
+      if (effect.replacement !== replacement) return "the replacement is not the one requested";
+      if (isRetired(s, effect.peerId)) return `share holder ${effect.peerId} is already retired`;
+      if (replacement !== null && (replacement === effect.peerId || s.shareHolders[replacement]?.active !== true)) return `the replacement ${replacement} is not an active share holder the log added`;
+      s.shareHolders[effect.peerId] = { ...s.shareHolders[effect.peerId], active: false, replacement };
       return null;
     }
   }

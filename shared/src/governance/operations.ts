@@ -15,7 +15,9 @@ export type RouteName =
   | "updatePermission"
   | "archivePermission"
   | "assign"
-  | "unassign";
+  | "unassign"
+  | "addShareHolder"
+  | "retireShareHolder";
 
 interface Route<N extends string> {
   method: string;
@@ -41,6 +43,9 @@ const GOVERNANCE: Route<RouteName>[] = [
   { method: "PUT", pattern: new RegExp(`^/permissions/${seg}/archive$`), name: "archivePermission", operation: "Permissions:Archive" },
   { method: "POST", pattern: new RegExp(`^/permissions/${seg}/assignments$`), name: "assign", operation: "Permissions:Assign" },
   { method: "DELETE", pattern: new RegExp(`^/permissions/${seg}/assignments/${seg}$`), name: "unassign", operation: "Permissions:Revoke" },
+  // Tessera's own: the org's share-holder set.
+  { method: "POST", pattern: /^\/tessera\/share-holders$/, name: "addShareHolder", operation: "ShareHolders:Create" },
+  { method: "POST", pattern: new RegExp(`^/tessera/share-holders/${seg}/retire$`), name: "retireShareHolder", operation: "ShareHolders:Retire" },
 ];
 
 const PARAMS: Record<RouteName, string[]> = {
@@ -57,6 +62,8 @@ const PARAMS: Record<RouteName, string[]> = {
   archivePermission: ["permissionId"],
   assign: ["permissionId"],
   unassign: ["permissionId", "assignmentId"],
+  addShareHolder: [],
+  retireShareHolder: ["peerId"],
 };
 
 export interface MatchedRoute {

@@ -26,7 +26,7 @@ import { decodeChallenge, USER_ACTION_MAX_AGE_SECONDS } from "../dfns/user-actio
 import { verifyUserActionEvidence } from "../dfns/user-action-evidence.js";
 import type { UserActionEvidence } from "../dfns/wire.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { checkActor, governanceHeadSchema, type GovernanceState } from "../governance/log.js";
+import { checkActor, governanceHeadSchema, retiredAmong, type GovernanceState } from "../governance/log.js";
 import { keyOperationFor } from "../governance/operations.js";
 import { canonicalJson, canonicalJsonBytes } from "./canonical-json.js";
 import { checkKeygenRequest, defaultChainIdOf, recomputeSigningMessage, signingIntent, walletIdOfKeyBinding, walletOnKeyRequest, type ChainIdOf } from "./intent.js";
@@ -369,6 +369,8 @@ async function checkKeygen(a: KeygenAuthorization, ctx: AuthorizationContext): P
   if (gov.state) {
     const actor = checkActor(gov.state, a.userAction.subject, a.userAction.credential.publicKey, keyOperationFor(a.userAction.method, a.userAction.path) ?? "(none)");
     if (!actor.ok) return refuse("governance", actor.reason);
+    const retired = retiredAmong(gov.state, a.parties.map((p) => p.peerId));
+    if (retired) return refuse("governance", `share holder ${retired} is retired from org ${a.userAction.orgId} by its governance log`);
   }
   return {
     ok: true,
@@ -409,6 +411,8 @@ async function checkSign(a: SignAuthorization, ctx: AuthorizationContext): Promi
   if (evidence) return evidence;
   const gov = await governed(a, key.orgId, ctx);
   if (!gov.ok) return gov.refusal;
+  const retired = gov.state ? retiredAmong(gov.state, a.parties.map((p) => p.peerId)) : undefined;
+  if (retired) return refuse("governance", `share holder ${retired} is retired from org ${key.orgId} by its governance log`);
   if (gov.state && key.owner) {
     // The owner is an identity: any of its credentials active in the log may sign, none other.
     if (a.userAction.orgId !== key.orgId) return refuse("user-evidence", `the user action is from org ${a.userAction.orgId}, key ${key.keyId} belongs to another org`);

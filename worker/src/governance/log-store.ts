@@ -146,6 +146,10 @@ export function effectOf(sql: SqlStorage, e: UserActionEvidence, response: Json)
     }
     case "unassign":
       return { type: "Unassigned", assignmentId: route.params.assignmentId! };
+    case "addShareHolder":
+      return body.joinRequest && typeof body.joinRequest === "object" ? ({ type: "ShareHolderAdded", joinRequest: body.joinRequest } as GovernanceEffect) : null;
+    case "retireShareHolder":
+      return { type: "ShareHolderRetired", peerId: route.params.peerId!, replacement: str(body.replacement) };
   }
 }
 

@@ -12,7 +12,8 @@ import type { AppEnv } from "../http/app-env.js";
 export const recordGovernanceChanges = createMiddleware<AppEnv>(async (c, next) => {
   await next();
   const path = new URL(c.req.url).pathname;
-  if (c.res.status >= 300 || !isGovernanceRequest(c.req.method, path)) return;
+  // /tessera/share-holders records its change itself, before the reshare ceremonies that follow it.
+  if (c.res.status >= 300 || !isGovernanceRequest(c.req.method, path) || path.startsWith("/tessera/")) return;
   const evidence = c.get("userAction");
   if (!evidence) return;
   const response = (await c.res

