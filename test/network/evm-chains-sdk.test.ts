@@ -15,7 +15,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DfnsApiClient } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
-import { decodeFunctionResult, encodeFunctionData, getAddress, recoverMessageAddress, type Address, type Hex } from "viem";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { decodeFunctionResult, encodeFunctionData, getAddress, keccak256, recoverMessageAddress, type Address, type Hex } from "viem";
 import { recoverAuthorizationAddress } from "viem/utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error — a plain .mjs helper for npm start, without type declarations
@@ -129,6 +131,42 @@ describe("EVM chains through the official SDK", () => {
     expect(await settled(bscWalletId, onBsc!.id)).toMatchObject({ status: "Confirmed" });
     expect(await balanceOn(anvil, to)).toBe(1000n);
     expect(await balanceOn(bsc, to)).toBe(2000n);
+  }, 120_000);
+
+  it("wallets derived from the treasury key (signingKey.deriveFrom) are instant, have their own address, spend on Anvil, and sign for their own key (noble)", async () => {
+    const status = async (p: Promise<unknown>) => p.then(() => 200, (e: { httpStatus?: number; message?: string }) => ({ status: e.httpStatus, message: e.message }));
+    const master = await dfns.wallets.getWallet({ walletId });
+    const t0 = performance.now();
+    const d = await dfns.wallets.createWallet({ body: { network: "Anvil" as never, name: "customer 7", signingKey: { deriveFrom: { keyId: master.signingKey.id, path: "m/0/7" } } } as never });
+    const createMs = performance.now() - t0;
+    const auto = await dfns.wallets.createWallet({ body: { network: "Anvil" as never, signingKey: { deriveFrom: { keyId: master.signingKey.id } } } as never });
+    expect(d.signingKey.id).not.toBe(master.signingKey.id);
+    expect(new Set([master.address, d.address, auto.address]).size).toBe(3);
+    expect(d.signingKey).toMatchObject({ scheme: "ECDSA", curve: "secp256k1" });
+    // The address is the child key's own.
+    expect(getAddress(d.address!)).toBe(getAddress(`0x${keccak256(`0x${bytesToHex(secp256k1.Point.fromHex(d.signingKey.publicKey).toBytes(false).subarray(1))}`).slice(-40)}`));
+    console.log(`derived wallet created through the SDK in ${Math.round(createMs)} ms`);
+
+    await fund(anvil, d.address as Address, 10n ** 18n);
+    const to = randomAddress();
+    const transfer = (await dfns.wallets.transferAsset({ walletId: d.id, body: { kind: "Native", to, amount: "4242" } })) as unknown as Request;
+    expect(await settled(d.id, transfer.id)).toMatchObject({ status: "Confirmed" });
+    expect(await balanceOn(anvil, to)).toBe(4242n);
+
+    const hash = bytesToHex(crypto.getRandomValues(new Uint8Array(32)));
+    const sig = (await dfns.wallets.generateSignature({ walletId: auto.id, body: { kind: "Hash", hash: `0x${hash}` } })) as unknown as { status: string; signature: { r: string; s: string } };
+    expect(sig.status).toBe("Signed");
+    const compact = hexToBytes(sig.signature.r.slice(2) + sig.signature.s.slice(2));
+    expect(secp256k1.verify(compact, hexToBytes(hash), hexToBytes(auto.signingKey.publicKey), { prehash: false })).toBe(true);
+    expect(secp256k1.verify(compact, hexToBytes(hash), hexToBytes(master.signingKey.publicKey), { prehash: false })).toBe(false);
+
+    // One path, one wallet; bad derivations are a clear 4xx.
+    const again = await status(dfns.wallets.createWallet({ body: { network: "Anvil" as never, signingKey: { deriveFrom: { keyId: master.signingKey.id, path: "m/0/7" } } } as never }));
+    expect(again).toMatchObject({ status: 409 });
+    expect(await status(dfns.wallets.createWallet({ body: { network: "Anvil" as never, signingKey: { deriveFrom: { keyId: master.signingKey.id, path: "m/0'/7" } } } as never }))).toMatchObject({ status: 400 });
+    expect(await status(dfns.wallets.createWallet({ body: { network: "Anvil" as never, signingKey: { deriveFrom: { keyId: master.signingKey.id, path: "m/2147483648" } } } as never }))).toMatchObject({ status: 400 });
+    expect(await status(dfns.wallets.createWallet({ body: { network: "Anvil" as never, signingKey: { deriveFrom: { keyId: d.signingKey.id } } } as never }))).toMatchObject({ status: 400 });
+    expect(await status(dfns.wallets.createWallet({ body: { network: "Anvil" as never, signingKey: { deriveFrom: { keyId: "key-nope0-nope0-nope0nope0" } } } as never }))).toMatchObject({ status: 404 });
   }, 120_000);
 
   it("a policy filtered to one network applies there only", async () => {

@@ -24,7 +24,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { Ceremony, KeyShare, MpcError } from "../../../wasm/index.js";
-import { verifyAuthorization, type Authorization, type AuthorizationContext, type CeremonyKind, type KeyRecordView } from "../../../shared/src/mpc/authorization.js";
+import { verifyAuthorization, type Authorization, type AuthorizationContext, type CeremonyKind, type KeyBinding, type KeygenAuthorization, type KeyRecordView } from "../../../shared/src/mpc/authorization.js";
 import type { ChainIdOf } from "../../../shared/src/mpc/intent.js";
 import { decodeRoundFrame, encodeRoundFrame, type CeremonyResult, type NodeFailure, type NodeFailureCode, type NodeResponseFrame } from "../../../shared/src/mpc/protocol.js";
 import {
@@ -53,6 +53,9 @@ export interface EngineStore {
   key(keyId: string): KeyRecord | undefined;
   share(keyId: string): Uint8Array;
   createKey(record: Omit<KeyRecord, "generation" | "createdAt">, share: Uint8Array, now: number): void;
+  /** deriveFrom: the key already derived at `path` of the master, if any. */
+  derivedAt(masterKeyId: string, path: string): string | null;
+  createDerivedKey(record: { keyId: string; masterKeyId: string; path: string; publicKey: string; orgId: string; walletId: string | null; network: string | null; credentials: string[]; owner: string | null }, now: number): void;
   /** Refresh: the new share becomes current; the old one is kept (retired) until erased. */
   commitRefresh(keyId: string, share: Uint8Array, now: number): number;
   /** Deletes retired shares of the key and compacts the database so no copy stays on disk. */
@@ -138,7 +141,7 @@ interface ActiveSession {
   wake: (() => void) | null;
 }
 
-type Binding = { orgId: string; walletId: string | null; network: string | null; derivationPath: string | null; credentials: string[]; owner: string | null };
+type Binding = KeyBinding;
 
 type Settled = { ok: true; result: CeremonyResult; audit?: Record<string, unknown> } | { ok: false; failure: NodeFailure; evidence?: Evidence };
 
@@ -218,6 +221,8 @@ export class CeremonyEngine {
     if (this.active.has(a.sessionId) || this.closed.has(a.sessionId)) {
       return this.refused(kind, signed, coordinator, receivedAt, "mismatch", `session ${a.sessionId} already ran on this node`);
     }
+
+    if (a.kind === "keygen" && a.deriveFrom) return this.derive(a, a.deriveFrom, check.binding!, coordinator, receivedAt, hooks);
 
     const me = a.parties.find((p) => p.peerId === this.o.self.peerId)!.index;
     const sessionIdBytes = hexToBytes(a.sessionId);
@@ -331,6 +336,39 @@ export class CeremonyEngine {
     this.o.audit.append({ ...base, outcome: "ok", result: resultForAudit(settled.result), ...settled.audit, peerHeads, timings });
     this.log({ event: "session-finished", sessionId: a.sessionId, kind: a.kind, keyId: a.keyId, ms: timings.totalMs });
     return { type: "result", sessionId: a.sessionId, result: settled.result };
+  }
+
+  /**
+   * A derived wallet (deriveFrom): no rounds. This node derives the child public key from its own
+   * share of the master key (BIP32 non-hardened: the tweak comes from the master's public key and
+   * chain code, the same at every party), records {master, path} and the user's binding under the
+   * new key id, and answers with the child public key; the coordinator requires every party to
+   * answer the same one.
+   */
+  private derive(a: KeygenAuthorization, from: { keyId: string; path: string }, binding: Binding, coordinator: string, receivedAt: number, hooks: { accepted(sessionId: string): void }): NodeResponseFrame {
+    const store = this.o.store;
+    const taken = store.derivedAt(from.keyId, from.path);
+    if (taken) return this.refused("keygen", { authorization: a }, coordinator, receivedAt, "mismatch", `key ${taken} is already derived from ${from.keyId} at ${from.path}`);
+    hooks.accepted(a.sessionId);
+    let publicKey: string;
+    try {
+      const plain = store.share(from.keyId);
+      let share: KeyShare | undefined;
+      try {
+        share = KeyShare.import(plain);
+        publicKey = bytesToHex(share.derivePublicKey(from.path));
+      } finally {
+        plain.fill(0);
+        share?.free();
+      }
+      store.createDerivedKey({ keyId: a.keyId, masterKeyId: from.keyId, path: from.path, publicKey, orgId: binding.orgId, walletId: binding.walletId, network: binding.network, credentials: binding.credentials, owner: binding.owner }, this.o.clock.now());
+    } catch (e) {
+      return this.refused("keygen", { authorization: a }, coordinator, receivedAt, "internal", `cannot derive from ${from.keyId} at ${from.path}: ${(e as Error).message}`);
+    }
+    const timings = { receivedAt: new Date(receivedAt).toISOString(), totalMs: Math.round(this.o.clock.now() - receivedAt) };
+    this.o.audit.append({ ...auditBase(a, coordinator), outcome: "ok", derivedFrom: from, result: { publicKey }, timings });
+    this.log({ event: "key-derived", sessionId: a.sessionId, keyId: a.keyId, masterKeyId: from.keyId, path: from.path, ms: timings.totalMs });
+    return { type: "result", sessionId: a.sessionId, result: { kind: "keygen", keyId: a.keyId, publicKey } };
   }
 
   /**

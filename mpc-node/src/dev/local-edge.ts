@@ -19,7 +19,7 @@ import {
   type Party,
   type SignedAuthorization,
 } from "../../../shared/src/mpc/authorization.js";
-import { intentFromSignatureBody, signingMessageFor, type ChainIdOf, type SigningIntent } from "../../../shared/src/mpc/intent.js";
+import { autoDerivationPath, intentFromSignatureBody, signingMessageFor, type ChainIdOf, type SigningIntent } from "../../../shared/src/mpc/intent.js";
 import { dfnsSchemeOf, type MpcScheme } from "../../../shared/src/mpc/scheme.js";
 
 export interface LocalUser {
@@ -104,6 +104,23 @@ export class LocalEdge {
       threshold: o.threshold,
       ...(o.walletId ? { walletId: o.walletId } : {}),
       ...(o.derivationPath ? { derivationPath: o.derivationPath } : {}),
+      userAction,
+    });
+  }
+
+  /**
+   * A wallet derived from master key `masterKeyId` (`POST /wallets {network, signingKey:{deriveFrom:{keyId, path?}}}`):
+   * no ceremony, each node derives the child at the path the user's request names (or the one
+   * derived from its challenge when `path` is left out).
+   */
+  derive(o: { keyId: string; masterKeyId: string; parties: Party[]; threshold: number; walletId: string; network?: string; path?: string; user?: LocalUser; sessionId?: string; authorizedPath?: string }): SignedAuthorization {
+    const userAction = this.userAction("POST", "/wallets", { network: o.network ?? "KeyECDSA", signingKey: { deriveFrom: { keyId: o.masterKeyId, ...(o.path ? { path: o.path } : {}) } } }, o.user);
+    return this.authorize({
+      ...this.common(o.keyId, "ecdsa-secp256k1", o.parties, o.sessionId),
+      kind: "keygen",
+      threshold: o.threshold,
+      walletId: o.walletId,
+      deriveFrom: { keyId: o.masterKeyId, path: o.authorizedPath ?? o.path ?? autoDerivationPath(userAction.challenge) },
       userAction,
     });
   }

@@ -35,6 +35,21 @@ CREATE TABLE IF NOT EXISTS keys (
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL
 ) STRICT;
+-- Keys derived from a master key (Dfns signingKey.deriveFrom): no share of their own, only the
+-- master and the BIP32 path, plus what the user's creation request bound to them.
+CREATE TABLE IF NOT EXISTS derived_keys (
+  key_id TEXT PRIMARY KEY,
+  master_key_id TEXT NOT NULL,
+  path TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  org_id TEXT NOT NULL,
+  wallet_id TEXT,
+  network TEXT,
+  credentials TEXT NOT NULL,
+  owner TEXT,
+  created_at INTEGER NOT NULL,
+  UNIQUE (master_key_id, path)
+) STRICT;
 CREATE TABLE IF NOT EXISTS retired_shares (
   key_id TEXT NOT NULL,
   generation INTEGER NOT NULL,
@@ -154,6 +169,60 @@ export class NodeStore {
   // ---------------------------------------------------------------- keys and shares
 
   key(keyId: string): KeyRecord | undefined {
+    return this.ownKey(keyId) ?? this.derivedKey(keyId);
+  }
+
+  /**
+   * A derived key as the engine uses it: the master's scheme, parties, index and share generation
+   * (its share signs), with the child's own public key, path and binding.
+   */
+  private derivedKey(keyId: string): KeyRecord | undefined {
+    const row = this.stmt("SELECT key_id, master_key_id, path, public_key, org_id, wallet_id, network, credentials, owner, created_at FROM derived_keys WHERE key_id = ?").get(keyId) as
+      | { key_id: string; master_key_id: string; path: string; public_key: string; org_id: string; wallet_id: string | null; network: string | null; credentials: string; owner: string | null; created_at: number }
+      | undefined;
+    if (!row) return undefined;
+    const master = this.ownKey(row.master_key_id);
+    if (!master) return undefined;
+    return {
+      ...master,
+      keyId: row.key_id,
+      publicKey: row.public_key,
+      chainCode: null,
+      orgId: row.org_id,
+      walletId: row.wallet_id,
+      network: row.network,
+      derivationPath: row.path,
+      credentials: JSON.parse(row.credentials) as string[],
+      owner: row.owner,
+      masterKeyId: row.master_key_id,
+      createdAt: row.created_at,
+    };
+  }
+
+  /** The derived key already at `path` of `masterKeyId`, if any (one path, one key: two wallets never share a child). */
+  derivedAt(masterKeyId: string, path: string): string | null {
+    const row = this.stmt("SELECT key_id FROM derived_keys WHERE master_key_id = ? AND path = ?").get(masterKeyId, path) as { key_id: string } | undefined;
+    return row?.key_id ?? null;
+  }
+
+  /** Records a derived key: {master, path} and the user's binding; no share is stored. */
+  createDerivedKey(record: { keyId: string; masterKeyId: string; path: string; publicKey: string; orgId: string; walletId: string | null; network: string | null; credentials: string[]; owner: string | null }, now: number): void {
+    this.stmt(
+      "INSERT INTO derived_keys (key_id, master_key_id, path, public_key, org_id, wallet_id, network, credentials, owner, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    ).run(record.keyId, record.masterKeyId, record.path, record.publicKey, record.orgId, record.walletId, record.network, JSON.stringify(record.credentials), record.owner, now);
+  }
+
+  derivedKeyCount(): number {
+    return (this.stmt("SELECT count(*) AS n FROM derived_keys").get() as { n: number }).n;
+  }
+
+  /** A derived key's bans are its master's: one set of shares, one set of parties. */
+  private shareKeyOf(keyId: string): string {
+    const row = this.stmt("SELECT master_key_id FROM derived_keys WHERE key_id = ?").get(keyId) as { master_key_id: string } | undefined;
+    return row?.master_key_id ?? keyId;
+  }
+
+  private ownKey(keyId: string): KeyRecord | undefined {
     const row = this.stmt("SELECT key_id, scheme, threshold, parties, my_index, public_key, chain_code, org_id, wallet_id, network, derivation_path, credentials, owner, generation, created_at FROM keys WHERE key_id = ?").get(keyId) as
       | KeyRow
       | undefined;
@@ -213,6 +282,7 @@ export class NodeStore {
 
   /** The current share's bytes, decrypted, for the MPC core. */
   share(keyId: string): Uint8Array {
+    keyId = this.shareKeyOf(keyId);
     const row = this.stmt("SELECT generation, share FROM keys WHERE key_id = ?").get(keyId) as { generation: number; share: Uint8Array } | undefined;
     if (!row) throw new Error(`no share of key ${keyId}`);
     return this.vault.open(row.share, { nodePeerId: this.nodePeerId, keyId, generation: row.generation });
@@ -266,10 +336,11 @@ export class NodeStore {
   // ---------------------------------------------------------------- bans
 
   isBanned(keyId: string, peerId: string): boolean {
-    return this.stmt("SELECT 1 FROM bans WHERE key_id = ? AND peer_id = ?").get(keyId, peerId) !== undefined;
+    return this.stmt("SELECT 1 FROM bans WHERE key_id = ? AND peer_id = ?").get(this.shareKeyOf(keyId), peerId) !== undefined;
   }
 
   ban(keyId: string, peerId: string, reason: string, now: number): void {
+    keyId = this.shareKeyOf(keyId);
     this.stmt("INSERT OR IGNORE INTO bans (key_id, peer_id, reason, at) VALUES (?, ?, ?, ?)").run(keyId, peerId, reason.slice(0, 1000), now);
   }
 

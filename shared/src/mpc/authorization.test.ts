@@ -7,7 +7,9 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 import { describe, expect, it } from "vitest";
 import { encodeBase64Url, utf8 } from "../dfns/base64url.js";
 import { encodeChallenge, userActionChallenge } from "../dfns/user-action.js";
-import { walletIdOfKeyBinding } from "./intent.js";
+import { autoDerivationPath, walletIdOfKeyBinding } from "./intent.js";
+import { governedSessionId } from "./authorization.js";
+import type { GovernanceState } from "../governance/log.js";
 import type { UserActionEvidence } from "../dfns/wire.js";
 import {
   authorizationBytes,
@@ -27,15 +29,15 @@ const user = generateKeyPairSync("ed25519");
 const userPem = user.publicKey.export({ type: "spki", format: "pem" }).toString();
 const now = 1_800_000_000_000;
 
-function evidence(method: string, path: string, body: unknown, orgId = "or-1", key = user.privateKey, pem = userPem, issuedAt = Math.floor(now / 1000), challengeOf?: (c: string) => string): UserActionEvidence {
+function evidence(method: string, path: string, body: unknown, orgId = "or-1", key = user.privateKey, pem = userPem, issuedAt = Math.floor(now / 1000), challengeOf?: (c: string) => string, subject = "us-1"): UserActionEvidence {
   const payload = JSON.stringify(body);
   const expiry = issuedAt + 300;
-  const challenge = (challengeOf ?? ((c) => c))(userActionChallenge({ method, path, payload, orgId, subject: "us-1", nonce: "n-1", issuedAt, expiry }));
+  const challenge = (challengeOf ?? ((c) => c))(userActionChallenge({ method, path, payload, orgId, subject, nonce: "n-1", issuedAt, expiry }));
   const clientData = utf8(JSON.stringify({ type: "key.get", challenge }));
   return {
     actionId: "ua-1",
     orgId,
-    subject: "us-1",
+    subject,
     tokenId: "to-1",
     method,
     path,
@@ -203,5 +205,99 @@ describe("a wallet put on an existing key (walletBinding)", () => {
     expect(await code(signAuthorization(signAuth({ userAction: evidence("POST", `/wallets/${walletIdOfKeyBinding(notCreation.challenge)}/signatures`, body), walletBinding: notCreation } as Partial<Authorization>), edgeKey))).toBe("intent");
     const forged = { ...binding, payload: JSON.stringify({ network: "Bsc", signingKey: { id: "key-1" } }) };
     expect(await code(signAuthorization(signAuth({ userAction: evidence("POST", `/wallets/${bound}/signatures`, body), walletBinding: forged } as Partial<Authorization>), edgeKey))).toBe("user-evidence");
+  });
+});
+
+describe("a wallet derived from a master key (deriveFrom)", () => {
+  const body = (from: Record<string, unknown>, network = "EthereumSepolia") => ({ network, signingKey: { deriveFrom: from } });
+  const create = (b: unknown, o: { orgId?: string; key?: typeof user.privateKey; pem?: string; subject?: string } = {}) =>
+    evidence("POST", "/wallets", b, o.orgId ?? "or-1", o.key ?? user.privateKey, o.pem ?? userPem, Math.floor(now / 1000), undefined, o.subject ?? "us-1");
+  function deriveAuth(over: Partial<Authorization> & { deriveFrom?: { keyId: string; path: string } } = {}): Authorization {
+    return {
+      version: 1,
+      kind: "keygen",
+      edgeId: "edge-1",
+      sessionId: "33".repeat(32),
+      keyId: "key-2",
+      scheme: "ecdsa-secp256k1",
+      parties: key.parties,
+      nonce: "44".repeat(16),
+      issuedAt: now,
+      expiresAt: now + 60_000,
+      threshold: 2,
+      walletId: "wa-2",
+      deriveFrom: { keyId: "key-1", path: "m/0/7" },
+      userAction: create(body({ keyId: "key-1", path: "m/0/7" })),
+      ...over,
+    } as Authorization;
+  }
+  const keygenContext = (over: Partial<AuthorizationContext> = {}) => context({ expectedKind: "keygen", ...over });
+  const derived: KeyRecordView = { ...key, keyId: "key-3", walletId: "wa-3", derivationPath: "m/1", masterKeyId: "key-1" };
+  const withKeys = (...ks: KeyRecordView[]) => (id: string) => ks.find((k) => k.keyId === id);
+
+  it("is authorized by the master key's own credential; the node records {master, path} and the user's network", async () => {
+    const r = await verifyAuthorization(signAuthorization(deriveAuth(), edgeKey), keygenContext());
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.binding).toEqual({ orgId: "or-1", walletId: "wa-2", network: "EthereumSepolia", derivationPath: "m/0/7", credentials: key.credentials, owner: null, masterKeyId: "key-1" });
+  });
+  it("a path left out is the one derived from the user's challenge, not one the edge picks", async () => {
+    const ua = create(body({ keyId: "key-1" }));
+    const auto = autoDerivationPath(ua.challenge);
+    expect(auto).toMatch(/^m\/\d+\/\d+$/);
+    expect(await code(signAuthorization(deriveAuth({ userAction: ua, deriveFrom: { keyId: "key-1", path: auto } }), edgeKey), keygenContext())).toBe("ok");
+    expect(await code(signAuthorization(deriveAuth({ userAction: ua, deriveFrom: { keyId: "key-1", path: "m/0/7" } }), edgeKey), keygenContext())).toBe("intent");
+  });
+  it("refuses a path, a master key or a network other than the user's, and hardened paths", async () => {
+    expect(await code(signAuthorization(deriveAuth({ deriveFrom: { keyId: "key-1", path: "m/0/8" } }), edgeKey), keygenContext())).toBe("intent");
+    expect(await code(signAuthorization(deriveAuth({ userAction: create(body({ keyId: "key-9", path: "m/0/7" })) }), edgeKey), keygenContext())).toBe("intent");
+    expect(await code(signAuthorization(deriveAuth({ userAction: create(body({ keyId: "key-1", path: "m/0/7" }, "SolanaDevnet")) }), edgeKey), keygenContext())).toBe("intent");
+    const hardened = "m/2147483648";
+    expect(await code(signAuthorization(deriveAuth({ deriveFrom: { keyId: "key-1", path: hardened }, userAction: create(body({ keyId: "key-1", path: hardened })) }), edgeKey), keygenContext())).toBe("intent");
+  });
+  it("refuses a credential not bound to the master key, and a user of another org", async () => {
+    const stranger = generateKeyPairSync("ed25519");
+    const strangerPem = stranger.publicKey.export({ type: "spki", format: "pem" }).toString();
+    expect(await code(signAuthorization(deriveAuth({ userAction: create(body({ keyId: "key-1", path: "m/0/7" }), { key: stranger.privateKey, pem: strangerPem }) }), edgeKey), keygenContext())).toBe("user-evidence");
+    expect(await code(signAuthorization(deriveAuth({ userAction: create(body({ keyId: "key-1", path: "m/0/7" }), { orgId: "or-2" }) }), edgeKey), keygenContext())).toBe("user-evidence");
+  });
+  it("refuses a master this node does not hold, a derived master, other parties, EdDSA, and a refresh of a derived key", async () => {
+    expect(await code(signAuthorization(deriveAuth({ deriveFrom: { keyId: "key-9", path: "m/0/7" }, userAction: create(body({ keyId: "key-9", path: "m/0/7" })) }), edgeKey), keygenContext())).toBe("mismatch");
+    const fromDerived = deriveAuth({ deriveFrom: { keyId: "key-3", path: "m/0/7" }, userAction: create(body({ keyId: "key-3", path: "m/0/7" })) });
+    expect(await code(signAuthorization(fromDerived, edgeKey), keygenContext({ key: withKeys(key, derived) }))).toBe("mismatch");
+    expect(await code(signAuthorization(deriveAuth({ parties: [key.parties[0]!, key.parties[1]!, { index: 3, peerId: "12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo" }] }), edgeKey), keygenContext())).toBe("mismatch");
+    expect(await code(signAuthorization(deriveAuth({ scheme: "frost-ed25519" }), edgeKey), keygenContext())).toBe("mismatch");
+    const refresh = { version: 1, kind: "refresh", edgeId: "edge-1", sessionId: "55".repeat(32), keyId: "key-3", scheme: "ecdsa-secp256k1", parties: key.parties, nonce: "66".repeat(16), issuedAt: now, expiresAt: now + 60_000 } as Authorization;
+    expect(await code(signAuthorization(refresh, edgeKey), context({ expectedKind: "refresh", key: withKeys(key, derived) }))).toBe("mismatch");
+  });
+
+  describe("in a governed org", () => {
+    const spki = credentialKeyId(userPem)!;
+    const state = (ops: string[], subject = "us-1"): GovernanceState =>
+      ({
+        orgId: "or-1",
+        roots: ["00"],
+        identities: { [subject]: { kind: "User", active: true, credentials: { "cu-1": { key: spki, active: true } } } },
+        permissions: { "pm-1": { operations: ops, archived: false } },
+        assignments: { "as-1": { permissionId: "pm-1", identityId: subject } },
+        head: { length: 3, hash: "ab".repeat(32) },
+      }) as GovernanceState;
+    const governedAuth = (a: Authorization) => {
+      const g = { ...a, governance: { length: 3, hash: "ab".repeat(32) } } as Authorization;
+      return signAuthorization({ ...g, sessionId: governedSessionId(g) } as Authorization, edgeKey);
+    };
+    const owned = { ...key, owner: "us-1" };
+    it("the master key's owner, holding Wallets:Create, derives; the child is owned by it", async () => {
+      const r = await verifyAuthorization(governedAuth(deriveAuth()), keygenContext({ key: withKeys(owned), governance: async () => state(["Wallets:Create"]) }));
+      expect(r.ok && r.binding?.owner).toBe("us-1");
+    });
+    it("refuses an identity without Wallets:Create, and anyone but the master key's owner", async () => {
+      expect(await code(governedAuth(deriveAuth()), keygenContext({ key: withKeys(owned), governance: async () => state(["Wallets:Read"]) }))).toBe("governance");
+      const other = deriveAuth({ userAction: create(body({ keyId: "key-1", path: "m/0/7" }), { subject: "us-2" }) });
+      expect(await code(governedAuth(other), keygenContext({ key: withKeys(owned), governance: async () => state(["Wallets:Create"], "us-2") }))).toBe("governance");
+      // The same identity id and credential, acting in another org, does not reach this org's master key.
+      const elsewhere = deriveAuth({ userAction: create(body({ keyId: "key-1", path: "m/0/7" }), { orgId: "or-2" }) });
+      expect(await code(governedAuth(elsewhere), keygenContext({ key: withKeys(owned), governance: async () => state(["Wallets:Create"]) }))).toBe("user-evidence");
+    });
   });
 });

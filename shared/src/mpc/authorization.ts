@@ -29,7 +29,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { checkActor, governanceHeadSchema, retiredAmong, type GovernanceState } from "../governance/log.js";
 import { keyOperationFor } from "../governance/operations.js";
 import { canonicalJson, canonicalJsonBytes } from "./canonical-json.js";
-import { checkKeygenRequest, defaultChainIdOf, recomputeSigningMessage, signingIntent, walletIdOfKeyBinding, walletOnKeyRequest, type ChainIdOf } from "./intent.js";
+import { checkKeygenRequest, defaultChainIdOf, derivedWalletRequest, recomputeSigningMessage, signingIntent, walletIdOfKeyBinding, walletOnKeyRequest, type ChainIdOf } from "./intent.js";
 import { MPC_SCHEMES, type MpcScheme } from "./scheme.js";
 
 export const AUTHORIZATION_VERSION = 1;
@@ -111,6 +111,12 @@ export const keygenAuthorizationSchema = z.strictObject({
   walletId: z.string().regex(/^[A-Za-z0-9._~-]{1,128}$/).optional(),
   /** A fixed BIP32 child the key always signs with (ECDSA); sign authorizations must repeat it. */
   derivationPath: derivationPath.optional(),
+  /**
+   * Dfns's `signingKey.deriveFrom`: no ceremony; each node derives the BIP32 non-hardened child of
+   * a master key it holds a share of at `path` and records only {master key, path} under `keyId`.
+   * The path must be the one the user's request names (or the one derived from its challenge).
+   */
+  deriveFrom: z.strictObject({ keyId: keyIdText, path: derivationPath }).optional(),
   /** The user's POST /wallets or POST /keys. */
   userAction: userActionEvidenceSchema,
 });
@@ -214,6 +220,8 @@ export interface KeyRecordView {
   credentials: string[];
   /** The identity that owns the key, in its org's governance log: any active credential of it may sign. */
   owner?: string | null;
+  /** A derived key (deriveFrom): the master key whose share signs at `derivationPath`; `publicKey` is then the child's. */
+  masterKeyId?: string | null;
 }
 
 export type RefusalCode = "malformed" | "unknown-edge" | "forged" | "expired" | "replayed" | "mismatch" | "banned" | "user-evidence" | "intent" | "governance";
@@ -227,9 +235,21 @@ export type AuthorizationCheck =
       /** Sign: what the user action may sign, when one action authorizes several messages (a Bitcoin transaction's inputs). */
       claim?: string;
       /** Keygen: what the node records about the new key, from the user's own action. */
-      binding?: { orgId: string; walletId: string | null; network: string | null; derivationPath: string | null; credentials: string[]; owner: string | null };
+      binding?: KeyBinding;
     }
   | { ok: false; code: RefusalCode; reason: string };
+
+/** What a node records about a new key (keygen) or derived key (deriveFrom), from the user's own action. */
+export interface KeyBinding {
+  orgId: string;
+  walletId: string | null;
+  network: string | null;
+  derivationPath: string | null;
+  credentials: string[];
+  owner: string | null;
+  /** deriveFrom: the master key; the node stores no share for this key. */
+  masterKeyId?: string;
+}
 
 export interface AuthorizationContext {
   /** Ed25519 public keys (32 bytes) of the edges this node accepts, by edge id. */
@@ -354,6 +374,7 @@ function checkBans(a: Authorization, ctx: AuthorizationContext): AuthorizationCh
 
 async function checkKeygen(a: KeygenAuthorization, ctx: AuthorizationContext): Promise<AuthorizationCheck> {
   if (ctx.key(a.keyId)) return refuse("mismatch", `key ${a.keyId} already exists`);
+  if (a.deriveFrom) return checkDerive(a, a.deriveFrom, ctx);
   if (a.threshold > a.parties.length) return refuse("mismatch", `threshold ${a.threshold} exceeds the ${a.parties.length} parties`);
   if (a.derivationPath && a.scheme !== "ecdsa-secp256k1") return refuse("mismatch", "only ECDSA keys support derivation paths");
   const evidence = await checkUserEvidence(a.userAction, ctx);
@@ -376,6 +397,55 @@ async function checkKeygen(a: KeygenAuthorization, ctx: AuthorizationContext): P
     ok: true,
     authorization: a,
     binding: { orgId: a.userAction.orgId, walletId: a.walletId ?? null, network: request.network ?? null, derivationPath: a.derivationPath ?? null, credentials: [credential], owner: gov.state ? a.userAction.subject : null },
+  };
+}
+
+/**
+ * A derived wallet (Dfns `signingKey.deriveFrom`). Authorized like a keygen — the user's own
+ * POST /wallets, verified here; in a governed org an active credential of a log-known identity
+ * holding Wallets:Create — and, because the child signs with the master key's shares, only by
+ * whoever may sign with the master key: its owner in a governed org (who then owns the child),
+ * otherwise a credential bound to it (the child gets the master's credentials). The path is the
+ * one the user's request names, or the one derived from its challenge; the node derives the child
+ * key itself from its own share.
+ */
+async function checkDerive(a: KeygenAuthorization, from: { keyId: string; path: string }, ctx: AuthorizationContext): Promise<AuthorizationCheck> {
+  if (a.scheme !== "ecdsa-secp256k1") return refuse("mismatch", "only ECDSA secp256k1 keys derive children (BIP32 non-hardened)");
+  if (a.derivationPath) return refuse("mismatch", "a derived key's path is deriveFrom.path");
+  if (!a.walletId) return refuse("mismatch", "a derived wallet needs the wallet id");
+  const master = ctx.key(from.keyId);
+  if (!master) return refuse("mismatch", `this node holds no share of master key ${from.keyId}`);
+  if (master.masterKeyId || master.derivationPath) return refuse("mismatch", `key ${from.keyId} is itself derived: derive from its master key`);
+  if (master.scheme !== a.scheme) return refuse("mismatch", `key ${from.keyId} is ${master.scheme}, not ${a.scheme}`);
+  if (a.threshold !== master.threshold || a.parties.length !== master.parties.length) return refuse("mismatch", `a key derived from ${from.keyId} has its ${master.threshold}-of-${master.parties.length} parties`);
+  for (const p of a.parties) {
+    const held = master.parties.find((k) => k.index === p.index);
+    if (!held || held.peerId !== p.peerId) return refuse("mismatch", `party ${p.index} of key ${from.keyId} is not peer ${p.peerId}`);
+  }
+  const banned = a.parties.find((p) => ctx.isBanned(from.keyId, p.peerId));
+  if (banned) return refuse("banned", `peer ${banned.peerId} is banned from key ${from.keyId}`);
+  const evidence = await checkUserEvidence(a.userAction, ctx);
+  if (evidence) return evidence;
+  const request = derivedWalletRequest(a.userAction, from.keyId, a.scheme, ctx.chainIdOf ?? defaultChainIdOf);
+  if (!request.ok) return refuse("intent", request.reason);
+  if (request.path !== from.path) return refuse("intent", `the user's request derives at ${request.path}, not ${from.path}`);
+  if (a.userAction.orgId !== master.orgId) return refuse("user-evidence", `the user action is from org ${a.userAction.orgId}, key ${from.keyId} belongs to another org`);
+  const gov = await governed(a, master.orgId, ctx);
+  if (!gov.ok) return gov.refusal;
+  if (gov.state) {
+    const actor = checkActor(gov.state, a.userAction.subject, a.userAction.credential.publicKey, keyOperationFor(a.userAction.method, a.userAction.path) ?? "(none)");
+    if (!actor.ok) return refuse("governance", actor.reason);
+  }
+  if (gov.state && master.owner) {
+    if (a.userAction.subject !== master.owner) return refuse("governance", `key ${from.keyId} is owned by ${master.owner}: only its owner derives wallets from it, not ${a.userAction.subject}`);
+  } else {
+    const binding = checkUserBinding(a.userAction, master);
+    if (binding) return binding;
+  }
+  return {
+    ok: true,
+    authorization: a,
+    binding: { orgId: master.orgId, walletId: a.walletId, network: request.network, derivationPath: from.path, credentials: master.credentials, owner: gov.state ? (master.owner ?? null) : null, masterKeyId: from.keyId },
   };
 }
 
@@ -438,6 +508,8 @@ async function checkSign(a: SignAuthorization, ctx: AuthorizationContext): Promi
     const originalBinding = checkUserBinding(original.data, key);
     if (originalBinding) return originalBinding;
   }
+  // A derived key's record holds the child's own public key (its address is known to this node).
+  if (key.masterKeyId) signingKey = { ...signingKey, derivationPath: null };
   const recomputed = recomputeSigningMessage({ intent: a.intent, userAction: a.userAction, key: signingKey, ...(ctx.chainIdOf ? { chainIdOf: ctx.chainIdOf } : {}) });
   if (!recomputed.ok) return refuse("intent", recomputed.reason);
   if (bytesToHex(recomputed.message) !== a.message) return refuse("intent", "the message to sign is not the one derived from the user's request");
@@ -485,6 +557,7 @@ async function checkRefresh(a: RefreshAuthorization, ctx: AuthorizationContext):
   if (!key) return refuse("mismatch", `this node holds no share of key ${a.keyId}`);
   const parties = checkKeyParties(a, key);
   if (parties) return parties;
+  if (key.masterKeyId) return refuse("mismatch", `key ${a.keyId} is derived from ${key.masterKeyId} and has no shares of its own: refresh the master key`);
   if (a.parties.length !== key.parties.length) return refuse("mismatch", `a refresh of key ${a.keyId} needs all ${key.parties.length} parties`);
   const banned = checkBans(a, ctx);
   if (banned) return banned;

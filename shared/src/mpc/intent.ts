@@ -275,6 +275,58 @@ export function walletOnKeyRequest(action: { method: string; path: string; paylo
   return { ok: true, network: body.data.network };
 }
 
+// ------------------------------------------------------------------ derived wallets (deriveFrom)
+
+/** A non-hardened BIP32 path: `m` then 1-32 indices below 2^31. */
+export const DERIVATION_PATH = /^m(\/(0|[1-9][0-9]{0,9})){1,32}$/;
+
+/** A derivation path's indices are all non-hardened (below 2^31). */
+export function derivationPathProblem(path: string): string | null {
+  if (!DERIVATION_PATH.test(path)) return `derivation path ${JSON.stringify(path).slice(0, 80)} must look like m/0/7: 1-32 non-hardened indices`;
+  if (path.split("/").slice(1).some((i) => Number(i) >= 2 ** 31)) return `derivation path ${path} has a hardened index (≥ 2^31): the share holders derive non-hardened children only`;
+  return null;
+}
+
+/**
+ * The path of a derived wallet whose creator left `signingKey.deriveFrom.path` out: two indices
+ * taken from the user's creation request (its user-action challenge), so every share holder
+ * computes the same path from the user's own request and the edge cannot choose it.
+ */
+export function autoDerivationPath(challenge: string): string {
+  const h = sha256(new TextEncoder().encode(`tessera.derive-path.v1\n${challenge}`));
+  const index = (o: number) => ((h[o]! << 24) | (h[o + 1]! << 16) | (h[o + 2]! << 8) | h[o + 3]!) >>> 1;
+  return `m/${index(0)}/${index(4)}`;
+}
+
+const derivedWalletBody = z.object({
+  network: z.string().min(1).max(64),
+  signingKey: z.object({ deriveFrom: z.object({ keyId: z.string().min(1).max(128), path: z.string().min(1).max(400).optional() }) }),
+});
+
+/**
+ * A user's `POST /wallets {network, signingKey:{deriveFrom:{keyId, path?}}}` deriving a wallet from
+ * master key `masterKeyId`: the network it names and the path it asked for (or the one derived from
+ * its challenge when it named none).
+ */
+export function derivedWalletRequest(
+  action: { method: string; path: string; payload: string; challenge: string },
+  masterKeyId: string,
+  scheme: MpcScheme,
+  chainIdOf: ChainIdOf = defaultChainIdOf,
+): IntentCheck<{ network: string; path: string }> {
+  if (userTargetOf(action.method, action.path)?.kind !== "create-wallet") return { ok: false, reason: `the user action (${action.method} ${action.path}) does not create a wallet` };
+  const body = derivedWalletBody.safeParse(parseJson(action.payload));
+  if (!body.success) return { ok: false, reason: `user's derived-wallet request: ${issues(body.error)}` };
+  const from = body.data.signingKey.deriveFrom;
+  if (from.keyId !== masterKeyId) return { ok: false, reason: `the user derives from key ${from.keyId}, not ${masterKeyId}` };
+  const allowed = schemesForNetwork(body.data.network, chainIdOf);
+  if (allowed && !allowed.includes(scheme)) return { ok: false, reason: `a ${body.data.network} wallet cannot use ${scheme}` };
+  const path = from.path ?? autoDerivationPath(action.challenge);
+  const problem = derivationPathProblem(path);
+  if (problem) return { ok: false, reason: problem };
+  return { ok: true, network: body.data.network, path };
+}
+
 /**
  * The intent the edge puts in a signing authorization for a `…/signatures` (or `…/transactions`)
  * request body: the fields that determine the signed bytes, copied verbatim.

@@ -56,6 +56,17 @@ interface KeyRow {
   parties: Party[];
   threshold: number;
   publicKey: string;
+  /** A derived key (deriveFrom): the master key and the BIP32 path the nodes sign at. */
+  masterKeyId?: string;
+  derivationPath?: string;
+}
+
+export interface DeriveInput {
+  keyId: string;
+  walletId: string;
+  masterKeyId: string;
+  path: string;
+  userAction: UserActionEvidence;
 }
 
 type Row = Record<string, SqlStorageValue>;
@@ -84,6 +95,9 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
       key_id TEXT PRIMARY KEY, scheme TEXT NOT NULL, threshold INTEGER NOT NULL, parties TEXT NOT NULL, public_key TEXT NOT NULL, created TEXT NOT NULL)`);
     // Wallets created later on an existing key: the user's creation request, shown to the nodes
     // with every signature for that wallet (they derive the wallet id from it).
+    const columns = new Set(ctx.storage.sql.exec<Row>("PRAGMA table_info(keys)").toArray().map((c) => String(c.name)));
+    if (!columns.has("master_key_id")) ctx.storage.sql.exec("ALTER TABLE keys ADD COLUMN master_key_id TEXT");
+    if (!columns.has("derivation_path")) ctx.storage.sql.exec("ALTER TABLE keys ADD COLUMN derivation_path TEXT");
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS wallet_bindings (wallet_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, evidence TEXT NOT NULL)`);
   }
 
@@ -193,9 +207,60 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
   }
 
   private storedKey(keyId: string): KeyRow | undefined {
-    const row = this.ctx.storage.sql.exec<Row>("SELECT scheme, threshold, parties, public_key FROM keys WHERE key_id = ?", keyId).toArray()[0];
+    const row = this.ctx.storage.sql.exec<Row>("SELECT scheme, threshold, parties, public_key, master_key_id, derivation_path FROM keys WHERE key_id = ?", keyId).toArray()[0];
     if (!row) return undefined;
-    return { scheme: String(row.scheme) as MpcScheme, threshold: Number(row.threshold), parties: JSON.parse(String(row.parties)) as Party[], publicKey: String(row.public_key) };
+    return {
+      scheme: String(row.scheme) as MpcScheme,
+      threshold: Number(row.threshold),
+      parties: JSON.parse(String(row.parties)) as Party[],
+      publicKey: String(row.public_key),
+      ...(row.master_key_id ? { masterKeyId: String(row.master_key_id) } : {}),
+      ...(row.derivation_path ? { derivationPath: String(row.derivation_path) } : {}),
+    };
+  }
+
+  /**
+   * A wallet derived from a master key (Dfns signingKey.deriveFrom): no ceremony. Every holder of
+   * the master key checks the user's request itself, derives the child key from its own share and
+   * records {master, path}; all must answer the same child public key (the coordinator compares).
+   */
+  async derive(input: DeriveInput): Promise<Outcome<{ publicKey: string }>> {
+    const conf = this.config();
+    if (!conf.ok) return conf;
+    const { cfg, edgeId, authKey, peerSeed } = conf.value;
+    const master = this.storedKey(input.masterKeyId) ?? (await this.adoptUnshardedKey(input.masterKeyId));
+    if (!master) return failure(404, `Key ${input.masterKeyId} is not held by the share holders`);
+    if (master.masterKeyId || master.derivationPath) return failure(400, `Key ${input.masterKeyId} is itself derived: derive from its master key${master.masterKeyId ? ` ${master.masterKeyId}` : ""}`);
+    if (master.scheme !== "ecdsa-secp256k1") return failure(400, `Key ${input.masterKeyId} is ${master.scheme}: only ECDSA secp256k1 keys derive children`);
+    const taken = this.ctx.storage.sql.exec<Row>("SELECT key_id FROM keys WHERE master_key_id = ? AND derivation_path = ?", input.masterKeyId, input.path).toArray()[0];
+    if (taken) return failure(409, `Key ${String(taken.key_id)} is already derived from ${input.masterKeyId} at ${input.path}`);
+    const a = {
+      ...this.authorization({ edgeId, keyId: input.keyId, scheme: master.scheme, parties: master.parties }),
+      kind: "keygen",
+      threshold: master.threshold,
+      walletId: input.walletId,
+      deriveFrom: { keyId: input.masterKeyId, path: input.path },
+      userAction: input.userAction,
+    } as Authorization;
+    try {
+      const feed = await this.governanceFeed(input.userAction.orgId);
+      const coordinator = await this.coordinator(peerSeed, cfg);
+      const out = await coordinator.keygen({ nodes: this.addresses(cfg), authorization: this.seal(a, authKey, feed?.head), ...(feed ? { governance: feed.entries } : {}) });
+      this.ctx.storage.sql.exec(
+        "INSERT INTO keys (key_id, scheme, threshold, parties, public_key, created, master_key_id, derivation_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        input.keyId,
+        master.scheme,
+        master.threshold,
+        JSON.stringify(master.parties),
+        out.publicKey,
+        new Date().toISOString(),
+        input.masterKeyId,
+        input.path,
+      );
+      return success({ publicKey: out.publicKey });
+    } catch (e) {
+      return ceremonyFailure(e);
+    }
   }
 
   /** A key's record as this object holds it (null if it does not), for an org shard to adopt. */
@@ -277,6 +342,7 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
         message: input.message,
         intent: input.intent,
         userAction: input.userAction,
+        ...(key.derivationPath ? { derivationPath: key.derivationPath } : {}),
         ...(binding ? { walletBinding: binding } : {}),
       } as Authorization;
       try {

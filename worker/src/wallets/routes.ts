@@ -3,7 +3,7 @@
 // signature request before any ceremony starts; layer 4 is the share holders' own check and work.
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { intentFromSignatureBody, IntentError, signingMessageFor, walletIdOfKeyBinding } from "../../../shared/src/mpc/intent.js";
+import { autoDerivationPath, derivationPathProblem, intentFromSignatureBody, IntentError, signingMessageFor, walletIdOfKeyBinding } from "../../../shared/src/mpc/intent.js";
 import type { AppEnv } from "../http/app-env.js";
 import { parseBody, parseQuery } from "../http/body.js";
 import { ApiError, unwrap } from "../http/errors.js";
@@ -28,7 +28,16 @@ const createWalletBody = z.object({
   // Dfns lets a caller put the wallet on an existing key (signingKey.id): one key, one address on
   // several EVM chains. Otherwise every wallet gets its own fresh key.
   signingKey: z
-    .object({ id: z.string().regex(/^key-[0-9a-z-]{1,64}$/, "must be a key id").optional(), scheme: z.enum(["ECDSA", "EdDSA", "Schnorr"]).optional(), curve: z.enum(["secp256k1", "ed25519"]).optional() })
+    .object({
+      id: z.string().regex(/^key-[0-9a-z-]{1,64}$/, "must be a key id").optional(),
+      scheme: z.enum(["ECDSA", "EdDSA", "Schnorr"]).optional(),
+      curve: z.enum(["secp256k1", "ed25519"]).optional(),
+      // Dfns's hierarchical derivation: a child of a master key at a BIP32 path (non-hardened).
+      deriveFrom: z
+        .object({ keyId: z.string().regex(/^key-[0-9a-z-]{1,64}$/, "must be a key id"), path: z.string().max(400).optional() })
+        .strict()
+        .optional(),
+    })
     .strict()
     .optional(),
   delayDelegation: z.boolean().optional(),
@@ -84,13 +93,34 @@ walletRoutes.post("/wallets", permit("Wallets:Create"), async (c) => {
   }
   if (body.signingKey?.curve && body.signingKey.curve !== family.curve) throw new ApiError(400, `${body.network} wallets use ${family.curve} keys`);
   const caller = c.get("caller");
+  const deriveFrom = body.signingKey?.deriveFrom;
+  if (deriveFrom) {
+    if (body.signingKey?.id) throw new ApiError(400, "signingKey.id and signingKey.deriveFrom cannot be used together");
+    if (family.mpcScheme !== "ecdsa-secp256k1") {
+      throw new ApiError(400, `signingKey.deriveFrom derives ECDSA secp256k1 keys only (BIP32 non-hardened); a ${body.network} ${family.scheme} wallet gets a key of its own`);
+    }
+    const problem = deriveFrom.path === undefined ? null : derivationPathProblem(deriveFrom.path);
+    if (problem) throw new ApiError(400, `signingKey.deriveFrom.path: ${problem}`);
+    await existingKey(c, deriveFrom.keyId, family);
+  }
   const onKey = body.signingKey?.id ? await existingKey(c, body.signingKey.id, family) : null;
   // On an existing key the wallet id is derived from the user's request: the nodes check it so.
   const walletId = onKey ? walletIdOfKeyBinding(spentUserAction(c).challenge) : newId("wa");
   const keyId = onKey?.keyId ?? newId("key");
   const key = onKey
     ? unwrap(await shareHoldersOf(c.env, caller.orgId).bindWallet({ walletId, keyId, userAction: spentUserAction(c) }))
-    : unwrap(await shareHoldersOf(c.env, caller.orgId).keygen({ keyId, walletId, scheme: family.mpcScheme, userAction: spentUserAction(c) }));
+    : deriveFrom
+      ? unwrap(
+          await shareHoldersOf(c.env, caller.orgId).derive({
+            keyId,
+            walletId,
+            masterKeyId: deriveFrom.keyId,
+            // Left out: the path every node derives from the user's own request.
+            path: deriveFrom.path ?? autoDerivationPath(spentUserAction(c).challenge),
+            userAction: spentUserAction(c),
+          }),
+        )
+      : unwrap(await shareHoldersOf(c.env, caller.orgId).keygen({ keyId, walletId, scheme: family.mpcScheme, userAction: spentUserAction(c) }));
   const wallet: WalletRecord = {
     id: walletId,
     orgId: caller.orgId,
