@@ -280,6 +280,7 @@ describe("a wallet derived from a master key (deriveFrom)", () => {
         identities: { [subject]: { kind: "User", active: true, credentials: { "cu-1": { key: spki, active: true } } } },
         permissions: { "pm-1": { operations: ops, archived: false } },
         assignments: { "as-1": { permissionId: "pm-1", identityId: subject } },
+        shareHolders: {},
         head: { length: 3, hash: "ab".repeat(32) },
       }) as GovernanceState;
     const governedAuth = (a: Authorization) => {

@@ -435,6 +435,8 @@ async function checkDerive(a: KeygenAuthorization, from: { keyId: string; path: 
   if (gov.state) {
     const actor = checkActor(gov.state, a.userAction.subject, a.userAction.credential.publicKey, keyOperationFor(a.userAction.method, a.userAction.path) ?? "(none)");
     if (!actor.ok) return refuse("governance", actor.reason);
+    const retired = retiredAmong(gov.state, a.parties.map((p) => p.peerId));
+    if (retired) return refuse("governance", `share holder ${retired} is retired from org ${master.orgId} by its governance log`);
   }
   if (gov.state && master.owner) {
     if (a.userAction.subject !== master.owner) return refuse("governance", `key ${from.keyId} is owned by ${master.owner}: only its owner derives wallets from it, not ${a.userAction.subject}`);
