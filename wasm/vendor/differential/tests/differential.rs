@@ -1,0 +1,105 @@
+//! The vendored dkls23-core fork (../dkls23-core) must produce byte-identical outputs to the
+//! published dkls23-core 0.6.2 it was forked from: the same DKG and signing transcripts (every
+//! message, every resulting share) and the same signatures, given the same random stream.
+//! Each run happens on a fresh thread whose getrandom stream starts from the given seed
+//! (src/lib.rs), so both crates draw identical randomness as long as they draw it identically.
+
+use dkls23_differential::seed_this_thread;
+use k256::ecdsa::signature::hazmat::PrehashVerifier;
+use k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
+
+mod upstream_run {
+    use upstream as dkls;
+    include!("run/scenario.rs");
+}
+
+mod fork_run {
+    use fork as dkls;
+    include!("run/scenario.rs");
+}
+
+struct Run {
+    transcript: Vec<(String, Vec<u8>)>,
+    signatures: Vec<(String, [u8; 32], Vec<u8>, String, String, u8)>,
+}
+
+fn on_fresh_thread(seed: [u8; 32], fork: bool) -> Run {
+    std::thread::spawn(move || {
+        seed_this_thread(seed);
+        if fork {
+            let o = fork_run::run();
+            Run { transcript: o.transcript, signatures: o.signatures.into_iter().map(|s| (s.label, s.digest, s.public_key, s.r_hex, s.s_hex, s.recid)).collect() }
+        } else {
+            let o = upstream_run::run();
+            Run { transcript: o.transcript, signatures: o.signatures.into_iter().map(|s| (s.label, s.digest, s.public_key, s.r_hex, s.s_hex, s.recid)).collect() }
+        }
+    })
+    .join()
+    .expect("protocol run panicked")
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+/// Checks a signature independently of both crates (RustCrypto's ecdsa verifier), recovery id included.
+fn verify(label: &str, digest: &[u8; 32], public_key: &[u8], r: &str, s: &str, recid: u8) {
+    let key = VerifyingKey::from_sec1_bytes(public_key).unwrap();
+    let sig = Signature::from_slice(&[hex(r), hex(s)].concat()).unwrap();
+    key.verify_prehash(digest, &sig).unwrap_or_else(|e| panic!("{label}: signature does not verify: {e}"));
+    let recovered = VerifyingKey::recover_from_prehash(digest, &sig, RecoveryId::from_byte(recid).unwrap()).unwrap();
+    assert_eq!(recovered, key, "{label}: the recovery id recovers another key");
+}
+
+#[test]
+fn fork_transcripts_are_byte_identical_to_upstream() {
+    let mut first_transcript = None;
+    for seed in [[0x5eu8; 32], [0xa7u8; 32]] {
+        let upstream = on_fresh_thread(seed, false);
+        let fork = on_fresh_thread(seed, true);
+        assert_eq!(upstream.transcript.len(), fork.transcript.len(), "different number of messages");
+        for ((label, a), (label_b, b)) in upstream.transcript.iter().zip(&fork.transcript) {
+            assert_eq!(label, label_b);
+            assert!(a == b, "{label}: the fork's message differs from upstream's ({} vs {} bytes)", a.len(), b.len());
+        }
+        assert_eq!(upstream.signatures, fork.signatures);
+        for (label, digest, pk, r, s, recid) in &fork.signatures {
+            verify(label, digest, pk, r, s, *recid);
+        }
+        // The stream really drives the protocol: another seed, another transcript.
+        match &first_transcript {
+            None => first_transcript = Some(upstream.transcript),
+            Some(t) => assert_ne!(t, &upstream.transcript, "two seeds gave the same transcript: the RNG is not the seeded stream"),
+        }
+    }
+}
+
+/// The fork's windowed GF(2^208) multiplication against upstream's bit-by-bit comb, on edge
+/// values and on a stream of pseudo-random elements.
+#[test]
+fn field_mul_matches_upstream() {
+    use fork::utilities::ot::extension::field_mul as fork_mul;
+    use upstream::utilities::ot::extension::field_mul as upstream_mul;
+    let mut cases: Vec<[u8; 26]> = vec![[0; 26], [0xff; 26], {
+        let mut one = [0u8; 26];
+        one[0] = 1;
+        one
+    }, {
+        let mut top = [0u8; 26];
+        top[25] = 0x80;
+        top
+    }];
+    let mut state = [7u8; 32];
+    for _ in 0..2000 {
+        use sha2::Digest;
+        state = sha2::Sha256::digest(state).into();
+        cases.push(state[..26].try_into().unwrap());
+    }
+    for a in &cases {
+        for b in cases.iter().take(40) {
+            assert_eq!(fork_mul(a, b).unwrap(), upstream_mul(a, b).unwrap());
+            assert_eq!(fork_mul(b, a).unwrap(), upstream_mul(b, a).unwrap());
+        }
+    }
+    assert!(fork_mul(&[0u8; 25], &[0u8; 26]).is_err());
+}
