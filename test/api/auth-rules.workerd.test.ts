@@ -117,6 +117,22 @@ describe("layer 1: bearer tokens", () => {
     expect(body.error.message).toMatch(/revoked/);
   });
 
+  it("a user action obtained just before its token was deactivated cannot be spent: the spending request resolves its caller afresh", async () => {
+    const { boot, sa } = await newOrg();
+    const patKey = await newKeyCredential("Ed25519");
+    const pat = await json<{ accessToken: string; tokenId: string; credId: string }>(await sa.signed("POST", "/auth/pats", { name: "ci", publicKey: patKey.publicKeyPem, permissionId: boot.permissionId }));
+    const patClient = new ApiClient(fetcher, BASE, pat.accessToken, pat.credId, patKey);
+    const payload = JSON.stringify({ name: "after deactivation", operations: ["Wallets:Read"] });
+    // The PAT gets a user action (the caller of /auth/action/init and /auth/action may come from
+    // the isolate's recent resolution); then the PAT is deactivated.
+    await patClient.userAction("POST", "/permissions", payload);
+    const userAction = await patClient.userAction("POST", "/permissions", payload);
+    expect((await sa.signed("PUT", `/auth/pats/${pat.tokenId}/deactivate`, {})).status).toBe(200);
+    const res = await patClient.raw("POST", "/permissions", { body: payload, headers: { "x-dfns-useraction": userAction } });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/deactivated/);
+  });
+
   it("refuses a login token after logout, and a service account's token after deactivation", async () => {
     const { boot, sa, rootUserKey } = await newOrg();
     const user = await login(boot.orgId, "root@example.com", boot.rootUser.credId!, rootUserKey);

@@ -66,9 +66,24 @@ watch();
 onSubmit(byId("create-wallet-form", HTMLFormElement), async (form) => {
   const name = field(form, "name");
   say("Sign the new wallet with your passkey…");
-  const { body: wallet } = await api.signed("POST", "/wallets", { network: field(form, "network"), ...(name ? { name } : {}) }, {
-    onSigned: () => say("Signed. The share-holder nodes are generating the wallet's key together (a few seconds)…"),
-  });
+  // The stage the key generation is in, with the seconds it has taken so far (an ECDSA DKG takes
+  // seconds of CPU at every node): updated once a second until the API answers.
+  /** @type {ReturnType<typeof setInterval> | undefined} */
+  let ticker;
+  const started = { at: 0 };
+  const waiting = () => say(`Signed. The share-holder nodes are generating the wallet's key together (distributed key generation, ${Math.round((Date.now() - started.at) / 1000)} s so far)…`);
+  let wallet;
+  try {
+    ({ body: wallet } = await api.signed("POST", "/wallets", { network: field(form, "network"), ...(name ? { name } : {}) }, {
+      onSigned: () => {
+        started.at = Date.now();
+        waiting();
+        ticker = setInterval(waiting, 1000);
+      },
+    }));
+  } finally {
+    clearInterval(ticker);
+  }
   form.reset();
   say(`Wallet ${wallet.name ?? wallet.id} created on ${wallet.network}${wallet.address ? ` at ${wallet.address}` : ""}.`);
   watch();

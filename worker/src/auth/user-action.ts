@@ -36,8 +36,8 @@ export const requireUserAction = createMiddleware<AppEnv>(async (c, next) => {
     await recordDecision(c, { caller, orgId: caller.orgId, operation: null, decision: "denied", reason: "missing user action signature" });
     throw new ApiError(401, "User action signature required (X-DFNS-USERACTION)");
   }
-  const payload = await readBodyText(c);
-  const spent = await org.consumeUserAction({ token, tokenId: caller.tokenId, method: c.req.method, path, payload });
+  // Spent already when authenticate resolved the caller (one call for both), otherwise here.
+  const spent = c.get("spentUserAction") ?? (await org.consumeUserAction({ token, tokenId: caller.tokenId, method: c.req.method, path, payload: await readBodyText(c) }));
   if (!spent.ok) {
     await recordDecision(c, { caller, orgId: caller.orgId, operation: null, decision: "denied", reason: spent.message });
     throw new ApiError(spent.status, spent.message);

@@ -245,6 +245,20 @@ export class Org extends DurableObject<Cloudflare.Env> {
     });
   }
 
+  /**
+   * A state-changing request's two checks in one call (one Durable Object round trip instead of
+   * two): the caller's token as resolveCaller, then — only for a caller that resolved — its user
+   * action spent as consumeUserAction.
+   */
+  resolveCallerAndSpend(
+    claims: { tokenId: string; userId: string; tokenKind: string },
+    action: { token: string; method: string; path: string; payload: string },
+  ): { caller: Outcome<Caller>; spent: Outcome<UserActionEvidence> | null } {
+    const caller = this.resolveCaller(claims);
+    if (!caller.ok) return { caller, spent: null };
+    return { caller, spent: this.consumeUserAction({ ...action, tokenId: caller.value.tokenId }) };
+  }
+
   private storedCredentials(ownerId: string): StoredCredential[] {
     return identities.credentialsOf(this.sql, ownerId, true).map((c) => ({
       credentialUuid: c.credential_uuid,
