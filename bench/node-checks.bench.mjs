@@ -6,7 +6,13 @@
 //   checks, governed     the same request under the org's governance head: plus syncing the
 //                        request's governance feed (200 entries the node already holds, skipped),
 //                        head agreement, the derived session id, the owner's credential per the log
+//   checks, governed +   the same, the org's log also holding 4 policies (a Block on another wallet,
+//     policies           a RequestApproval with a quorum of 2, a count and an amount velocity on
+//                        this wallet): the node's own policy evaluation, verifying the 2 approvers'
+//                        signed decisions, and the velocity decision over a carried usage log of
+//                        50 records of which 25 are this node's own (shared/src/policy/at-nodes.ts)
 //   added by governance  governed − ungoverned (target: ≤ 3 ms CPU per node per signature)
+//   added by policies    governed + policies − ungoverned (same target)
 //   core, per party      one DKLs23 2-of-3 ECDSA signature with runLocally, divided by two parties
 //   noble single key     secp256k1.sign of the same digest (the baseline of every benchmark)
 //
@@ -24,7 +30,9 @@ register();
 const emitWarning = process.emitWarning.bind(process);
 process.emitWarning = (w, ...rest) => (/SQLite/.test(typeof w === "string" ? w : w?.message ?? "") ? undefined : emitWarning(w, ...rest));
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const { LocalEdge } = await import("../mpc-node/src/dev/local-edge.ts");
+const { LocalEdge, newLocalUser } = await import("../mpc-node/src/dev/local-edge.ts");
+const { approvalIdFor, usageRequestIdOf } = await import("../shared/src/policy/at-nodes.ts");
+const { canonicalJson } = await import("../shared/src/mpc/canonical-json.ts");
 const { verifyAuthorization, credentialKeyId } = await import("../shared/src/mpc/authorization.ts");
 const { applyEntry, entryHash, genesis } = await import("../shared/src/governance/log.ts");
 const { GovernanceBook } = await import("../mpc-node/src/governance/book.ts");
@@ -108,6 +116,80 @@ async function measure(governed) {
 const ungoverned = await measure(false);
 const governed = await measure(true);
 
+// The same org, its log grown by the approvers (two service accounts holding
+// Policies:Approvals:Approve) and four policies, in a second node store.
+const approvers = [newLocalUser(user.orgId), newLocalUser(user.orgId)].map((u, i) => ({ ...u, subject: `sa-approver-${i}` }));
+const policyEntries = [...entries];
+let pstate = state;
+const append = async (evidence, effect) => {
+  const entry = { orgId: user.orgId, index: pstate.head.length, prev: pstate.head.hash, evidence, effect, at: new Date().toISOString() };
+  const applied = await applyEntry(pstate, entry);
+  if (!applied.ok) throw new Error(applied.reason);
+  pstate = applied.state;
+  policyEntries.push(entry);
+};
+await append(edge.userAction("POST", "/permissions", { name: "approve", operations: ["Policies:Approvals:Approve"] }), { type: "PermissionCreated", permissionId: "pm-approve", operations: ["Policies:Approvals:Approve"] });
+for (const [i, a] of approvers.entries()) {
+  await append(edge.userAction("POST", "/auth/service-accounts", { name: `approver ${i}`, publicKey: a.publicKeyPem, permissionId: "pm-approve" }), {
+    type: "IdentityCreated",
+    identityId: a.subject,
+    kind: "ServiceAccount",
+    credentials: [{ credentialUuid: `cr-approver-${i}`, publicKey: a.publicKeyPem }],
+    permissionId: "pm-approve",
+    assignmentId: `as-approver-${i}`,
+  });
+}
+const policyBodies = [
+  { name: "frozen", activityKind: "Wallets:Sign", rule: { kind: "AlwaysTrigger", configuration: {} }, action: { kind: "Block" }, filters: { walletId: { in: ["wa-other"] } } },
+  { name: "two approvers", activityKind: "Wallets:Sign", rule: { kind: "AlwaysTrigger", configuration: {} }, action: { kind: "RequestApproval", approvalGroups: [{ name: "all", quorum: 2, approvers: {}, serviceAccountsCanApprove: true }] }, filters: {} },
+  { name: "count", activityKind: "Wallets:Sign", rule: { kind: "TransactionCountVelocity", configuration: { limit: 1000, timeframe: 60 } }, action: { kind: "Block" }, filters: {} },
+  { name: "amount", activityKind: "Wallets:Sign", rule: { kind: "TransactionAmountVelocity", configuration: { limit: 1000000, currency: "USD", timeframe: 60 } }, action: { kind: "Block" }, filters: {} },
+];
+for (const [i, body] of policyBodies.entries()) {
+  const now = new Date().toISOString();
+  await append(edge.userAction("POST", "/v2/policies", body), { type: "PolicySet", policy: { id: `pl-${i}`, status: "Active", version: 1, ...body, dateCreated: now, dateUpdated: now } });
+}
+const pstore = new NodeStore(join(dir, "node-policies.db"), new ShareVault(new Uint8Array(32)), PEERS[0]);
+pstore.addGovernedOrg(user.orgId, [credentialKeyId(user.publicKeyPem)], null, Date.now());
+pstore.appendGovernanceEntries(user.orgId, policyEntries.map((e) => ({ index: e.index, entry: JSON.stringify(e), hash: entryHash(e) })));
+const pbook = new GovernanceBook(pstore);
+const phead = (await pbook.state(user.orgId)).head;
+const feed = policyEntries.slice(-ENTRIES);
+// A usage log of 50 earlier signatures in the window; this node signed every other one.
+const usage = Array.from({ length: 50 }, (_, i) => ({ walletId: key.walletId, requestId: usageRequestIdOf(`earlier ${i}`), at: Date.now() - 60_000 + i, network: key.network, kind: "Signature" }));
+const own = usage.filter((_, i) => i % 2 === 0).map((r) => ({ requestId: r.requestId, record: canonicalJson(r), at: r.at }));
+const policyRequest = (i) => {
+  const body = { kind: "Hash", hash: `0x${bytesToHex(sha256(new TextEncoder().encode(`bench policies ${i}`)))}` };
+  const userAction = edge.userAction("POST", `/wallets/${key.walletId}/signatures`, body, user);
+  const approvals = approvers.map((a) => edge.userAction("POST", `/v2/policy-approvals/${approvalIdFor(userAction.challenge)}/decisions`, { value: "Approved" }, a));
+  const signed = edge.signIntent({ keyId: key.keyId, scheme: "ecdsa-secp256k1", parties: parties.slice(0, 2), intent: { kind: "Hash", hash: body.hash }, userAction, policy: { network: key.network, walletTags: [], approvals, usage } });
+  return edge.governed(signed, phead);
+};
+async function measurePolicies() {
+  const xs = [];
+  for (let i = 0; i < WARMUP + N; i++) {
+    const signed = policyRequest(i);
+    const ms = await cpuMs(async () => {
+      const synced = await pbook.sync(user.orgId, feed);
+      if (!synced.ok) throw new Error(synced.reason);
+      const r = await verifyAuthorization(signed, {
+        ...context(key, true),
+        governance: (orgId) => pbook.state(orgId),
+        // As the node's store does it, minus SQLite: the decision over this node's own records.
+        claim: (c) => {
+          const problem = c.policy?.decide(own, Date.now());
+          return problem ? { ok: false, code: "policy", reason: problem } : { ok: true };
+        },
+      });
+      if (!r.ok) throw new Error(`${r.code}: ${r.reason}`);
+    });
+    if (i >= WARMUP) xs.push(ms);
+  }
+  return stats(xs);
+}
+const withPolicies = await measurePolicies();
+pstore.close();
+
 // The core: one DKLs23 signature, both parties in this process.
 await initMpc();
 const keygenSession = randomSessionId();
@@ -130,13 +212,16 @@ for (let i = 0; i < 40; i++) {
 }
 
 const added = { p50_ms: +(governed.p50_ms - ungoverned.p50_ms).toFixed(3), p99_ms: +(governed.p99_ms - ungoverned.p99_ms).toFixed(3) };
+const addedPolicies = { p50_ms: +(withPolicies.p50_ms - ungoverned.p50_ms).toFixed(3), p99_ms: +(withPolicies.p99_ms - ungoverned.p99_ms).toFixed(3) };
 const result = {
   benchmark: "node-checks",
   date: new Date().toISOString(),
   runtime: `Node ${process.version}, verifyAuthorization in process, CPU time per call; governance log of ${ENTRIES} entries sent with every request`,
   checks_ungoverned_cpu: ungoverned,
   checks_governed_cpu: governed,
+  checks_governed_policies_cpu: withPolicies,
   added_by_governance_cpu: added,
+  added_by_governance_and_policies_cpu: addedPolicies,
   target_added_p50_ms: 3,
   core_ecdsa_sign_per_party_cpu: stats(core),
   noble_single_key_sign_cpu: stats(noble.slice(5)),
@@ -144,10 +229,12 @@ const result = {
 console.table({
   "checks, ungoverned": ungoverned,
   "checks, governed": governed,
+  "checks, governed + policies": withPolicies,
   "core ECDSA sign, per party": result.core_ecdsa_sign_per_party_cpu,
   "noble single key": result.noble_single_key_sign_cpu,
 });
 console.log(`added by governance: ${added.p50_ms} ms p50, ${added.p99_ms} ms p99 CPU per node per signature (target ≤ 3 ms)`);
+console.log(`added by governance + policies (4 policies, 2 approvals, 50-record usage log): ${addedPolicies.p50_ms} ms p50, ${addedPolicies.p99_ms} ms p99 CPU per node per signature (target ≤ 3 ms)`);
 mkdirSync(join(root, "bench/results"), { recursive: true });
 writeFileSync(join(root, "bench/results/node-checks.json"), JSON.stringify(result, null, 2) + "\n");
 store.close();

@@ -273,6 +273,10 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
     config.peers = nodes.filter((m) => m !== n).map((m) => ({ peerId: m.peerId, multiaddrs: [`/ip4/127.0.0.1/tcp/${m.tcpPort}`], region: m.region }));
     config.edges = [{ id: secrets.edgeId, authorizationKey: edgePublicKey, peerIds: [edgePeerId] }];
     config.evmChainIds = { Anvil: ANVIL_CHAIN_ID };
+    // The nodes value amounts for the org's policies with their own prices: here, the edge's.
+    const prices = o.vars?.POLICY_USD_PRICES ? (JSON.parse(o.vars.POLICY_USD_PRICES) as Record<string, string | number>) : {};
+    const authorization = (config.authorization ?? {}) as Record<string, unknown>;
+    config.authorization = { ...authorization, policyPrices: Object.fromEntries(Object.entries(prices).map(([k, v]) => [k, String(v)])) };
     writeFileSync(n.configPath, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
   }
 

@@ -11,7 +11,8 @@
 //   "peers": [ { "peerId": "12D3Koo…", "multiaddrs": ["/ip4/10.0.0.2/tcp/4100"], "region": "us" } ],
 //   "edges": [ { "id": "edge-1", "authorizationKey": "<32-byte Ed25519 public key, hex>", "peerIds": ["12D3Koo…"] } ],
 //   "timeouts": { "signMs": 30000, "keygenMs": 300000 },
-//   "authorization": { "maxLifetimeMs": 300000, "clockSkewMs": 30000, "userActionMaxAgeMs": 300000, "rpId": "localhost" },
+//   "authorization": { "maxLifetimeMs": 300000, "clockSkewMs": 30000, "userActionMaxAgeMs": 300000, "rpId": "localhost",
+//                      "policyPrices": { "Ethereum": "3150.25" } },
 //   "evmChainIds": { "Anvil": 31337 },
 //   "relay": { "serve": false, "listenVia": [] },   // circuit relay v2, see below
 //   "admin": { "listen": "127.0.0.1:9464" },        // optional: GET /metrics and /status
@@ -50,6 +51,8 @@ export const nodeConfigSchema = z.strictObject({
       clockSkewMs: z.int().min(0).max(600_000).optional(),
       userActionMaxAgeMs: z.int().min(1_000).max(3_600_000).optional(),
       rpId: z.string().min(1).max(253).optional(),
+      /** USD per whole unit for the org's amount rules, keyed like the edge's POLICY_USD_PRICES ("Network", "Network:contract"). */
+      policyPrices: z.record(z.string().min(1).max(200), z.string().regex(/^[0-9]{1,40}(\.[0-9]{1,40})?$/, "must be a decimal price")).optional(),
     })
     .prefault({}),
   evmChainIds: z.record(z.string().min(1).max(64), z.int().positive()).prefault({}),

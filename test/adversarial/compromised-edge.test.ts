@@ -33,6 +33,8 @@ import { readFrames, writeFrame } from "../../shared/src/mpc/frames.js";
 import { CEREMONY_PROTOCOLS, decodeJsonFrame, encodeJsonFrame, MAX_CONTROL_FRAME_BYTES, nodeResponseFrame, type NodeResponseFrame } from "../../shared/src/mpc/protocol.js";
 import { getJson, nodeAuditLines, pemCredential, sdkClient, startRig, type Rig } from "./network-rig.js";
 import { buildTransferMessage } from "../../shared/src/chains/solana/transfer.js";
+import { approvalIdFor, usageRecordOf, type SigningPolicyFacts, type UsageRecord } from "../../shared/src/policy/at-nodes.js";
+import type { KeyCredential } from "../api/client.js";
 import { airdrop, createMint, newKeypair, solanaRpc } from "../chain/solana.js";
 
 let rig: Rig;
@@ -58,7 +60,8 @@ async function evidenceOf(path: string, payloadIncludes = ""): Promise<UserActio
 }
 
 beforeAll(async () => {
-  rig = await startRig("adv-edge", { chain: false });
+  // A price for the amount rules the edge and the nodes evaluate (test (4)).
+  rig = await startRig("adv-edge", { chain: false, vars: { POLICY_USD_PRICES: JSON.stringify({ EthereumSepolia: "2000" }) } });
   const w = await rig.dfns.wallets.createWallet({ body: { network: "EthereumSepolia", name: "victim" } });
   wallet = { id: w.id, keyId: w.signingKey.id! };
   const hash = hashOf("the user's own request");
@@ -102,6 +105,46 @@ function governanceHead(): GovernanceHead {
   const heads = nodeHeads();
   expect(new Set(heads.map((h) => `${h.length}:${h.hash}`)).size, "the nodes agree on the head").toBe(1);
   return heads[0]!;
+}
+
+/** A user action the holder of `credential` really signed (the test plays that user; the attacker only relays it). */
+async function signedAction(o: { credential: KeyCredential; subject: string; credId: string; path: string; body: Record<string, unknown>; nonce: string; issuedAt?: number }): Promise<UserActionEvidence> {
+  const issuedAt = o.issuedAt ?? Math.floor(Date.now() / 1000);
+  const payload = JSON.stringify(o.body);
+  const challenge = userActionChallenge({ method: "POST", path: o.path, payload, orgId: rig.cfg.orgId, subject: o.subject, nonce: o.nonce, issuedAt, expiry: issuedAt + 300 });
+  const clientData = utf8(JSON.stringify({ type: "key.get", challenge }));
+  return {
+    ...signedHash.evidence,
+    actionId: `ua-${o.nonce}`,
+    subject: o.subject,
+    method: "POST",
+    path: o.path,
+    payload,
+    nonce: o.nonce,
+    expiry: issuedAt + 300,
+    challenge,
+    credential: { credId: o.credId, credentialUuid: `cr-${o.nonce}`, kind: "Key", publicKey: o.credential.publicKeyPem },
+    assertion: { clientData: encodeBase64Url(clientData), signature: encodeBase64Url(await o.credential.sign(clientData)), authenticatorData: null, userHandle: null },
+  };
+}
+
+/** A service account made through the API with its own key and the given operations (its entries go to the log). */
+async function serviceAccount(name: string, operations: string[]): Promise<{ id: string; credId: string; credential: KeyCredential; pem: string }> {
+  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+  const perm = await rig.dfns.permissions.createPermission({ body: { name: `${name}-ops`, operations: operations as never } });
+  const sa = await rig.dfns.auth.createServiceAccount({ body: { name, publicKey: createPublicKey(privateKey).export({ type: "spki", format: "pem" }).toString(), permissionId: perm.id } });
+  return { id: sa.userInfo.userId, credId: sa.accessTokens[0]!.credId, credential: pemCredential(pem), pem };
+}
+
+/** Genuine signatures through the API until every node holds the newest governance entries; returns that head. */
+async function syncNodes(): Promise<GovernanceHead> {
+  for (let n = 0; n < 3; n++) {
+    const heads = nodeHeads();
+    if (new Set(heads.map((h) => `${h.length}:${h.hash}`)).size === 1 && n > 0) break;
+    expect((await rig.dfns.wallets.generateSignature({ walletId: wallet.id, body: { kind: "Hash", hash: hashOf(`sync ${Date.now()} ${n}`) } })).status).toBe("Signed");
+  }
+  return governanceHead();
 }
 
 /** One ceremony request to one node, as the edge's protocol sends it; resolves with the node's final frame. */
@@ -347,6 +390,172 @@ describe("an attacker holding the edge's authorization key and libp2p seed, with
     expect([a.type, b.type], "both nodes signed under different heads").not.toEqual(["result", "result"]);
     expect(b).toMatchObject({ type: "failure", error: { code: "governance", message: expect.stringMatching(/session id is not derived/) } });
   }, 240_000);
+
+  it("(2) cannot get a signature that a Block policy forbids", async () => {
+    const w = await rig.dfns.wallets.createWallet({ body: { network: "EthereumSepolia", name: "blocked" } });
+    await rig.dfns.policies.createPolicy({
+      body: { name: "frozen wallet", activityKind: "Wallets:Sign", rule: { kind: "AlwaysTrigger", configuration: {} }, action: { kind: "Block" }, filters: { walletId: { in: [w.id] } } } as never,
+    });
+    // The edge refuses it itself…
+    expect((await rig.dfns.wallets.generateSignature({ walletId: w.id, body: { kind: "Hash", hash: hashOf("through the API") } })).status).toBe("Rejected");
+    head = await syncNodes();
+    // …and the attacker, holding a fresh genuine user action for it, gets it from no pair of nodes.
+    const user = pemCredential(rig.cfg.privateKeyPem);
+    const keyId = w.signingKey.id!;
+    for (const pair of pairs) {
+      const body = { kind: "Hash", hash: hashOf(`blocked ${pair}`) };
+      const userAction = await signedAction({ credential: user, subject: serviceAccountId, credId: rig.cfg.credId, path: `/wallets/${w.id}/signatures`, body, nonce: `blocked-${pair.join("")}` });
+      await refusedByAll(governed(attacker.edge.signIntent({ keyId, scheme: "ecdsa-secp256k1", parties: signers(pair), intent: { kind: "Hash", hash: body.hash }, userAction })), "policy", /Blocked by policy "frozen wallet"/);
+    }
+  }, 240_000);
+
+  // (3): a wallet whose every signature needs two approvals; approvers A and B are service accounts
+  // made through the API (so the nodes' log knows their keys and Policies:Approvals:Approve).
+  type Approver = { id: string; credId: string; credential: KeyCredential };
+  let held: { walletId: string; keyId: string; a: Approver; b: Approver; root: Approver } | null = null;
+  let decisions = 0;
+  async function heldWallet() {
+    if (held) return held;
+    const [a, b] = [await serviceAccount("approver-a", ["Policies:Approvals:Approve", "Policies:Approvals:Read"]), await serviceAccount("approver-b", ["Policies:Approvals:Approve", "Policies:Approvals:Read"])];
+    const w = await rig.dfns.wallets.createWallet({ body: { network: "EthereumSepolia", name: "held" } });
+    await rig.dfns.policies.createPolicy({
+      body: {
+        name: "two approvers",
+        activityKind: "Wallets:Sign",
+        rule: { kind: "AlwaysTrigger", configuration: {} },
+        action: { kind: "RequestApproval", approvalGroups: [{ name: "anyone", quorum: 2, approvers: {}, serviceAccountsCanApprove: true }] },
+        filters: { walletId: { in: [w.id] } },
+      } as never,
+    });
+    // The edge holds it itself.
+    expect((await rig.dfns.wallets.generateSignature({ walletId: w.id, body: { kind: "Hash", hash: hashOf("held through the API") } })).status).toBe("Pending");
+    head = await syncNodes();
+    held = { walletId: w.id, keyId: w.signingKey.id!, a: a!, b: b!, root: { id: serviceAccountId, credId: rig.cfg.credId, credential: pemCredential(rig.cfg.privateKeyPem) } };
+    return held;
+  }
+  /** The user's request to sign `label` with the held wallet (issued `ageSeconds` ago). */
+  const heldRequest = async (label: string, ageSeconds = 0) => {
+    const h = await heldWallet();
+    const body = { kind: "Hash", hash: hashOf(label) };
+    const initiator = await signedAction({ credential: h.root.credential, subject: h.root.id, credId: h.root.credId, path: `/wallets/${h.walletId}/signatures`, body, nonce: `held-${label}`, issuedAt: Math.floor(Date.now() / 1000) - ageSeconds });
+    return { initiator, hash: body.hash };
+  };
+  /** An approver's signed decision on the approval of `initiator`'s request (or another approval id). */
+  const decision = (initiator: UserActionEvidence, by: Approver, o: { approvalId?: string } = {}) =>
+    signedAction({ credential: by.credential, subject: by.id, credId: by.credId, path: `/v2/policy-approvals/${o.approvalId ?? approvalIdFor(initiator.challenge)}/decisions`, body: { value: "Approved" }, nonce: `decision-${decisions++}` });
+  /** The attacker's ceremony request for the held request, carrying `approvals`. */
+  const heldAttempt = (pair: number[], r: { initiator: UserActionEvidence; hash: string }, approvals: UserActionEvidence[]) =>
+    governed(
+      attacker.edge.signIntent({
+        keyId: held!.keyId,
+        scheme: "ecdsa-secp256k1",
+        parties: signers(pair),
+        intent: { kind: "Hash", hash: r.hash },
+        userAction: r.initiator,
+        policy: { network: "EthereumSepolia", walletTags: [], approvals, usage: [] },
+      }),
+    );
+
+  it("(3) cannot get a held signature without approvals", async () => {
+    for (const pair of pairs) await refusedByAll(heldAttempt(pair, await heldRequest(`none ${pair}`), []), "policy", /no approval was presented/);
+  }, 240_000);
+
+  it("(3) cannot get a held signature with too few approvals", async () => {
+    const { a } = await heldWallet();
+    for (const pair of pairs) {
+      const r = await heldRequest(`few ${pair}`);
+      await refusedByAll(heldAttempt(pair, r, [await decision(r.initiator, a)]), "policy", /do not reach every group's quorum/);
+      // An initiator's action older than the cap, carried by one fresh approval: still one short.
+      const old = await heldRequest(`few old ${pair}`, 360);
+      await refusedByAll(heldAttempt(pair, old, [await decision(old.initiator, a)]), "policy", /do not reach every group's quorum/);
+    }
+  }, 240_000);
+
+  it("(3) cannot get a held signature with the initiator's own approval", async () => {
+    const { a, root } = await heldWallet();
+    for (const pair of pairs) {
+      const r = await heldRequest(`own ${pair}`);
+      await refusedByAll(heldAttempt(pair, r, [await decision(r.initiator, a), await decision(r.initiator, root)]), "policy", /do not reach every group's quorum/);
+    }
+  }, 240_000);
+
+  it("(3) cannot get a held signature with a forged approval, or with another request's approvals", async () => {
+    const { a, b } = await heldWallet();
+    // Approver B's identity and credential id, with a key the attacker made (not B's key in the log).
+    const forger: Approver = { id: b.id, credId: b.credId, credential: pemCredential(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString()) };
+    for (const pair of pairs) {
+      const r = await heldRequest(`forged ${pair}`);
+      await refusedByAll(heldAttempt(pair, r, [await decision(r.initiator, a), await decision(r.initiator, forger)]), "policy", /not one of identity/);
+      // Both approvers' genuine decisions — on another request's approval.
+      const other = await heldRequest(`other ${pair}`);
+      await refusedByAll(heldAttempt(pair, r, [await decision(other.initiator, a), await decision(other.initiator, b)]), "policy", /is not this request's/);
+    }
+  }, 240_000);
+
+  it("(3) control: two genuine, fresh approvals get a held request signed, though its initiator signed it longer ago than the cap", async () => {
+    const { a, b } = await heldWallet();
+    const r = await heldRequest("approved", 360);
+    await expect(attacker.coordinator.sign({ nodes, authorization: heldAttempt([1, 2], r, [await decision(r.initiator, a), await decision(r.initiator, b)]) })).resolves.toMatchObject({ signature: expect.any(String) });
+  }, 240_000);
+
+  let velocityN = 0;
+  it("(4) cannot exceed a count velocity limit by sending requests to different node pairs", async () => {
+    const user = pemCredential(rig.cfg.privateKeyPem);
+    // Count: two signatures per hour for this wallet.
+    const counted = await rig.dfns.wallets.createWallet({ body: { network: "EthereumSepolia", name: "count-limited" } });
+    await rig.dfns.policies.createPolicy({
+      body: { name: "two per hour", activityKind: "Wallets:Sign", rule: { kind: "TransactionCountVelocity", configuration: { limit: 2, timeframe: 60 } }, action: { kind: "Block" }, filters: { walletId: { in: [counted.id] } } } as never,
+    });
+    head = await syncNodes();
+    const log: UsageRecord[] = [];
+    const request = async (walletId: string, keyId: string, pair: number[], carried: UsageRecord[]) => {
+      const body = { kind: "Hash", hash: hashOf(`velocity ${walletId} ${velocityN}`) };
+      const userAction = await signedAction({ credential: user, subject: serviceAccountId, credId: rig.cfg.credId, path: `/wallets/${walletId}/signatures`, body, nonce: `velocity-${velocityN++}` });
+      const policy: SigningPolicyFacts = { network: "EthereumSepolia", walletTags: [], approvals: [], usage: carried };
+      return { signed: governed(attacker.edge.signIntent({ keyId, scheme: "ecdsa-secp256k1", parties: signers(pair), intent: { kind: "Hash", hash: body.hash }, userAction, policy })), record: usageRecordOf(userAction, policy)! };
+    };
+    // Two signatures, each by another pair, each within the limit.
+    for (const pair of [[1, 2], [2, 3]]) {
+      const r = await request(counted.id, counted.signingKey.id!, pair, [...log]);
+      await expect(attacker.coordinator.sign({ nodes, authorization: r.signed })).resolves.toMatchObject({ signature: expect.any(String) });
+      log.push(r.record);
+    }
+    // A third by the pair that has not signed together yet: with the log it is over the limit; with
+    // the log cut short, each node misses a request it signed itself.
+    await refusedByAll((await request(counted.id, counted.signingKey.id!, [1, 3], [...log])).signed, "policy", /3 requests in the last 60 min including this one exceeds the limit of 2/);
+    await refusedByAll((await request(counted.id, counted.signingKey.id!, [1, 3], [])).signed, "policy", /lacks request/);
+  }, 300_000);
+
+  it("(4) cannot exceed an amount velocity limit by sending requests to different node pairs", async () => {
+    const user = pemCredential(rig.cfg.privateKeyPem);
+    // Transfers (signatures move no amount): 400 USD each against 1000 USD per hour.
+    const summed = await rig.dfns.wallets.createWallet({ body: { network: "EthereumSepolia", name: "amount-limited" } });
+    await rig.dfns.policies.createPolicy({
+      body: { name: "1000 USD per hour", activityKind: "Wallets:Sign", rule: { kind: "TransactionAmountVelocity", configuration: { limit: 1000, currency: "USD", timeframe: 60 } }, action: { kind: "Block" }, filters: { walletId: { in: [summed.id] } } } as never,
+    });
+    head = await syncNodes();
+    const to = "0x000000000000000000000000000000000000bEEF";
+    const transfer = async (pair: number[], carried: UsageRecord[], amount: string) => {
+      const body = { kind: "Native", to, amount };
+      const n = velocityN++;
+      const userAction = await signedAction({ credential: user, subject: serviceAccountId, credId: rig.cfg.credId, path: `/wallets/${summed.id}/transfers`, body, nonce: `amount-${n}` });
+      const policy: SigningPolicyFacts = { network: "EthereumSepolia", walletTags: [], asset: { symbol: "ETH", decimals: 18 }, amount, to, approvals: [], usage: carried };
+      const tx = serializeTransaction({ chainId: 11155111, type: "eip1559", to, value: BigInt(amount), nonce: n, gas: 21_000n, maxFeePerGas: 30n, maxPriorityFeePerGas: 1n });
+      const intent = { kind: "Transfer" as const, network: "EthereumSepolia", transfer: body, transaction: tx };
+      return { signed: governed(attacker.edge.signIntent({ keyId: summed.signingKey.id!, scheme: "ecdsa-secp256k1", parties: signers(pair), intent, userAction, policy })), record: usageRecordOf(userAction, policy)! };
+    };
+    const spent: UsageRecord[] = [];
+    const eth = (x: number) => String(BigInt(x * 1000) * 10n ** 15n); // at 2000 USD per ETH (the rig's price)
+    for (const pair of [[1, 2], [2, 3]]) {
+      const r = await transfer(pair, [...spent], eth(0.2)); // 400 USD each
+      await expect(attacker.coordinator.sign({ nodes, authorization: r.signed })).resolves.toMatchObject({ signature: expect.any(String) });
+      spent.push(r.record);
+    }
+    // 400 + 400 + 400 > 1000: refused with the whole log, with no log, and with the amounts shown smaller than the nodes recorded them.
+    await refusedByAll((await transfer([1, 3], [...spent], eth(0.2))).signed, "policy", /exceeds the limit of 1000 USD/);
+    await refusedByAll((await transfer([1, 3], [], eth(0.2))).signed, "policy", /lacks request/);
+    await refusedByAll((await transfer([1, 3], spent.map((r) => ({ ...r, amount: "1" })), eth(0.2))).signed, "policy", /otherwise than this node recorded it/);
+  }, 300_000);
 
   it("after all this, the genuine user still signs through the API with the same nodes", async () => {
     const res = await rig.dfns.wallets.generateSignature({ walletId: wallet.id, body: { kind: "Hash", hash: hashOf("still mine") } });

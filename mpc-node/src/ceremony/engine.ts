@@ -80,7 +80,7 @@ export interface EngineOptions {
   signTimeoutMs: number;
   /** Per-session timeout for keygen and refresh (ECDSA DKG costs seconds of CPU per party). */
   keygenTimeoutMs: number;
-  authorization?: { maxLifetimeMs?: number; clockSkewMs?: number; userActionMaxAgeMs?: number; rpId?: string };
+  authorization?: { maxLifetimeMs?: number; clockSkewMs?: number; userActionMaxAgeMs?: number; rpId?: string; policyPrices?: Record<string, string> };
   chainIdOf?: ChainIdOf;
   /** Governed orgs' logs; without it every org is treated as ungoverned. */
   governance?: GovernanceBook;

@@ -21,6 +21,7 @@ import {
 } from "../../../shared/src/mpc/authorization.js";
 import { autoDerivationPath, intentFromSignatureBody, signingMessageFor, type ChainIdOf, type SigningIntent } from "../../../shared/src/mpc/intent.js";
 import { dfnsSchemeOf, type MpcScheme } from "../../../shared/src/mpc/scheme.js";
+import type { SigningPolicyFacts } from "../../../shared/src/policy/at-nodes.js";
 
 export interface LocalUser {
   orgId: string;
@@ -148,6 +149,8 @@ export class LocalEdge {
     sessionId?: string;
     message?: string;
     chainIdOf?: ChainIdOf;
+    /** Governed orgs: the facts the nodes' policy evaluation takes from the edge (approvals, usage log). */
+    policy?: SigningPolicyFacts;
   }): SignedAuthorization {
     const message = o.message ?? bytesToHex(signingMessageFor(o.intent, o.scheme, o.chainIdOf));
     return this.authorize({
@@ -157,6 +160,7 @@ export class LocalEdge {
       ...(o.derivationPath ? { derivationPath: o.derivationPath } : {}),
       intent: o.intent,
       userAction: o.userAction,
+      ...(o.policy ? { policy: o.policy } : {}),
     });
   }
 

@@ -4,7 +4,9 @@
 // new state, never half of one. Shares are stored sealed (ShareVault) and handed out only as
 // bytes to the MPC core in this process.
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import type { KeyRecordView, Party } from "../../../shared/src/mpc/authorization.js";
+import type { AuthorizationContext, KeyRecordView, Party } from "../../../shared/src/mpc/authorization.js";
+import { canonicalJson } from "../../../shared/src/mpc/canonical-json.js";
+import type { OwnUsage } from "../../../shared/src/policy/at-nodes.js";
 import type { MpcScheme } from "../../../shared/src/mpc/scheme.js";
 import type { ShareVault } from "./share-vault.js";
 
@@ -78,6 +80,13 @@ CREATE TABLE IF NOT EXISTS user_actions (
   challenge TEXT PRIMARY KEY,
   binding TEXT NOT NULL,
   at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS wallet_usage (
+  wallet_id TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  record TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (wallet_id, request_id)
 ) STRICT;
 CREATE TABLE IF NOT EXISTS peer_audit_heads (
   peer_id TEXT NOT NULL,
@@ -359,7 +368,17 @@ export class NodeStore {
    * Spends an authorization nonce and, for signatures, binds a user action to what it signs.
    * Synchronous, so check and insert cannot interleave with another request.
    */
-  claim(c: { edgeId: string; nonce: string; sessionId: string; expiresAt: number; userAction?: { challenge: string; binding: string } }, now: number): { ok: true } | { ok: false; reason: string } {
+  claim(c: Parameters<AuthorizationContext["claim"]>[0], now: number): ReturnType<AuthorizationContext["claim"]> {
+    try {
+      return this.claimNow(c, now);
+    } catch (e) {
+      // Refused by the org's policies: nothing of the claim is kept (the transaction rolled back).
+      if (e instanceof PolicyRefusal) return { ok: false, code: "policy", reason: e.message };
+      throw e;
+    }
+  }
+
+  private claimNow(c: Parameters<AuthorizationContext["claim"]>[0], now: number): ReturnType<AuthorizationContext["claim"]> {
     return this.tx(() => {
       if (this.stmt("SELECT 1 FROM nonces WHERE edge_id = ? AND nonce = ?").get(c.edgeId, c.nonce) !== undefined) {
         return { ok: false as const, reason: `nonce ${c.nonce} was already used` };
@@ -373,10 +392,28 @@ export class NodeStore {
         if (seen && seen.binding !== c.userAction.binding) return { ok: false as const, reason: "the user action already authorized a different signature" };
         if (!seen) this.stmt("INSERT INTO user_actions (challenge, binding, at) VALUES (?, ?, ?)").run(c.userAction.challenge, c.userAction.binding, now);
       }
+      if (c.policy) {
+        // The org's policies over this node's own records of the wallet, decided and recorded in one
+        // transaction: two requests racing through this node each see the other.
+        const own = this.walletUsage(c.policy.walletId);
+        const problem = c.policy.decide(own, now);
+        if (problem) throw new PolicyRefusal(problem);
+        const r = c.policy.record;
+        if (r) this.stmt("INSERT OR IGNORE INTO wallet_usage (wallet_id, request_id, record, at) VALUES (?, ?, ?, ?)").run(r.walletId, r.requestId, canonicalJson(r), r.at);
+      }
       this.stmt("INSERT INTO sessions (session_id, at) VALUES (?, ?)").run(c.sessionId, now);
       this.stmt("INSERT INTO nonces (edge_id, nonce, expires_at) VALUES (?, ?, ?)").run(c.edgeId, c.nonce, c.expiresAt);
       return { ok: true as const };
     });
+  }
+
+  /** This node's own usage records of a wallet: one per request it agreed to sign under a velocity policy. */
+  walletUsage(walletId: string): OwnUsage[] {
+    return (this.stmt("SELECT request_id, record, at FROM wallet_usage WHERE wallet_id = ?").all(walletId) as { request_id: string; record: string; at: number }[]).map((r) => ({
+      requestId: r.request_id,
+      record: r.record,
+      at: r.at,
+    }));
   }
 
   /** Nonces of authorizations that expired long ago can go: an expired one is refused anyway. */
@@ -461,3 +498,5 @@ export class NodeStore {
     });
   }
 }
+
+class PolicyRefusal extends Error {}

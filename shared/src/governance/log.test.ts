@@ -124,4 +124,25 @@ describe("governance log", () => {
       expect(await applyEntry(t, add(t, bot, "us-bot", n4))).toMatchObject({ ok: false, reason: expect.stringMatching(/does not hold ShareHolders:Create/) });
     });
   });
+
+  it("policies are entries: exactly the signed body, with Policies:Create / Update / Archive as the log grants them", async () => {
+    const admin = key();
+    let s = genesis(ORG, [root.pem], "pm-root");
+    s = await apply(s, entry(s, action(root, "us-root", "POST", "/permissions", { name: "p", operations: ["Policies:Read"] }), { type: "PermissionCreated", permissionId: "pm-1", operations: ["Policies:Read"] }));
+    s = await apply(s, entry(s, action(root, "us-root", "POST", "/auth/service-accounts", { name: "a", publicKey: admin.pem, permissionId: "pm-1" }), { type: "IdentityCreated", identityId: "us-a", kind: "ServiceAccount", credentials: [{ credentialUuid: "cr-a", publicKey: admin.pem }], permissionId: "pm-1", assignmentId: "as-a" }));
+    const body = { name: "frozen", activityKind: "Wallets:Sign", rule: { kind: "AlwaysTrigger", configuration: {} }, action: { kind: "Block" }, filters: { walletId: { in: ["wa-1"] } } };
+    const policy = { id: "pl-1", status: "Active" as const, version: 1, ...body, activityKind: "Wallets:Sign" as const, dateCreated: "t", dateUpdated: "t" } as never;
+    // Without Policies:Create in the log.
+    const denied = await applyEntry(s, entry(s, action(admin, "us-a", "POST", "/v2/policies", body), { type: "PolicySet", policy }));
+    expect(denied).toMatchObject({ ok: false, reason: expect.stringMatching(/does not hold Policies:Create/) });
+    // A policy other than the signed body (the edge widening or weakening it).
+    const other = await applyEntry(s, entry(s, action(root, "us-root", "POST", "/v2/policies", body), { type: "PolicySet", policy: { ...(policy as object), action: { kind: "NoAction" } } as never }));
+    expect(other).toMatchObject({ ok: false, reason: expect.stringMatching(/not the one requested/) });
+    s = await apply(s, entry(s, action(root, "us-root", "POST", "/v2/policies", body), { type: "PolicySet", policy }));
+    expect(s.policies?.["pl-1"]).toMatchObject({ status: "Active", action: { kind: "Block" } });
+    // Archived: only the status changes, one version up.
+    const archived = { ...(policy as object), status: "Archived", version: 2, dateUpdated: "u" } as never;
+    s = await apply(s, entry(s, action(root, "us-root", "DELETE", "/v2/policies/pl-1", {}), { type: "PolicySet", policy: archived }));
+    expect(s.policies?.["pl-1"]).toMatchObject({ status: "Archived", version: 2 });
+  });
 });

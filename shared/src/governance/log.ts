@@ -19,6 +19,8 @@ import { verifyUserActionEvidence } from "../dfns/user-action-evidence.js";
 import type { UserActionEvidence } from "../dfns/wire.js";
 import { canonicalJson } from "../mpc/canonical-json.js";
 import { joinRequestSchema, verifyJoinRequest } from "./join-request.js";
+import { actionSchema, filtersSchema, policyBodySchema, ruleSchema } from "../policy/schema.js";
+import type { Policy } from "../policy/types.js";
 import { operationFor } from "./operations.js";
 
 export const GOVERNANCE_DOMAIN = "tessera.governance.v1";
@@ -55,6 +57,22 @@ export const governanceEffect = z.discriminatedUnion("type", [
    * with `replacement` taking its party index (null: no replacement named).
    */
   z.strictObject({ type: z.literal("ShareHolderRetired"), peerId: id, replacement: id.nullable() }),
+  /** POST /v2/policies, PUT /v2/policies/:id, DELETE /v2/policies/:id: the policy as it stands after the change. */
+  z.strictObject({
+    type: z.literal("PolicySet"),
+    policy: z.strictObject({
+      id,
+      name: z.string().min(1).max(128),
+      status: z.enum(["Active", "Archived"]),
+      version: z.int().min(1),
+      activityKind: z.literal("Wallets:Sign"),
+      rule: ruleSchema,
+      action: actionSchema,
+      filters: filtersSchema,
+      dateCreated: z.string().max(64),
+      dateUpdated: z.string().max(64),
+    }),
+  }),
 ]);
 export type GovernanceEffect = z.infer<typeof governanceEffect>;
 
@@ -104,6 +122,8 @@ export interface GovernanceState {
    * reshare the log ordered.
    */
   shareHolders: Record<string, ShareHolderState>;
+  /** The org's policies (every version's latest state, archived ones included), as the log set them. */
+  policies?: Record<string, Policy>;
   head: GovernanceHead;
 }
 
@@ -236,7 +256,7 @@ async function applyAction(s: GovernanceState, e: UserActionEvidence, effect: Go
   if (!actor.ok) return actor.reason;
   const body = payloadOf(e) ?? {};
   const param = (name: string) => route.params[name];
-  const fresh = (...ids: string[]) => ids.every((x) => !s.identities[x] && !s.permissions[x] && !s.assignments[x] && !Object.values(s.identities).some((i) => i.credentials[x]));
+  const fresh = (...ids: string[]) => ids.every((x) => !s.identities[x] && !s.permissions[x] && !s.assignments[x] && !s.policies?.[x] && !Object.values(s.identities).some((i) => i.credentials[x]));
 
   switch (route.name) {
     case "createServiceAccount":
@@ -343,5 +363,38 @@ async function applyAction(s: GovernanceState, e: UserActionEvidence, effect: Go
       s.shareHolders[effect.peerId] = { ...s.shareHolders[effect.peerId], active: false, replacement };
       return null;
     }
+    case "createPolicy":
+    case "updatePolicy":
+    case "archivePolicy": {
+      if (effect.type !== "PolicySet") return "the effect does not match the request";
+      const p = effect.policy as Policy;
+      const policies = (s.policies ??= {});
+      const before = policies[p.id];
+      if (route.name === "createPolicy") {
+        if (!fresh(p.id) || p.version !== 1 || p.status !== "Active") return "a new policy needs a fresh id, version 1, Active";
+      } else {
+        if (p.id !== param("policyId")) return "the effect does not match the request";
+        if (!before) return `policy ${p.id} is not in the log`;
+        if (before.status !== "Active") return `policy ${p.id} is archived`;
+        if (p.version !== before.version + 1) return `policy ${p.id} must move to version ${before.version + 1}`;
+      }
+      if (route.name === "archivePolicy") {
+        // Only the status changes.
+        if (p.status !== "Archived" || canonicalJson({ ...p, status: "Active", version: before!.version, dateUpdated: "" }) !== canonicalJson({ ...before!, dateUpdated: "" })) return "an archive changes only the status";
+      } else {
+        // The policy is exactly what the signed body asks for (the same schema the edge's route applies).
+        const requested = policyBodySchema.safeParse(body);
+        if (!requested.success) return "the request's policy body is invalid";
+        const r = requested.data;
+        if (p.status !== "Active" || canonicalJson({ name: p.name, activityKind: p.activityKind, rule: p.rule, action: p.action, filters: p.filters }) !== canonicalJson(r)) return "the policy is not the one requested";
+      }
+      policies[p.id] = p;
+      return null;
+    }
   }
+}
+
+/** The org's active policies as the log set them. */
+export function activePolicies(state: GovernanceState): Policy[] {
+  return Object.values(state.policies ?? {}).filter((p) => p.status === "Active");
 }

@@ -17,7 +17,10 @@ export type RouteName =
   | "assign"
   | "unassign"
   | "addShareHolder"
-  | "retireShareHolder";
+  | "retireShareHolder"
+  | "createPolicy"
+  | "updatePolicy"
+  | "archivePolicy";
 
 interface Route<N extends string> {
   method: string;
@@ -46,6 +49,9 @@ const GOVERNANCE: Route<RouteName>[] = [
   // Tessera's own: the org's share-holder set.
   { method: "POST", pattern: /^\/tessera\/share-holders$/, name: "addShareHolder", operation: "ShareHolders:Create" },
   { method: "POST", pattern: new RegExp(`^/tessera/share-holders/${seg}/retire$`), name: "retireShareHolder", operation: "ShareHolders:Retire" },
+  { method: "POST", pattern: /^\/v2\/policies$/, name: "createPolicy", operation: "Policies:Create" },
+  { method: "PUT", pattern: new RegExp(`^/v2/policies/${seg}$`), name: "updatePolicy", operation: "Policies:Update" },
+  { method: "DELETE", pattern: new RegExp(`^/v2/policies/${seg}$`), name: "archivePolicy", operation: "Policies:Archive" },
 ];
 
 const PARAMS: Record<RouteName, string[]> = {
@@ -64,6 +70,9 @@ const PARAMS: Record<RouteName, string[]> = {
   unassign: ["permissionId", "assignmentId"],
   addShareHolder: [],
   retireShareHolder: ["peerId"],
+  createPolicy: [],
+  updatePolicy: ["policyId"],
+  archivePolicy: ["policyId"],
 };
 
 export interface MatchedRoute {

@@ -28,6 +28,7 @@ import type { UserActionEvidence } from "../dfns/wire.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { checkActor, governanceHeadSchema, retiredAmong, type GovernanceState } from "../governance/log.js";
 import { keyOperationFor } from "../governance/operations.js";
+import { checkPolicyAtNode, HELD_REQUEST_MAX_AGE_MS, signingPolicyFactsSchema, type OwnUsage, type UsageRecord } from "../policy/at-nodes.js";
 import { canonicalJson, canonicalJsonBytes } from "./canonical-json.js";
 import { checkKeygenRequest, defaultChainIdOf, derivedWalletRequest, recomputeSigningMessage, signingIntent, walletIdOfKeyBinding, walletOnKeyRequest, type ChainIdOf } from "./intent.js";
 import { MPC_SCHEMES, type MpcScheme } from "./scheme.js";
@@ -137,6 +138,12 @@ export const signAuthorizationSchema = z.strictObject({
    * from the user alone, without a ceremony.
    */
   walletBinding: userActionEvidenceSchema.optional(),
+  /**
+   * Governed orgs: what the nodes' own policy evaluation needs beside the user's request — the
+   * edge's claims about it, the approvers' signed decisions, the wallet's usage log
+   * (shared/src/policy/at-nodes.ts).
+   */
+  policy: signingPolicyFactsSchema.optional(),
 });
 
 export const refreshAuthorizationSchema = z.strictObject({
@@ -224,7 +231,15 @@ export interface KeyRecordView {
   masterKeyId?: string | null;
 }
 
-export type RefusalCode = "malformed" | "unknown-edge" | "forged" | "expired" | "replayed" | "mismatch" | "banned" | "user-evidence" | "intent" | "governance";
+export type RefusalCode = "malformed" | "unknown-edge" | "forged" | "expired" | "replayed" | "mismatch" | "banned" | "user-evidence" | "intent" | "governance" | "policy";
+
+/** The org's policies at this node, decided atomically with recording the wallet's usage (AuthorizationContext.claim). */
+export interface PolicyClaim {
+  walletId: string;
+  /** The request's usage record, when a velocity policy applies (kept by the node as its own). */
+  record: UsageRecord | null;
+  decide(own: OwnUsage[], now: number): string | null;
+}
 
 export type AuthorizationCheck =
   | {
@@ -234,6 +249,8 @@ export type AuthorizationCheck =
       message?: Uint8Array;
       /** Sign: what the user action may sign, when one action authorizes several messages (a Bitcoin transaction's inputs). */
       claim?: string;
+      /** Sign under a velocity policy: the usage record this node keeps, to mark done once it contributed. */
+      usage?: { walletId: string; requestId: string };
       /** Keygen: what the node records about the new key, from the user's own action. */
       binding?: KeyBinding;
     }
@@ -271,6 +288,8 @@ export interface AuthorizationContext {
   userActionMaxAgeMs?: number;
   /** WebAuthn relying party id passkey assertions must be bound to. */
   rpId?: string;
+  /** USD per whole unit of an asset, by priceKey, for the org's amount rules (this node's own prices). */
+  policyPrices?: Record<string, string>;
   chainIdOf?: ChainIdOf;
   key(keyId: string): KeyRecordView | undefined;
   /** The org's governance state at this node (after syncing the entries the request carried), or null if the org has no root of trust here. */
@@ -282,7 +301,7 @@ export interface AuthorizationContext {
    * authorized something else. Called
    * last, only for an authorization that passed every other check.
    */
-  claim(c: { edgeId: string; nonce: string; sessionId: string; expiresAt: number; userAction?: { challenge: string; binding: string } }): { ok: true } | { ok: false; reason: string };
+  claim(c: { edgeId: string; nonce: string; sessionId: string; expiresAt: number; userAction?: { challenge: string; binding: string }; policy?: PolicyClaim }): { ok: true } | { ok: false; reason: string; code?: RefusalCode };
 }
 
 // The edge signature is checked with the runtime's own Ed25519 (WebCrypto: OpenSSL in Node, BoringSSL
@@ -303,6 +322,9 @@ function edgeVerifyKey(raw: Uint8Array): Promise<CryptoKey> {
 }
 
 const refuse = (code: RefusalCode, reason: string): AuthorizationCheck => ({ ok: false, code, reason });
+
+/** A sign check's policy decision still to run at claim time (kept beside the check, not in what it returns). */
+const policyPending = new WeakMap<AuthorizationCheck, { walletId: string; record: UsageRecord | null; newestApprovedAt: number | null; decide(own: OwnUsage[], now: number, held: boolean): string | null }>();
 
 export async function verifyAuthorization(input: unknown, ctx: AuthorizationContext): Promise<AuthorizationCheck> {
   const parsed = signedAuthorizationSchema.safeParse(input);
@@ -331,9 +353,18 @@ export async function verifyAuthorization(input: unknown, ctx: AuthorizationCont
   const checked = a.kind === "keygen" ? await checkKeygen(a, ctx) : a.kind === "sign" ? await checkSign(a, ctx) : await checkRefresh(a, ctx);
   if (!checked.ok) return checked;
 
+  const pending = a.kind === "sign" ? policyPending.get(checked) : undefined;
+  let held = false;
   if (a.userAction) {
-    const age = userActionAgeProblem(a.userAction, ctx.now, ctx.userActionMaxAgeMs ?? USER_ACTION_MAX_AGE_SECONDS * 1000, skew);
-    if (age) return refuse("user-evidence", age);
+    const maxAge = ctx.userActionMaxAgeMs ?? USER_ACTION_MAX_AGE_SECONDS * 1000;
+    const age = userActionAgeProblem(a.userAction, ctx.now, maxAge, skew);
+    if (age) {
+      // A request the policies held for approval is signed when its approvals complete, possibly
+      // long after its initiator signed: then the approvers' verified decisions carry the freshness
+      // (the newest within the cap), and the decision must indeed have required them.
+      held = pending !== undefined && pending.newestApprovedAt !== null && ctx.now - pending.newestApprovedAt <= maxAge && userActionAgeProblem(a.userAction, ctx.now, HELD_REQUEST_MAX_AGE_MS, skew) === null;
+      if (!held) return refuse("user-evidence", age);
+    }
   }
   const claim = ctx.claim({
     edgeId: a.edgeId,
@@ -347,9 +378,10 @@ export async function verifyAuthorization(input: unknown, ctx: AuthorizationCont
     ...(a.kind === "sign"
       ? { userAction: { challenge: `${a.userAction.challenge}${a.intent.kind === "NonceFill" ? "#nonce-fill" : ""}`, binding: `${a.keyId}:${a.derivationPath ?? ""}:${checked.claim ?? a.message}` } }
       : {}),
+    ...(pending ? { policy: { walletId: pending.walletId, record: pending.record, decide: (own: OwnUsage[], now: number) => pending.decide(own, now, held) } } : {}),
   });
-  if (!claim.ok) return refuse("replayed", claim.reason);
-  return checked;
+  if (!claim.ok) return refuse(claim.code ?? "replayed", claim.reason);
+  return pending?.record ? { ...checked, usage: { walletId: pending.walletId, requestId: pending.record.requestId } } : checked;
 }
 
 /** The user action's challenge was issued within the cap, and not in the future. */
@@ -515,7 +547,25 @@ async function checkSign(a: SignAuthorization, ctx: AuthorizationContext): Promi
   const recomputed = recomputeSigningMessage({ intent: a.intent, userAction: a.userAction, key: signingKey, ...(ctx.chainIdOf ? { chainIdOf: ctx.chainIdOf } : {}) });
   if (!recomputed.ok) return refuse("intent", recomputed.reason);
   if (bytesToHex(recomputed.message) !== a.message) return refuse("intent", "the message to sign is not the one derived from the user's request");
-  return { ok: true, authorization: a, message: recomputed.message, ...(recomputed.binding ? { claim: recomputed.binding } : {}) };
+  const out: AuthorizationCheck = { ok: true, authorization: a, message: recomputed.message, ...(recomputed.binding ? { claim: recomputed.binding } : {}) };
+  if (gov.state && signingKey.walletId) {
+    // The org's policies, as this node's own governance log has them (shared/src/policy/at-nodes.ts).
+    const policy = await checkPolicyAtNode({
+      state: gov.state,
+      walletId: signingKey.walletId,
+      network: signingKey.network,
+      userAction: a.userAction,
+      intent: a.intent,
+      facts: a.policy,
+      prices: ctx.policyPrices ?? {},
+      rpId: ctx.rpId ?? "localhost",
+      skewMs: ctx.clockSkewMs ?? 30_000,
+      now: ctx.now,
+    });
+    if (!policy.ok) return refuse("policy", policy.reason);
+    if (policy.applies) policyPending.set(out, { walletId: signingKey.walletId, record: policy.usage?.record ?? null, newestApprovedAt: policy.newestApprovedAt, decide: policy.decide });
+  }
+  return out;
 }
 
 /**

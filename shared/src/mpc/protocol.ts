@@ -54,6 +54,7 @@ export const NODE_FAILURE_CODES = [
   "user-evidence",
   "intent",
   "governance",
+  "policy",
   // the ceremony started and failed
   "timeout",
   "protocol-abort",

@@ -150,6 +150,15 @@ export function effectOf(sql: SqlStorage, e: UserActionEvidence, response: Json)
       return body.joinRequest && typeof body.joinRequest === "object" ? ({ type: "ShareHolderAdded", joinRequest: body.joinRequest } as GovernanceEffect) : null;
     case "retireShareHolder":
       return { type: "ShareHolderRetired", peerId: route.params.peerId!, replacement: str(body.replacement) };
+    case "createPolicy":
+    case "updatePolicy":
+    case "archivePolicy": {
+      // The route answers with the policy as stored (worker/src/policy/wire.ts policyJson).
+      const r = response as Record<string, unknown>;
+      if (typeof r.id !== "string") return null;
+      const policy = { id: r.id, name: r.name, status: r.status, version: r.version, activityKind: r.activityKind, rule: r.rule, action: r.action, filters: r.filters, dateCreated: r.dateCreated, dateUpdated: r.dateUpdated };
+      return { type: "PolicySet", policy } as GovernanceEffect;
+    }
   }
 }
 

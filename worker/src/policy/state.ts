@@ -29,7 +29,8 @@ import { priceKey } from "./prices.js";
 import { resumeHandler } from "./resume.js";
 import type { PolicyBody } from "../../../shared/src/policy/schema.js";
 import * as store from "./store.js";
-import type { Decision, Facts, GrantedApproval, Policy, UsageEntry } from "../../../shared/src/policy/types.js";
+import type { Decision, Facts, GrantedApproval, Policy, PolicyRequest, UsageEntry } from "../../../shared/src/policy/types.js";
+import { approvalIdFor } from "../../../shared/src/policy/at-nodes.js";
 
 /** How long an allowed request may take to be signed before its reservation stops counting. */
 export const LEASE_MS = 15 * 60_000;
@@ -188,6 +189,9 @@ export class PolicyState extends DurableObject<Cloudflare.Env> {
     const usage = this.usageFor(input.request, policies, now);
     const decision = decide(input.request, policies, usage, [], now, facts);
     if (decision.outcome === "Blocked") return { status: "Blocked", decision };
+    if (input.userAction) {
+      this.sql.exec("INSERT OR IGNORE INTO signing_requests (challenge, request_id, request, at) VALUES (?, ?, ?, ?)", input.userAction.challenge, input.requestId, JSON.stringify(input.request), now);
+    }
 
     const reservationId = store.layer3Id("rs");
     const usdValue = this.usdValue(input, facts);
@@ -207,7 +211,10 @@ export class PolicyState extends DurableObject<Cloudflare.Env> {
       return { status: "Allowed", reservation: { orgId: args.orgId, reservationId, requestId: input.requestId }, decision };
     }
 
-    const approvalId = store.layer3Id("ap");
+    // Derived from the initiator's user action: the share holders tell by it which request an
+    // approver's signed decision is about (shared/src/policy/at-nodes.ts).
+    const derived = input.userAction ? approvalIdFor(input.userAction.challenge) : null;
+    const approvalId = derived && !store.getApproval(this.sql, derived) ? derived : store.layer3Id("ap");
     this.ctx.storage.transactionSync(() => {
       store.insertReservation(this.sql, { ...reservation, leaseUntil: null, approvalId });
       this.openApproval(approvalId, input, decision, now);
@@ -223,6 +230,26 @@ export class PolicyState extends DurableObject<Cloudflare.Env> {
       this.scheduleAlarm();
     });
     return { status: "Pending", approvalId, decision };
+  }
+
+  /**
+   * What the share holders need to judge a signing request under the org's policies themselves:
+   * the request as the gate saw it (by its initiator's user action), the user actions of the
+   * approvals granted to it, and the longest velocity window of the org's active policies.
+   */
+  signingFacts(challenge: string): { request: PolicyRequest | null; approvalActionIds: string[]; usageWindowMs: number } {
+    const row = this.sql.exec<{ request_id: string; request: string }>("SELECT request_id, request FROM signing_requests WHERE challenge = ?", challenge).toArray()[0];
+    let windowMinutes = 0;
+    for (const p of this.active()) if (p.rule.kind === "TransactionAmountVelocity" || p.rule.kind === "TransactionCountVelocity") windowMinutes = Math.max(windowMinutes, p.rule.configuration.timeframe);
+    if (!row) return { request: null, approvalActionIds: [], usageWindowMs: windowMinutes * 60_000 };
+    const actions = this.sql
+      .exec<{ user_action_id: string }>(
+        "SELECT d.user_action_id FROM approval_decisions d JOIN approvals a ON a.approval_id = d.approval_id WHERE a.request_id = ? AND d.value = 'Approved' AND d.user_action_id IS NOT NULL ORDER BY d.decided_at",
+        row.request_id,
+      )
+      .toArray()
+      .map((r) => r.user_action_id);
+    return { request: JSON.parse(row.request) as PolicyRequest, approvalActionIds: actions, usageWindowMs: windowMinutes * 60_000 };
   }
 
   private openApproval(approvalId: string, input: GateInput, decision: Extract<Decision, { outcome: "RequestApproval" }>, now: number): void {
@@ -345,7 +372,9 @@ export class PolicyState extends DurableObject<Cloudflare.Env> {
     }
     if (decision.outcome === "RequestApproval") {
       // A policy added while this one was pending asks too: hold the request for it as well.
-      const next = store.layer3Id("ap");
+      const round = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM approvals WHERE request_id = ?", held.request_id).one().n;
+      const derived = input.userAction ? approvalIdFor(input.userAction.challenge, round) : null;
+      const next = derived && !store.getApproval(this.sql, derived) ? derived : store.layer3Id("ap");
       this.openApproval(next, input, decision, now);
       this.sql.exec("UPDATE held_requests SET approval_id = ?, granted = ? WHERE request_id = ?", next, JSON.stringify(granted), held.request_id);
       this.sql.exec("UPDATE usage SET approval_id = ? WHERE reservation_id = ?", next, held.reservation_id);

@@ -21,6 +21,9 @@ const SCHEMA = [
      reservation_id TEXT PRIMARY KEY, request_id TEXT NOT NULL, wallet_id TEXT NOT NULL, state TEXT NOT NULL, at INTEGER NOT NULL,
      lease_until INTEGER, network TEXT NOT NULL, asset TEXT, amount TEXT, usd_value TEXT, approval_id TEXT, released_reason TEXT)`,
   `CREATE INDEX IF NOT EXISTS usage_wallet ON usage (wallet_id, state, at)`,
+  // The request as the gate judged it, by its initiator's user action: what the share holders are
+  // told beside the user's own request when they evaluate the policies themselves.
+  `CREATE TABLE IF NOT EXISTS signing_requests (challenge TEXT PRIMARY KEY, request_id TEXT NOT NULL, request TEXT NOT NULL, at INTEGER NOT NULL)`,
   `CREATE INDEX IF NOT EXISTS usage_request ON usage (request_id)`,
   `CREATE INDEX IF NOT EXISTS usage_lease ON usage (state, lease_until)`,
   `CREATE TABLE IF NOT EXISTS approvals (

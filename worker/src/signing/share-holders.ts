@@ -11,7 +11,8 @@ import { hexToBytes } from "@noble/hashes/utils.js";
 import type { Libp2p } from "libp2p";
 import { z } from "zod";
 import type { UserActionEvidence } from "../../../shared/src/dfns/wire.js";
-import { AUTHORIZATION_VERSION, governedSessionId, randomNonceHex, signAuthorization, type Authorization, type Party } from "../../../shared/src/mpc/authorization.js";
+import { AUTHORIZATION_VERSION, governedSessionId, randomNonceHex, signAuthorization, userActionEvidenceSchema, type Authorization, type Party } from "../../../shared/src/mpc/authorization.js";
+import { usageRecordOf, type SigningPolicyFacts, type UsageRecord } from "../../../shared/src/policy/at-nodes.js";
 import type { GovernanceHead } from "../../../shared/src/governance/log.js";
 import { CeremonyError, MpcCoordinator, type ShareHolderAddress } from "../../../shared/src/mpc/coordinator.js";
 import type { SigningIntent } from "../../../shared/src/mpc/intent.js";
@@ -99,6 +100,9 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     if (!columns.has("master_key_id")) ctx.storage.sql.exec("ALTER TABLE keys ADD COLUMN master_key_id TEXT");
     if (!columns.has("derivation_path")) ctx.storage.sql.exec("ALTER TABLE keys ADD COLUMN derivation_path TEXT");
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS wallet_bindings (wallet_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, evidence TEXT NOT NULL)`);
+    // Each wallet's usage log as the share holders count it for velocity policies: one record per
+    // request they were asked to sign (shared/src/policy/at-nodes.ts), carried with every ceremony.
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS wallet_usage (wallet_id TEXT NOT NULL, request_id TEXT NOT NULL, record TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (wallet_id, request_id))`);
   }
 
   /** Records that `walletId` (derived from the user's request) signs with the existing key `keyId`. */
@@ -157,6 +161,55 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
   /** The org's governance head and newest entries (null: the org has no root of trust). */
   private async governanceFeed(orgId: string): Promise<{ head: GovernanceHead; entries: unknown[] } | null> {
     return (await this.env.ORG.getByName(orgId).governanceFeed()) as { head: GovernanceHead; entries: unknown[] } | null;
+  }
+
+  /**
+   * What the nodes need to evaluate the org's policies themselves (governed orgs): the request as
+   * the policy gate judged it, the approvers' signed decisions, and the wallet's usage log inside
+   * the longest velocity window of the org's policies.
+   */
+  private async policyFacts(orgId: string, userAction: UserActionEvidence): Promise<{ facts: Omit<SigningPolicyFacts, "usage">; walletId: string; usageWindowMs: number } | null> {
+    const known = await this.env.POLICY_STATE.getByName(orgId).signingFacts(userAction.challenge);
+    if (!known.request) return null;
+    const org = this.env.ORG.getByName(orgId);
+    const fields = Object.keys(userActionEvidenceSchema.shape);
+    const approvals: UserActionEvidence[] = [];
+    for (const id of known.approvalActionIds) {
+      const e = await org.userActionEvidence(id);
+      if (e.ok) approvals.push(Object.fromEntries(Object.entries(e.value).filter(([k]) => fields.includes(k))) as unknown as UserActionEvidence);
+    }
+    const r = known.request;
+    const base = {
+      network: r.network,
+      walletTags: r.walletTags,
+      ...(r.asset ? { asset: r.asset } : {}),
+      ...(r.amount !== undefined ? { amount: r.amount } : {}),
+      ...(r.to !== undefined ? { to: r.to } : {}),
+      approvals,
+    };
+    return { facts: base, walletId: r.walletId, usageWindowMs: known.usageWindowMs };
+  }
+
+  private usageLog(walletId: string, windowMs: number): UsageRecord[] {
+    if (windowMs <= 0) return [];
+    return this.ctx.storage.sql
+      .exec<{ record: string }>("SELECT record FROM wallet_usage WHERE wallet_id = ? AND at > ? ORDER BY at, request_id", walletId, Date.now() - windowMs)
+      .toArray()
+      .map((row) => JSON.parse(row.record) as UsageRecord);
+  }
+
+  /** One velocity-governed ceremony per wallet at a time: each one's usage log holds every earlier one. */
+  private readonly walletTurns = new Map<string, Promise<unknown>>();
+  private async inTurn<T>(walletId: string | null, f: () => Promise<T>): Promise<T> {
+    if (!walletId) return f();
+    const previous = this.walletTurns.get(walletId) ?? Promise.resolve();
+    const run = previous.then(f, f);
+    const settled = run.catch(() => {});
+    this.walletTurns.set(walletId, settled);
+    void settled.then(() => {
+      if (this.walletTurns.get(walletId) === settled) this.walletTurns.delete(walletId);
+    });
+    return run;
   }
 
   /** Signs the authorization; under a governance head, its session id is derived from everything else it says. */
@@ -323,11 +376,31 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
   async sign(input: SignInput): Promise<Outcome<{ signature: string; recid?: 0 | 1; publicKey: string }>> {
     const conf = this.config();
     if (!conf.ok) return conf;
-    const { cfg, edgeId, authKey, peerSeed } = conf.value;
     const key = this.storedKey(input.keyId) ?? (await this.adoptUnshardedKey(input.keyId));
     if (!key) return failure(404, `Key ${input.keyId} is not held by the share holders`);
 
     const binding = this.walletBindingFor(input.keyId, input.userAction);
+    const known = await this.policyFacts(input.userAction.orgId, input.userAction);
+    return this.inTurn(known && known.usageWindowMs > 0 ? known.walletId : null, () => this.signNow(input, key, binding, known));
+  }
+
+  private async signNow(
+    input: SignInput,
+    key: KeyRow,
+    binding: UserActionEvidence | undefined,
+    known: { facts: Omit<SigningPolicyFacts, "usage">; walletId: string; usageWindowMs: number } | null,
+  ): Promise<Outcome<{ signature: string; recid?: 0 | 1; publicKey: string }>> {
+    const conf = this.config();
+    if (!conf.ok) return conf;
+    const { cfg, edgeId, authKey, peerSeed } = conf.value;
+    const policy: SigningPolicyFacts | null = known ? { ...known.facts, usage: this.usageLog(known.walletId, known.usageWindowMs) } : null;
+    // The request joins its wallet's usage log before any node is asked: a node that agrees to sign
+    // keeps its own record, and from then on refuses any log that lacks it.
+    const record = policy ? usageRecordOf(input.userAction, policy) : null;
+    const recorded = record
+      ? this.ctx.storage.sql.exec("INSERT OR IGNORE INTO wallet_usage (wallet_id, request_id, record, at) VALUES (?, ?, ?, ?)", record.walletId, record.requestId, JSON.stringify(record), record.at).rowsWritten > 0
+      : false;
+    let anyAccepted = false;
     let excluded = new Set<string>();
     let last: unknown;
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -344,6 +417,7 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
         userAction: input.userAction,
         ...(key.derivationPath ? { derivationPath: key.derivationPath } : {}),
         ...(binding ? { walletBinding: binding } : {}),
+        ...(policy ? { policy } : {}),
       } as Authorization;
       try {
         const feed = await this.governanceFeed(input.userAction.orgId);
@@ -352,10 +426,13 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
         return success({ signature: out.signature, ...(out.recid !== undefined ? { recid: out.recid } : {}), publicKey: out.publicKey });
       } catch (e) {
         last = e;
+        if (!(e instanceof CeremonyError) || e.failures.length < signers.length || e.failures.some((f) => f.stage !== "refused")) anyAccepted = true;
         if (!(e instanceof CeremonyError) || e.failures.some((f) => f.stage === "refused")) break;
         excluded = new Set([...excluded, ...e.blamed]);
       }
     }
+    // Refused by every node asked: none keeps a record of it, so neither does the log.
+    if (recorded && record && !anyAccepted) this.ctx.storage.sql.exec("DELETE FROM wallet_usage WHERE wallet_id = ? AND request_id = ?", record.walletId, record.requestId);
     return ceremonyFailure(last ?? new Error(`fewer than ${key.threshold} share holders are available`));
   }
 }
@@ -369,7 +446,7 @@ export interface RetireOutcome {
 /** Refusals of the user's evidence are the request's fault (403); anything else is ours (503). */
 function ceremonyFailure(e: unknown): Outcome<never> {
   if (e instanceof CeremonyError) {
-    const refusedForCause = e.failures.some((f) => f.stage === "refused" && ["user-evidence", "intent", "mismatch", "banned", "governance"].includes(f.code ?? ""));
+    const refusedForCause = e.failures.some((f) => f.stage === "refused" && ["user-evidence", "intent", "mismatch", "banned", "governance", "policy"].includes(f.code ?? ""));
     return failure(refusedForCause ? 403 : 503, `Share holders: ${e.message}`);
   }
   return failure(503, `Share holders unavailable: ${e instanceof Error ? e.message : String(e)}`);
