@@ -205,7 +205,7 @@ export class KeyShare {
 
 // ---------------------------------------------------------------- ceremonies
 
-export type CeremonyKind = "keygen" | "sign" | "refresh";
+export type CeremonyKind = "keygen" | "sign" | "refresh" | "presign";
 
 export interface Signature {
   /** ECDSA: r || s (64 bytes, low-s). FROST: the 64-byte signature. */
@@ -230,6 +230,26 @@ export class Ceremony {
   /** ECDSA signs a 32-byte digest with exactly `threshold` signers; FROST signs the message bytes. */
   static sign(opts: { share: KeyShare; sessionId: Uint8Array; signers: number[]; message: Uint8Array; path?: string }): Ceremony {
     const s = guard(() => Session.sign(opts.share.wasm, opts.sessionId, Uint8Array.from(opts.signers), opts.message, opts.path ?? null));
+    return new Ceremony("sign", opts.share.scheme, opts.share.partyIndex, s);
+  }
+
+  /**
+   * ECDSA presigning (wasm/vendor/dkls23-core/PRESIGN.md): the message-independent rounds with
+   * exactly `threshold` signers, ahead of time. The result (`presignature()`) is secret and
+   * single-use; it belongs to the (master) key and this signer set.
+   */
+  static presign(opts: { share: KeyShare; sessionId: Uint8Array; signers: number[] }): Ceremony {
+    const s = guard(() => Session.presign(opts.share.wasm, opts.sessionId, Uint8Array.from(opts.signers)));
+    return new Ceremony("presign", opts.share.scheme, opts.share.partyIndex, s);
+  }
+
+  /**
+   * ECDSA signing from a presignature this share made with these signers: one round. Erase the
+   * presignature from storage before calling `start()`, which releases this party's partial
+   * signature. `path` signs with a BIP32 child of the key.
+   */
+  static signPresigned(opts: { share: KeyShare; sessionId: Uint8Array; signers: number[]; message: Uint8Array; presignature: Uint8Array; path?: string }): Ceremony {
+    const s = guard(() => Session.signPresigned(opts.share.wasm, opts.sessionId, Uint8Array.from(opts.signers), opts.message, opts.path ?? null, opts.presignature));
     return new Ceremony("sign", opts.share.scheme, opts.share.partyIndex, s);
   }
 
@@ -267,8 +287,13 @@ export class Ceremony {
   resultBytes(): Uint8Array {
     return guard(() => this.session.result());
   }
+  /** A presigning ceremony's result: this party's presignature (secret, single use). */
+  presignature(): Uint8Array {
+    if (this.kind !== "presign") throw new MpcError("bad-input", `a ${this.kind} ceremony yields no presignature`);
+    return this.resultBytes();
+  }
   keyShare(): KeyShare {
-    if (this.kind === "sign") throw new MpcError("bad-input", "a signing ceremony yields a signature, not a key share");
+    if (this.kind === "sign" || this.kind === "presign") throw new MpcError("bad-input", `a ${this.kind} ceremony yields no key share`);
     return KeyShare.import(this.resultBytes());
   }
   signature(): Signature {

@@ -107,6 +107,47 @@ describe("threshold ECDSA (DKLs23)", () => {
     expect(() => k23[0]!.derivePublicKey("m/0'")).toThrow(MpcError);
   });
 
+  it("presignatures: presigned ahead of time, then one online round; noble verifies every signature, a child key signs from its master's presignature", () => {
+    const pk = k23[0]!.publicKey();
+    const presign = (signers: number[]) => {
+      const sessionId = randomSessionId();
+      const cs = signers.map((p) => Ceremony.presign({ share: k23[p - 1]!, sessionId, signers }));
+      runLocally(cs);
+      return new Map(signers.map((p, i) => [p, cs[i]!.presignature()]));
+    };
+    const online = (signers: number[], pre: Map<number, Uint8Array>, message: Uint8Array, path?: string) => {
+      const sessionId = randomSessionId();
+      const cs = signers.map((p) => Ceremony.signPresigned({ share: k23[p - 1]!, sessionId, signers, message, presignature: pre.get(p)!, ...(path ? { path } : {}) }));
+      const started = cs.map((c) => c.start());
+      // One round: every party's first (and only) messages complete every other party.
+      for (const batch of started) for (const m of batch) cs.find((c) => c.me === m[35])!.receive(m);
+      for (const c of cs) expect(c.done).toBe(true);
+      const sigs = cs.map((c) => c.signature());
+      for (const s of sigs) expect(Buffer.from(s.signature).equals(Buffer.from(sigs[0]!.signature))).toBe(true);
+      return sigs[0]!;
+    };
+    for (const signers of subsets(3, 2)) {
+      const digest = sha256(enc.encode(`presigned ${signers.join(",")}`));
+      expectEcdsa(online(signers, presign(signers), digest), digest, pk);
+    }
+    const path = "m/0/7";
+    const digest = sha256(enc.encode("presigned child"));
+    expectEcdsa(online([1, 3], presign([1, 3]), digest, path), digest, bip32Child(pk, k23[0]!.chainCode(), path));
+
+    // A presignature is bound to its signer set and its key.
+    const pre = presign([1, 2]);
+    expect(() => Ceremony.signPresigned({ share: k23[0]!, sessionId: randomSessionId(), signers: [1, 3], message: digest, presignature: pre.get(1)! })).toThrow(MpcError);
+    const other = keygen("ecdsa-secp256k1", 3, 2);
+    expect(() => Ceremony.signPresigned({ share: other[0]!, sessionId: randomSessionId(), signers: [1, 2], message: digest, presignature: pre.get(1)! })).toThrow(MpcError);
+    // Parties using one presignature for different messages get no signature, only a typed error.
+    const sessionId = randomSessionId();
+    const a = Ceremony.signPresigned({ share: k23[0]!, sessionId, signers: [1, 2], message: sha256(enc.encode("one")), presignature: pre.get(1)! });
+    const b = Ceremony.signPresigned({ share: k23[1]!, sessionId, signers: [1, 2], message: sha256(enc.encode("two")), presignature: pre.get(2)! });
+    const [ma, mb] = [a.start(), b.start()];
+    expect(() => b.receive(ma[0]!)).toThrow(MpcError);
+    expect(() => a.receive(mb[0]!)).toThrow(MpcError);
+  }, 120_000);
+
   it("shares survive export/import and still sign", () => {
     const again = k23.map((s) => KeyShare.import(s.export()));
     const digest = sha256(enc.encode("round trip"));

@@ -42,6 +42,12 @@ export class Session {
      * ever holds the key.
      */
     static keygen(scheme: string, session_id: Uint8Array, me: number, parties: Uint8Array, threshold: number): Session;
+    /**
+     * ECDSA presigning (the fork's presignature variant, wasm/vendor/dkls23-core/PRESIGN.md):
+     * the message-independent rounds with exactly `threshold` signers, ahead of time. `result()`
+     * is this party's presignature for the master key and this signer set: secret, single use.
+     */
+    static presign(share: KeyShare, session_id: Uint8Array, signers: Uint8Array): Session;
     receive(message: Uint8Array): Uint8Array;
     /**
      * Refresh with every party: same public key, new shares; old shares stop working.
@@ -52,6 +58,12 @@ export class Session {
      * FROST the 64-byte signature.
      */
     result(): Uint8Array;
+    /**
+     * ECDSA signing from a presignature made by this share with these signers: one round.
+     * The caller must have erased `presignature` from its storage before `start()`, which
+     * releases this party's partial signature. `path` signs with a BIP32 child of the key.
+     */
+    static signPresigned(share: KeyShare, session_id: Uint8Array, signers: Uint8Array, message: Uint8Array, path: string | null | undefined, presignature: Uint8Array): Session;
     /**
      * Signs `message` with the parties in `signers`: ECDSA takes a 32-byte digest and
      * exactly `threshold` signers; FROST takes the message bytes themselves.
@@ -87,11 +99,13 @@ export interface InitOutput {
     readonly keyshare_threshold: (a: number) => number;
     readonly session_done: (a: number) => number;
     readonly session_keygen: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number) => void;
+    readonly session_presign: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly session_receive: (a: number, b: number, c: number, d: number) => void;
     readonly session_refresh: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly session_result: (a: number, b: number) => void;
     readonly session_round: (a: number) => number;
     readonly session_sign: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number) => void;
+    readonly session_signPresigned: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number, k: number, l: number) => void;
     readonly session_start: (a: number, b: number) => void;
     readonly session_waitingFor: (a: number, b: number) => void;
     readonly version: (a: number) => void;

@@ -251,6 +251,35 @@ export class Session {
         }
     }
     /**
+     * ECDSA presigning (the fork's presignature variant, wasm/vendor/dkls23-core/PRESIGN.md):
+     * the message-independent rounds with exactly `threshold` signers, ahead of time. `result()`
+     * is this party's presignature for the master key and this signer set: secret, single use.
+     * @param {KeyShare} share
+     * @param {Uint8Array} session_id
+     * @param {Uint8Array} signers
+     * @returns {Session}
+     */
+    static presign(share, session_id, signers) {
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16);
+            _assertClass(share, KeyShare);
+            const ptr0 = passArray8ToWasm0(session_id, wasm.__wbindgen_export3);
+            const len0 = WASM_VECTOR_LEN;
+            const ptr1 = passArray8ToWasm0(signers, wasm.__wbindgen_export3);
+            const len1 = WASM_VECTOR_LEN;
+            wasm.session_presign(retptr, share.__wbg_ptr, ptr0, len0, ptr1, len1);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
+            if (r2) {
+                throw takeObject(r1);
+            }
+            return Session.__wrap(r0);
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+        }
+    }
+    /**
      * @param {Uint8Array} message
      * @returns {Uint8Array}
      */
@@ -330,6 +359,44 @@ export class Session {
     get round() {
         const ret = wasm.session_round(this.__wbg_ptr);
         return ret;
+    }
+    /**
+     * ECDSA signing from a presignature made by this share with these signers: one round.
+     * The caller must have erased `presignature` from its storage before `start()`, which
+     * releases this party's partial signature. `path` signs with a BIP32 child of the key.
+     * @param {KeyShare} share
+     * @param {Uint8Array} session_id
+     * @param {Uint8Array} signers
+     * @param {Uint8Array} message
+     * @param {string | null | undefined} path
+     * @param {Uint8Array} presignature
+     * @returns {Session}
+     */
+    static signPresigned(share, session_id, signers, message, path, presignature) {
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16);
+            _assertClass(share, KeyShare);
+            const ptr0 = passArray8ToWasm0(session_id, wasm.__wbindgen_export3);
+            const len0 = WASM_VECTOR_LEN;
+            const ptr1 = passArray8ToWasm0(signers, wasm.__wbindgen_export3);
+            const len1 = WASM_VECTOR_LEN;
+            const ptr2 = passArray8ToWasm0(message, wasm.__wbindgen_export3);
+            const len2 = WASM_VECTOR_LEN;
+            var ptr3 = isLikeNone(path) ? 0 : passStringToWasm0(path, wasm.__wbindgen_export3, wasm.__wbindgen_export4);
+            var len3 = WASM_VECTOR_LEN;
+            const ptr4 = passArray8ToWasm0(presignature, wasm.__wbindgen_export3);
+            const len4 = WASM_VECTOR_LEN;
+            wasm.session_signPresigned(retptr, share.__wbg_ptr, ptr0, len0, ptr1, len1, ptr2, len2, ptr3, len3, ptr4, len4);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
+            if (r2) {
+                throw takeObject(r1);
+            }
+            return Session.__wrap(r0);
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+        }
     }
     /**
      * Signs `message` with the parties in `signers`: ECDSA takes a 32-byte digest and

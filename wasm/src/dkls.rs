@@ -12,6 +12,7 @@ use dkls23_core::protocols::dkg::{
     BroadcastDerivationPhase2to4, BroadcastDerivationPhase3to4, KeepInitMulPhase3to4, KeepInitZeroSharePhase3to4,
     ProofCommitment, TransmitInitMulPhase3to4, TransmitInitZeroSharePhase2to4, TransmitInitZeroSharePhase3to4,
 };
+use dkls23_core::protocols::presign::{PresignData, Presignature};
 use dkls23_core::protocols::signing::{
     Broadcast3to4, KeepPhase1to2, KeepPhase2to3, SignData, TransmitPhase1to2, TransmitPhase2to3, UniqueKeep1to2,
     UniqueKeep2to3,
@@ -438,4 +439,172 @@ fn hex_into(s: &str, out: &mut [u8]) -> Result<(), Fail> {
         *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| Fail::new(Code::ProtocolAbort, "signature component is not hex"))?;
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------- presignatures
+
+/// A party's presignature as it is stored (secret, single use):
+/// `"TPS" | version u8 (=1) | postcard(StoredPresignature)`.
+#[derive(Serialize, Deserialize)]
+struct StoredPresignature {
+    /// The (master) key it belongs to, compressed.
+    key: Vec<u8>,
+    presignature: Presignature<Curve>,
+}
+
+const PRESIGNATURE_MAGIC: &[u8; 3] = b"TPS";
+const PRESIGNATURE_VERSION: u8 = 1;
+
+fn key_bytes(party: &Party) -> Vec<u8> {
+    use elliptic_curve::sec1::ToSec1Point;
+    party.pk.to_sec1_point(true).as_bytes().to_vec()
+}
+
+fn encode_presignature(p: &StoredPresignature) -> Result<Vec<u8>, Fail> {
+    let mut out = PRESIGNATURE_MAGIC.to_vec();
+    out.push(PRESIGNATURE_VERSION);
+    out.extend(postcard::to_allocvec(p).map_err(|e| Fail::new(Code::ProtocolAbort, format!("cannot encode the presignature: {e}")))?);
+    Ok(out)
+}
+
+fn decode_presignature(bytes: &[u8]) -> Result<StoredPresignature, Fail> {
+    if bytes.len() < 4 || &bytes[..3] != PRESIGNATURE_MAGIC || bytes[3] != PRESIGNATURE_VERSION {
+        return Err(Fail::bad_input("not a presignature (TPS v1)"));
+    }
+    postcard::from_bytes(&bytes[4..]).map_err(|e| Fail::bad_input(format!("corrupted presignature: {e}")))
+}
+
+fn sorted(signers: &[u8]) -> Vec<u8> {
+    let mut s = signers.to_vec();
+    s.sort_unstable();
+    s
+}
+
+/// Presigning (the message-independent phases 1–3, fork variant `presign`): two rounds, no message.
+/// The result is this party's presignature for the master key and this signer set.
+pub struct DklsPresign {
+    party: Box<Party>,
+    data: PresignData,
+    keep1: Option<(UniqueKeep1to2<Curve>, BTreeMap<PartyIndex, KeepPhase1to2<Curve>>)>,
+    keep2: Option<(UniqueKeep2to3<Curve>, BTreeMap<PartyIndex, KeepPhase2to3<Curve>>)>,
+}
+
+impl DklsPresign {
+    /// `party` is the master key's share (children sign from their master's presignatures).
+    pub fn new(session_id: &[u8], party: Party, signers: &[u8]) -> Result<DklsPresign, Fail> {
+        let t = party.parameters.threshold as usize;
+        if signers.len() != t {
+            return Err(Fail::bad_input(format!("DKLs23 presigns with exactly {t} parties, got {}", signers.len())));
+        }
+        let me = party.party_index.as_u8();
+        let counterparties = signers.iter().copied().filter(|p| *p != me).map(pi).collect();
+        let data = PresignData { presign_id: session_id.to_vec(), counterparties };
+        Ok(DklsPresign { party: Box::new(party), data, keep1: None, keep2: None })
+    }
+}
+
+impl Protocol for DklsPresign {
+    fn rounds(&self) -> u8 {
+        2
+    }
+
+    fn start(&mut self) -> Result<Outgoing, Fail> {
+        let (unique, kept, transmit) = self.party.presign_phase1(&self.data).map_err(abort)?;
+        self.keep1 = Some((unique, kept));
+        transmit.into_iter().map(|m| Ok((m.parties.receiver.as_u8(), join_body(&[], &encode_body(&m)?)))).collect()
+    }
+
+    fn advance(&mut self, round: u8, incoming: BTreeMap<u8, Vec<u8>>) -> Result<Advance, Fail> {
+        let me = self.party.party_index.as_u8();
+        match round {
+            1 => {
+                let mut received = Vec::new();
+                for (&from, body) in &incoming {
+                    let m: TransmitPhase1to2 = decode_body(from, 1, only_direct(from, 1, body)?)?;
+                    check_route(&m.parties, from, me, 1)?;
+                    received.push(m);
+                }
+                let (unique, kept) = self.keep1.take().ok_or_else(|| Fail::new(Code::ProtocolAbort, "round 1 out of order"))?;
+                let (u2, k2, transmit) = self.party.presign_phase2(&self.data, unique, kept, &received).map_err(abort)?;
+                self.keep2 = Some((u2, k2));
+                let out: Result<Outgoing, Fail> = transmit.into_iter().map(|m| Ok((m.parties.receiver.as_u8(), join_body(&[], &encode_body(&m)?)))).collect();
+                Ok(Advance::Send(out?))
+            }
+            2 => {
+                let mut received = Vec::new();
+                for (&from, body) in &incoming {
+                    let m: TransmitPhase2to3<Curve> = decode_body(from, 2, only_direct(from, 2, body)?)?;
+                    check_route(&m.parties, from, me, 2)?;
+                    received.push(m);
+                }
+                let (unique, kept) = self.keep2.take().ok_or_else(|| Fail::new(Code::ProtocolAbort, "round 2 out of order"))?;
+                let presignature = self.party.presign_phase3(&self.data, unique, kept, &received).map_err(abort)?;
+                Ok(Advance::Done(encode_presignature(&StoredPresignature { key: key_bytes(&self.party), presignature })?))
+            }
+            _ => Err(Fail::new(Code::ProtocolAbort, format!("no round {round}"))),
+        }
+    }
+}
+
+/// Online signing from a presignature: one broadcast round. The caller must have erased the
+/// presignature from storage before `start()` releases this party's partial signature.
+pub struct DklsPresignSign {
+    child: Box<Party>,
+    data: SignData,
+    x_coord: String,
+    own: Option<Broadcast3to4<Curve>>,
+}
+
+impl DklsPresignSign {
+    /// `master` is the share that presigned, `child` the key that signs (the master itself or a
+    /// BIP32 child of it).
+    pub fn new(session_id: &[u8], master: &Party, child: Party, signers: &[u8], digest: &[u8], presignature: &[u8]) -> Result<DklsPresignSign, Fail> {
+        let digest: [u8; 32] = digest
+            .try_into()
+            .map_err(|_| Fail::bad_input(format!("ECDSA signs a 32-byte digest, got {} bytes", digest.len())))?;
+        let stored = decode_presignature(presignature)?;
+        if stored.key != key_bytes(master) {
+            return Err(Fail::bad_input("the presignature belongs to another key"));
+        }
+        let me = master.party_index.as_u8();
+        if stored.presignature.signers != sorted(signers) || !signers.contains(&me) {
+            return Err(Fail::bad_input(format!("the presignature is for signers {:?}, not {:?}", stored.presignature.signers, sorted(signers))));
+        }
+        // BIP32 non-hardened derivation adds the same public tweak to every party's share.
+        let tweak = child.poly_point - master.poly_point;
+        let (x_coord, own) = master.presign_sign(stored.presignature, &digest, &tweak).map_err(abort)?;
+        let counterparties = signers.iter().copied().filter(|p| *p != me).map(pi).collect();
+        let data = SignData { sign_id: session_id.to_vec(), counterparties, message_hash: digest };
+        Ok(DklsPresignSign { child: Box::new(child), data, x_coord, own: Some(own) })
+    }
+}
+
+impl Protocol for DklsPresignSign {
+    fn rounds(&self) -> u8 {
+        1
+    }
+
+    fn start(&mut self) -> Result<Outgoing, Fail> {
+        let own = self.own.as_ref().ok_or_else(|| Fail::new(Code::Finished, "session already started"))?;
+        let bytes = join_body(&encode_body(own)?, &[]);
+        Ok(self.data.counterparties.iter().map(|p| (p.as_u8(), bytes.clone())).collect())
+    }
+
+    fn advance(&mut self, round: u8, incoming: BTreeMap<u8, Vec<u8>>) -> Result<Advance, Fail> {
+        if round != 1 {
+            return Err(Fail::new(Code::ProtocolAbort, format!("no round {round}")));
+        }
+        let mut received = vec![self.own.take().ok_or_else(|| Fail::new(Code::ProtocolAbort, "round 1 out of order"))?];
+        for (&from, body) in &incoming {
+            received.push(decode_body::<Broadcast3to4<Curve>>(from, 1, only_broadcast(from, 1, body)?)?);
+        }
+        // Phase 4 verifies the assembled signature against the signing key: a wrong partial
+        // signature (or parties that presigned different instance points) aborts, never signs wrongly.
+        let (s_hex, recid) = self.child.sign_phase4(&self.data, &self.x_coord, &received, true).map_err(abort)?;
+        let mut sig = vec![0u8; 65];
+        hex_into(&self.x_coord, &mut sig[..32])?;
+        hex_into(&s_hex, &mut sig[32..64])?;
+        sig[64] = recid;
+        Ok(Advance::Done(sig))
+    }
 }

@@ -177,6 +177,21 @@ impl Session {
         Self::sign_inner(share, session_id, signers, message, path).map_err(js)
     }
 
+    /// ECDSA presigning (the fork's presignature variant, wasm/vendor/dkls23-core/PRESIGN.md):
+    /// the message-independent rounds with exactly `threshold` signers, ahead of time. `result()`
+    /// is this party's presignature for the master key and this signer set: secret, single use.
+    pub fn presign(share: &KeyShare, session_id: &[u8], signers: &[u8]) -> Result<Session, JsError> {
+        Self::presign_inner(share, session_id, signers).map_err(js)
+    }
+
+    /// ECDSA signing from a presignature made by this share with these signers: one round.
+    /// The caller must have erased `presignature` from its storage before `start()`, which
+    /// releases this party's partial signature. `path` signs with a BIP32 child of the key.
+    #[wasm_bindgen(js_name = signPresigned)]
+    pub fn sign_presigned(share: &KeyShare, session_id: &[u8], signers: &[u8], message: &[u8], path: Option<String>, presignature: &[u8]) -> Result<Session, JsError> {
+        Self::sign_presigned_inner(share, session_id, signers, message, path, presignature).map_err(js)
+    }
+
     /// Refresh with every party: same public key, new shares; old shares stop working.
     pub fn refresh(share: &KeyShare, session_id: &[u8], parties: &[u8]) -> Result<Session, JsError> {
         Self::refresh_inner(share, session_id, parties).map_err(js)
@@ -240,6 +255,33 @@ impl Session {
             Share::Ed25519(s) => Box::new(frost::FrostSign::new(s, signers, message)?),
             Share::Bip340(s) => Box::new(frost::FrostSign::new(s, signers, message)?),
         };
+        Ok(Session { engine: Engine::new(session_id, me, signers, protocol)? })
+    }
+
+    fn presign_inner(share: &KeyShare, session_id: &[u8], signers: &[u8]) -> Result<Session, Fail> {
+        check_parties(signers)?;
+        let me = share.inner.index();
+        let Share::Ecdsa(p) = &share.inner else {
+            return Err(Fail::bad_input("presignatures exist only for ecdsa-secp256k1"));
+        };
+        if signers.iter().any(|s| *s > p.parameters.share_count) {
+            return Err(Fail::bad_input(format!("signers must be parties 1..={}", p.parameters.share_count)));
+        }
+        let protocol = Box::new(dkls::DklsPresign::new(session_id, (**p).clone(), signers)?);
+        Ok(Session { engine: Engine::new(session_id, me, signers, protocol)? })
+    }
+
+    fn sign_presigned_inner(share: &KeyShare, session_id: &[u8], signers: &[u8], message: &[u8], path: Option<String>, presignature: &[u8]) -> Result<Session, Fail> {
+        check_parties(signers)?;
+        let me = share.inner.index();
+        let Share::Ecdsa(p) = &share.inner else {
+            return Err(Fail::bad_input("presignatures exist only for ecdsa-secp256k1"));
+        };
+        if signers.iter().any(|s| *s > p.parameters.share_count) {
+            return Err(Fail::bad_input(format!("signers must be parties 1..={}", p.parameters.share_count)));
+        }
+        let child = derive(p, &path.unwrap_or_default())?;
+        let protocol = Box::new(dkls::DklsPresignSign::new(session_id, p, child, signers, message, presignature)?);
         Ok(Session { engine: Engine::new(session_id, me, signers, protocol)? })
     }
 

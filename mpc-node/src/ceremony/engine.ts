@@ -52,6 +52,9 @@ import type { GovernanceBook } from "../governance/book.js";
 export interface EngineStore {
   key(keyId: string): KeyRecord | undefined;
   share(keyId: string): Uint8Array;
+  storePresignature(keyId: string, presignatureId: string, signers: number[], generation: number, presignature: Uint8Array, now: number): void;
+  /** Reads and deletes in one transaction; null if this node holds no such presignature. */
+  takePresignature(keyId: string, presignatureId: string, signers: number[]): Uint8Array | null;
   createKey(record: Omit<KeyRecord, "generation" | "createdAt">, share: Uint8Array, now: number): void;
   /** deriveFrom: the key already derived at `path` of the master, if any. */
   derivedAt(masterKeyId: string, path: string): string | null;
@@ -239,10 +242,26 @@ export class CeremonyEngine {
         } finally {
           plain.fill(0); // the wasm object is the one copy in memory
         }
-        ceremony =
-          a.kind === "sign"
-            ? Ceremony.sign({ share, sessionId: sessionIdBytes, signers: indices, message: check.message!, ...(a.derivationPath ? { path: a.derivationPath } : {}) })
-            : Ceremony.refresh({ share, sessionId: sessionIdBytes, parties: indices });
+        if (a.kind === "sign" && a.presignature) {
+          // Erased from storage here, before the ceremony starts and releases anything from it.
+          const presignature = store.takePresignature(a.keyId, a.presignature, indices);
+          if (!presignature) {
+            share.free();
+            return this.refused(kind, signed, coordinator, receivedAt, "mismatch", `presignature ${a.presignature} of key ${a.keyId} for parties ${indices.join(",")} is not held by this node (never made, already used, or made before a refresh)`);
+          }
+          try {
+            ceremony = Ceremony.signPresigned({ share, sessionId: sessionIdBytes, signers: indices, message: check.message!, presignature, ...(a.derivationPath ? { path: a.derivationPath } : {}) });
+          } finally {
+            presignature.fill(0);
+          }
+        } else {
+          ceremony =
+            a.kind === "sign"
+              ? Ceremony.sign({ share, sessionId: sessionIdBytes, signers: indices, message: check.message!, ...(a.derivationPath ? { path: a.derivationPath } : {}) })
+              : a.kind === "presign"
+                ? Ceremony.presign({ share, sessionId: sessionIdBytes, signers: indices })
+                : Ceremony.refresh({ share, sessionId: sessionIdBytes, parties: indices });
+        }
       }
     } catch (e) {
       share?.free();
@@ -275,7 +294,7 @@ export class CeremonyEngine {
       ceremony,
       sessionId: sessionIdBytes,
       parties: indices,
-      timeoutMs: a.kind === "sign" ? this.o.signTimeoutMs : this.o.keygenTimeoutMs,
+      timeoutMs: a.kind === "sign" || a.kind === "presign" ? this.o.signTimeoutMs : this.o.keygenTimeoutMs,
       clock,
       send: (to, message) => this.sendFrame(s, to, FRAME_KIND.core, message),
       describe: (p) => `party ${p} = ${this.describePeer(peerOf.get(p) ?? "?")}`,
@@ -384,8 +403,17 @@ export class CeremonyEngine {
   ): Promise<Settled> {
     const peerOf = s.peerOf;
     const blameworthy = (f: SessionFailure) => f.code === "protocol-abort" || f.code === "malformed" || f.code === "ban";
-    if (a.kind === "sign") {
-      if (outcome.ok) return { ok: true, result: this.complete(a, outcome.ceremony, undefined, this.o.clock.now(), s.me, share) };
+    if (a.kind === "sign" || a.kind === "presign") {
+      if (outcome.ok) {
+        if (a.kind === "sign") return { ok: true, result: this.complete(a, outcome.ceremony, undefined, this.o.clock.now(), s.me, share) };
+        const bytes = outcome.ceremony.presignature();
+        try {
+          this.o.store.storePresignature(a.keyId, a.sessionId, a.parties.map((p) => p.index), s.generation, bytes, this.o.clock.now());
+        } finally {
+          bytes.fill(0);
+        }
+        return { ok: true, result: { kind: "presign", keyId: a.keyId, presignatureId: a.sessionId, publicKey: this.o.store.key(a.keyId)!.publicKey } };
+      }
       if (s.convicted) return this.convict(s, s.convicted, outcome.failure);
       // Only a failed protocol check can hide an equivocation: a frame refused for its envelope or
       // signature names its sender for certain, and DKLs23's ban comes from a pairwise check.
@@ -507,7 +535,7 @@ export class CeremonyEngine {
       "wrong-public-view": "confirmed a public key package (verifying shares) that differs from the one every other party derived",
       misbound: "signed a round message bound to another session, round or party (a replay)",
     };
-    const message = `${who} ${what[evidence.kind]}; evidence is in the audit log${s.kind === "sign" ? "" : "; nothing was stored"}${original ? ` (the core had reported: ${original.message})` : ""}`;
+    const message = `${who} ${what[evidence.kind]}; evidence is in the audit log${s.kind === "sign" || s.kind === "presign" ? "" : "; nothing was stored"}${original ? ` (the core had reported: ${original.message})` : ""}`;
     return { ok: false, failure: { code: "protocol-abort", message: message.slice(0, 4000), culprits: [evidence.culprit], waitingFor: [], round: original?.round ?? 0 }, evidence };
   }
 
@@ -522,7 +550,7 @@ export class CeremonyEngine {
       out.set(r.statement, i * SIGNED_STATEMENT_BYTES);
       out.set(r.signature, i * SIGNED_STATEMENT_BYTES + STATEMENT_BYTES);
     });
-    return s.kind === "sign" ? joinPayload(new Uint8Array(0), out) : out;
+    return s.kind === "sign" || s.kind === "presign" ? joinPayload(new Uint8Array(0), out) : out;
   }
 
   private waitUntil(s: ActiveSession, done: () => boolean, ms: number): Promise<boolean> {
@@ -774,14 +802,15 @@ function auditBase(a: Authorization, coordinator: string): Record<string, unknow
     coordinator,
     parties: a.parties,
     ...(a.kind === "keygen" ? { threshold: a.threshold } : {}),
-    ...(a.kind === "sign" ? { digest: a.message, intent: a.intent.kind } : {}),
-    ...(a.kind !== "refresh" && a.derivationPath !== undefined ? { derivationPath: a.derivationPath } : {}),
+    ...(a.kind === "sign" ? { digest: a.message, intent: a.intent.kind, ...(a.presignature ? { presignature: a.presignature } : {}) } : {}),
+    ...((a.kind === "sign" || a.kind === "keygen") && a.derivationPath !== undefined ? { derivationPath: a.derivationPath } : {}),
     ...(a.governance ? { governance: a.governance } : {}),
     ...(ua ? { userAction: { actionId: ua.actionId, orgId: ua.orgId, subject: ua.subject, credId: ua.credential.credId, request: `${ua.method} ${ua.path}` } } : {}),
   };
 }
 
 function resultForAudit(r: CeremonyResult): Record<string, unknown> {
+  if (r.kind === "presign") return { presignatureId: r.presignatureId, publicKey: r.publicKey };
   return r.kind === "sign" ? { signature: r.signature, ...(r.recid !== undefined ? { recid: r.recid } : {}), publicKey: r.publicKey } : { publicKey: r.publicKey };
 }
 

@@ -130,7 +130,7 @@ export class LocalEdge {
    * A signature the user asked for with `POST /keys/:keyId/signatures` (or the wallet's route),
    * `body` being the Dfns GenerateSignature body, e.g. {kind:"Hash", hash:"0x…"}.
    */
-  sign(o: { keyId: string; scheme: MpcScheme; parties: Party[]; body: Record<string, unknown>; walletId?: string; derivationPath?: string; user?: LocalUser; sessionId?: string; chainIdOf?: ChainIdOf }): SignedAuthorization {
+  sign(o: { keyId: string; scheme: MpcScheme; parties: Party[]; body: Record<string, unknown>; walletId?: string; derivationPath?: string; user?: LocalUser; sessionId?: string; chainIdOf?: ChainIdOf; presignature?: string }): SignedAuthorization {
     const path = o.walletId ? `/wallets/${o.walletId}/signatures` : `/keys/${o.keyId}/signatures`;
     const userAction = this.userAction("POST", path, o.body, o.user);
     const fromBody = intentFromSignatureBody(userAction.payload);
@@ -151,6 +151,7 @@ export class LocalEdge {
     chainIdOf?: ChainIdOf;
     /** Governed orgs: the facts the nodes' policy evaluation takes from the edge (approvals, usage log). */
     policy?: SigningPolicyFacts;
+    presignature?: string;
   }): SignedAuthorization {
     const message = o.message ?? bytesToHex(signingMessageFor(o.intent, o.scheme, o.chainIdOf));
     return this.authorize({
@@ -161,7 +162,13 @@ export class LocalEdge {
       intent: o.intent,
       userAction: o.userAction,
       ...(o.policy ? { policy: o.policy } : {}),
+      ...(o.presignature ? { presignature: o.presignature } : {}),
     });
+  }
+
+  /** ECDSA presigning for these signers (the coordinator's pool refill). */
+  presign(o: { keyId: string; parties: Party[]; sessionId?: string }): SignedAuthorization {
+    return this.authorize({ ...this.common(o.keyId, "ecdsa-secp256k1", o.parties, o.sessionId), kind: "presign" });
   }
 
   refresh(o: { keyId: string; scheme: MpcScheme; parties: Party[]; sessionId?: string }): SignedAuthorization {

@@ -29,7 +29,7 @@ export interface ServiceOptions {
 }
 
 export async function registerProtocols(o: ServiceOptions): Promise<void> {
-  for (const kind of ["keygen", "sign", "refresh"] as const) {
+  for (const kind of ["keygen", "sign", "refresh", "presign"] as const) {
     await o.host.handle(CEREMONY_PROTOCOLS[kind], (stream, connection) => void serveCeremony(o, kind, stream, connection), { maxInboundStreams: 1024 });
   }
   await o.host.handle(PROTOCOL.round, (stream, connection) => void serveRounds(o, stream, connection), { maxInboundStreams: 64 });

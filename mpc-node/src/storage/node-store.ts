@@ -59,6 +59,17 @@ CREATE TABLE IF NOT EXISTS retired_shares (
   retired_at INTEGER NOT NULL,
   PRIMARY KEY (key_id, generation)
 ) STRICT;
+-- This node's shares of presignatures (wasm/vendor/dkls23-core/PRESIGN.md), sealed like shares.
+-- Each is taken (read and deleted in one transaction) before its partial signature leaves the node:
+-- a presignature signs at most once, also across restarts.
+CREATE TABLE IF NOT EXISTS presignatures (
+  presignature_id TEXT PRIMARY KEY,
+  key_id TEXT NOT NULL,
+  signers TEXT NOT NULL,
+  generation INTEGER NOT NULL,
+  presignature BLOB NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
 CREATE TABLE IF NOT EXISTS bans (
   key_id TEXT NOT NULL,
   peer_id TEXT NOT NULL,
@@ -310,6 +321,8 @@ export class NodeStore {
       this.stmt("INSERT INTO retired_shares (key_id, generation, share, retired_at) VALUES (?, ?, ?, ?)").run(keyId, row.generation, row.share, now);
       const sealed = this.vault.seal(share, { nodePeerId: this.nodePeerId, keyId, generation: next });
       this.stmt("UPDATE keys SET share = ?, generation = ?, updated_at = ? WHERE key_id = ?").run(sealed, next, now, keyId);
+      // Presignatures belong to the old shares.
+      this.stmt("DELETE FROM presignatures WHERE key_id = ?").run(keyId);
       return next;
     });
   }
@@ -328,6 +341,48 @@ export class NodeStore {
 
   retiredGenerations(keyId: string): number[] {
     return (this.stmt("SELECT generation FROM retired_shares WHERE key_id = ? ORDER BY generation").all(keyId) as { generation: number }[]).map((r) => r.generation);
+  }
+
+  // ---------------------------------------------------------------- presignatures
+
+  /** Keeps this node's share of a presignature of `keyId` (a key with its own shares) by these signers. */
+  storePresignature(keyId: string, presignatureId: string, signers: number[], generation: number, presignature: Uint8Array, now: number): void {
+    const sealed = this.vault.seal(presignature, { nodePeerId: this.nodePeerId, keyId: `${keyId}#presignature:${presignatureId}`, generation });
+    this.stmt("INSERT INTO presignatures (presignature_id, key_id, signers, generation, presignature, created_at) VALUES (?, ?, ?, ?, ?, ?)").run(
+      presignatureId,
+      keyId,
+      JSON.stringify([...signers].sort((x, y) => x - y)),
+      generation,
+      sealed,
+      now,
+    );
+  }
+
+  /**
+   * Takes a presignature for one signature: returns its bytes and deletes it in the same
+   * transaction (committed to disk before the caller releases anything computed from it), or null
+   * if this node has none under that id for this key (a derived key's: its master's), these
+   * signers and the key's current share generation — never made, already used, or made before a
+   * refresh.
+   */
+  takePresignature(keyId: string, presignatureId: string, signers: number[]): Uint8Array | null {
+    const shareKey = this.shareKeyOf(keyId);
+    const row = this.tx(() => {
+      const found = this.stmt(
+        "SELECT p.generation, p.presignature, p.signers FROM presignatures p JOIN keys k ON k.key_id = p.key_id AND k.generation = p.generation WHERE p.presignature_id = ? AND p.key_id = ?",
+      ).get(presignatureId, shareKey) as { generation: number; presignature: Uint8Array; signers: string } | undefined;
+      if (!found || found.signers !== JSON.stringify([...signers].sort((x, y) => x - y))) return undefined;
+      this.stmt("DELETE FROM presignatures WHERE presignature_id = ?").run(presignatureId);
+      return found;
+    });
+    if (!row) return null;
+    return this.vault.open(row.presignature, { nodePeerId: this.nodePeerId, keyId: `${shareKey}#presignature:${presignatureId}`, generation: row.generation });
+  }
+
+  presignatureCount(keyId?: string): number {
+    return keyId === undefined
+      ? (this.stmt("SELECT count(*) AS n FROM presignatures").get() as { n: number }).n
+      : (this.stmt("SELECT count(*) AS n FROM presignatures WHERE key_id = ?").get(this.shareKeyOf(keyId)) as { n: number }).n;
   }
 
   // ---------------------------------------------------------------- peers' audit heads

@@ -144,6 +144,12 @@ export const signAuthorizationSchema = z.strictObject({
    * (shared/src/policy/at-nodes.ts).
    */
   policy: signingPolicyFactsSchema.optional(),
+  /**
+   * ECDSA: sign in one round from this presignature (the id of the presigning session of these
+   * signers for this key, or its master). Each node erases its share of it before it answers, and
+   * refuses one it does not hold (never made, already used, or made before a refresh).
+   */
+  presignature: sessionIdHex.optional(),
 });
 
 export const refreshAuthorizationSchema = z.strictObject({
@@ -153,11 +159,24 @@ export const refreshAuthorizationSchema = z.strictObject({
   userAction: userActionEvidenceSchema.optional(),
 });
 
-export const authorizationSchema = z.discriminatedUnion("kind", [keygenAuthorizationSchema, signAuthorizationSchema, refreshAuthorizationSchema]);
+/**
+ * Presigning (wasm/vendor/dkls23-core/PRESIGN.md): the message-independent rounds of an ECDSA
+ * signature with exactly `threshold` signers, ahead of time, for a key with shares of its own (a
+ * derived key signs from its master's). Signs nothing by itself, so no user action.
+ */
+export const presignAuthorizationSchema = z.strictObject({
+  ...common,
+  kind: z.literal("presign"),
+  /** Never required (presigning signs nothing); checked like a refresh's when present. */
+  userAction: userActionEvidenceSchema.optional(),
+});
+
+export const authorizationSchema = z.discriminatedUnion("kind", [keygenAuthorizationSchema, signAuthorizationSchema, refreshAuthorizationSchema, presignAuthorizationSchema]);
 export type Authorization = z.infer<typeof authorizationSchema>;
 export type KeygenAuthorization = z.infer<typeof keygenAuthorizationSchema>;
 export type SignAuthorization = z.infer<typeof signAuthorizationSchema>;
 export type RefreshAuthorization = z.infer<typeof refreshAuthorizationSchema>;
+export type PresignAuthorization = z.infer<typeof presignAuthorizationSchema>;
 export type CeremonyKind = Authorization["kind"];
 
 export const signedAuthorizationSchema = z.strictObject({ authorization: authorizationSchema, signature: lowerHex(64, 64) });
@@ -350,7 +369,8 @@ export async function verifyAuthorization(input: unknown, ctx: AuthorizationCont
   if (a.kind !== ctx.expectedKind) return refuse("mismatch", `a ${a.kind} authorization was sent on the ${ctx.expectedKind} protocol`);
   if (!a.parties.some((p) => p.peerId === ctx.self)) return refuse("mismatch", "this node is not one of the parties");
 
-  const checked = a.kind === "keygen" ? await checkKeygen(a, ctx) : a.kind === "sign" ? await checkSign(a, ctx) : await checkRefresh(a, ctx);
+  const checked =
+    a.kind === "keygen" ? await checkKeygen(a, ctx) : a.kind === "sign" ? await checkSign(a, ctx) : a.kind === "presign" ? checkPresign(a, ctx) : await checkRefresh(a, ctx);
   if (!checked.ok) return checked;
 
   const pending = a.kind === "sign" ? policyPending.get(checked) : undefined;
@@ -483,7 +503,7 @@ async function checkDerive(a: KeygenAuthorization, from: { keyId: string; path: 
   };
 }
 
-function checkKeyParties(a: SignAuthorization | RefreshAuthorization, key: KeyRecordView): AuthorizationCheck | null {
+function checkKeyParties(a: SignAuthorization | RefreshAuthorization | PresignAuthorization, key: KeyRecordView): AuthorizationCheck | null {
   if (a.scheme !== key.scheme) return refuse("mismatch", `key ${a.keyId} is ${key.scheme}, not ${a.scheme}`);
   for (const p of a.parties) {
     const held = key.parties.find((k) => k.index === p.index);
@@ -602,6 +622,19 @@ async function governed(a: Authorization, orgId: string, ctx: AuthorizationConte
   }
   if (a.sessionId !== governedSessionId(a)) return { ok: false, refusal: refuse("governance", "the session id is not derived from the authorization") };
   return { ok: true, state };
+}
+
+function checkPresign(a: PresignAuthorization, ctx: AuthorizationContext): AuthorizationCheck {
+  const key = ctx.key(a.keyId);
+  if (!key) return refuse("mismatch", `this node holds no share of key ${a.keyId}`);
+  if (key.scheme !== "ecdsa-secp256k1" || a.scheme !== "ecdsa-secp256k1") return refuse("mismatch", `presignatures exist only for ecdsa-secp256k1 keys`);
+  const parties = checkKeyParties(a, key);
+  if (parties) return parties;
+  if (key.masterKeyId) return refuse("mismatch", `key ${a.keyId} is derived from ${key.masterKeyId}: presign the master key`);
+  if (a.parties.length !== key.threshold) return refuse("mismatch", `key ${a.keyId} presigns with exactly ${key.threshold} parties, not ${a.parties.length}`);
+  const banned = checkBans(a, ctx);
+  if (banned) return banned;
+  return { ok: true, authorization: a };
 }
 
 async function checkRefresh(a: RefreshAuthorization, ctx: AuthorizationContext): Promise<AuthorizationCheck> {

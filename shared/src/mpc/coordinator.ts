@@ -98,6 +98,7 @@ export interface CoordinatorOptions {
 export type KeygenOutcome = { keyId: string; publicKey: string; chainCode?: string };
 export type SignOutcome = { keyId: string; signature: string; recid?: 0 | 1; publicKey: string };
 export type RefreshOutcome = { keyId: string; publicKey: string };
+export type PresignOutcome = { keyId: string; presignatureId: string; publicKey: string };
 
 interface NodeState {
   node: ShareHolderAddress;
@@ -130,6 +131,13 @@ export class MpcCoordinator {
     const r = await this.run("refresh", req);
     if (r.kind !== "refresh") throw new Error("unreachable");
     return { keyId: r.keyId, publicKey: r.publicKey };
+  }
+
+  /** ECDSA presigning: every party keeps its share of one presignature for these signers. */
+  async presign(req: CeremonyRequest): Promise<PresignOutcome> {
+    const r = await this.run("presign", req);
+    if (r.kind !== "presign") throw new Error("unreachable");
+    return { keyId: r.keyId, presignatureId: r.presignatureId, publicKey: r.publicKey };
   }
 
   private async run(kind: CeremonyKind, req: CeremonyRequest & { publicKey?: string }): Promise<CeremonyResult> {

@@ -18,10 +18,11 @@ export const PROTOCOL = {
   keygen: "/tessera/keygen/1",
   sign: "/tessera/sign/1",
   refresh: "/tessera/refresh/1",
+  presign: "/tessera/presign/1",
   round: "/tessera/round/1",
 } as const;
 
-export const CEREMONY_PROTOCOLS: Record<CeremonyKind, string> = { keygen: PROTOCOL.keygen, sign: PROTOCOL.sign, refresh: PROTOCOL.refresh };
+export const CEREMONY_PROTOCOLS: Record<CeremonyKind, string> = { keygen: PROTOCOL.keygen, sign: PROTOCOL.sign, refresh: PROTOCOL.refresh, presign: PROTOCOL.presign };
 
 /** Largest control frame (an authorization with a 256 KiB user payload fits). */
 export const MAX_CONTROL_FRAME_BYTES = 1024 * 1024;
@@ -39,6 +40,8 @@ export const ceremonyResult = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("keygen"), keyId: z.string(), publicKey: hex, chainCode: hex.optional() }),
   z.strictObject({ kind: z.literal("sign"), keyId: z.string(), signature: hex, recid: z.union([z.literal(0), z.literal(1)]).optional(), publicKey: hex }),
   z.strictObject({ kind: z.literal("refresh"), keyId: z.string(), publicKey: hex }),
+  /** A presignature every party now holds its share of, under the presigning session's id. */
+  z.strictObject({ kind: z.literal("presign"), keyId: z.string(), presignatureId: sessionIdHex, publicKey: hex }),
 ]);
 export type CeremonyResult = z.infer<typeof ceremonyResult>;
 

@@ -37,6 +37,13 @@ const CEREMONY_TIMEOUT_MS = 90_000;
 /** How long an authorization stays valid: enough for the ceremony, short enough to be useless later. */
 const AUTHORIZATION_LIFETIME_MS = 2 * 60_000;
 
+/**
+ * Presignatures kept ready per ECDSA key (wasm/vendor/dkls23-core/PRESIGN.md): a signature from
+ * one is a single round at the nodes. The pool of a key is refilled after each signature, once
+ * that signature is answered, and only for keys that sign.
+ */
+const PRESIGNATURE_POOL = 2;
+
 export interface KeygenInput {
   keyId: string;
   walletId: string;
@@ -103,6 +110,58 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     // Each wallet's usage log as the share holders count it for velocity policies: one record per
     // request they were asked to sign (shared/src/policy/at-nodes.ts), carried with every ceremony.
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS wallet_usage (wallet_id TEXT NOT NULL, request_id TEXT NOT NULL, record TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (wallet_id, request_id))`);
+    // Presignatures the nodes hold for a key with shares of its own (a derived key uses its
+    // master's), by signer set. Each is handed out once: taken from here before it is used.
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS presignatures (
+      presignature_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, parties TEXT NOT NULL, created TEXT NOT NULL)`);
+  }
+
+  /** Keys whose pool is being refilled now (one refill at a time per key). */
+  private readonly refilling = new Set<string>();
+
+  /** Takes one presignature of `shareKeyId` (removed from the pool before it is used), if any. */
+  private takePresignature(shareKeyId: string): { id: string; parties: Party[] } | undefined {
+    const row = this.ctx.storage.sql
+      .exec<Row>("DELETE FROM presignatures WHERE presignature_id = (SELECT presignature_id FROM presignatures WHERE key_id = ? ORDER BY created LIMIT 1) RETURNING presignature_id, parties", shareKeyId)
+      .toArray()[0];
+    return row ? { id: String(row.presignature_id), parties: JSON.parse(String(row.parties)) as Party[] } : undefined;
+  }
+
+  presignaturesReady(keyId: string): number {
+    return Number(this.ctx.storage.sql.exec<Row>("SELECT count(*) AS n FROM presignatures WHERE key_id = ?", keyId).toArray()[0]!.n);
+  }
+
+  /**
+   * Presigns until the key's pool holds PRESIGNATURE_POOL, rotating the signer sets like
+   * signatures do. Runs after a signature was answered; failures only leave the pool short
+   * (signatures then take the ordinary path).
+   */
+  async refillPresignatures(shareKeyId: string): Promise<number> {
+    if (this.refilling.has(shareKeyId)) return 0;
+    const conf = this.config();
+    if (!conf.ok) return 0;
+    const { cfg, edgeId, authKey, peerSeed } = conf.value;
+    const key = this.storedKey(shareKeyId);
+    if (!key || key.scheme !== "ecdsa-secp256k1" || key.masterKeyId) return 0;
+    this.refilling.add(shareKeyId);
+    let made = 0;
+    try {
+      while (this.presignaturesReady(shareKeyId) < PRESIGNATURE_POOL) {
+        const start = this.turn++ % key.parties.length;
+        const signers = [...key.parties.slice(start), ...key.parties.slice(0, start)].slice(0, key.threshold).sort((a, b) => a.index - b.index);
+        const a = { ...this.authorization({ edgeId, keyId: shareKeyId, scheme: key.scheme, parties: signers }), kind: "presign" } as Authorization;
+        const coordinator = await this.coordinator(peerSeed, cfg);
+        const out = await coordinator.presign({ nodes: this.addresses(cfg), authorization: this.seal(a, authKey, undefined) });
+        if (out.publicKey !== key.publicKey) throw new Error(`the nodes presigned for key ${out.publicKey}, not ${key.publicKey}`);
+        this.ctx.storage.sql.exec("INSERT INTO presignatures (presignature_id, key_id, parties, created) VALUES (?, ?, ?, ?)", out.presignatureId, shareKeyId, JSON.stringify(signers), new Date().toISOString());
+        made++;
+      }
+    } catch {
+      // A node down or refusing: the pool stays short; signatures take the ordinary path.
+    } finally {
+      this.refilling.delete(shareKeyId);
+    }
+    return made;
   }
 
   /** Records that `walletId` (derived from the user's request) signs with the existing key `keyId`. */
@@ -401,14 +460,22 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
       ? this.ctx.storage.sql.exec("INSERT OR IGNORE INTO wallet_usage (wallet_id, request_id, record, at) VALUES (?, ?, ?, ?)", record.walletId, record.requestId, JSON.stringify(record), record.at).rowsWritten > 0
       : false;
     let anyAccepted = false;
+    const shareKeyId = key.masterKeyId ?? input.keyId;
+    // ECDSA: one online round from a presignature when the pool has one (the first attempt only).
+    let presignature = key.scheme === "ecdsa-secp256k1" ? this.takePresignature(shareKeyId) : undefined;
+    const refill = () => {
+      if (key.scheme === "ecdsa-secp256k1") void this.refillPresignatures(shareKeyId);
+    };
     let excluded = new Set<string>();
     let last: unknown;
-    for (let attempt = 0; attempt < 2; attempt++) {
+    for (let attempt = 0; attempt < 3; attempt++) {
       const available = key.parties.filter((p) => !excluded.has(p.peerId));
       if (available.length < key.threshold) break;
       // ECDSA (DKLs23) signs with exactly t parties; FROST with at least t: t keeps it cheap.
       const start = this.turn++ % available.length;
-      const signers = [...available.slice(start), ...available.slice(0, start)].slice(0, key.threshold).sort((a, b) => a.index - b.index);
+      const signers = presignature ? presignature.parties : [...available.slice(start), ...available.slice(0, start)].slice(0, key.threshold).sort((a, b) => a.index - b.index);
+      const usedPresignature = presignature?.id;
+      presignature = undefined;
       const a = {
         ...this.authorization({ edgeId, keyId: input.keyId, scheme: key.scheme, parties: signers }),
         kind: "sign",
@@ -418,21 +485,31 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
         ...(key.derivationPath ? { derivationPath: key.derivationPath } : {}),
         ...(binding ? { walletBinding: binding } : {}),
         ...(policy ? { policy } : {}),
+        ...(usedPresignature ? { presignature: usedPresignature } : {}),
       } as Authorization;
       try {
         const feed = await this.governanceFeed(input.userAction.orgId);
         const coordinator = await this.coordinator(peerSeed, cfg);
         const out = await coordinator.sign({ nodes: this.addresses(cfg), authorization: this.seal(a, authKey, feed?.head), publicKey: key.publicKey, ...(feed ? { governance: feed.entries } : {}) });
+        refill();
         return success({ signature: out.signature, ...(out.recid !== undefined ? { recid: out.recid } : {}), publicKey: out.publicKey });
       } catch (e) {
         last = e;
         if (!(e instanceof CeremonyError) || e.failures.length < signers.length || e.failures.some((f) => f.stage !== "refused")) anyAccepted = true;
+        // The one-round path failed (a node no longer holds the presignature, or a node failed):
+        // today's path next, once; the presignature is spent either way. Refusals for any other
+        // cause than the presignature end the request as before.
+        if (usedPresignature && e instanceof CeremonyError && !e.failures.some((f) => f.stage === "refused" && f.code !== "mismatch")) {
+          excluded = new Set([...excluded, ...e.blamed]);
+          continue;
+        }
         if (!(e instanceof CeremonyError) || e.failures.some((f) => f.stage === "refused")) break;
         excluded = new Set([...excluded, ...e.blamed]);
       }
     }
     // Refused by every node asked: none keeps a record of it, so neither does the log.
     if (recorded && record && !anyAccepted) this.ctx.storage.sql.exec("DELETE FROM wallet_usage WHERE wallet_id = ? AND request_id = ?", record.walletId, record.requestId);
+    refill();
     return ceremonyFailure(last ?? new Error(`fewer than ${key.threshold} share holders are available`));
   }
 }

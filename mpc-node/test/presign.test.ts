@@ -1,0 +1,166 @@
+// Presignatures at the share holders (wasm/vendor/dkls23-core/PRESIGN.md): three ceremony engines
+// with their real SQLite stores, sealed storage and the real wasm core, wired in memory. A 2-of-3
+// ECDSA key presigns ahead of time; a signature from a presignature is one round and verifies
+// with noble (recovery id included); a presignature signs at most once, also after a node restarts
+// on the same database.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import type { PrivateKey } from "@libp2p/interface";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { initMpc } from "../../wasm/index.js";
+import type { CeremonyKind, Party, SignedAuthorization } from "../../shared/src/mpc/authorization.js";
+import type { NodeResponseFrame } from "../../shared/src/mpc/protocol.js";
+import { CeremonyEngine } from "../src/ceremony/engine.js";
+import { systemClock } from "../src/ceremony/session.js";
+import { LocalEdge } from "../src/dev/local-edge.js";
+import { AuditLog } from "../src/storage/audit-log.js";
+import { NodeStore } from "../src/storage/node-store.js";
+import { ShareVault } from "../src/storage/share-vault.js";
+
+const dirs: string[] = [];
+const edge = new LocalEdge();
+
+interface TestNode {
+  peerId: string;
+  dir: string;
+  sealKey: Buffer;
+  key: PrivateKey;
+  engine: CeremonyEngine;
+  store: NodeStore;
+}
+
+const byPeer = new Map<string, TestNode>();
+let ids: string[] = [];
+
+/** Opens (or re-opens, after a "restart") a node's store and engine on its directory. */
+function open(node: Omit<TestNode, "engine" | "store">): TestNode {
+  const store = new NodeStore(join(node.dir, "node.db"), new ShareVault(node.sealKey), node.peerId);
+  const audit = new AuditLog(join(node.dir, "audit.jsonl"), node.key.raw.subarray(0, 32), store, false);
+  const peers = new Map(ids.filter((p) => p !== node.peerId).map((p) => [p, { region: p.slice(-4) }] as const));
+  const engine = new CeremonyEngine({
+    self: { peerId: node.peerId, region: node.peerId.slice(-4) },
+    peers,
+    edgeKeys: new Map([[edge.edgeId, edge.publicKey]]),
+    signTimeoutMs: 20_000,
+    keygenTimeoutMs: 120_000,
+    store,
+    audit,
+    nodeKey: node.key.raw.subarray(0, 32),
+    clock: systemClock,
+    transport: { send: (to, frame) => setImmediate(() => byPeer.get(to)?.engine.receiveFrame(node.peerId, frame)) },
+  });
+  const full = { ...node, store, engine };
+  byPeer.set(node.peerId, full);
+  return full;
+}
+
+async function run(nodes: TestNode[], kind: CeremonyKind, signed: SignedAuthorization): Promise<NodeResponseFrame[]> {
+  const parties = new Set(signed.authorization.parties.map((p) => p.peerId));
+  return Promise.all(nodes.filter((n) => parties.has(n.peerId)).map((n) => n.engine.run(kind, signed, "coordinator", { accepted: () => {} })));
+}
+
+function ok(frames: NodeResponseFrame[]) {
+  return frames.map((f) => {
+    if (f.type !== "result") throw new Error(`expected a result, got ${JSON.stringify(f)}`);
+    return f.result;
+  });
+}
+
+let nodes: TestNode[];
+const keyId = "key-presign-ecdsa";
+let publicKey: string;
+const parties = (indices: number[]): Party[] => nodes.map((n, i) => ({ index: i + 1, peerId: n.peerId })).filter((p) => indices.includes(p.index));
+
+beforeAll(async () => {
+  await initMpc();
+  const keys = await Promise.all([0, 1, 2].map(() => generateKeyPair("Ed25519")));
+  ids = keys.map((k) => peerIdFromPrivateKey(k).toString());
+  nodes = keys.map((key, i) => {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-presign-"));
+    dirs.push(dir);
+    return open({ peerId: ids[i]!, dir, sealKey: randomBytes(32), key });
+  });
+  const out = ok(await run(nodes, "keygen", edge.keygen({ keyId, scheme: "ecdsa-secp256k1", parties: parties([1, 2, 3]), threshold: 2 })));
+  publicKey = out[0]!.publicKey;
+}, 240_000);
+
+afterAll(() => {
+  for (const n of byPeer.values()) n.store.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function presign(signers: number[]): Promise<string> {
+  const out = ok(await run(nodes, "presign", edge.presign({ keyId, parties: parties(signers) })));
+  expect(out).toHaveLength(2);
+  const r = out[0]!;
+  if (r.kind !== "presign") throw new Error("not a presignature");
+  expect(out[1]).toEqual(r);
+  return r.presignatureId;
+}
+
+function signWith(presignature: string | undefined, signers: number[], text: string, derivationPath?: string) {
+  const hash = bytesToHex(sha256(new TextEncoder().encode(text)));
+  const signed = edge.sign({ keyId, scheme: "ecdsa-secp256k1", parties: parties(signers), body: { kind: "Hash", hash: `0x${hash}` }, ...(presignature ? { presignature } : {}), ...(derivationPath ? { derivationPath } : {}) });
+  return { hash, signed };
+}
+
+function expectValid(r: { kind: string; signature?: string; recid?: number; publicKey: string }, hash: string) {
+  if (r.kind !== "sign") throw new Error("not a signature");
+  expect(r.publicKey).toBe(publicKey);
+  const sig = hexToBytes(r.signature!);
+  expect(secp256k1.verify(sig, hexToBytes(hash), hexToBytes(publicKey), { prehash: false })).toBe(true);
+  const recovered = secp256k1.Signature.fromBytes(sig, "compact").addRecoveryBit(r.recid!).recoverPublicKey(hexToBytes(hash));
+  expect(bytesToHex(recovered.toBytes(true))).toBe(publicKey);
+}
+
+describe("presignatures at the share holders", () => {
+  it("every signer pair presigns; each presignature signs once in one round; noble verifies the signature and its recovery id", async () => {
+    for (const pair of [[1, 2], [1, 3], [2, 3]]) {
+      const id = await presign(pair);
+      for (const n of nodes) expect(n.store.presignatureCount(keyId)).toBe(pair.includes(nodes.indexOf(n) + 1) ? 1 : 0);
+      const { hash, signed } = signWith(id, pair, `presigned ${pair}`);
+      const out = ok(await run(nodes, "sign", signed));
+      expect(out[1]).toEqual(out[0]);
+      expectValid(out[0]!, hash);
+      for (const n of nodes) expect(n.store.presignatureCount(keyId)).toBe(0);
+    }
+  }, 120_000);
+
+  it("a presignature used once is refused for a second message, also after every node restarted on the same database", async () => {
+    const id = await presign([1, 2]);
+    const first = signWith(id, [1, 2], "first message");
+    expectValid(ok(await run(nodes, "sign", first.signed))[0]!, first.hash);
+
+    // Restart every node: new store and engine over the same files.
+    for (const n of [...nodes]) n.store.close();
+    nodes = nodes.map((n) => open({ peerId: n.peerId, dir: n.dir, sealKey: n.sealKey, key: n.key }));
+    const again = signWith(id, [1, 2], "second message");
+    const frames = await run(nodes, "sign", again.signed);
+    for (const f of frames) {
+      expect(f.type).toBe("failure");
+      if (f.type === "failure") expect(f.error.message).toMatch(/not held by this node/);
+    }
+    // The key itself still signs after the restart, with or without a fresh presignature.
+    const plain = signWith(undefined, [1, 3], "plain after restart");
+    expectValid(ok(await run(nodes, "sign", plain.signed))[0]!, plain.hash);
+    const fresh = signWith(await presign([2, 3]), [2, 3], "presigned after restart");
+    expectValid(ok(await run(nodes, "sign", fresh.signed))[0]!, fresh.hash);
+  }, 180_000);
+
+  it("a presignature is bound to its signer set: another pair cannot use it, and it stays unused", async () => {
+    const id = await presign([1, 3]);
+    const wrong = signWith(id, [1, 2], "wrong signers");
+    for (const f of await run(nodes, "sign", wrong.signed)) expect(f.type).toBe("failure");
+    // Node 1 held it for {1,3}: asked for {1,2} it refused without consuming it.
+    expect(nodes[0]!.store.presignatureCount(keyId)).toBe(1);
+    const right = signWith(id, [1, 3], "right signers");
+    expectValid(ok(await run(nodes, "sign", right.signed))[0]!, right.hash);
+  }, 120_000);
+});
