@@ -54,6 +54,12 @@ export interface NetworkOptions {
   tls?: boolean;
   /** Extra --var settings for the edge API (e.g. POLICY_USD_PRICES for policy tests). */
   vars?: Record<string, string>;
+  /**
+   * Benchmarks: the local port `from` ("edge" or a node's region) dials to reach node `to`'s
+   * `port` (its TCP port for nodes, its websocket port for the edge) — e.g. a proxy that delays
+   * the hop (bench/wan.bench.mjs). Default: the port itself.
+   */
+  route?: (from: string, to: string, port: number) => Promise<number>;
   log?: (source: string, line: string) => void;
 }
 
@@ -264,13 +270,14 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
 
   const tls = o.tls ? selfSignedCertificate(o.stateDir) : null;
   // Every node knows the others (tcp) and accepts exactly this edge.
+  const via = (from: string, to: string, port: number) => (o.route ? o.route(from, to, port) : Promise.resolve(port));
   for (const n of nodes) {
     const config = JSON.parse(readFileSync(n.configPath, "utf8")) as Record<string, unknown> & { listen: { tcp: string; ws?: string } };
     if (tls) {
       config.listen.ws = `/ip4/127.0.0.1/tcp/${n.wsPort}/tls/ws`;
       config.tls = { certFile: tls.cert, keyFile: tls.key };
     }
-    config.peers = nodes.filter((m) => m !== n).map((m) => ({ peerId: m.peerId, multiaddrs: [`/ip4/127.0.0.1/tcp/${m.tcpPort}`], region: m.region }));
+    config.peers = await Promise.all(nodes.filter((m) => m !== n).map(async (m) => ({ peerId: m.peerId, multiaddrs: [`/ip4/127.0.0.1/tcp/${await via(n.region, m.region, m.tcpPort)}`], region: m.region })));
     config.edges = [{ id: secrets.edgeId, authorizationKey: edgePublicKey, peerIds: [edgePeerId] }];
     config.evmChainIds = { Anvil: ANVIL_CHAIN_ID };
     // The nodes value amounts for the org's policies with their own prices: here, the edge's.
@@ -339,7 +346,7 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
     const apiPort = o.apiPort || (await freePort());
     const shareHolders = {
       threshold: o.threshold ?? 2,
-      nodes: nodes.map((n, i) => ({ index: i + 1, peerId: n.peerId, multiaddrs: [`/ip4/127.0.0.1/tcp/${n.wsPort}/${tls ? "tls/ws" : "ws"}`], region: n.region })),
+      nodes: await Promise.all(nodes.map(async (n, i) => ({ index: i + 1, peerId: n.peerId, multiaddrs: [`/ip4/127.0.0.1/tcp/${await via("edge", n.region, n.wsPort)}/${tls ? "tls/ws" : "ws"}`], region: n.region }))),
     };
     const vars: Record<string, string> = {
       TESSERA_BOOTSTRAP_SECRET: secrets.bootstrapSecret,
