@@ -117,6 +117,21 @@ describe("layer 1: bearer tokens", () => {
     expect(body.error.message).toMatch(/revoked/);
   });
 
+  it("the allowed decisions of a user-action flow are written together, before a refusal that follows them, in the order they were taken", async () => {
+    const { boot, sa } = await newOrg();
+    const auditRows = () =>
+      runInDurableObject(env.AUDIT.getByName(boot.orgId), (_a: unknown, state) =>
+        state.storage.sql.exec<{ seq: number; at: string; decision: string; method: string; path: string }>("SELECT seq, at, decision, method, path FROM audit_log ORDER BY seq").toArray(),
+      );
+    const before = (await auditRows()).length;
+    expect((await sa.signed("POST", "/permissions", { name: "batched", operations: ["Wallets:Read"] })).status).toBe(200);
+    // At once: a refusal writes the lines still waiting in this isolate first, then itself.
+    expect((await sa.raw("POST", "/permissions", { body: "{}" })).status).toBe(401);
+    const rows = (await auditRows()).slice(before);
+    expect(rows.map((r) => `${r.decision} ${r.method} ${r.path}`)).toEqual(["allowed POST /auth/action/init", "allowed POST /auth/action", "allowed POST /permissions", "denied POST /permissions"]);
+    expect(rows.map((r) => r.at)).toEqual([...rows.map((r) => r.at)].sort());
+  });
+
   it("a user action obtained just before its token was deactivated cannot be spent: the spending request resolves its caller afresh", async () => {
     const { boot, sa } = await newOrg();
     const patKey = await newKeyCredential("Ed25519");

@@ -18,6 +18,11 @@ export class AuditLog extends DurableObject {
     insertDecision(this.ctx.storage.sql, newId("au"), new Date().toISOString(), d);
   }
 
+  /** Several decisions in one call (one commit), each with the time the edge took it. */
+  recordMany(lines: (DecisionInput & { at: string })[]): void {
+    for (const { at, ...d } of lines) insertDecision(this.ctx.storage.sql, newId("au"), at, d);
+  }
+
   list(q: { limit: number; before?: number; identityId?: string; decision?: string }) {
     return listDecisions(this.ctx.storage.sql, q);
   }
