@@ -35,7 +35,7 @@ let configFile: string;
 let dfns: DfnsApiClient;
 let btc: ReturnType<typeof bitcoinRpc>;
 
-type Wallet = { id: string; address: string; signingKey: { scheme: string } };
+type Wallet = { id: string; address: string; signingKey: { id: string; scheme: string } };
 type Transfer = { id: string; status: string; reason?: string; txHash?: string; fee?: string; metadata?: { asset: { symbol?: string; decimals?: number } } };
 
 beforeAll(async () => {
@@ -133,6 +133,21 @@ describe("Bitcoin through the official SDK, signed by the share holders, confirm
     const evmT = (await dfns.wallets.transferAsset({ walletId: evm.id, body: { kind: "Native", to: evmTo, amount: "1000" } })) as unknown as Transfer;
     expect((await settled(evm.id, evmT.id)).status).toBe("Confirmed");
     expect(BigInt(await chain.rpc<string>("eth_getBalance", [evmTo, "latest"]))).toBe(1000n);
+
+    // A P2WPKH wallet derived from that EVM wallet's key (signingKey.deriveFrom: no ceremony, the
+    // nodes derive the BIP32 child themselves) spends on btcd too; Taproot cannot be derived.
+    const derived = (await dfns.wallets.createWallet({ body: { network: "BitcoinRegtest" as never, signingKey: { deriveFrom: { keyId: evm.signingKey.id } } } as never })) as unknown as Wallet;
+    expect(derived.address).toMatch(/^bcrt1q[a-z0-9]{38}$/);
+    expect(derived.signingKey.id).not.toBe(evm.signingKey.id);
+    await devFund(derived.id, "0.001");
+    const derivedTo = newRecipient();
+    const derivedT = await sendBtc(derived, derivedTo.address, 40_000n);
+    expect([derivedT.status, derivedT.reason]).toEqual(["Confirmed", undefined]);
+    expect((await paid(derivedT.txHash!, derivedTo.script)).sats).toBe(40_000n);
+    const taproot = await dfns.wallets
+      .createWallet({ body: { network: "BitcoinRegtest" as never, signingKey: { scheme: "Schnorr", deriveFrom: { keyId: evm.signingKey.id } } } as never })
+      .then(() => 200, (e: { httpStatus?: number }) => e.httpStatus);
+    expect(taproot).toBe(400);
 
     for (const scheme of [undefined, "Schnorr"] as const) {
       const w = await newWallet("BitcoinRegtest", scheme);
