@@ -205,7 +205,7 @@ export class KeyShare {
 
 // ---------------------------------------------------------------- ceremonies
 
-export type CeremonyKind = "keygen" | "sign" | "refresh" | "presign";
+export type CeremonyKind = "keygen" | "sign" | "refresh" | "presign" | "reshare";
 
 export interface Signature {
   /** ECDSA: r || s (64 bytes, low-s). FROST: the 64-byte signature. */
@@ -256,6 +256,22 @@ export class Ceremony {
   static refresh(opts: { share: KeyShare; sessionId: Uint8Array; parties: number[] }): Ceremony {
     const s = guard(() => Session.refresh(opts.share.wasm, opts.sessionId, Uint8Array.from(opts.parties)));
     return new Ceremony("refresh", opts.share.scheme, opts.share.partyIndex, s);
+  }
+
+  /**
+   * Reshare onto a new party set: the replacement takes index `target` (its holder retired) and
+   * every share is refreshed. A current holder passes its `share`; the replacement, holding none
+   * yet, the key's `scheme`, `threshold` and `publicKey`, which its new share must belong to.
+   */
+  static reshare(
+    opts: { sessionId: Uint8Array; parties: number[]; target: number } & ({ share: KeyShare } | { scheme: Scheme; threshold: number; publicKey: Uint8Array }),
+  ): Ceremony {
+    if ("share" in opts) {
+      const s = guard(() => Session.reshareHelper(opts.share.wasm, opts.sessionId, Uint8Array.from(opts.parties), opts.target));
+      return new Ceremony("reshare", opts.share.scheme, opts.share.partyIndex, s);
+    }
+    const s = guard(() => Session.reshareTarget(opts.scheme, opts.sessionId, Uint8Array.from(opts.parties), opts.target, opts.threshold, opts.publicKey));
+    return new Ceremony("reshare", opts.scheme, opts.target, s);
   }
 
   /** The first round's messages (each addressed by its header's `to`). */

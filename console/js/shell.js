@@ -12,6 +12,7 @@ const PAGES = [
   ["approvals", "Approvals"],
   ["policies", "Policies"],
   ["users", "Users"],
+  ["share-holders", "Share holders"],
   ["audit", "Audit trail"],
 ];
 

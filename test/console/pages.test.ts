@@ -27,7 +27,7 @@ describe("console/vendor", () => {
 
 describe("console pages", () => {
   it("exist: login, register and the signed-in pages", () => {
-    expect(pages.sort()).toEqual(["approvals.html", "audit.html", "index.html", "policies.html", "register.html", "transfers.html", "users.html", "wallets.html"]);
+    expect(pages.sort()).toEqual(["approvals.html", "audit.html", "index.html", "policies.html", "register.html", "share-holders.html", "transfers.html", "users.html", "wallets.html"]);
   });
 
   for (const page of pages) {
@@ -61,7 +61,7 @@ describe("console pages", () => {
         expect(headers).toContain(`'sha256-${hash}'`);
         const modules = all(html, /<script type="module" src="([^"]+)"><\/script>/g).map((m) => m[1]);
         expect(modules).toHaveLength(1);
-        expect(modules[0]).toMatch(/^\.\/js\/pages\/[a-z]+\.js$/);
+        expect(modules[0]).toMatch(/^\.\/js\/pages\/[a-z-]+\.js$/);
         expect(readFileSync(join(consoleDir, modules[0]!), "utf8")).toMatch(/^\/\/ @ts-check/);
       });
     });

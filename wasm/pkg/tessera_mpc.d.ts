@@ -54,6 +54,16 @@ export class Session {
      */
     static refresh(share: KeyShare, session_id: Uint8Array, parties: Uint8Array): Session;
     /**
+     * Reshare, a current holder's side: with the other holders, gives the replacement the share
+     * of index `target` (whose holder is retired), then refreshes every share (see reshare.rs).
+     */
+    static reshareHelper(share: KeyShare, session_id: Uint8Array, parties: Uint8Array, target: number): Session;
+    /**
+     * Reshare, the replacement's side: it holds nothing yet and takes index `target` of the key
+     * `public_key` (`threshold` of `parties.len()`), which the result must be a share of.
+     */
+    static reshareTarget(scheme: string, session_id: Uint8Array, parties: Uint8Array, target: number, threshold: number, public_key: Uint8Array): Session;
+    /**
      * Keygen/refresh: the new key share bytes. Sign: ECDSA `r || s || recid` (65 bytes),
      * FROST the 64-byte signature.
      */
@@ -102,6 +112,8 @@ export interface InitOutput {
     readonly session_presign: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly session_receive: (a: number, b: number, c: number, d: number) => void;
     readonly session_refresh: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
+    readonly session_reshareHelper: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => void;
+    readonly session_reshareTarget: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number, k: number) => void;
     readonly session_result: (a: number, b: number) => void;
     readonly session_round: (a: number) => number;
     readonly session_sign: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number) => void;

@@ -331,6 +331,69 @@ export class Session {
         }
     }
     /**
+     * Reshare, a current holder's side: with the other holders, gives the replacement the share
+     * of index `target` (whose holder is retired), then refreshes every share (see reshare.rs).
+     * @param {KeyShare} share
+     * @param {Uint8Array} session_id
+     * @param {Uint8Array} parties
+     * @param {number} target
+     * @returns {Session}
+     */
+    static reshareHelper(share, session_id, parties, target) {
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16);
+            _assertClass(share, KeyShare);
+            const ptr0 = passArray8ToWasm0(session_id, wasm.__wbindgen_export3);
+            const len0 = WASM_VECTOR_LEN;
+            const ptr1 = passArray8ToWasm0(parties, wasm.__wbindgen_export3);
+            const len1 = WASM_VECTOR_LEN;
+            wasm.session_reshareHelper(retptr, share.__wbg_ptr, ptr0, len0, ptr1, len1, target);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
+            if (r2) {
+                throw takeObject(r1);
+            }
+            return Session.__wrap(r0);
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+        }
+    }
+    /**
+     * Reshare, the replacement's side: it holds nothing yet and takes index `target` of the key
+     * `public_key` (`threshold` of `parties.len()`), which the result must be a share of.
+     * @param {string} scheme
+     * @param {Uint8Array} session_id
+     * @param {Uint8Array} parties
+     * @param {number} target
+     * @param {number} threshold
+     * @param {Uint8Array} public_key
+     * @returns {Session}
+     */
+    static reshareTarget(scheme, session_id, parties, target, threshold, public_key) {
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16);
+            const ptr0 = passStringToWasm0(scheme, wasm.__wbindgen_export3, wasm.__wbindgen_export4);
+            const len0 = WASM_VECTOR_LEN;
+            const ptr1 = passArray8ToWasm0(session_id, wasm.__wbindgen_export3);
+            const len1 = WASM_VECTOR_LEN;
+            const ptr2 = passArray8ToWasm0(parties, wasm.__wbindgen_export3);
+            const len2 = WASM_VECTOR_LEN;
+            const ptr3 = passArray8ToWasm0(public_key, wasm.__wbindgen_export3);
+            const len3 = WASM_VECTOR_LEN;
+            wasm.session_reshareTarget(retptr, ptr0, len0, ptr1, len1, ptr2, len2, target, threshold, ptr3, len3);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
+            if (r2) {
+                throw takeObject(r1);
+            }
+            return Session.__wrap(r0);
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+        }
+    }
+    /**
      * Keygen/refresh: the new key share bytes. Sign: ECDSA `r || s || recid` (65 bytes),
      * FROST the 64-byte signature.
      * @returns {Uint8Array}

@@ -18,6 +18,8 @@ export const session_keygen: (a: number, b: number, c: number, d: number, e: num
 export const session_presign: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
 export const session_receive: (a: number, b: number, c: number, d: number) => void;
 export const session_refresh: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
+export const session_reshareHelper: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => void;
+export const session_reshareTarget: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number, k: number) => void;
 export const session_result: (a: number, b: number) => void;
 export const session_round: (a: number) => number;
 export const session_sign: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number) => void;

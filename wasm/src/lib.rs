@@ -18,6 +18,7 @@ mod dkls;
 mod engine;
 mod error;
 mod frost;
+mod reshare;
 mod rng;
 mod share;
 mod wire;
@@ -197,6 +198,23 @@ impl Session {
         Self::refresh_inner(share, session_id, parties).map_err(js)
     }
 
+    /// Reshare, a current holder's side: with the other holders, gives the replacement the share
+    /// of index `target` (whose holder is retired), then refreshes every share (see reshare.rs).
+    #[wasm_bindgen(js_name = reshareHelper)]
+    pub fn reshare_helper(share: &KeyShare, session_id: &[u8], parties: &[u8], target: u8) -> Result<Session, JsError> {
+        let me = share.inner.index();
+        let role = reshare::Role::Helper(share.inner.clone());
+        Self::reshare_inner(session_id, me, parties, target, role).map_err(js)
+    }
+
+    /// Reshare, the replacement's side: it holds nothing yet and takes index `target` of the key
+    /// `public_key` (`threshold` of `parties.len()`), which the result must be a share of.
+    #[wasm_bindgen(js_name = reshareTarget)]
+    pub fn reshare_target(scheme: &str, session_id: &[u8], parties: &[u8], target: u8, threshold: u8, public_key: &[u8]) -> Result<Session, JsError> {
+        let info = reshare::TargetInfo { scheme: Scheme::parse(scheme).map_err(js)?, threshold, parties: parties.len() as u8, public_key: public_key.to_vec() };
+        Self::reshare_inner(session_id, target, parties, target, reshare::Role::Target(info)).map_err(js)
+    }
+
     pub fn start(&mut self) -> Result<Vec<u8>, JsError> {
         self.engine.start().map_err(js)
     }
@@ -283,6 +301,12 @@ impl Session {
         let child = derive(p, &path.unwrap_or_default())?;
         let protocol = Box::new(dkls::DklsPresignSign::new(session_id, p, child, signers, message, presignature)?);
         Ok(Session { engine: Engine::new(session_id, me, signers, protocol)? })
+    }
+
+    fn reshare_inner(session_id: &[u8], me: u8, parties: &[u8], target: u8, role: reshare::Role) -> Result<Session, Fail> {
+        check_parties(parties)?;
+        let protocol = reshare::Reshare::new(session_id, me, parties, target, role)?;
+        Ok(Session { engine: Engine::new(session_id, me, parties, Box::new(protocol))? })
     }
 
     fn refresh_inner(share: &KeyShare, session_id: &[u8], parties: &[u8]) -> Result<Session, Fail> {

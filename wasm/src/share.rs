@@ -78,6 +78,16 @@ pub enum Share {
     Bip340(FrostShare<Bip340>),
 }
 
+impl Clone for Share {
+    fn clone(&self) -> Self {
+        match self {
+            Share::Ecdsa(p) => Share::Ecdsa(p.clone()),
+            Share::Ed25519(s) => Share::Ed25519(s.clone()),
+            Share::Bip340(s) => Share::Bip340(s.clone()),
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct FrostBody {
     index: u8,

@@ -26,7 +26,8 @@ import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { Ceremony, KeyShare, MpcError } from "../../../wasm/index.js";
 import { verifyAuthorization, type Authorization, type AuthorizationContext, type CeremonyKind, type KeyBinding, type KeygenAuthorization, type KeyRecordView } from "../../../shared/src/mpc/authorization.js";
 import type { ChainIdOf } from "../../../shared/src/mpc/intent.js";
-import { decodeRoundFrame, encodeRoundFrame, type CeremonyResult, type NodeFailure, type NodeFailureCode, type NodeResponseFrame } from "../../../shared/src/mpc/protocol.js";
+import { decodeRoundFrame, encodeRoundFrame, type CeremonyResult, type NodeFailure, type NodeFailureCode, type NodeResponseFrame, type RetireResponse } from "../../../shared/src/mpc/protocol.js";
+import { isRetired } from "../../../shared/src/governance/log.js";
 import {
   checkEvidence,
   CORE_HEADER_BYTES,
@@ -55,12 +56,16 @@ export interface EngineStore {
   storePresignature(keyId: string, presignatureId: string, signers: number[], generation: number, presignature: Uint8Array, now: number): void;
   /** Reads and deletes in one transaction; null if this node holds no such presignature. */
   takePresignature(keyId: string, presignatureId: string, signers: number[]): Uint8Array | null;
-  createKey(record: Omit<KeyRecord, "generation" | "createdAt">, share: Uint8Array, now: number): void;
+  createKey(record: Omit<KeyRecord, "generation" | "createdAt">, share: Uint8Array, now: number, generation?: number): void;
   /** deriveFrom: the key already derived at `path` of the master, if any. */
   derivedAt(masterKeyId: string, path: string): string | null;
   createDerivedKey(record: { keyId: string; masterKeyId: string; path: string; publicKey: string; orgId: string; walletId: string | null; network: string | null; credentials: string[]; owner: string | null }, now: number): void;
   /** Refresh: the new share becomes current; the old one is kept (retired) until erased. */
   commitRefresh(keyId: string, share: Uint8Array, now: number): number;
+  /** Reshare: as a refresh, and the key's parties become the new set. */
+  commitReshare(keyId: string, share: Uint8Array, parties: KeyRecord["parties"], now: number): number;
+  /** This node was retired from the org: erases every share of the org's keys (see NodeStore). */
+  eraseOrgShares(orgId: string): { keys: string[]; shares: number };
   /** Deletes retired shares of the key and compacts the database so no copy stays on disk. */
   eraseRetired(keyId: string): number;
   recordPeerHead(peerId: string, head: { seq: number; hash: string }, now: number): void;
@@ -235,6 +240,9 @@ export class CeremonyEngine {
     try {
       if (a.kind === "keygen") {
         ceremony = Ceremony.keygen({ scheme: a.scheme, sessionId: sessionIdBytes, me, parties: indices, threshold: a.threshold });
+      } else if (a.kind === "reshare" && a.target.peerId === this.o.self.peerId) {
+        // The replacement: no share yet; it takes the retired holder's index of this very key.
+        ceremony = Ceremony.reshare({ sessionId: sessionIdBytes, parties: indices, target: a.target.index, scheme: a.scheme, threshold: a.threshold, publicKey: hexToBytes(a.publicKey) });
       } else {
         const plain = store.share(a.keyId);
         try {
@@ -260,7 +268,9 @@ export class CeremonyEngine {
               ? Ceremony.sign({ share, sessionId: sessionIdBytes, signers: indices, message: check.message!, ...(a.derivationPath ? { path: a.derivationPath } : {}) })
               : a.kind === "presign"
                 ? Ceremony.presign({ share, sessionId: sessionIdBytes, signers: indices })
-                : Ceremony.refresh({ share, sessionId: sessionIdBytes, parties: indices });
+                : a.kind === "reshare"
+                  ? Ceremony.reshare({ share, sessionId: sessionIdBytes, parties: indices, target: a.target.index })
+                  : Ceremony.refresh({ share, sessionId: sessionIdBytes, parties: indices });
         }
       }
     } catch (e) {
@@ -278,7 +288,8 @@ export class CeremonyEngine {
       scheme: a.scheme,
       keyId: a.keyId,
       me,
-      generation: a.kind === "keygen" ? 0 : store.key(a.keyId)!.generation,
+      // A reshare's replacement signs the generation the others hold (the authorization's, which they checked).
+      generation: a.kind === "keygen" ? 0 : a.kind === "reshare" ? a.generation : store.key(a.keyId)!.generation,
       partyOf,
       peerOf,
       received: [],
@@ -505,7 +516,7 @@ export class CeremonyEngine {
       }
 
       const result = this.store(a, fresh!, binding, s.me);
-      if (a.kind !== "refresh") return { ok: true, result };
+      if (a.kind === "keygen") return { ok: true, result };
       // Every party confirmed the new generation and this node committed it; the retired share
       // goes as soon as every other party reports that it committed too.
       for (const p of this.others(s)) this.sendFrame(s, p, FRAME_KIND.committed, joinPayload(new Uint8Array(0), new Uint8Array(0)));
@@ -603,6 +614,18 @@ export class CeremonyEngine {
         store.createKey({ keyId: a.keyId, scheme: a.scheme, threshold: a.threshold, parties: a.parties, myIndex: me, publicKey, chainCode, ...binding! }, bytes, now);
         return { kind: "keygen", keyId: a.keyId, publicKey, ...(chainCode ? { chainCode } : {}) };
       }
+      if (a.kind === "reshare") {
+        if (publicKey !== a.publicKey) throw new Error("the reshared share belongs to another public key");
+        const existing = store.key(a.keyId);
+        if (existing) {
+          if (existing.publicKey !== publicKey) throw new Error("the reshared share belongs to another public key");
+          store.commitReshare(a.keyId, bytes, a.parties, now);
+        } else {
+          const chainCode = a.scheme === "ecdsa-secp256k1" ? bytesToHex(fresh.chainCode()) : null;
+          store.createKey({ keyId: a.keyId, scheme: a.scheme, threshold: a.threshold, parties: a.parties, myIndex: me, publicKey, chainCode, ...binding! }, bytes, now, a.generation + 1);
+        }
+        return { kind: "reshare", keyId: a.keyId, publicKey };
+      }
       if (publicKey !== store.key(a.keyId)!.publicKey) throw new Error("the refreshed share belongs to another public key");
       store.commitRefresh(a.keyId, bytes, now);
       return { kind: "refresh", keyId: a.keyId, publicKey };
@@ -638,6 +661,31 @@ export class CeremonyEngine {
     });
     this.log({ event: "refused", kind, sessionId: claimed.sessionId ?? null, code, reason });
     return { type: "failure", sessionId: typeof claimed.sessionId === "string" && /^[0-9a-f]{64}$/.test(claimed.sessionId) ? claimed.sessionId : null, error: { code, message: reason, culprits: [], waitingFor: [] } };
+  }
+
+  /**
+   * A coordinator says this node was retired from `orgId`: believed only if the org's governance
+   * log (synced from `entries`, each checked under the org's root) retires this node. Then every
+   * share of the org's keys is erased, and the audit log says so.
+   */
+  async retire(orgId: string, entries: unknown[], coordinator: string): Promise<RetireResponse> {
+    const book = this.o.governance;
+    const refuse = (reason: string): RetireResponse => {
+      this.o.audit.append({ type: "retirement", orgId, coordinator, outcome: "refused", reason });
+      return { type: "refused", reason };
+    };
+    if (!book) return refuse("this node keeps no governance logs");
+    const synced = await book.sync(orgId, entries);
+    if (!synced.ok) return refuse(synced.reason);
+    const state = await book.state(orgId);
+    if (!state) return refuse(`org ${orgId} has no root of trust at this node`);
+    if (!isRetired(state, this.o.self.peerId)) return refuse(`org ${orgId}'s governance log does not retire this node`);
+    const busy = [...this.active.values()].filter((s) => this.o.store.key(s.keyId)?.orgId === orgId);
+    for (const s of busy) s.session.abort("cancelled", "this node was retired from the org");
+    const erased = this.o.store.eraseOrgShares(orgId);
+    this.o.audit.append({ type: "retirement", orgId, coordinator, outcome: "erased", keys: erased.keys, shares: erased.shares, governance: state.head });
+    this.log({ event: "retired", orgId, keys: erased.keys.length, shares: erased.shares });
+    return { type: "erased", orgId, keys: erased.keys, shares: erased.shares };
   }
 
   /** A round frame from an authenticated share holder. */
@@ -785,7 +833,7 @@ function readStatements(bytes: Uint8Array): { statement: Uint8Array; signature: 
 function claimedOrg(signed: unknown, store: EngineStore): string | null {
   const a = (signed as { authorization?: { kind?: unknown; keyId?: unknown; userAction?: { orgId?: unknown } } } | null)?.authorization;
   if (!a || typeof a !== "object") return null;
-  if (a.kind === "keygen") return typeof a.userAction?.orgId === "string" ? a.userAction.orgId : null;
+  if (a.kind === "keygen" || a.kind === "reshare") return typeof a.userAction?.orgId === "string" ? a.userAction.orgId : null;
   return typeof a.keyId === "string" ? (store.key(a.keyId)?.orgId ?? null) : null;
 }
 
@@ -804,6 +852,7 @@ function auditBase(a: Authorization, coordinator: string): Record<string, unknow
     ...(a.kind === "keygen" ? { threshold: a.threshold } : {}),
     ...(a.kind === "sign" ? { digest: a.message, intent: a.intent.kind, ...(a.presignature ? { presignature: a.presignature } : {}) } : {}),
     ...((a.kind === "sign" || a.kind === "keygen") && a.derivationPath !== undefined ? { derivationPath: a.derivationPath } : {}),
+    ...(a.kind === "reshare" ? { target: a.target, retired: a.retired, generation: a.generation } : {}),
     ...(a.governance ? { governance: a.governance } : {}),
     ...(ua ? { userAction: { actionId: ua.actionId, orgId: ua.orgId, subject: ua.subject, credId: ua.credential.credId, request: `${ua.method} ${ua.path}` } } : {}),
   };

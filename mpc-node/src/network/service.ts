@@ -14,6 +14,7 @@ import {
   MAX_CONTROL_FRAME_BYTES,
   MAX_ROUND_FRAME_BYTES,
   PROTOCOL,
+  retireRequestFrame,
   type NodeResponseFrame,
 } from "../../../shared/src/mpc/protocol.js";
 import type { CeremonyEngine } from "../ceremony/engine.js";
@@ -29,9 +30,10 @@ export interface ServiceOptions {
 }
 
 export async function registerProtocols(o: ServiceOptions): Promise<void> {
-  for (const kind of ["keygen", "sign", "refresh", "presign"] as const) {
+  for (const kind of ["keygen", "sign", "refresh", "presign", "reshare"] as const) {
     await o.host.handle(CEREMONY_PROTOCOLS[kind], (stream, connection) => void serveCeremony(o, kind, stream, connection), { maxInboundStreams: 1024 });
   }
+  await o.host.handle(PROTOCOL.retire, (stream, connection) => void serveRetire(o, stream, connection), { maxInboundStreams: 16 });
   await o.host.handle(PROTOCOL.round, (stream, connection) => void serveRounds(o, stream, connection), { maxInboundStreams: 64 });
 }
 
@@ -70,6 +72,26 @@ async function serveCeremony(o: ServiceOptions, kind: CeremonyKind, stream: Stre
     }
   } catch (e) {
     o.log({ event: "stream-error", protocol: CEREMONY_PROTOCOLS[kind], peer: coordinator, error: (e as Error).message });
+    stream.abort(e as Error);
+  }
+}
+
+/** /tessera/retire/1: the org's log entries in, the erasure (or why not) out. */
+async function serveRetire(o: ServiceOptions, stream: Stream, connection: Connection): Promise<void> {
+  const coordinator = connection.remotePeer.toString();
+  if (!o.edgePeers.has(coordinator)) {
+    stream.abort(new Error("not a configured edge"));
+    return;
+  }
+  try {
+    const first = await readFrames(stream, MAX_CONTROL_FRAME_BYTES).next();
+    if (first.done) return void stream.abort(new Error("no request"));
+    const request = decodeJsonFrame(first.value, retireRequestFrame);
+    const answer = request.ok ? await o.engine.retire(request.value.orgId, request.value.governance, coordinator) : { type: "refused" as const, reason: `request frame: ${request.reason}` };
+    await writeFrame(stream, encodeJsonFrame(answer));
+    await stream.close();
+  } catch (e) {
+    o.log({ event: "stream-error", protocol: PROTOCOL.retire, peer: coordinator, error: (e as Error).message });
     stream.abort(e as Error);
   }
 }

@@ -271,13 +271,14 @@ export class NodeStore {
   }
 
   /** Stores a new key and its share; refuses to overwrite an existing key. */
-  createKey(record: Omit<KeyRecord, "generation" | "createdAt">, share: Uint8Array, now: number): void {
-    const sealed = this.vault.seal(share, { nodePeerId: this.nodePeerId, keyId: record.keyId, generation: 0 });
+  /** Stores a new key and its share (a reshare's new holder starts at the others' generation); refuses to overwrite an existing key. */
+  createKey(record: Omit<KeyRecord, "generation" | "createdAt">, share: Uint8Array, now: number, generation = 0): void {
+    const sealed = this.vault.seal(share, { nodePeerId: this.nodePeerId, keyId: record.keyId, generation });
     this.tx(() => {
       this.db
         .prepare(
           `INSERT INTO keys (key_id, scheme, threshold, parties, my_index, public_key, chain_code, org_id, wallet_id, network, derivation_path, credentials, owner, generation, share, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           record.keyId,
@@ -293,6 +294,7 @@ export class NodeStore {
           record.derivationPath,
           JSON.stringify(record.credentials),
           record.owner ?? null,
+          generation,
           sealed,
           now,
           now,
@@ -314,7 +316,11 @@ export class NodeStore {
    * (eraseRetired) — until then an operator could still roll back a refresh others did not finish.
    */
   commitRefresh(keyId: string, share: Uint8Array, now: number): number {
-    return this.tx(() => {
+    return this.tx(() => this.commitGeneration(keyId, share, now));
+  }
+
+  private commitGeneration(keyId: string, share: Uint8Array, now: number): number {
+    {
       const row = this.stmt("SELECT generation, share FROM keys WHERE key_id = ?").get(keyId) as { generation: number; share: Uint8Array } | undefined;
       if (!row) throw new Error(`no share of key ${keyId}`);
       const next = row.generation + 1;
@@ -324,7 +330,37 @@ export class NodeStore {
       // Presignatures belong to the old shares.
       this.stmt("DELETE FROM presignatures WHERE key_id = ?").run(keyId);
       return next;
+    }
+  }
+
+  /** A reshare every party confirmed: committed like a refresh, and the key's parties become the new set. */
+  commitReshare(keyId: string, share: Uint8Array, parties: KeyRecord["parties"], now: number): number {
+    return this.tx(() => {
+      const next = this.commitGeneration(keyId, share, now);
+      this.stmt("UPDATE keys SET parties = ? WHERE key_id = ?").run(JSON.stringify(parties), keyId);
+      return next;
     });
+  }
+
+  /**
+   * This node was retired from the org: every share it holds of the org's keys (current and
+   * retired generations) is erased like a retired share — rows deleted, WAL truncated, VACUUM.
+   * The keys' records go with them. Returns the keys and how many sealed shares were erased.
+   */
+  eraseOrgShares(orgId: string): { keys: string[]; shares: number } {
+    const keys = (this.stmt("SELECT key_id FROM keys WHERE org_id = ?").all(orgId) as { key_id: string }[]).map((r) => r.key_id);
+    let shares = 0;
+    this.tx(() => {
+      for (const keyId of keys) {
+        shares += Number(this.stmt("DELETE FROM retired_shares WHERE key_id = ?").run(keyId).changes);
+        shares += Number(this.stmt("DELETE FROM presignatures WHERE key_id = ?").run(keyId).changes);
+        shares += Number(this.stmt("DELETE FROM keys WHERE key_id = ?").run(keyId).changes);
+      }
+    });
+    this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    this.db.exec("VACUUM");
+    this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    return { keys, shares };
   }
 
   /**

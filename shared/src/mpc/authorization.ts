@@ -27,7 +27,7 @@ import { verifyUserActionEvidence } from "../dfns/user-action-evidence.js";
 import type { UserActionEvidence } from "../dfns/wire.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { checkActor, governanceHeadSchema, retiredAmong, type GovernanceState } from "../governance/log.js";
-import { keyOperationFor } from "../governance/operations.js";
+import { keyOperationFor, operationFor } from "../governance/operations.js";
 import { checkPolicyAtNode, HELD_REQUEST_MAX_AGE_MS, signingPolicyFactsSchema, type OwnUsage, type UsageRecord } from "../policy/at-nodes.js";
 import { canonicalJson, canonicalJsonBytes } from "./canonical-json.js";
 import { checkKeygenRequest, defaultChainIdOf, derivedWalletRequest, recomputeSigningMessage, signingIntent, walletIdOfKeyBinding, walletOnKeyRequest, type ChainIdOf } from "./intent.js";
@@ -171,12 +171,36 @@ export const presignAuthorizationSchema = z.strictObject({
   userAction: userActionEvidenceSchema.optional(),
 });
 
-export const authorizationSchema = z.discriminatedUnion("kind", [keygenAuthorizationSchema, signAuthorizationSchema, refreshAuthorizationSchema, presignAuthorizationSchema]);
+
+/**
+ * Reshare onto a new party set: `target` (a share holder the org's log added) takes the party
+ * index of `retired` (whom the log retired, naming `target` as its replacement), and every share
+ * is refreshed. `parties` is the new set. The key's shape travels for the target, which holds
+ * nothing yet; every current holder checks it against its own record, so the target adopts only
+ * what the others hold: `origin` is the user's request that created the key (the target derives
+ * the key's binding from it, as every node did at keygen), `generation` the share generation.
+ */
+export const reshareAuthorizationSchema = z.strictObject({
+  ...common,
+  kind: z.literal("reshare"),
+  target: partySchema,
+  retired: peerIdText,
+  threshold: z.int().min(2).max(32),
+  publicKey: lowerHex(32, 33),
+  generation: z.int().nonnegative(),
+  walletId: z.string().regex(/^[A-Za-z0-9._~-]{1,128}$/).optional(),
+  origin: userActionEvidenceSchema,
+  /** The administrator's POST /tessera/share-holders/:retired/retire. */
+  userAction: userActionEvidenceSchema,
+});
+
+export const authorizationSchema = z.discriminatedUnion("kind", [keygenAuthorizationSchema, signAuthorizationSchema, refreshAuthorizationSchema, presignAuthorizationSchema, reshareAuthorizationSchema]);
 export type Authorization = z.infer<typeof authorizationSchema>;
 export type KeygenAuthorization = z.infer<typeof keygenAuthorizationSchema>;
 export type SignAuthorization = z.infer<typeof signAuthorizationSchema>;
 export type RefreshAuthorization = z.infer<typeof refreshAuthorizationSchema>;
 export type PresignAuthorization = z.infer<typeof presignAuthorizationSchema>;
+export type ReshareAuthorization = z.infer<typeof reshareAuthorizationSchema>;
 export type CeremonyKind = Authorization["kind"];
 
 export const signedAuthorizationSchema = z.strictObject({ authorization: authorizationSchema, signature: lowerHex(64, 64) });
@@ -248,6 +272,8 @@ export interface KeyRecordView {
   owner?: string | null;
   /** A derived key (deriveFrom): the master key whose share signs at `derivationPath`; `publicKey` is then the child's. */
   masterKeyId?: string | null;
+  /** The share generation (refreshes and reshares so far). */
+  generation?: number;
 }
 
 export type RefusalCode = "malformed" | "unknown-edge" | "forged" | "expired" | "replayed" | "mismatch" | "banned" | "user-evidence" | "intent" | "governance" | "policy";
@@ -270,7 +296,7 @@ export type AuthorizationCheck =
       claim?: string;
       /** Sign under a velocity policy: the usage record this node keeps, to mark done once it contributed. */
       usage?: { walletId: string; requestId: string };
-      /** Keygen: what the node records about the new key, from the user's own action. */
+      /** Keygen (and a reshare's new holder): what the node records about the new key, from the user's own action. */
       binding?: KeyBinding;
     }
   | { ok: false; code: RefusalCode; reason: string };
@@ -370,7 +396,15 @@ export async function verifyAuthorization(input: unknown, ctx: AuthorizationCont
   if (!a.parties.some((p) => p.peerId === ctx.self)) return refuse("mismatch", "this node is not one of the parties");
 
   const checked =
-    a.kind === "keygen" ? await checkKeygen(a, ctx) : a.kind === "sign" ? await checkSign(a, ctx) : a.kind === "presign" ? checkPresign(a, ctx) : await checkRefresh(a, ctx);
+    a.kind === "keygen"
+      ? await checkKeygen(a, ctx)
+      : a.kind === "sign"
+        ? await checkSign(a, ctx)
+        : a.kind === "presign"
+          ? checkPresign(a, ctx)
+          : a.kind === "refresh"
+            ? await checkRefresh(a, ctx)
+            : await checkReshare(a, ctx);
   if (!checked.ok) return checked;
 
   const pending = a.kind === "sign" ? policyPending.get(checked) : undefined;
@@ -652,5 +686,59 @@ async function checkRefresh(a: RefreshAuthorization, ctx: AuthorizationContext):
     const binding = checkUserBinding(a.userAction, key);
     if (binding) return binding;
   }
+  return { ok: true, authorization: a };
+}
+
+/**
+ * Reshare: only as the org's governance log ordered it. The administrator's retire request is
+ * verified and must be permitted by the log (ShareHolders:Retire); the log must have retired
+ * `retired` with `target` as its replacement, and hold `target` as an active share holder. A
+ * current holder requires the new set to be its key's parties with the retired one's index moved
+ * to the target, and the key's shape and origin to be what it recorded. The target (no share
+ * yet) derives the key's binding from the origin request, as at keygen.
+ */
+async function checkReshare(a: ReshareAuthorization, ctx: AuthorizationContext): Promise<AuthorizationCheck> {
+  const key = ctx.key(a.keyId);
+  const orgId = key?.orgId ?? a.origin.orgId;
+  if (a.userAction.orgId !== orgId || a.origin.orgId !== orgId) return refuse("user-evidence", `the reshare's requests are not all from org ${orgId}`);
+  const state = (await ctx.governance?.(orgId)) ?? null;
+  if (!state) return refuse("governance", `org ${orgId} has no governance log at this node: its keys are reshared only as its log orders`);
+  const gov = await governed(a, orgId, ctx);
+  if (!gov.ok) return gov.refusal;
+  for (const e of [a.userAction, a.origin]) {
+    const evidence = await checkUserEvidence(e, ctx);
+    if (evidence) return evidence;
+  }
+  const route = operationFor(a.userAction.method, a.userAction.path);
+  if (route?.name !== "retireShareHolder" || route.params.peerId !== a.retired) return refuse("intent", `the user action is not the retirement of ${a.retired}`);
+  const actor = checkActor(state, a.userAction.subject, a.userAction.credential.publicKey, route.operation);
+  if (!actor.ok) return refuse("governance", actor.reason);
+  const retired = state.shareHolders[a.retired];
+  if (retired?.active !== false || retired.replacement !== a.target.peerId) return refuse("governance", `org ${orgId}'s governance log does not retire ${a.retired} in favour of ${a.target.peerId}`);
+  if (state.shareHolders[a.target.peerId]?.active !== true) return refuse("governance", `${a.target.peerId} is not an active share holder in org ${orgId}'s governance log`);
+  const otherRetired = retiredAmong(state, a.parties.map((p) => p.peerId));
+  if (otherRetired) return refuse("governance", `share holder ${otherRetired} is retired from org ${orgId}`);
+  if (!a.parties.some((p) => p.index === a.target.index && p.peerId === a.target.peerId)) return refuse("mismatch", "the target is not among the parties at its index");
+  const origin = checkKeygenRequest(a.origin, a.scheme, ctx.chainIdOf ?? defaultChainIdOf);
+  if (!origin.ok) return refuse("intent", `the key's origin: ${origin.reason}`);
+  const credential = credentialKeyId(a.origin.credential.publicKey);
+  if (!credential) return refuse("user-evidence", "the origin's credential public key is unusable");
+  const binding = { orgId, walletId: a.walletId ?? null, network: origin.network ?? null, derivationPath: null, credentials: [credential], owner: a.origin.subject };
+
+  if (ctx.self === a.target.peerId) {
+    if (key) return refuse("mismatch", `this node already holds a share of key ${a.keyId}`);
+    return { ok: true, authorization: a, binding };
+  }
+  if (!key) return refuse("mismatch", `this node holds no share of key ${a.keyId}`);
+  if (key.scheme !== a.scheme || key.threshold !== a.threshold || (key.publicKey !== undefined && key.publicKey !== a.publicKey)) return refuse("mismatch", `key ${a.keyId} is not ${a.scheme} ${a.threshold}-of-n with public key ${a.publicKey}`);
+  if (key.generation !== undefined && key.generation !== a.generation) return refuse("mismatch", `key ${a.keyId} is at share generation ${key.generation}, not ${a.generation}`);
+  const expected = key.parties.map((p) => (p.peerId === a.retired ? { index: p.index, peerId: a.target.peerId } : p));
+  if (!key.parties.some((p) => p.peerId === a.retired && p.index === a.target.index)) return refuse("mismatch", `${a.retired} does not hold party ${a.target.index} of key ${a.keyId}`);
+  if (canonicalJson(expected) !== canonicalJson(a.parties)) return refuse("mismatch", `the new parties are not key ${a.keyId}'s with ${a.retired} replaced by ${a.target.peerId}`);
+  if (key.walletId !== binding.walletId || key.network !== binding.network || key.derivationPath !== null || (key.owner ?? null) !== binding.owner || !key.credentials.includes(credential)) {
+    return refuse("mismatch", `the key's origin or wallet is not what this node recorded for key ${a.keyId}`);
+  }
+  const banned = checkBans(a, ctx);
+  if (banned) return banned;
   return { ok: true, authorization: a };
 }

@@ -16,7 +16,7 @@ import { hexToBytes } from "@noble/hashes/utils.js";
 import type { CeremonyKind, SignedAuthorization } from "./authorization.js";
 import { canonicalJson } from "./canonical-json.js";
 import { readFrames, writeFrame } from "./frames.js";
-import { CEREMONY_PROTOCOLS, decodeJsonFrame, encodeJsonFrame, MAX_CONTROL_FRAME_BYTES, nodeResponseFrame, type CeremonyResult, type NodeFailure } from "./protocol.js";
+import { CEREMONY_PROTOCOLS, decodeJsonFrame, encodeJsonFrame, MAX_CONTROL_FRAME_BYTES, nodeResponseFrame, PROTOCOL, retireResponseFrame, type CeremonyResult, type NodeFailure, type RetireResponse } from "./protocol.js";
 
 /** Where a share holder can be reached. */
 export interface ShareHolderAddress {
@@ -99,6 +99,7 @@ export type KeygenOutcome = { keyId: string; publicKey: string; chainCode?: stri
 export type SignOutcome = { keyId: string; signature: string; recid?: 0 | 1; publicKey: string };
 export type RefreshOutcome = { keyId: string; publicKey: string };
 export type PresignOutcome = { keyId: string; presignatureId: string; publicKey: string };
+export type RetireOutcome = RetireResponse;
 
 interface NodeState {
   node: ShareHolderAddress;
@@ -138,6 +139,31 @@ export class MpcCoordinator {
     const r = await this.run("presign", req);
     if (r.kind !== "presign") throw new Error("unreachable");
     return { keyId: r.keyId, presignatureId: r.presignatureId, publicKey: r.publicKey };
+  }
+
+  /** Reshare onto a new party set (every party of the new set, the replacement included). */
+  async reshare(req: CeremonyRequest): Promise<RefreshOutcome> {
+    const r = await this.run("reshare", req);
+    if (r.kind !== "reshare") throw new Error("unreachable");
+    return { keyId: r.keyId, publicKey: r.publicKey };
+  }
+
+  /** Tells a retired node to erase its shares of the org's keys; it believes only the org's governance log. */
+  async retire(node: ShareHolderAddress, orgId: string, governance: unknown[]): Promise<RetireOutcome> {
+    const signal = AbortSignal.timeout(this.options.timeoutMs ?? 60_000);
+    const stream = await this.host.dialProtocol(node.multiaddrs.map((m) => withPeer(m, node.peerId)), PROTOCOL.retire, { signal });
+    try {
+      await writeFrame(stream, encodeJsonFrame({ type: "retire", orgId, governance }));
+      const first = await readFrames(stream, MAX_CONTROL_FRAME_BYTES).next();
+      if (first.done) throw new Error(`${node.peerId} closed the stream without an answer`);
+      const decoded = decodeJsonFrame(first.value, retireResponseFrame);
+      if (!decoded.ok) throw new Error(`${node.peerId} sent an unreadable answer: ${decoded.reason}`);
+      await stream.close().catch(() => {});
+      return decoded.value;
+    } catch (e) {
+      stream.abort(e as Error);
+      throw e;
+    }
   }
 
   private async run(kind: CeremonyKind, req: CeremonyRequest & { publicKey?: string }): Promise<CeremonyResult> {

@@ -19,10 +19,25 @@ export const PROTOCOL = {
   sign: "/tessera/sign/1",
   refresh: "/tessera/refresh/1",
   presign: "/tessera/presign/1",
+  reshare: "/tessera/reshare/1",
   round: "/tessera/round/1",
+  retire: "/tessera/retire/1",
 } as const;
 
-export const CEREMONY_PROTOCOLS: Record<CeremonyKind, string> = { keygen: PROTOCOL.keygen, sign: PROTOCOL.sign, refresh: PROTOCOL.refresh, presign: PROTOCOL.presign };
+export const CEREMONY_PROTOCOLS: Record<CeremonyKind, string> = { keygen: PROTOCOL.keygen, sign: PROTOCOL.sign, refresh: PROTOCOL.refresh, presign: PROTOCOL.presign, reshare: PROTOCOL.reshare };
+
+/**
+ * /tessera/retire/1, coordinator → a retired node: the org's newest governance entries. The node
+ * replays them; if its own log (under the org's root, learned out of band) retires it, it erases
+ * every share it holds of the org's keys and says how many. No edge signature: only the org's
+ * signed log can make a node erase, and the edge cannot forge an entry.
+ */
+export const retireRequestFrame = z.strictObject({ type: z.literal("retire"), orgId: z.string().min(1).max(128), governance: z.array(z.unknown()).max(512) });
+export const retireResponseFrame = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("erased"), orgId: z.string(), keys: z.array(z.string()).max(100_000), shares: z.int().nonnegative() }),
+  z.strictObject({ type: z.literal("refused"), reason: z.string().max(4096) }),
+]);
+export type RetireResponse = z.infer<typeof retireResponseFrame>;
 
 /** Largest control frame (an authorization with a 256 KiB user payload fits). */
 export const MAX_CONTROL_FRAME_BYTES = 1024 * 1024;
@@ -42,6 +57,7 @@ export const ceremonyResult = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("refresh"), keyId: z.string(), publicKey: hex }),
   /** A presignature every party now holds its share of, under the presigning session's id. */
   z.strictObject({ kind: z.literal("presign"), keyId: z.string(), presignatureId: sessionIdHex, publicKey: hex }),
+  z.strictObject({ kind: z.literal("reshare"), keyId: z.string(), publicKey: hex }),
 ]);
 export type CeremonyResult = z.infer<typeof ceremonyResult>;
 

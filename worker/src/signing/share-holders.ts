@@ -13,7 +13,7 @@ import { z } from "zod";
 import type { UserActionEvidence } from "../../../shared/src/dfns/wire.js";
 import { AUTHORIZATION_VERSION, governedSessionId, randomNonceHex, signAuthorization, userActionEvidenceSchema, type Authorization, type Party } from "../../../shared/src/mpc/authorization.js";
 import { usageRecordOf, type SigningPolicyFacts, type UsageRecord } from "../../../shared/src/policy/at-nodes.js";
-import type { GovernanceHead } from "../../../shared/src/governance/log.js";
+import type { GovernanceHead, ShareHolderState } from "../../../shared/src/governance/log.js";
 import { CeremonyError, MpcCoordinator, type ShareHolderAddress } from "../../../shared/src/mpc/coordinator.js";
 import type { SigningIntent } from "../../../shared/src/mpc/intent.js";
 import type { MpcScheme } from "../../../shared/src/mpc/scheme.js";
@@ -67,6 +67,9 @@ interface KeyRow {
   /** A derived key (deriveFrom): the master key and the BIP32 path the nodes sign at. */
   masterKeyId?: string;
   derivationPath?: string;
+  origin?: UserActionEvidence | null;
+  walletId?: string | null;
+  generation?: number;
 }
 
 export interface DeriveInput {
@@ -114,6 +117,12 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     // master's), by signer set. Each is handed out once: taken from here before it is used.
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS presignatures (
       presignature_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, parties TEXT NOT NULL, created TEXT NOT NULL)`);
+    // For resharing a key onto a new holder: the request that created it (the new holder derives
+    // the key's binding from it, the others check it against theirs), its wallet, and its share
+    // generation (every reshare moves it on). Keys from before these columns cannot be reshared.
+    if (!columns.has("origin")) ctx.storage.sql.exec("ALTER TABLE keys ADD COLUMN origin TEXT");
+    if (!columns.has("wallet_id")) ctx.storage.sql.exec("ALTER TABLE keys ADD COLUMN wallet_id TEXT");
+    if (!columns.has("generation")) ctx.storage.sql.exec("ALTER TABLE keys ADD COLUMN generation INTEGER NOT NULL DEFAULT 0");
   }
 
   /** Keys whose pool is being refilled now (one refill at a time per key). */
@@ -150,8 +159,10 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
         const start = this.turn++ % key.parties.length;
         const signers = [...key.parties.slice(start), ...key.parties.slice(0, start)].slice(0, key.threshold).sort((a, b) => a.index - b.index);
         const a = { ...this.authorization({ edgeId, keyId: shareKeyId, scheme: key.scheme, parties: signers }), kind: "presign" } as Authorization;
-        const coordinator = await this.coordinator(peerSeed, cfg);
-        const out = await coordinator.presign({ nodes: this.addresses(cfg), authorization: this.seal(a, authKey, undefined) });
+        // Holders an org's log added (a reshare's replacement) are dialled at their join request's addresses.
+        const extra = key.origin ? await this.orgNodes(key.origin.orgId) : [];
+        const coordinator = await this.coordinator(peerSeed, cfg, extra);
+        const out = await coordinator.presign({ nodes: this.addresses(cfg, extra), authorization: this.seal(a, authKey, undefined) });
         if (out.publicKey !== key.publicKey) throw new Error(`the nodes presigned for key ${out.publicKey}, not ${key.publicKey}`);
         this.ctx.storage.sql.exec("INSERT INTO presignatures (presignature_id, key_id, parties, created) VALUES (?, ?, ?, ?)", out.presignatureId, shareKeyId, JSON.stringify(signers), new Date().toISOString());
         made++;
@@ -204,17 +215,29 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     return success({ cfg: cfg.data, edgeId: this.env.TESSERA_EDGE_ID ?? "edge-local", authKey: hexToBytes(authKey.data), peerSeed: hexToBytes(peerSeed.data) });
   }
 
-  private coordinator(peerSeed: Uint8Array, cfg: ShareHolderConfig): Promise<MpcCoordinator> {
+  /** The peers the edge may dial: the deployment's nodes, and the nodes an org's log added (grows as they are added). */
+  private readonly allowed = new Set<string>();
+
+  private coordinator(peerSeed: Uint8Array, cfg: ShareHolderConfig, extra: ShareHolderAddress[] = []): Promise<MpcCoordinator> {
     const viaRelays = cfg.nodes.some((n) => n.multiaddrs.some((a) => a.includes("/p2p-circuit")));
-    this.peer ??= createEdgePeer(peerSeed, new Set(cfg.nodes.map((n) => n.peerId)), { viaRelays }).catch((e) => {
+    for (const n of [...cfg.nodes, ...extra]) this.allowed.add(n.peerId);
+    this.peer ??= createEdgePeer(peerSeed, this.allowed, { viaRelays }).catch((e) => {
       this.peer = undefined;
       throw e;
     });
     return this.peer.then((host) => new MpcCoordinator(host, { timeoutMs: CEREMONY_TIMEOUT_MS }));
   }
 
-  private addresses(cfg: ShareHolderConfig): ShareHolderAddress[] {
-    return cfg.nodes.map((n) => ({ peerId: n.peerId, multiaddrs: n.multiaddrs, ...(n.region ? { region: n.region } : {}) }));
+  private addresses(cfg: ShareHolderConfig, extra: ShareHolderAddress[] = []): ShareHolderAddress[] {
+    return [...cfg.nodes.map((n) => ({ peerId: n.peerId, multiaddrs: n.multiaddrs, ...(n.region ? { region: n.region } : {}) })), ...extra];
+  }
+
+  /** Nodes the org's governance log added, where the edge dials them (from their join requests). */
+  private async orgNodes(orgId: string): Promise<ShareHolderAddress[]> {
+    const log = await this.env.ORG.getByName(orgId).shareHolderLog();
+    return Object.entries(log ?? {})
+      .filter(([, h]) => h.edgeAddresses && h.edgeAddresses.length > 0)
+      .map(([peerId, h]) => ({ peerId, multiaddrs: h.edgeAddresses!, ...(h.region ? { region: h.region } : {}) }));
   }
 
   /** The org's governance head and newest entries (null: the org has no root of trust). */
@@ -297,20 +320,37 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     const conf = this.config();
     if (!conf.ok) return conf;
     const { cfg, edgeId, authKey, peerSeed } = conf.value;
-    const parties: Party[] = cfg.nodes.map((n) => ({ index: n.index, peerId: n.peerId })).sort((a, b) => a.index - b.index);
+    // The org's holders: the deployment's nodes, each retired one replaced by the node the log named.
+    const log: Record<string, ShareHolderState> = (await this.env.ORG.getByName(input.userAction.orgId).shareHolderLog()) ?? {};
+    const holderAt = (peerId: string): string | null => {
+      const seen = new Set<string>();
+      let p: string | null = peerId;
+      while (p && log[p]?.active === false && !seen.has(p)) {
+        seen.add(p);
+        p = log[p]!.replacement ?? null;
+      }
+      return p;
+    };
+    const parties: Party[] = cfg.nodes
+      .map((n) => ({ index: n.index, peerId: holderAt(n.peerId) }))
+      .filter((p): p is Party => p.peerId !== null)
+      .sort((a, b) => a.index - b.index);
     const a = { ...this.authorization({ edgeId, keyId: input.keyId, scheme: input.scheme, parties }), kind: "keygen", threshold: cfg.threshold, walletId: input.walletId, userAction: input.userAction } as Authorization;
     try {
       const feed = await this.governanceFeed(input.userAction.orgId);
-      const coordinator = await this.coordinator(peerSeed, cfg);
-      const out = await coordinator.keygen({ nodes: this.addresses(cfg), authorization: this.seal(a, authKey, feed?.head), ...(feed ? { governance: feed.entries } : {}) });
+      const extra = await this.orgNodes(input.userAction.orgId);
+      const coordinator = await this.coordinator(peerSeed, cfg, extra);
+      const out = await coordinator.keygen({ nodes: this.addresses(cfg, extra), authorization: this.seal(a, authKey, feed?.head), ...(feed ? { governance: feed.entries } : {}) });
       this.ctx.storage.sql.exec(
-        "INSERT INTO keys (key_id, scheme, threshold, parties, public_key, created) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO keys (key_id, scheme, threshold, parties, public_key, created, origin, wallet_id, generation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
         input.keyId,
         input.scheme,
         cfg.threshold,
         JSON.stringify(parties),
         out.publicKey,
         new Date().toISOString(),
+        JSON.stringify(input.userAction),
+        input.walletId,
       );
       return success({ publicKey: out.publicKey });
     } catch (e) {
@@ -319,7 +359,7 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
   }
 
   private storedKey(keyId: string): KeyRow | undefined {
-    const row = this.ctx.storage.sql.exec<Row>("SELECT scheme, threshold, parties, public_key, master_key_id, derivation_path FROM keys WHERE key_id = ?", keyId).toArray()[0];
+    const row = this.ctx.storage.sql.exec<Row>("SELECT scheme, threshold, parties, public_key, master_key_id, derivation_path, origin, wallet_id, generation FROM keys WHERE key_id = ?", keyId).toArray()[0];
     if (!row) return undefined;
     return {
       scheme: String(row.scheme) as MpcScheme,
@@ -328,7 +368,11 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
       publicKey: String(row.public_key),
       ...(row.master_key_id ? { masterKeyId: String(row.master_key_id) } : {}),
       ...(row.derivation_path ? { derivationPath: String(row.derivation_path) } : {}),
+      origin: row.origin ? (JSON.parse(String(row.origin)) as UserActionEvidence) : null,
+      walletId: row.wallet_id ? String(row.wallet_id) : null,
+      generation: Number(row.generation ?? 0),
     };
+
   }
 
   /**
@@ -411,21 +455,80 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     return out;
   }
 
+  private hasDerived(keyId: string): boolean {
+    return this.ctx.storage.sql.exec<Row>("SELECT 1 FROM keys WHERE master_key_id = ? LIMIT 1", keyId).toArray().length > 0;
+  }
+
   /** Keys held with `peerId` that retiring it with this replacement could not move. */
   async keysStuckWith(peerId: string, replacement: string | null): Promise<string[]> {
     return this.keysWith(peerId)
-      .filter(({ key }) => replacement === null || key.parties.some((p) => p.peerId === replacement) || !this.canReshare(key))
+      .filter(({ keyId, key }) => replacement === null || key.parties.some((p) => p.peerId === replacement) || !this.canReshare(key) || this.hasDerived(keyId))
       .map(({ keyId }) => keyId);
   }
 
-  private canReshare(_key: KeyRow): boolean {
-    return false;
+  /**
+   * Keys generated before the coordinator kept their origin cannot be reshared; nor, yet, a master
+   * key with derived wallets or a derived key (its holders' records name the parties too).
+   */
+  private canReshare(key: KeyRow): boolean {
+    return Boolean(key.origin) && !key.masterKeyId;
   }
 
-  /** Moves every key held with the retired node onto its replacement, then has the node erase its shares. */
+  /**
+   * Moves every key held with the retired node onto its replacement (a reshare: the replacement
+   * takes the retired node's party index, every share is refreshed), then has the retired node
+   * erase its shares. The org's log already retired the node: every participant checks the
+   * reshare against it, and the retired node erases only because its own copy of the log says so.
+   */
   async retire(input: { orgId: string; peerId: string; replacement: string | null; userAction: UserActionEvidence }): Promise<Outcome<RetireOutcome>> {
-    void input;
-    return success({ reshared: [], erased: null });
+    const conf = this.config();
+    if (!conf.ok) return conf;
+    const { cfg, edgeId, authKey, peerSeed } = conf.value;
+    const feed = await this.governanceFeed(input.orgId);
+    if (!feed) return failure(409, "This organisation has no governance log");
+    const extra = await this.orgNodes(input.orgId);
+    const nodes = this.addresses(cfg, extra);
+    const coordinator = await this.coordinator(peerSeed, cfg, extra);
+    const reshared: string[] = [];
+    for (const { keyId, key } of this.keysWith(input.peerId)) {
+      if (!input.replacement || !key.origin) return failure(409, `Key ${keyId} is held with ${input.peerId} and cannot be reshared`);
+      const retiredParty = key.parties.find((p) => p.peerId === input.peerId)!;
+      const parties = key.parties.map((p) => (p.peerId === input.peerId ? { index: p.index, peerId: input.replacement! } : p));
+      const a = {
+        ...this.authorization({ edgeId, keyId, scheme: key.scheme, parties }),
+        kind: "reshare",
+        target: { index: retiredParty.index, peerId: input.replacement },
+        retired: input.peerId,
+        threshold: key.threshold,
+        publicKey: key.publicKey,
+        generation: key.generation ?? 0,
+        ...(key.walletId ? { walletId: key.walletId } : {}),
+        origin: key.origin,
+        userAction: input.userAction,
+      } as Authorization;
+      try {
+        const out = await coordinator.reshare({ nodes, authorization: this.seal(a, authKey, feed.head), governance: feed.entries });
+        if (out.publicKey !== key.publicKey) return failure(503, `The reshare of key ${keyId} returned another public key`);
+      } catch (e) {
+        return ceremonyFailure(e);
+      }
+      this.ctx.storage.sql.exec("UPDATE keys SET parties = ?, generation = generation + 1 WHERE key_id = ?", JSON.stringify(parties), keyId);
+      // Presignatures were made with the old shares and signer sets: the nodes refuse them now.
+      this.ctx.storage.sql.exec("DELETE FROM presignatures WHERE key_id = ?", keyId);
+      reshared.push(keyId);
+    }
+    // The retired node erases what it holds of the org's keys, on its own log's word.
+    const node = nodes.find((n) => n.peerId === input.peerId);
+    let erased: RetireOutcome["erased"] = null;
+    if (node) {
+      try {
+        const answer = await coordinator.retire(node, input.orgId, feed.entries);
+        erased = answer.type === "erased" ? { ok: true, shares: answer.shares } : { ok: false, message: answer.reason };
+      } catch (e) {
+        erased = { ok: false, message: `could not reach it: ${(e as Error).message}` };
+      }
+    }
+    return success({ reshared, erased });
   }
 
   /**
@@ -489,8 +592,9 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
       } as Authorization;
       try {
         const feed = await this.governanceFeed(input.userAction.orgId);
-        const coordinator = await this.coordinator(peerSeed, cfg);
-        const out = await coordinator.sign({ nodes: this.addresses(cfg), authorization: this.seal(a, authKey, feed?.head), publicKey: key.publicKey, ...(feed ? { governance: feed.entries } : {}) });
+        const extra = await this.orgNodes(input.userAction.orgId);
+        const coordinator = await this.coordinator(peerSeed, cfg, extra);
+        const out = await coordinator.sign({ nodes: this.addresses(cfg, extra), authorization: this.seal(a, authKey, feed?.head), publicKey: key.publicKey, ...(feed ? { governance: feed.entries } : {}) });
         refill();
         return success({ signature: out.signature, ...(out.recid !== undefined ? { recid: out.recid } : {}), publicKey: out.publicKey });
       } catch (e) {
