@@ -65,7 +65,7 @@ describe("reshare onto a replacement", () => {
         const mixed = [old[0]!, fresh[1]!, fresh[2]!];
         expect(() => sign(mixed, [1, other], message)).toThrow(MpcError);
       }
-    });
+    }, 240_000);
 
     it(`${scheme}: a helper that lies to the replacement, or a key other than the expected one, yields no share`, () => {
       const old = keygen(scheme);
@@ -81,6 +81,6 @@ describe("reshare onto a replacement", () => {
       // A key other than the one the helpers hold (ECDSA: any point; FROST: another group's key).
       const other = scheme === "ecdsa-secp256k1" ? secp256k1.getPublicKey(secp256k1.utils.randomSecretKey(), true) : keygen(scheme)[0]!.publicKey();
       expect(() => reshare(old, 1, { publicKey: other })).toThrow(MpcError);
-    });
+    }, 240_000);
   }
 });
