@@ -481,8 +481,9 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
    * reshare against it, and the retired node erases only because its own copy of the log says so.
    */
   async retire(input: { orgId: string; peerId: string; replacement: string | null; userAction: UserActionEvidence }): Promise<Outcome<RetireOutcome>> {
+    const held = this.keysWith(input.peerId);
     const conf = this.config();
-    if (!conf.ok) return conf;
+    if (!conf.ok) return held.length > 0 ? conf : success({ reshared: [], erased: null });
     const { cfg, edgeId, authKey, peerSeed } = conf.value;
     const feed = await this.governanceFeed(input.orgId);
     if (!feed) return failure(409, "This organisation has no governance log");
@@ -490,7 +491,7 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     const nodes = this.addresses(cfg, extra);
     const coordinator = await this.coordinator(peerSeed, cfg, extra);
     const reshared: string[] = [];
-    for (const { keyId, key } of this.keysWith(input.peerId)) {
+    for (const { keyId, key } of held) {
       if (!input.replacement || !key.origin) return failure(409, `Key ${keyId} is held with ${input.peerId} and cannot be reshared`);
       const retiredParty = key.parties.find((p) => p.peerId === input.peerId)!;
       const parties = key.parties.map((p) => (p.peerId === input.peerId ? { index: p.index, peerId: input.replacement! } : p));
