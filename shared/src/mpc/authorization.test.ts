@@ -302,3 +302,80 @@ describe("a wallet derived from a master key (deriveFrom)", () => {
     });
   });
 });
+
+describe("reshare: only as the org's governance log orders it", () => {
+  const NEW = "12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo";
+  const spki = credentialKeyId(userPem)!;
+  const owned: KeyRecordView = { ...key, owner: "us-1", publicKey: `02${"11".repeat(32)}`, generation: 0 };
+  const origin = evidence("POST", "/wallets", { network: "EthereumSepolia" });
+  const retire = (peer = PEERS[0]!, body: unknown = { replacement: NEW }) => evidence("POST", `/tessera/share-holders/${peer}/retire`, body);
+  const retiredInFavourOfNew = { [PEERS[0]!]: { active: false, replacement: NEW }, [NEW]: { active: true, region: "sa" } };
+  const state = (o: { ops?: string[]; holders?: GovernanceState["shareHolders"] } = {}): GovernanceState =>
+    ({
+      orgId: "or-1",
+      roots: ["00"],
+      identities: { "us-1": { kind: "User", active: true, credentials: { "cu-1": { key: spki, active: true } } } },
+      permissions: { "pm-1": { operations: o.ops ?? ["ShareHolders:Retire"], archived: false } },
+      assignments: { "as-1": { permissionId: "pm-1", identityId: "us-1" } },
+      shareHolders: o.holders ?? retiredInFavourOfNew,
+      head: { length: 5, hash: "cd".repeat(32) },
+    }) as GovernanceState;
+  const reshareAuth = (over: Record<string, unknown> = {}) =>
+    ({
+      version: 1,
+      kind: "reshare",
+      edgeId: "edge-1",
+      sessionId: "77".repeat(32),
+      keyId: "key-1",
+      scheme: "ecdsa-secp256k1",
+      parties: [{ index: 1, peerId: NEW }, key.parties[1]!, key.parties[2]!],
+      nonce: "88".repeat(16),
+      issuedAt: now,
+      expiresAt: now + 60_000,
+      target: { index: 1, peerId: NEW },
+      retired: PEERS[0]!,
+      threshold: 2,
+      publicKey: owned.publicKey!,
+      generation: 0,
+      walletId: "wa-1",
+      origin,
+      userAction: retire(),
+      ...over,
+    }) as Authorization;
+  const governedAuth = (a: Authorization) => {
+    const g = { ...a, governance: { length: 5, hash: "cd".repeat(32) } } as Authorization;
+    return signAuthorization({ ...g, sessionId: governedSessionId(g) } as Authorization, edgeKey);
+  };
+  const at = (self: string, s: GovernanceState | null = state()) =>
+    context({ expectedKind: "reshare", self, key: (id) => (id === "key-1" && self !== NEW ? owned : undefined), governance: async () => s });
+
+  it("a holder and the replacement accept the reshare the log ordered; the replacement takes the key's binding from its origin", async () => {
+    expect(await code(governedAuth(reshareAuth()), at(PEERS[1]!))).toBe("ok");
+    const r = await verifyAuthorization(governedAuth(reshareAuth()), at(NEW));
+    expect(r.ok && r.binding).toEqual({ orgId: "or-1", walletId: "wa-1", network: "EthereumSepolia", derivationPath: null, credentials: [spki], owner: "us-1" });
+  });
+
+  it("refuses a reshare the log did not order: no retirement, another replacement, a replacement it never added, an ungoverned org", async () => {
+    expect(await code(governedAuth(reshareAuth()), at(PEERS[1]!, state({ holders: { [NEW]: { active: true } } })))).toBe("governance");
+    const other = "12D3KooWAeHaPCnhjjLzfoxyngGHbREYxKKA2VJZMLzqnspGsVeD";
+    expect(await code(governedAuth(reshareAuth()), at(PEERS[1]!, state({ holders: { [PEERS[0]!]: { active: false, replacement: other }, [NEW]: { active: true } } })))).toBe("governance");
+    expect(await code(governedAuth(reshareAuth()), at(NEW, state({ holders: { [PEERS[0]!]: { active: false, replacement: NEW } } })))).toBe("governance");
+    expect(await code(governedAuth(reshareAuth()), at(PEERS[1]!, null))).toBe("governance");
+  });
+
+  it("refuses an administrator without ShareHolders:Retire, and a user action that is not this retirement", async () => {
+    expect(await code(governedAuth(reshareAuth()), at(PEERS[1]!, state({ ops: ["ShareHolders:Create"] })))).toBe("governance");
+    expect(await code(governedAuth(reshareAuth({ userAction: retire(PEERS[2]!) })), at(PEERS[1]!))).toBe("intent");
+    expect(await code(governedAuth(reshareAuth({ userAction: evidence("POST", "/permissions", { name: "p", operations: [] }) })), at(PEERS[1]!))).toBe("intent");
+  });
+
+  it("a holder refuses parties other than its key's with the retired index moved, and a shape or origin it did not record", async () => {
+    // The edge slips the new node in at another holder's index (that holder moved to the retired one's).
+    expect(await code(governedAuth(reshareAuth({ parties: [{ index: 1, peerId: PEERS[1]! }, { index: 2, peerId: NEW }, key.parties[2]!], target: { index: 2, peerId: NEW } })), at(PEERS[2]!))).toBe("mismatch");
+    expect(await code(governedAuth(reshareAuth({ publicKey: `03${"22".repeat(32)}` })), at(PEERS[1]!))).toBe("mismatch");
+    expect(await code(governedAuth(reshareAuth({ generation: 1 })), at(PEERS[1]!))).toBe("mismatch");
+    expect(await code(governedAuth(reshareAuth({ walletId: "wa-2" })), at(PEERS[1]!))).toBe("mismatch");
+    // The replacement refuses a key it already holds.
+    expect(await code(governedAuth(reshareAuth()), context({ expectedKind: "reshare", self: NEW, key: () => owned, governance: async () => state() }))).toBe("mismatch");
+  });
+});
