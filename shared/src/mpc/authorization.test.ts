@@ -378,4 +378,11 @@ describe("reshare: only as the org's governance log orders it", () => {
     // The replacement refuses a key it already holds.
     expect(await code(governedAuth(reshareAuth()), context({ expectedKind: "reshare", self: NEW, key: () => owned, governance: async () => state() }))).toBe("mismatch");
   });
+
+  it("once the log retired a holder, a signature naming it is refused; without it, the same request passes", async () => {
+    const governedSign = (parties: Authorization["parties"]) => governedAuth(signAuth({ parties }));
+    const signing = context({ expectedKind: "sign", self: PEERS[1]!, key: (id) => (id === "key-1" ? owned : undefined), governance: async () => state() });
+    expect(await code(governedSign(key.parties.slice(0, 2)), signing)).toBe("governance");
+    expect(await code(governedSign(key.parties.slice(1, 3)), signing)).toBe("ok");
+  });
 });
