@@ -42,7 +42,8 @@ function run(cmd: string, args: string[]) {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "tessera-reshare-"));
-  net = await startLocalNetwork({ stateDir: dir, chain: false, solana: false, bitcoin: false });
+  // The edge's and nodes' own words, printed when something goes wrong (errors only).
+  net = await startLocalNetwork({ stateDir: dir, chain: false, solana: false, bitcoin: false, log: (source, line) => void (/error|exception|refused|failed/i.test(line) && console.error(`[${source}] ${line.slice(0, 600)}`)) });
   cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
   await governLocalOrg(net, cfg);
   dfns = new DfnsApiClient({ baseUrl: cfg.baseUrl, authToken: cfg.authToken, signer: new AsymmetricKeySigner({ credId: cfg.credId, privateKey: cfg.privateKeyPem }) });
