@@ -91,10 +91,17 @@ try {
   for (const ms of [0, DELAY_MS]) {
     delay.ms = ms;
     for (let k = 0; k < 3; k++) await sign();
-    const before = new Map([...hops].map(([k, v]) => [k, v.bytes]));
+    const before = new Map([...hops].map(([k, v]) => [k, { bytes: v.bytes, connections: v.connections }]));
     const signature = await measure(N, sign);
-    const bytesPerSignature = Object.fromEntries([...hops].map(([k, v]) => [k, Math.round((v.bytes - before.get(k)) / N)]).filter(([, b]) => b > 0));
-    out[`delay_${ms}ms`] = { generate_signature_sdk: signature, create_wallet_derive_from_sdk: await measure(Math.min(N, 15), derive), signed_noop_sdk: await measure(Math.min(N, 15), noop), bytes_per_signature_by_hop: bytesPerSignature };
+    const bytesPerSignature = Object.fromEntries([...hops].map(([k, v]) => [k, Math.round((v.bytes - before.get(k).bytes) / N)]).filter(([, b]) => b > 0));
+    const newConnections = Object.fromEntries([...hops].map(([k, v]) => [k, v.connections - before.get(k).connections]).filter(([, n]) => n > 0));
+    out[`delay_${ms}ms`] = {
+      generate_signature_sdk: signature,
+      create_wallet_derive_from_sdk: await measure(Math.min(N, 15), derive),
+      signed_noop_sdk: await measure(Math.min(N, 15), noop),
+      bytes_per_signature_by_hop: bytesPerSignature,
+      new_connections_during_the_signatures_by_hop: newConnections,
+    };
     console.log(`delay ${ms} ms`, JSON.stringify(out[`delay_${ms}ms`]));
   }
 
