@@ -33,6 +33,8 @@ export interface Env extends NetworkEnv {
   SHARE_HOLDERS: DurableObjectNamespace<ShareHolders>;
   /** "org" (default): one coordinator object per organisation; "deployment": one for all (as before sharding). */
   TESSERA_COORDINATOR_SHARDS?: string;
+  /** "off": ECDSA signatures never use presignatures (the bench's comparison of both paths); default on. */
+  TESSERA_PRESIGNATURES?: string;
   /** JSON {threshold, nodes:[{index, peerId, multiaddrs, region}]}: the share holders (websocket addresses). */
   TESSERA_SHARE_HOLDERS?: string;
   /** 32-byte hex Ed25519 secret key that signs ceremony authorizations (nodes know its public key). */

@@ -566,9 +566,10 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     let anyAccepted = false;
     const shareKeyId = key.masterKeyId ?? input.keyId;
     // ECDSA: one online round from a presignature when the pool has one (the first attempt only).
-    let presignature = key.scheme === "ecdsa-secp256k1" ? this.takePresignature(shareKeyId) : undefined;
+    const presigning = key.scheme === "ecdsa-secp256k1" && this.env.TESSERA_PRESIGNATURES !== "off";
+    let presignature = presigning ? this.takePresignature(shareKeyId) : undefined;
     const refill = () => {
-      if (key.scheme === "ecdsa-secp256k1") void this.refillPresignatures(shareKeyId);
+      if (presigning) void this.refillPresignatures(shareKeyId);
     };
     let excluded = new Set<string>();
     let last: unknown;
