@@ -8,7 +8,7 @@
 // it time to), then, after restarting the edge with TESSERA_PRESIGNATURES=off, today's three-round
 // path on the same wallet.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { register } from "tsx/esm/api";
@@ -56,7 +56,7 @@ try {
     }
     return out;
   };
-  const PAUSE_MS = 60;
+  const PAUSE_MS = Number(process.env.BENCH_PAUSE_MS ?? 300);
   const presigned = await series(PAUSE_MS);
   await net.restartApi({ vars: { TESSERA_PRESIGNATURES: "off" } });
   const signature = await series(PAUSE_MS);
@@ -76,6 +76,7 @@ try {
     benchmark: "api-signature",
     date: new Date().toISOString(),
     runtime: `wrangler dev --local (workerd) + 3 mpc-node processes (2-of-3 DKLs23 over libp2p websockets/tcp on loopback); @dfns/sdk client, sequential, a signed no-op and a ${PAUSE_MS} ms pause after each signature`,
+    load_average_1m: +loadavg()[0].toFixed(2),
     wallet_keygen_ms: +keygenMs.toFixed(0),
     generate_signature_sdk_presigned: pre,
     generate_signature_sdk: sig,
