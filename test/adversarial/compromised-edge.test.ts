@@ -15,10 +15,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateKeyPairFromSeed } from "@libp2p/crypto/keys";
 import { ed25519 } from "@noble/curves/ed25519.js";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import type { Libp2p } from "libp2p";
-import { serializeTransaction } from "viem";
+import { keccak256, serializeTransaction } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UserActionEvidence } from "../../shared/src/dfns/wire.js";
 import type { GovernanceHead } from "../../shared/src/governance/log.js";
@@ -310,6 +311,57 @@ describe("an attacker holding the edge's authorization key and libp2p seed, with
       await refusedByAll(governed(keygen), "governance", /not in the org's governance log/);
     }
   }, 180_000);
+
+  it("(6) cannot get an EVM transaction signed whose fee exceeds the org's ceiling or whose nonce skips ahead", async () => {
+    // The org's governance caps fees on Sepolia: a user-action-signed PUT that exists only as a log entry.
+    const gwei = 10n ** 9n;
+    const ceiling = { maxFee: String(21_000n * 50n * gwei), maxPriorityFeePerGas: String(2n * gwei) };
+    const set = await rig.root.signed("PUT", "/tessera/fee-ceilings/EthereumSepolia", ceiling);
+    expect(set.status, await set.clone().text()).toBe(200);
+    expect(await getJson(rig.root, "/tessera/fee-ceilings")).toEqual({ items: [{ network: "EthereumSepolia", ...ceiling }] });
+    // Two genuine signatures carry the entry to every node (the edge rotates its signers).
+    for (const n of [1, 2]) expect((await rig.dfns.wallets.generateSignature({ walletId: wallet.id, body: { kind: "Hash", hash: hashOf(`ceiling ${n}`) } })).status).toBe("Signed");
+    head = governanceHead();
+
+    // The user's genuine, fresh transfer request; the attacker builds the transaction.
+    const user = pemCredential(rig.cfg.privateKeyPem);
+    const to = "0x000000000000000000000000000000000000dEaD";
+    const body = { kind: "Native", to, amount: "1000" };
+    const path = `/wallets/${wallet.id}/transfers`;
+    const now = Math.floor(Date.now() / 1000);
+    const challenge = userActionChallenge({ method: "POST", path, payload: JSON.stringify(body), orgId: rig.cfg.orgId, subject: serviceAccountId, nonce: "fees-1", issuedAt: now, expiry: now + 300 });
+    const clientData = utf8(JSON.stringify({ type: "key.get", challenge }));
+    const evidence: UserActionEvidence = {
+      ...signedHash.evidence,
+      path,
+      payload: JSON.stringify(body),
+      nonce: "fees-1",
+      expiry: now + 300,
+      challenge,
+      assertion: { clientData: encodeBase64Url(clientData), signature: encodeBase64Url(await user.sign(clientData)), authenticatorData: null, userHandle: null },
+    };
+    const tx = (o: { nonce?: number; maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint; gas?: bigint }) =>
+      serializeTransaction({ chainId: 11155111, type: "eip1559", to, value: 1000n, nonce: 0, gas: 21_000n, maxFeePerGas: 30n * gwei, maxPriorityFeePerGas: gwei, ...o });
+    const transfer = (transaction: string) => ({ kind: "Transfer" as const, network: "EthereumSepolia", transfer: body, transaction });
+    // A "proof" that nonce 4 was signed: a transaction at nonce 4, signed by the attacker's own key.
+    const other = secp256k1.utils.randomSecretKey();
+    const at4 = tx({ nonce: 4 });
+    const forged = { transaction: at4, signature: bytesToHex(secp256k1.sign(hexToBytes(keccak256(at4).slice(2)), other, { prehash: false })) };
+    for (const pair of pairs) {
+      const o = { keyId: wallet.keyId, scheme: "ecdsa-secp256k1" as const, parties: signers(pair), userAction: evidence };
+      // Exactly what the user asked for, paying 1000 gwei per gas: 21 000 000 gwei of fees to a proposer.
+      await refusedByAll(governed(attacker.edge.signIntent({ ...o, intent: transfer(tx({ maxFeePerGas: 1000n * gwei })) })), "governance", /above the org's ceiling/);
+      // The same fee spread over a gas limit 100 times what a transfer needs.
+      await refusedByAll(governed(attacker.edge.signIntent({ ...o, intent: transfer(tx({ gas: 2_100_000n })) })), "governance", /above the org's ceiling/);
+      // A tip above the ceiling.
+      await refusedByAll(governed(attacker.edge.signIntent({ ...o, intent: transfer(tx({ maxPriorityFeePerGas: 5n * gwei })) })), "governance", /tips .* above the org's ceiling/);
+      // Fees within the ceiling, pre-signed for a future nonce (no transaction of this key was ever signed on Sepolia).
+      await refusedByAll(governed(attacker.edge.signIntent({ ...o, intent: transfer(tx({ nonce: 5 })) })), "intent", /nonce 5 skips ahead/);
+      // The same, with a forged proof that nonce 4 was signed.
+      const withProof = attacker.edge.signIntent({ ...o, intent: transfer(tx({ nonce: 5 })) });
+      await refusedByAll(governed(attacker.edge.authorize({ ...withProof.authorization, nonceProof: forged } as never)), "intent", /nonce 5 skips ahead/);
+    }
+  }, 240_000);
 
   it("(7) cannot sign with a credential whose identity's deactivation is in the log", async () => {
     // A second service account with its own key, made through the API (both entries go to the log).

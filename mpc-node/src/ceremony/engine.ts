@@ -72,6 +72,9 @@ export interface EngineStore {
   isBanned(keyId: string, peerId: string): boolean;
   ban(keyId: string, peerId: string, reason: string, now: number): void;
   claim: (c: Parameters<AuthorizationContext["claim"]>[0], now: number) => ReturnType<AuthorizationContext["claim"]>;
+  /** The highest EVM nonce signed in a scope (key and chain); absent: the nonce rule is off (test stand-ins). */
+  evmNonce?(scope: string): number | null;
+  recordEvmNonce?(scope: string, nonce: number, now: number): void;
 }
 
 export interface RoundTransport {
@@ -219,6 +222,7 @@ export class CeremonyEngine {
         ...(book ? { governance: (orgId: string) => book.state(orgId) } : {}),
         isBanned: (keyId, peerId) => store.isBanned(keyId, peerId),
         claim: (c) => store.claim(c, clock.now()),
+        ...(store.evmNonce ? { evmNonce: (scope: string) => store.evmNonce!(scope) } : {}),
       });
     } catch (e) {
       // A check that throws instead of answering is a bug; the request is refused all the same.
@@ -363,6 +367,8 @@ export class CeremonyEngine {
       this.log({ event: "session-failed", sessionId: a.sessionId, kind: a.kind, code: failure.code, message: failure.message, culprits: failure.culprits, ms: timings.totalMs });
       return { type: "failure", sessionId: a.sessionId, error: failure };
     }
+    // The nonce is signed now: the next one may follow it (shared/src/chains/evm/fees.ts).
+    if (check.evmNonce) store.recordEvmNonce?.(check.evmNonce.scope, check.evmNonce.nonce, finishedAt);
     this.o.audit.append({ ...base, outcome: "ok", result: resultForAudit(settled.result), ...settled.audit, peerHeads, timings });
     this.log({ event: "session-finished", sessionId: a.sessionId, kind: a.kind, keyId: a.keyId, ms: timings.totalMs });
     return { type: "result", sessionId: a.sessionId, result: settled.result };

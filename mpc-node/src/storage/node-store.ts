@@ -119,6 +119,11 @@ CREATE TABLE IF NOT EXISTS governance_entries (
   hash TEXT NOT NULL,
   PRIMARY KEY (org_id, idx)
 ) STRICT;
+CREATE TABLE IF NOT EXISTS evm_nonces (
+  scope TEXT PRIMARY KEY,
+  nonce INTEGER NOT NULL,
+  at INTEGER NOT NULL
+) STRICT;
 CREATE TABLE IF NOT EXISTS audit_head (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   seq INTEGER NOT NULL,
@@ -505,6 +510,16 @@ export class NodeStore {
       record: r.record,
       at: r.at,
     }));
+  }
+
+  /** The highest EVM transaction nonce this node signed for a key on a chain (shared/src/chains/evm/fees.ts nonceScope). */
+  evmNonce(scope: string): number | null {
+    const row = this.stmt("SELECT nonce FROM evm_nonces WHERE scope = ?").get(scope) as { nonce: number } | undefined;
+    return row ? row.nonce : null;
+  }
+
+  recordEvmNonce(scope: string, nonce: number, now: number): void {
+    this.stmt("INSERT INTO evm_nonces (scope, nonce, at) VALUES (?, ?, ?) ON CONFLICT (scope) DO UPDATE SET nonce = max(nonce, excluded.nonce), at = excluded.at").run(scope, nonce, now);
   }
 
   /** Nonces of authorizations that expired long ago can go: an expired one is refused anyway. */

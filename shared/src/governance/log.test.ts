@@ -145,4 +145,18 @@ describe("governance log", () => {
     s = await apply(s, entry(s, action(root, "us-root", "DELETE", "/v2/policies/pl-1", {}), { type: "PolicySet", policy: archived }));
     expect(s.policies?.["pl-1"]).toMatchObject({ status: "Archived", version: 2 });
   });
+
+  it("a fee ceiling is set only by a holder of Policies:Update, exactly as requested, and cleared with nulls", async () => {
+    let s = genesis(ORG, [root.pem], "pm-root");
+    const path = "/tessera/fee-ceilings/EthereumSepolia";
+    const asked = { maxFee: "1000", maxPriorityFeePerGas: "10" };
+    const effect: GovernanceEffect = { type: "FeeCeilingSet", network: "EthereumSepolia", ...asked };
+    expect(await applyEntry(s, entry(s, action(root, "us-root", "PUT", path, asked), { ...effect, maxFee: "1000000" }))).toMatchObject({ ok: false, reason: expect.stringMatching(/not the one requested/) });
+    expect(await applyEntry(s, entry(s, action(root, "us-root", "PUT", "/tessera/fee-ceilings/Ethereum", asked), effect))).toMatchObject({ ok: false, reason: expect.stringMatching(/does not match/) });
+    expect(await applyEntry(s, entry(s, action(key(), "us-root", "PUT", path, asked), effect))).toMatchObject({ ok: false, reason: expect.stringMatching(/not in the org's governance log/) });
+    s = await apply(s, entry(s, action(root, "us-root", "PUT", path, asked), effect));
+    expect(s.feeCeilings).toEqual({ EthereumSepolia: asked });
+    s = await apply(s, entry(s, action(root, "us-root", "PUT", path, {}), { ...effect, maxFee: null, maxPriorityFeePerGas: null }));
+    expect(s.feeCeilings).toEqual({});
+  });
 });

@@ -21,6 +21,7 @@ import { canonicalJson } from "../mpc/canonical-json.js";
 import { joinRequestSchema, verifyJoinRequest } from "./join-request.js";
 import { actionSchema, filtersSchema, policyBodySchema, ruleSchema } from "../policy/schema.js";
 import type { Policy } from "../policy/types.js";
+import type { FeeCeiling } from "../chains/evm/fees.js";
 import { operationFor } from "./operations.js";
 
 export const GOVERNANCE_DOMAIN = "tessera.governance.v1";
@@ -28,6 +29,7 @@ export const GENESIS_HASH = "0".repeat(64);
 
 const id = z.string().min(1).max(128);
 const pem = z.string().min(1).max(8192);
+const weiAmount = z.string().regex(/^(0|[1-9][0-9]{0,77})$/);
 
 export const governanceEffect = z.discriminatedUnion("type", [
   /** POST /auth/service-accounts, POST /auth/users: a new identity, with the credentials it starts with. */
@@ -73,6 +75,8 @@ export const governanceEffect = z.discriminatedUnion("type", [
       dateUpdated: z.string().max(64),
     }),
   }),
+  /** PUT /tessera/fee-ceilings/:network: the largest fee (wei per transaction) and tip (wei per gas) the nodes sign on that network; null: not capped. */
+  z.strictObject({ type: z.literal("FeeCeilingSet"), network: id, maxFee: weiAmount.nullable(), maxPriorityFeePerGas: weiAmount.nullable() }),
 ]);
 export type GovernanceEffect = z.infer<typeof governanceEffect>;
 
@@ -124,6 +128,8 @@ export interface GovernanceState {
   shareHolders: Record<string, ShareHolderState>;
   /** The org's policies (every version's latest state, archived ones included), as the log set them. */
   policies?: Record<string, Policy>;
+  /** Per network: the EVM fee ceiling every node enforces (shared/src/chains/evm/fees.ts). */
+  feeCeilings?: Record<string, FeeCeiling>;
   head: GovernanceHead;
 }
 
@@ -337,6 +343,15 @@ async function applyAction(s: GovernanceState, e: UserActionEvidence, effect: Go
       if (effect.type !== "Assigned" || effect.permissionId !== param("permissionId") || effect.identityId !== body.identityId || !fresh(effect.assignmentId)) return "the effect does not match the request";
       if (!s.permissions[effect.permissionId]) return `permission ${effect.permissionId} is not in the log`;
       s.assignments[effect.assignmentId] = { permissionId: effect.permissionId, identityId: effect.identityId };
+      return null;
+    }
+    case "setFeeCeiling": {
+      if (effect.type !== "FeeCeilingSet" || effect.network !== param("network")) return "the effect does not match the request";
+      const asked = (v: unknown) => (v === undefined || v === null ? null : v);
+      if (asked(body.maxFee) !== effect.maxFee || asked(body.maxPriorityFeePerGas) !== effect.maxPriorityFeePerGas) return "the ceiling is not the one requested";
+      s.feeCeilings = { ...s.feeCeilings };
+      if (effect.maxFee === null && effect.maxPriorityFeePerGas === null) delete s.feeCeilings[effect.network];
+      else s.feeCeilings[effect.network] = { maxFee: effect.maxFee, maxPriorityFeePerGas: effect.maxPriorityFeePerGas };
       return null;
     }
     case "unassign": {

@@ -20,7 +20,8 @@ export type RouteName =
   | "retireShareHolder"
   | "createPolicy"
   | "updatePolicy"
-  | "archivePolicy";
+  | "archivePolicy"
+  | "setFeeCeiling";
 
 interface Route<N extends string> {
   method: string;
@@ -31,6 +32,9 @@ interface Route<N extends string> {
 }
 
 const seg = "([A-Za-z0-9._~-]{1,128})";
+
+/** The permission that sets an org's EVM fee ceilings (PUT /tessera/fee-ceilings/:network). */
+export const FEE_CEILING_OPERATION = "Policies:Update";
 
 const GOVERNANCE: Route<RouteName>[] = [
   { method: "POST", pattern: /^\/auth\/service-accounts$/, name: "createServiceAccount", operation: "Auth:ServiceAccounts:Create" },
@@ -52,6 +56,8 @@ const GOVERNANCE: Route<RouteName>[] = [
   { method: "POST", pattern: /^\/v2\/policies$/, name: "createPolicy", operation: "Policies:Create" },
   { method: "PUT", pattern: new RegExp(`^/v2/policies/${seg}$`), name: "updatePolicy", operation: "Policies:Update" },
   { method: "DELETE", pattern: new RegExp(`^/v2/policies/${seg}$`), name: "archivePolicy", operation: "Policies:Archive" },
+  // Tessera's own (Dfns has no such endpoint): a governance policy, so it needs Policies:Update.
+  { method: "PUT", pattern: new RegExp(`^/tessera/fee-ceilings/${seg}$`), name: "setFeeCeiling", operation: FEE_CEILING_OPERATION },
 ];
 
 const PARAMS: Record<RouteName, string[]> = {
@@ -73,6 +79,7 @@ const PARAMS: Record<RouteName, string[]> = {
   createPolicy: [],
   updatePolicy: ["policyId"],
   archivePolicy: ["policyId"],
+  setFeeCeiling: ["network"],
 };
 
 export interface MatchedRoute {
@@ -96,6 +103,7 @@ export function operationFor(method: string, path: string): MatchedRoute | null 
 export function isGovernanceRequest(method: string, path: string): boolean {
   return operationFor(method, path) !== null;
 }
+
 
 /** The operation a key-creating or key-using request needs (what the edge's routes permit). */
 export function keyOperationFor(method: string, path: string): string | null {

@@ -32,6 +32,8 @@ import { checkPolicyAtNode, HELD_REQUEST_MAX_AGE_MS, signingPolicyFactsSchema, t
 import { canonicalJson, canonicalJsonBytes } from "./canonical-json.js";
 import { checkKeygenRequest, defaultChainIdOf, derivedWalletRequest, recomputeSigningMessage, signingIntent, walletIdOfKeyBinding, walletOnKeyRequest, type ChainIdOf } from "./intent.js";
 import { MPC_SCHEMES, type MpcScheme } from "./scheme.js";
+import { ceilingForChain, feeCeilingProblem, nonceGapProblem, nonceScope, provenNonce } from "../chains/evm/fees.js";
+import { unsignedEvmTransaction } from "../chains/evm/rules.js";
 
 export const AUTHORIZATION_VERSION = 1;
 export const AUTHORIZATION_DOMAIN = "tessera.mpc.authorization.v1";
@@ -150,6 +152,11 @@ export const signAuthorizationSchema = z.strictObject({
    * refuses one it does not hold (never made, already used, or made before a refresh).
    */
   presignature: sessionIdHex.optional(),
+  /**
+   * An EVM transaction: the key's signed transaction at the highest nonce the edge knows on that
+   * chain, for a node that did not take part in signing it (shared/src/chains/evm/fees.ts).
+   */
+  nonceProof: z.strictObject({ transaction: z.string().max(2 * 128 * 1024 + 2).regex(/^0x([0-9a-fA-F]{2})+$/), signature: lowerHex(64, 64) }).optional(),
 });
 
 export const refreshAuthorizationSchema = z.strictObject({
@@ -298,6 +305,8 @@ export type AuthorizationCheck =
       usage?: { walletId: string; requestId: string };
       /** Keygen (and a reshare's new holder): what the node records about the new key, from the user's own action. */
       binding?: KeyBinding;
+      /** Sign, an EVM transaction: the nonce this node records as signed once the signature exists. */
+      evmNonce?: { scope: string; nonce: number };
     }
   | { ok: false; code: RefusalCode; reason: string };
 
@@ -340,6 +349,8 @@ export interface AuthorizationContext {
   /** The org's governance state at this node (after syncing the entries the request carried), or null if the org has no root of trust here. */
   governance?(orgId: string): Promise<GovernanceState | null>;
   isBanned(keyId: string, peerId: string): boolean;
+  /** The highest EVM nonce this node knows signed in a scope (nonceScope: key and chain); null if none. Without it the nonce rule is not applied. */
+  evmNonce?(scope: string): number | null;
   /**
    * Atomically spends the nonce and the session id and, for a signature, binds the user action
    * to what it signs; refuses if the nonce or session id was seen, or the user action already
@@ -601,7 +612,9 @@ async function checkSign(a: SignAuthorization, ctx: AuthorizationContext): Promi
   const recomputed = recomputeSigningMessage({ intent: a.intent, userAction: a.userAction, key: signingKey, ...(ctx.chainIdOf ? { chainIdOf: ctx.chainIdOf } : {}) });
   if (!recomputed.ok) return refuse("intent", recomputed.reason);
   if (bytesToHex(recomputed.message) !== a.message) return refuse("intent", "the message to sign is not the one derived from the user's request");
-  const out: AuthorizationCheck = { ok: true, authorization: a, message: recomputed.message, ...(recomputed.binding ? { claim: recomputed.binding } : {}) };
+  const fees = checkEvmFeesAndNonce(a, key, gov.state, ctx);
+  if (!fees.ok) return fees.refusal;
+  const out: AuthorizationCheck = { ok: true, authorization: a, message: recomputed.message, ...(recomputed.binding ? { claim: recomputed.binding } : {}), ...(fees.evmNonce ? { evmNonce: fees.evmNonce } : {}) };
   if (gov.state && signingKey.walletId) {
     // The org's policies, as this node's own governance log has them (shared/src/policy/at-nodes.ts).
     const policy = await checkPolicyAtNode({
@@ -620,6 +633,57 @@ async function checkSign(a: SignAuthorization, ctx: AuthorizationContext): Promi
     if (policy.applies) policyPending.set(out, { walletId: signingKey.walletId, record: policy.usage?.record ?? null, newestApprovedAt: policy.newestApprovedAt, decide: policy.decide });
   }
   return out;
+}
+
+/** The EVM transaction a signature is for (hex), if it is one. */
+export function evmTransactionOf(intent: SignAuthorization["intent"], key: Pick<KeyRecordView, "scheme" | "network">, chainIdOf: ChainIdOf): string | null {
+  if (key.scheme !== "ecdsa-secp256k1") return null;
+  switch (intent.kind) {
+    case "EvmCall":
+    case "NonceFill":
+    case "Replacement":
+      return intent.transaction;
+    case "Transfer":
+      return chainIdOf(intent.network) !== undefined ? intent.transaction : null;
+    case "Transaction":
+      return !key.network || chainIdOf(key.network) !== undefined ? intent.transaction : null;
+    default:
+      return null;
+  }
+}
+
+/**
+ * Every EVM transaction a node signs: within the org's fee ceiling for its chain (governed orgs),
+ * and at a nonce no further than one past the highest this node knows the key signed on that chain
+ * (its own record, or the edge's proof: a transaction at that nonce signed by the key).
+ */
+function checkEvmFeesAndNonce(
+  a: SignAuthorization,
+  key: KeyRecordView,
+  state: GovernanceState | null,
+  ctx: AuthorizationContext,
+): { ok: true; evmNonce?: { scope: string; nonce: number } } | { ok: false; refusal: AuthorizationCheck } {
+  const chainIdOf = ctx.chainIdOf ?? defaultChainIdOf;
+  const hex = evmTransactionOf(a.intent, key, chainIdOf);
+  if (!hex) return { ok: true };
+  const tx = unsignedEvmTransaction(hex);
+  if (state) {
+    const applies = ceilingForChain(state.feeCeilings, tx.chainId, chainIdOf);
+    const problem = applies ? feeCeilingProblem(tx, applies.ceiling, applies.network) : null;
+    if (problem) return { ok: false, refusal: refuse("governance", problem) };
+  }
+  if (!ctx.evmNonce || tx.chainId === undefined) return { ok: true };
+  const scope = nonceScope(a.keyId, tx.chainId);
+  const nonce = tx.nonce ?? 0;
+  let seen = ctx.evmNonce(scope);
+  if (nonceGapProblem(nonce, seen) && a.nonceProof && key.publicKey && !key.derivationPath) {
+    // Signed while this node sat out: the key's own signature on the earlier transaction proves it.
+    const proven = provenNonce(a.nonceProof, tx.chainId, key.publicKey);
+    if (proven !== null && (seen === null || proven > seen)) seen = proven;
+  }
+  const gap = nonceGapProblem(nonce, seen);
+  if (gap) return { ok: false, refusal: refuse("intent", gap) };
+  return { ok: true, evmNonce: { scope, nonce } };
 }
 
 /**

@@ -159,6 +159,10 @@ export function effectOf(sql: SqlStorage, e: UserActionEvidence, response: Json)
       const policy = { id: r.id, name: r.name, status: r.status, version: r.version, activityKind: r.activityKind, rule: r.rule, action: r.action, filters: r.filters, dateCreated: r.dateCreated, dateUpdated: r.dateUpdated };
       return { type: "PolicySet", policy } as GovernanceEffect;
     }
+    case "setFeeCeiling": {
+      const amount = (v: unknown) => (typeof v === "string" ? v : null);
+      return { type: "FeeCeilingSet", network: route.params.network!, maxFee: amount(body.maxFee), maxPriorityFeePerGas: amount(body.maxPriorityFeePerGas) };
+    }
   }
 }
 

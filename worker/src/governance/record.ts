@@ -12,7 +12,7 @@ import type { AppEnv } from "../http/app-env.js";
 export const recordGovernanceChanges = createMiddleware<AppEnv>(async (c, next) => {
   await next();
   const path = new URL(c.req.url).pathname;
-  // /tessera/share-holders records its change itself, before the reshare ceremonies that follow it.
+  // /tessera/ routes (share holders, fee ceilings) record their change themselves: the request succeeds only once it is in the log.
   if (c.res.status >= 300 || !isGovernanceRequest(c.req.method, path) || path.startsWith("/tessera/")) return;
   const evidence = c.get("userAction");
   if (!evidence) return;

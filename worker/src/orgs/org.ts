@@ -30,6 +30,7 @@ import { migrate } from "./schema.js";
 import { effectOf, genesisOf, GovernanceLog } from "../governance/log-store.js";
 import type { GovernanceState } from "../../../shared/src/governance/log.js";
 import type { GovernanceEntry, GovernanceHead } from "../../../shared/src/governance/log.js";
+import type { FeeCeiling } from "../../../shared/src/chains/evm/fees.js";
 
 /** Who is calling, as established by a valid, unrevoked token of an active identity. */
 export interface Caller {
@@ -191,6 +192,11 @@ export class Org extends DurableObject<Cloudflare.Env> {
     if (!log || !row) return { ok: false, reason: "no such credential" };
     const appended = await log.append(null, { type: "CredentialAdded", identityId: userId, credentialUuid, publicKey: row.public_key_pem }, rpId);
     return appended.ok ? { ok: true } : appended;
+  }
+
+  /** The org's EVM fee ceilings, as its governance log says (the nodes enforce them). */
+  async feeCeilings(): Promise<Record<string, FeeCeiling>> {
+    return (await this.governanceLog()?.current())?.feeCeilings ?? {};
   }
 
   /** The head and newest entries, for a ceremony request; null for an org without a root. */

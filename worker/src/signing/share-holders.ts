@@ -11,7 +11,9 @@ import { hexToBytes } from "@noble/hashes/utils.js";
 import type { Libp2p } from "libp2p";
 import { z } from "zod";
 import type { UserActionEvidence } from "../../../shared/src/dfns/wire.js";
-import { AUTHORIZATION_VERSION, governedSessionId, randomNonceHex, signAuthorization, userActionEvidenceSchema, type Authorization, type Party } from "../../../shared/src/mpc/authorization.js";
+import { nonceScope } from "../../../shared/src/chains/evm/fees.js";
+import { unsignedEvmTransaction } from "../../../shared/src/chains/evm/rules.js";
+import { AUTHORIZATION_VERSION, evmTransactionOf, governedSessionId, type SignAuthorization, randomNonceHex, signAuthorization, userActionEvidenceSchema, type Authorization, type Party } from "../../../shared/src/mpc/authorization.js";
 import { usageRecordOf, type SigningPolicyFacts, type UsageRecord } from "../../../shared/src/policy/at-nodes.js";
 import type { GovernanceHead, ShareHolderState } from "../../../shared/src/governance/log.js";
 import { CeremonyError, MpcCoordinator, type ShareHolderAddress } from "../../../shared/src/mpc/coordinator.js";
@@ -123,6 +125,9 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     if (!columns.has("origin")) ctx.storage.sql.exec("ALTER TABLE keys ADD COLUMN origin TEXT");
     if (!columns.has("wallet_id")) ctx.storage.sql.exec("ALTER TABLE keys ADD COLUMN wallet_id TEXT");
     if (!columns.has("generation")) ctx.storage.sql.exec("ALTER TABLE keys ADD COLUMN generation INTEGER NOT NULL DEFAULT 0");
+    // Per key and EVM chain, the signed transaction at the highest nonce: shown to a node that sat
+    // out that signature, which allows no nonce beyond the next one it knows (shared/src/chains/evm/fees.ts).
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS evm_nonce_proofs (scope TEXT PRIMARY KEY, nonce INTEGER NOT NULL, txn TEXT NOT NULL, signature TEXT NOT NULL)`);
   }
 
   /** Keys whose pool is being refilled now (one refill at a time per key). */
@@ -173,6 +178,24 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
       this.refilling.delete(shareKeyId);
     }
     return made;
+  }
+
+  /** The EVM transaction a signature is for, with its scope and nonce; null for anything else. */
+  private evmNonceOf(keyId: string, scheme: MpcScheme, intent: SigningIntent): { scope: string; nonce: number; transaction: string } | null {
+    // The edge resolves no network here: a transaction that parses as EVM is one (the nodes decide).
+    const hex = evmTransactionOf(intent as SignAuthorization["intent"], { scheme, network: null }, () => 0);
+    if (!hex) return null;
+    try {
+      const tx = unsignedEvmTransaction(hex);
+      return tx.chainId === undefined ? null : { scope: nonceScope(keyId, tx.chainId), nonce: tx.nonce ?? 0, transaction: hex };
+    } catch {
+      return null;
+    }
+  }
+
+  private nonceProof(scope: string): { transaction: string; signature: string } | undefined {
+    const row = this.ctx.storage.sql.exec<Row>("SELECT txn, signature FROM evm_nonce_proofs WHERE scope = ?", scope).toArray()[0];
+    return row ? { transaction: String(row.txn), signature: String(row.signature) } : undefined;
   }
 
   /** Records that `walletId` (derived from the user's request) signs with the existing key `keyId`. */
@@ -571,6 +594,8 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     const refill = () => {
       if (presigning) void this.refillPresignatures(shareKeyId);
     };
+    const evm = this.evmNonceOf(input.keyId, key.scheme, input.intent);
+    const proof = evm && evm.nonce > 0 ? this.nonceProof(evm.scope) : undefined;
     let excluded = new Set<string>();
     let last: unknown;
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -591,6 +616,7 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
         ...(binding ? { walletBinding: binding } : {}),
         ...(policy ? { policy } : {}),
         ...(usedPresignature ? { presignature: usedPresignature } : {}),
+        ...(proof ? { nonceProof: proof } : {}),
       } as Authorization;
       try {
         const feed = await this.governanceFeed(input.userAction.orgId);
@@ -598,6 +624,15 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
         const coordinator = await this.coordinator(peerSeed, cfg, extra);
         const out = await coordinator.sign({ nodes: this.addresses(cfg, extra), authorization: this.seal(a, authKey, feed?.head), publicKey: key.publicKey, ...(feed ? { governance: feed.entries } : {}) });
         refill();
+        if (evm && out.signature.length === 128) {
+          this.ctx.storage.sql.exec(
+            "INSERT INTO evm_nonce_proofs (scope, nonce, txn, signature) VALUES (?, ?, ?, ?) ON CONFLICT (scope) DO UPDATE SET nonce = excluded.nonce, txn = excluded.txn, signature = excluded.signature WHERE excluded.nonce >= evm_nonce_proofs.nonce",
+            evm.scope,
+            evm.nonce,
+            evm.transaction,
+            out.signature,
+          );
+        }
         return success({ signature: out.signature, ...(out.recid !== undefined ? { recid: out.recid } : {}), publicKey: out.publicKey });
       } catch (e) {
         last = e;
