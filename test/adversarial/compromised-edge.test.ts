@@ -23,6 +23,7 @@ import { keccak256, serializeTransaction } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UserActionEvidence } from "../../shared/src/dfns/wire.js";
 import type { GovernanceHead } from "../../shared/src/governance/log.js";
+import { NONCE_WINDOW } from "../../shared/src/chains/evm/fees.js";
 import { authorizationBytes, userActionEvidenceSchema, type Party, type SignedAuthorization } from "../../shared/src/mpc/authorization.js";
 import { CeremonyError, MpcCoordinator, type ShareHolderAddress } from "../../shared/src/mpc/coordinator.js";
 import { createCoordinatorHost } from "../../mpc-node/src/dev/local-cluster.js";
@@ -343,10 +344,13 @@ describe("an attacker holding the edge's authorization key and libp2p seed, with
     const tx = (o: { nonce?: number; maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint; gas?: bigint }) =>
       serializeTransaction({ chainId: 11155111, type: "eip1559", to, value: 1000n, nonce: 0, gas: 21_000n, maxFeePerGas: 30n * gwei, maxPriorityFeePerGas: gwei, ...o });
     const transfer = (transaction: string) => ({ kind: "Transfer" as const, network: "EthereumSepolia", transfer: body, transaction });
-    // A "proof" that nonce 4 was signed: a transaction at nonce 4, signed by the attacker's own key.
+    // No transaction of this key was ever signed on Sepolia: nonces 0 to NONCE_WINDOW - 1 may be
+    // (the edge's concurrent transfers), the first one beyond is the attack.
+    const ahead = NONCE_WINDOW;
+    // A "proof" that the nonce before it was signed: a transaction at that nonce, signed by the attacker's own key.
     const other = secp256k1.utils.randomSecretKey();
-    const at4 = tx({ nonce: 4 });
-    const forged = { transaction: at4, signature: bytesToHex(secp256k1.sign(hexToBytes(keccak256(at4).slice(2)), other, { prehash: false })) };
+    const before = tx({ nonce: ahead - 1 });
+    const forged = { transaction: before, signature: bytesToHex(secp256k1.sign(hexToBytes(keccak256(before).slice(2)), other, { prehash: false })) };
     for (const pair of pairs) {
       const o = { keyId: wallet.keyId, scheme: "ecdsa-secp256k1" as const, parties: signers(pair), userAction: evidence };
       // Exactly what the user asked for, paying 1000 gwei per gas: 21 000 000 gwei of fees to a proposer.
@@ -355,11 +359,11 @@ describe("an attacker holding the edge's authorization key and libp2p seed, with
       await refusedByAll(governed(attacker.edge.signIntent({ ...o, intent: transfer(tx({ gas: 2_100_000n })) })), "governance", /above the org's ceiling/);
       // A tip above the ceiling.
       await refusedByAll(governed(attacker.edge.signIntent({ ...o, intent: transfer(tx({ maxPriorityFeePerGas: 5n * gwei })) })), "governance", /tips .* above the org's ceiling/);
-      // Fees within the ceiling, pre-signed for a future nonce (no transaction of this key was ever signed on Sepolia).
-      await refusedByAll(governed(attacker.edge.signIntent({ ...o, intent: transfer(tx({ nonce: 5 })) })), "intent", /nonce 5 skips ahead/);
-      // The same, with a forged proof that nonce 4 was signed.
-      const withProof = attacker.edge.signIntent({ ...o, intent: transfer(tx({ nonce: 5 })) });
-      await refusedByAll(governed(attacker.edge.authorize({ ...withProof.authorization, nonceProof: forged } as never)), "intent", /nonce 5 skips ahead/);
+      // Fees within the ceiling, pre-signed for a far nonce.
+      await refusedByAll(governed(attacker.edge.signIntent({ ...o, intent: transfer(tx({ nonce: ahead })) })), "intent", new RegExp(`nonce ${ahead} skips ahead`));
+      // The same, with a forged proof that the nonce before it was signed.
+      const withProof = attacker.edge.signIntent({ ...o, intent: transfer(tx({ nonce: ahead })) });
+      await refusedByAll(governed(attacker.edge.authorize({ ...withProof.authorization, nonceProof: forged } as never)), "intent", new RegExp(`nonce ${ahead} skips ahead`));
     }
   }, 240_000);
 

@@ -3,7 +3,7 @@ import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { keccak256, serializeTransaction } from "viem";
 import { describe, expect, it } from "vitest";
-import { ceilingForChain, feeCeilingProblem, nonceGapProblem, provenNonce } from "./fees.js";
+import { ceilingForChain, feeCeilingProblem, NONCE_WINDOW, nonceGapProblem, provenNonce } from "./fees.js";
 import { unsignedEvmTransaction } from "./rules.js";
 
 const gwei = 10n ** 9n;
@@ -33,12 +33,14 @@ describe("fee ceilings", () => {
 });
 
 describe("the nonce rule", () => {
-  it("allows the next nonce after the highest known signed, nothing beyond", () => {
+  it("allows the window of nonces from the next after the highest known signed, nothing beyond", () => {
     expect(nonceGapProblem(0, null)).toBeNull();
-    expect(nonceGapProblem(1, null)).toMatch(/skips ahead/);
+    expect(nonceGapProblem(NONCE_WINDOW - 1, null)).toBeNull();
+    expect(nonceGapProblem(NONCE_WINDOW, null)).toMatch(/skips ahead/);
     expect(nonceGapProblem(4, 3)).toBeNull();
     expect(nonceGapProblem(2, 3)).toBeNull();
-    expect(nonceGapProblem(5, 3)).toMatch(/nonce 5 skips ahead/);
+    expect(nonceGapProblem(3 + NONCE_WINDOW, 3)).toBeNull();
+    expect(nonceGapProblem(4 + NONCE_WINDOW, 3)).toMatch(/skips ahead/);
   });
 
   it("a proof counts only when the key signed that transaction, on that chain", () => {

@@ -5,10 +5,14 @@
 //   - the org's fee ceiling for the transaction's chain, set by a governance entry the org's users
 //     signed (PUT /tessera/fee-ceilings/:network): gas × maxFeePerGas (or gasPrice) ≤ maxFee and
 //     maxPriorityFeePerGas (or, for a legacy transaction, gasPrice) ≤ maxPriorityFeePerGas;
-//   - the nonce rule: no nonce beyond the next one after the highest this node knows was signed
-//     for that key on that chain. A node learns a nonce by signing it, or from a proof the edge
-//     attaches: a transaction at that nonce on that chain with a valid signature by the key — which
-//     only a quorum of nodes can have produced, so by induction no nonce can be skipped.
+//   - the nonce rule: no nonce more than NONCE_WINDOW past the next one after the highest this node
+//     knows was signed for that key on that chain. A node learns a nonce by signing it, or from a
+//     proof the edge attaches: a transaction at that nonce on that chain with a valid signature by
+//     the key — which only a quorum of nodes can have produced. The window exists because the edge
+//     signs a wallet's transactions concurrently (20 transfers at once get 20 consecutive nonces,
+//     and reach each node in any order); strictly "the next nonce only" would refuse all but one.
+//     So a compromised edge holding a genuine user action can get that one transaction signed at
+//     most NONCE_WINDOW nonces ahead, never further, and each such nonce needs its own user action.
 // Pure functions: the nodes run them in shared/src/mpc/authorization.ts; tests and the edge alike.
 import { hexToBytes } from "@noble/hashes/utils.js";
 import { keccak256, type Hex } from "viem";
@@ -83,11 +87,16 @@ export function provenNonce(proof: NonceProof, chainId: number, publicKey: strin
   return signedByKey({ r: `0x${proof.signature.slice(0, 64)}`, s: `0x${proof.signature.slice(64)}` }, digest, publicKey) ? tx.nonce : null;
 }
 
+/** How many nonces from the next one a node signs ahead of what it knows signed: the edge's concurrent transactions of one wallet. */
+export const NONCE_WINDOW = 32;
+
 /**
- * The nonce rule: `nonce` may be at most one past the highest nonce known signed (`seen`, from this
- * node's own record or a valid proof); with nothing known, only nonce 0.
+ * The nonce rule: `nonce` must be below next + NONCE_WINDOW, next being one past the highest nonce
+ * known signed (`seen`, from this node's own record or a valid proof), or 0 with nothing known.
  */
 export function nonceGapProblem(nonce: number, seen: number | null): string | null {
   const next = seen === null ? 0 : seen + 1;
-  return nonce > next ? `the transaction's nonce ${nonce} skips ahead: the highest nonce this node knows signed for the key on this chain is ${seen ?? "none"}, so the next is ${next}` : null;
+  return nonce >= next + NONCE_WINDOW
+    ? `the transaction's nonce ${nonce} skips ahead: the highest nonce this node knows signed for the key on this chain is ${seen ?? "none"}, so nonces from ${next} to ${next + NONCE_WINDOW - 1} may be signed`
+    : null;
 }
