@@ -10,7 +10,7 @@ import { register } from "tsx/esm/api";
 register();
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { governLocalOrg, startLocalNetwork } = await import("./local-network.ts");
-const { ensureLocalOrg, recordLocalChains } = await import("../worker/src/admin/local-bootstrap.mjs");
+const { ensureLocalOrg, recordLocalChains, recordLocalNodes } = await import("../worker/src/admin/local-bootstrap.mjs");
 
 const stateDir = process.env.TESSERA_STATE_DIR ?? join(root, ".tessera");
 const verbose = process.argv.includes("--verbose");
@@ -47,6 +47,8 @@ try {
   const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: localFile });
   // The nodes learn the org's root of trust out of band, as an operator would give it to them.
   await governLocalOrg(net, cfg);
+  // The CLI verifies wallets' keygen attestations against these identities (tessera wallets verify).
+  recordLocalNodes(localFile, net.nodes);
   recordLocalChains(localFile, { ...(net.chainUrl ? { Anvil: net.chainUrl } : {}), ...(net.solanaUrl ? { SolanaLocal: net.solanaUrl } : {}), ...(net.bitcoinUrl ? { BitcoinRegtest: net.bitcoinUrl } : {}) });
   console.log(`
 Tessera local network ready in ${((Date.now() - started) / 1000).toFixed(1)} s

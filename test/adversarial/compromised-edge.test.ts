@@ -11,7 +11,7 @@
 // proves them against the deployment's actual keys and a wallet the Worker created.
 import { spawnSync } from "node:child_process";
 import { createPublicKey, generateKeyPairSync } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateKeyPairFromSeed } from "@libp2p/crypto/keys";
 import { ed25519 } from "@noble/curves/ed25519.js";
@@ -24,6 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UserActionEvidence } from "../../shared/src/dfns/wire.js";
 import type { GovernanceHead } from "../../shared/src/governance/log.js";
 import { NONCE_WINDOW } from "../../shared/src/chains/evm/fees.js";
+import { verifyWalletKeygen, type KeygenEvidence } from "../../shared/src/mpc/keygen-attestation.js";
 import { authorizationBytes, userActionEvidenceSchema, type Party, type SignedAuthorization } from "../../shared/src/mpc/authorization.js";
 import { CeremonyError, MpcCoordinator, type ShareHolderAddress } from "../../shared/src/mpc/coordinator.js";
 import { createCoordinatorHost } from "../../mpc-node/src/dev/local-cluster.js";
@@ -366,6 +367,41 @@ describe("an attacker holding the edge's authorization key and libp2p seed, with
       await refusedByAll(governed(attacker.edge.authorize({ ...withProof.authorization, nonceProof: forged } as never)), "intent", new RegExp(`nonce ${ahead} skips ahead`));
     }
   }, 240_000);
+
+  it("a wallet's key generation is attested by every node: `tessera wallets verify` passes, and fails for a tampered attestation, public key, owner or pin", async () => {
+    const cli = (config: string, ...args: string[]) => spawnSync(process.execPath, [join(process.cwd(), "cli/bin/tessera.mjs"), "--config", config, "--json", ...args], { encoding: "utf8" });
+    const localJson = join(rig.dir, "local.json");
+    const pinned = rig.net.nodes.map((n) => n.peerId);
+    const good = cli(localJson, "wallets", "verify", wallet.id);
+    expect(good.status, good.stderr).toBe(0);
+    expect(JSON.parse(good.stdout)).toMatchObject({ walletId: wallet.id, verified: true, keyId: wallet.keyId, owner: serviceAccountId, governance: { length: expect.any(Number) } });
+    expect([...(JSON.parse(good.stdout) as { attestedBy: string[] }).attestedBy].sort()).toEqual([...pinned].sort());
+
+    // The wallet as the API serves it, then as a lying edge might.
+    type Served = Parameters<typeof verifyWalletKeygen>[0] & { signingKey: { id: string; publicKey: string }; tessera: { keygen: KeygenEvidence } };
+    const w = await getJson<Served>(rig.root, `/wallets/${wallet.id}`);
+    expect(verifyWalletKeygen(w, pinned)).toMatchObject({ ok: true });
+    const evidence = w.tessera.keygen;
+    const otherKey = bytesToHex(secp256k1.getPublicKey(secp256k1.utils.randomSecretKey(), true));
+    const served = (keygen: KeygenEvidence, publicKey = w.signingKey.publicKey): Served => ({ ...w, signingKey: { ...w.signingKey, publicKey }, tessera: { keygen } });
+    // Another public key shown (an address the attacker controls), claims untouched or rewritten to match.
+    expect(verifyWalletKeygen(served(evidence, otherKey), pinned)).toMatchObject({ ok: false, reason: expect.stringMatching(/attested public key/) });
+    expect(verifyWalletKeygen(served({ ...evidence, claims: { ...evidence.claims, publicKey: otherKey } }, otherKey), pinned)).toMatchObject({ ok: false, reason: expect.stringMatching(/does not verify/) });
+    // Another owner, another governance head.
+    expect(verifyWalletKeygen(served({ ...evidence, claims: { ...evidence.claims, owner: "us-attacker" } }), pinned)).toMatchObject({ ok: false, reason: expect.stringMatching(/does not verify/) });
+    expect(verifyWalletKeygen(served({ ...evidence, claims: { ...evidence.claims, governance: { length: 0, hash: "0".repeat(64) } } }), pinned)).toMatchObject({ ok: false, reason: expect.stringMatching(/does not verify/) });
+    // One signature altered; one attestation left out.
+    const flipped = evidence.attestations.map((a, i) => (i === 0 ? { ...a, signature: (a.signature[0] === "0" ? "1" : "0") + a.signature.slice(1) } : a));
+    expect(verifyWalletKeygen(served({ ...evidence, attestations: flipped }), pinned)).toMatchObject({ ok: false, reason: expect.stringMatching(/does not verify/) });
+    expect(verifyWalletKeygen(served({ ...evidence, attestations: evidence.attestations.slice(1) }), pinned)).toMatchObject({ ok: false, reason: expect.stringMatching(/no valid attestation from pinned node/) });
+    // The CLI against a pin that names another node (the attacker's own peer): exit 5, and why.
+    const config = JSON.parse(readFileSync(localJson, "utf8")) as { nodes: { peerId: string }[] };
+    const otherPin = join(rig.dir, "other-pin.json");
+    writeFileSync(otherPin, JSON.stringify({ ...config, nodes: [...config.nodes.slice(1), { peerId: attacker.host.peerId.toString() }] }));
+    const bad = cli(otherPin, "wallets", "verify", wallet.id);
+    expect(bad.status).toBe(5);
+    expect(bad.stderr).toMatch(new RegExp(`wallet ${wallet.id} does not verify: no valid attestation from pinned node ${attacker.host.peerId.toString()}`));
+  }, 60_000);
 
   it("(7) cannot sign with a credential whose identity's deactivation is in the log", async () => {
     // A second service account with its own key, made through the API (both entries go to the log).

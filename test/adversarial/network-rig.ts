@@ -12,7 +12,7 @@ import { dirname, join, resolve } from "node:path";
 import { DfnsApiClient, DfnsError } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
 // @ts-expect-error — a plain .mjs helper for npm start, without type declarations
-import { ensureLocalOrg } from "../../worker/src/admin/local-bootstrap.mjs";
+import { ensureLocalOrg, recordLocalNodes } from "../../worker/src/admin/local-bootstrap.mjs";
 import { governLocalOrg, startLocalNetwork, type LocalNetwork, type NetworkOptions } from "../../scripts/local-network.js";
 import { ApiClient, type KeyCredential } from "../api/client.js";
 
@@ -79,6 +79,7 @@ export async function startRig(prefix: string, options: Omit<NetworkOptions, "st
     const cfg = (await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") })) as LocalConfig;
     // As npm start does: the nodes hold the org's root of trust, and judge by its governance log.
     await governLocalOrg(net, cfg);
+    recordLocalNodes(join(dir, "local.json"), net.nodes);
     const dfns = sdkClient(cfg.baseUrl, cfg.authToken, cfg.credId, cfg.privateKeyPem);
     const root = new ApiClient(nodeFetch, cfg.baseUrl, cfg.authToken, cfg.credId, pemCredential(cfg.privateKeyPem));
     const n = net;

@@ -49,6 +49,7 @@ import { RoundSigner } from "./round-signer.js";
 import { CeremonySession, type Clock, type SessionFailure } from "./session.js";
 import type { KeyRecord } from "../storage/node-store.js";
 import type { GovernanceBook } from "../governance/book.js";
+import { signKeygenAttestation } from "../../../shared/src/mpc/keygen-attestation.js";
 
 export interface EngineStore {
   key(keyId: string): KeyRecord | undefined;
@@ -371,7 +372,16 @@ export class CeremonyEngine {
     if (check.evmNonce) store.recordEvmNonce?.(check.evmNonce.scope, check.evmNonce.nonce, finishedAt);
     this.o.audit.append({ ...base, outcome: "ok", result: resultForAudit(settled.result), ...settled.audit, peerHeads, timings });
     this.log({ event: "session-finished", sessionId: a.sessionId, kind: a.kind, keyId: a.keyId, ms: timings.totalMs });
-    return { type: "result", sessionId: a.sessionId, result: settled.result };
+    // Keygen: this node's signed statement of what it generated, for whom, under which governance head.
+    const attestation =
+      settled.result.kind === "keygen" && check.binding
+        ? signKeygenAttestation(
+            { orgId: check.binding.orgId, keyId: a.keyId, walletId: check.binding.walletId, publicKey: settled.result.publicKey, scheme: a.scheme, owner: check.binding.owner, governance: a.governance ?? null },
+            this.o.self.peerId,
+            this.o.nodeKey,
+          )
+        : undefined;
+    return { type: "result", sessionId: a.sessionId, result: settled.result, ...(attestation ? { attestation } : {}) };
   }
 
   /**

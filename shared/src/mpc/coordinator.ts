@@ -95,7 +95,8 @@ export interface CoordinatorOptions {
   graceMs?: number;
 }
 
-export type KeygenOutcome = { keyId: string; publicKey: string; chainCode?: string };
+/** `attestations`: each node's signature over what it generated (./keygen-attestation.ts), as it sent it; clients verify them against pinned node identities. */
+export type KeygenOutcome = { keyId: string; publicKey: string; chainCode?: string; attestations: { peerId: string; signature: string }[] };
 export type SignOutcome = { keyId: string; signature: string; recid?: 0 | 1; publicKey: string };
 export type RefreshOutcome = { keyId: string; publicKey: string };
 export type PresignOutcome = { keyId: string; presignatureId: string; publicKey: string };
@@ -105,6 +106,7 @@ interface NodeState {
   node: ShareHolderAddress;
   accepted: boolean;
   result?: CeremonyResult;
+  attestation?: { peerId: string; signature: string };
   failure?: FailedNode;
   stream?: Stream;
 }
@@ -116,9 +118,10 @@ export class MpcCoordinator {
   ) {}
 
   async keygen(req: CeremonyRequest): Promise<KeygenOutcome> {
-    const r = await this.run("keygen", req);
+    const attestations: { peerId: string; signature: string }[] = [];
+    const r = await this.run("keygen", req, attestations);
     if (r.kind !== "keygen") throw new Error("unreachable");
-    return { keyId: r.keyId, publicKey: r.publicKey, ...(r.chainCode ? { chainCode: r.chainCode } : {}) };
+    return { keyId: r.keyId, publicKey: r.publicKey, ...(r.chainCode ? { chainCode: r.chainCode } : {}), attestations };
   }
 
   /** `publicKey` (hex), if given, must be the key the nodes sign with. */
@@ -166,7 +169,7 @@ export class MpcCoordinator {
     }
   }
 
-  private async run(kind: CeremonyKind, req: CeremonyRequest & { publicKey?: string }): Promise<CeremonyResult> {
+  private async run(kind: CeremonyKind, req: CeremonyRequest & { publicKey?: string }, attestations?: { peerId: string; signature: string }[]): Promise<CeremonyResult> {
     const a = req.authorization.authorization;
     if (a.kind !== kind) throw new Error(`a ${a.kind} authorization cannot run a ${kind}`);
     const byPeer = new Map(req.nodes.map((n) => [n.peerId, n]));
@@ -245,6 +248,8 @@ export class MpcCoordinator {
       );
     }
     const result = results[0]!;
+    // Only a node's own attestation is kept (a node cannot sign for another; the client checks the signature).
+    for (const s of states) if (s.attestation && s.attestation.peerId === s.node.peerId) attestations?.push(s.attestation);
     if (result.kind === "sign") {
       if (req.publicKey && req.publicKey !== result.publicKey) throw new Error(`the nodes signed with key ${result.publicKey}, not the expected ${req.publicKey}`);
       if (a.kind === "sign" && !verifySignature(a.scheme, result, hexToBytes(a.message))) {
@@ -281,6 +286,7 @@ export class MpcCoordinator {
         if (frame.type === "result") {
           if (frame.result.kind !== kind) return fail("failed", `returned a ${frame.result.kind} result`);
           s.result = frame.result;
+          if (frame.attestation) s.attestation = frame.attestation;
           return;
         }
         const e = frame.error;

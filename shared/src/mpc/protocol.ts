@@ -98,7 +98,13 @@ export type NodeFailure = z.infer<typeof nodeFailure>;
 
 export const nodeResponseFrame = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("accepted"), sessionId: sessionIdHex }),
-  z.strictObject({ type: z.literal("result"), sessionId: sessionIdHex, result: ceremonyResult }),
+  z.strictObject({
+    type: z.literal("result"),
+    sessionId: sessionIdHex,
+    result: ceremonyResult,
+    /** Keygen: the node's own signature over what it generated (./keygen-attestation.ts); each node's differs, so it is not part of the result the nodes must agree on. */
+    attestation: z.strictObject({ peerId: peerIdText, signature: z.string().regex(/^[0-9a-f]{128}$/) }).optional(),
+  }),
   z.strictObject({ type: z.literal("failure"), sessionId: sessionIdHex.nullable(), error: nodeFailure }),
 ]);
 export type NodeResponseFrame = z.infer<typeof nodeResponseFrame>;

@@ -42,6 +42,20 @@ export async function ensureLocalOrg({ baseUrl, bootstrapSecret, file, orgName =
 }
 
 /**
+ * Pins the share holders' identities in .tessera/local.json as `nodes: [{peerId, region}]`, as the
+ * operator learned them when the network was set up (not from the API): `tessera wallets verify`
+ * checks a wallet's keygen attestations against these.
+ * @param {string} file
+ * @param {{ peerId: string, region?: string }[]} nodes
+ */
+export function recordLocalNodes(file, nodes) {
+  const config = JSON.parse(readFileSync(file, "utf8"));
+  config.nodes = nodes.map((n) => ({ peerId: n.peerId, ...(n.region ? { region: n.region } : {}) }));
+  writeFileSync(file, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
+  return config;
+}
+
+/**
  * Writes the local chains' RPC URLs into .tessera/local.json as `chains: {"<network name>": url}`
  * (credentials, where a chain needs them, inside the URL), for the CLI's dev commands and for users.
  * @param {string} file

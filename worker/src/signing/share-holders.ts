@@ -16,6 +16,7 @@ import { unsignedEvmTransaction } from "../../../shared/src/chains/evm/rules.js"
 import { AUTHORIZATION_VERSION, evmTransactionOf, governedSessionId, type SignAuthorization, randomNonceHex, signAuthorization, userActionEvidenceSchema, type Authorization, type Party } from "../../../shared/src/mpc/authorization.js";
 import { usageRecordOf, type SigningPolicyFacts, type UsageRecord } from "../../../shared/src/policy/at-nodes.js";
 import type { GovernanceHead, ShareHolderState } from "../../../shared/src/governance/log.js";
+import { verifyKeygenAttestation, type KeygenClaims, type KeygenEvidence } from "../../../shared/src/mpc/keygen-attestation.js";
 import { CeremonyError, MpcCoordinator, type ShareHolderAddress } from "../../../shared/src/mpc/coordinator.js";
 import type { SigningIntent } from "../../../shared/src/mpc/intent.js";
 import type { MpcScheme } from "../../../shared/src/mpc/scheme.js";
@@ -338,8 +339,8 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     } as Omit<Authorization, "kind">;
   }
 
-  /** Distributed key generation with every configured node; returns the group public key. */
-  async keygen(input: KeygenInput): Promise<Outcome<{ publicKey: string }>> {
+  /** Distributed key generation with every configured node; returns the group public key and what each node attested of it. */
+  async keygen(input: KeygenInput): Promise<Outcome<{ publicKey: string; keygen: KeygenEvidence }>> {
     const conf = this.config();
     if (!conf.ok) return conf;
     const { cfg, edgeId, authKey, peerSeed } = conf.value;
@@ -375,7 +376,12 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
         JSON.stringify(input.userAction),
         input.walletId,
       );
-      return success({ publicKey: out.publicKey });
+      // What each node signed (engine.ts) follows from this request; the owner is the user's identity
+      // where the nodes govern the org, none where they do not: keep the claims the nodes' signatures verify.
+      const base = { orgId: input.userAction.orgId, keyId: input.keyId, walletId: input.walletId, publicKey: out.publicKey, scheme: input.scheme, governance: feed?.head ?? null };
+      const candidates: KeygenClaims[] = [{ ...base, owner: feed ? input.userAction.subject : null }, { ...base, owner: null }];
+      const claims = candidates.find((c) => out.attestations.length > 0 && out.attestations.every((a) => verifyKeygenAttestation(c, a))) ?? candidates[0]!;
+      return success({ publicKey: out.publicKey, keygen: { claims, attestations: out.attestations } });
     } catch (e) {
       return ceremonyFailure(e);
     }

@@ -64,6 +64,9 @@ export function walletView(w: WalletRecord) {
     custodial: true,
     ...(w.externalId ? { externalId: w.externalId } : {}),
     tags: w.tags,
+    // Tessera's own member (the SDK's types ignore it): what the share holders attested of the key,
+    // for `npx tessera wallets verify` against the node identities the client pinned.
+    ...(w.keygen ? { tessera: { keygen: w.keygen } } : {}),
   };
 }
 
@@ -136,6 +139,7 @@ walletRoutes.post("/wallets", permit("Wallets:Create"), async (c) => {
     status: "Active",
     dateCreated: new Date().toISOString(),
     creatorId: caller.identityId,
+    ...("keygen" in key ? { keygen: key.keygen } : {}),
   };
   await walletRegistryOf(c.env, caller.orgId).addWallet(wallet);
   await publishEvent(c.env, caller.orgId, "wallet.created", { wallet: walletView(wallet) });

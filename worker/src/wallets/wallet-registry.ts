@@ -6,6 +6,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Reservation } from "../policy/contract.js";
 import { releaseReservation } from "../policy/gate.js";
 import type { KeyCurve, KeyScheme, WalletNetwork } from "./chains.js";
+import type { KeygenEvidence } from "../../../shared/src/mpc/keygen-attestation.js";
 
 /**
  * A request still Executing this long after it started was cut off (the Worker restarted while
@@ -28,6 +29,8 @@ export interface WalletRecord {
   status: "Active" | "Archived";
   dateCreated: string;
   creatorId: string;
+  /** The share holders' signed statements of the key's generation (shared/src/mpc/keygen-attestation.ts); absent for a wallet put on an existing key. */
+  keygen?: KeygenEvidence;
 }
 
 export type SignatureStatus = "Pending" | "Executing" | "Signed" | "Failed" | "Rejected";
