@@ -34,7 +34,8 @@ import { encodeChallenge, userActionChallenge } from "../../shared/src/dfns/user
 import { multiaddr } from "@multiformats/multiaddr";
 import { readFrames, writeFrame } from "../../shared/src/mpc/frames.js";
 import { CEREMONY_PROTOCOLS, decodeJsonFrame, encodeJsonFrame, MAX_CONTROL_FRAME_BYTES, nodeResponseFrame, type NodeResponseFrame } from "../../shared/src/mpc/protocol.js";
-import { getJson, nodeAuditLines, pemCredential, sdkClient, startRig, type Rig } from "./network-rig.js";
+import { getJson, nodeAuditLines, nodeFetch, pemCredential, sdkClient, startRig, type Rig } from "./network-rig.js";
+import { ApiClient, keyAttestation, newKeyCredential } from "../api/client.js";
 import { buildTransferMessage } from "../../shared/src/chains/solana/transfer.js";
 import { approvalIdFor, usageRecordOf, type SigningPolicyFacts, type UsageRecord } from "../../shared/src/policy/at-nodes.js";
 import type { KeyCredential } from "../api/client.js";
@@ -389,7 +390,7 @@ describe("an attacker holding the edge's authorization key and libp2p seed, with
     expect(verifyWalletKeygen(served({ ...evidence, claims: { ...evidence.claims, publicKey: otherKey } }, otherKey), pinned)).toMatchObject({ ok: false, reason: expect.stringMatching(/does not verify/) });
     // Another owner, another governance head.
     expect(verifyWalletKeygen(served({ ...evidence, claims: { ...evidence.claims, owner: "us-attacker" } }), pinned)).toMatchObject({ ok: false, reason: expect.stringMatching(/does not verify/) });
-    expect(verifyWalletKeygen(served({ ...evidence, claims: { ...evidence.claims, governance: { length: 0, hash: "0".repeat(64) } } }), pinned)).toMatchObject({ ok: false, reason: expect.stringMatching(/does not verify/) });
+    expect(verifyWalletKeygen(served({ ...evidence, claims: { ...evidence.claims, governance: { length: (evidence.claims.governance?.length ?? 0) + 1, hash: "f".repeat(64) } } }), pinned)).toMatchObject({ ok: false, reason: expect.stringMatching(/does not verify/) });
     // One signature altered; one attestation left out.
     const flipped = evidence.attestations.map((a, i) => (i === 0 ? { ...a, signature: (a.signature[0] === "0" ? "1" : "0") + a.signature.slice(1) } : a));
     expect(verifyWalletKeygen(served({ ...evidence, attestations: flipped }), pinned)).toMatchObject({ ok: false, reason: expect.stringMatching(/does not verify/) });
@@ -441,6 +442,62 @@ describe("an attacker holding the edge's authorization key and libp2p seed, with
     const keyId = w.signingKey.id!;
     for (const pair of pairs) {
       await refusedByAll(governed(attacker.edge.signIntent({ keyId, scheme: "ecdsa-secp256k1", parties: signers(pair), intent: { kind: "Hash", hash: body.hash }, userAction: evidence })), "governance", /deactivated in the governance log/);
+    }
+  }, 240_000);
+
+  it("(7) a wallet is owned by an identity: its second credential signs; a credential whose own deactivation is in the log cannot", async () => {
+    const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    const perm = await rig.dfns.permissions.createPermission({
+      body: { name: "two keys", operations: ["Wallets:Create", "Wallets:Read", "Wallets:GenerateSignature", "Auth:Creds:Create", "Auth:Creds:Read", "Auth:Creds:Update"] },
+    });
+    const sa = await rig.dfns.auth.createServiceAccount({ body: { name: "two keys", publicKey: createPublicKey(privateKey).export({ type: "spki", format: "pem" }).toString(), permissionId: perm.id } });
+    const token = sa.accessTokens[0]!;
+    const first = pemCredential(pem);
+    const withFirst = new ApiClient(nodeFetch, rig.cfg.baseUrl, token.accessToken!, token.credId, first);
+    // The wallet is created with the first credential...
+    const created = await withFirst.signed("POST", "/wallets", { network: "EthereumSepolia" });
+    expect(created.status, await created.clone().text()).toBe(200);
+    const w = (await created.json()) as { id: string; signingKey: { id: string } };
+    // ...a second credential is added (a log entry), and signs for the wallet: the owner is the identity.
+    const second = await newKeyCredential();
+    const init = (await (await withFirst.raw("POST", "/auth/credentials/init", { body: JSON.stringify({ kind: "Key" }) })).json()) as { challenge: string; challengeIdentifier: string };
+    const added = await withFirst.signed("POST", "/auth/credentials", { ...(await keyAttestation(second, "second-key", init.challenge)), credentialName: "backup", challengeIdentifier: init.challengeIdentifier });
+    expect(added.status, await added.clone().text()).toBe(200);
+    const withSecond = new ApiClient(nodeFetch, rig.cfg.baseUrl, token.accessToken!, "second-key", second);
+    const signedBySecond = await withSecond.signed("POST", `/wallets/${w.id}/signatures`, { kind: "Hash", hash: hashOf("second key") });
+    expect(signedBySecond.status, await signedBySecond.clone().text()).toBe(200);
+    expect(((await signedBySecond.json()) as { status: string }).status).toBe("Signed");
+    // The first credential is lost: the second deactivates it (a log entry), and keeps signing.
+    const creds = await getJson<{ items: { credentialUuid: string; credentialId?: string; publicKey?: string }[] }>(withSecond, "/auth/credentials");
+    const firstUuid = creds.items.find((c) => c.credentialId === token.credId)?.credentialUuid ?? creds.items[0]!.credentialUuid;
+    const off = await withSecond.signed("PUT", "/auth/credentials/deactivate", { credentialUuid: firstUuid });
+    expect(off.status, await off.clone().text()).toBe(200);
+    for (const n of [1, 2]) {
+      const res = await withSecond.signed("POST", `/wallets/${w.id}/signatures`, { kind: "Hash", hash: hashOf(`after loss ${n}`) });
+      expect(((await res.json()) as { status: string }).status).toBe("Signed");
+    }
+    head = governanceHead();
+    // The thief holding the first credential signs a fresh, genuine user action; the attacker relays it.
+    const body = { kind: "Hash", hash: hashOf("thief with the lost key") };
+    const path = `/wallets/${w.id}/signatures`;
+    const now = Math.floor(Date.now() / 1000);
+    const challenge = userActionChallenge({ method: "POST", path, payload: JSON.stringify(body), orgId: rig.cfg.orgId, subject: sa.userInfo.userId, nonce: "lost-1", issuedAt: now, expiry: now + 300 });
+    const clientData = utf8(JSON.stringify({ type: "key.get", challenge }));
+    const evidence: UserActionEvidence = {
+      ...signedHash.evidence,
+      subject: sa.userInfo.userId,
+      method: "POST",
+      path,
+      payload: JSON.stringify(body),
+      nonce: "lost-1",
+      expiry: now + 300,
+      challenge,
+      credential: { credId: token.credId, credentialUuid: firstUuid, kind: "Key", publicKey: first.publicKeyPem },
+      assertion: { clientData: encodeBase64Url(clientData), signature: encodeBase64Url(await first.sign(clientData)), authenticatorData: null, userHandle: null },
+    };
+    for (const pair of pairs) {
+      await refusedByAll(governed(attacker.edge.signIntent({ keyId: w.signingKey.id, scheme: "ecdsa-secp256k1", parties: signers(pair), intent: { kind: "Hash", hash: body.hash }, userAction: evidence })), "governance", /credential of .* is deactivated in the governance log/);
     }
   }, 240_000);
 

@@ -564,6 +564,27 @@ function checkUserBinding(e: UserActionEvidence, key: KeyRecordView): Authorizat
   return null;
 }
 
+/**
+ * Who may sign with a key. A governed org's key is owned by an identity: any credential of the
+ * owner that the log holds active may sign (a second credential, after the first was lost), and a
+ * deactivation in the log is honoured at once; `includeInactive` also accepts a credential the
+ * owner has deactivated since (for evidence of an earlier request, such as the original of a
+ * speed-up). An ungoverned org's key: the credential bound at keygen.
+ */
+export function checkSigner(e: UserActionEvidence, key: KeyRecordView, state: GovernanceState | null, o: { includeInactive?: boolean } = {}): AuthorizationCheck | null {
+  if (!state || !key.owner) return checkUserBinding(e, key);
+  if (e.orgId !== key.orgId) return refuse("user-evidence", `the user action is from org ${e.orgId}, key ${key.keyId} belongs to another org`);
+  if (e.subject !== key.owner) return refuse("governance", `key ${key.keyId} is owned by ${key.owner}, not ${e.subject}`);
+  if (o.includeInactive) {
+    const spki = credentialKeyId(e.credential.publicKey);
+    const credentials = Object.values(state.identities[key.owner]?.credentials ?? {});
+    if (spki && (state.roots.includes(spki) || credentials.some((c) => c.key === spki))) return null;
+    return refuse("governance", `the credential is not one of ${key.owner}'s in the governance log`);
+  }
+  const actor = checkActor(state, key.owner, e.credential.publicKey, null);
+  return actor.ok ? null : refuse("governance", actor.reason);
+}
+
 async function checkSign(a: SignAuthorization, ctx: AuthorizationContext): Promise<AuthorizationCheck> {
   const key = ctx.key(a.keyId);
   if (!key) return refuse("mismatch", `this node holds no share of key ${a.keyId}`);
@@ -582,19 +603,11 @@ async function checkSign(a: SignAuthorization, ctx: AuthorizationContext): Promi
   if (!gov.ok) return gov.refusal;
   const retired = gov.state ? retiredAmong(gov.state, a.parties.map((p) => p.peerId)) : undefined;
   if (retired) return refuse("governance", `share holder ${retired} is retired from org ${key.orgId} by its governance log`);
-  if (gov.state && key.owner) {
-    // The owner is an identity: any of its credentials active in the log may sign, none other.
-    if (a.userAction.orgId !== key.orgId) return refuse("user-evidence", `the user action is from org ${a.userAction.orgId}, key ${key.keyId} belongs to another org`);
-    if (a.userAction.subject !== key.owner) return refuse("governance", `key ${key.keyId} is owned by ${key.owner}, not ${a.userAction.subject}`);
-    const actor = checkActor(gov.state, key.owner, a.userAction.credential.publicKey, null);
-    if (!actor.ok) return refuse("governance", actor.reason);
-  } else {
-    const binding = checkUserBinding(a.userAction, key);
-    if (binding) return binding;
-  }
+  const signer = checkSigner(a.userAction, key, gov.state);
+  if (signer) return signer;
   let signingKey: KeyRecordView = key;
   if (a.walletBinding) {
-    const bound = await checkWalletBinding(a.walletBinding, key, ctx);
+    const bound = await checkWalletBinding(a.walletBinding, key, gov.state, ctx);
     if (!bound.ok) return bound.refusal;
     signingKey = { ...key, walletId: bound.walletId, network: bound.network };
   }
@@ -604,7 +617,9 @@ async function checkSign(a: SignAuthorization, ctx: AuthorizationContext): Promi
     if (!original.success) return refuse("malformed", `the original request's user action: ${zodIssues(original.error)}`);
     const originalEvidence = await checkUserEvidence(original.data, ctx);
     if (originalEvidence) return originalEvidence;
-    const originalBinding = checkUserBinding(original.data, key);
+    // By the owner, with a credential of theirs in the log (it may have been deactivated since: the
+    // speed-up itself is signed by an active one, checked above).
+    const originalBinding = checkSigner(original.data, key, gov.state, { includeInactive: true });
     if (originalBinding) return originalBinding;
   }
   // A derived key's record holds the child's own public key (its address is known to this node).
@@ -676,7 +691,8 @@ function checkEvmFeesAndNonce(
   const scope = nonceScope(a.keyId, tx.chainId);
   const nonce = tx.nonce ?? 0;
   let seen = ctx.evmNonce(scope);
-  if (nonceGapProblem(nonce, seen) && a.nonceProof && key.publicKey && !key.derivationPath) {
+  // The key's own public key: a derived key's record holds the child's; a fixed-path key's only the master's.
+  if (nonceGapProblem(nonce, seen) && a.nonceProof && key.publicKey && (!key.derivationPath || key.masterKeyId)) {
     // Signed while this node sat out: the key's own signature on the earlier transaction proves it.
     const proven = provenNonce(a.nonceProof, tx.chainId, key.publicKey);
     if (proven !== null && (seen === null || proven > seen)) seen = proven;
@@ -694,11 +710,12 @@ function checkEvmFeesAndNonce(
 async function checkWalletBinding(
   e: UserActionEvidence,
   key: KeyRecordView,
+  state: GovernanceState | null,
   ctx: AuthorizationContext,
 ): Promise<{ ok: true; walletId: string; network: string } | { ok: false; refusal: AuthorizationCheck }> {
   const evidence = await checkUserEvidence(e, ctx);
   if (evidence) return { ok: false, refusal: evidence };
-  const bound = checkUserBinding(e, key);
+  const bound = checkSigner(e, key, state, { includeInactive: true });
   if (bound) return { ok: false, refusal: bound };
   const request = walletOnKeyRequest(e, key.keyId, key.scheme, ctx.chainIdOf ?? defaultChainIdOf);
   if (!request.ok) return { ok: false, refusal: refuse("intent", request.reason) };
