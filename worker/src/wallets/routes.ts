@@ -1,6 +1,7 @@
 // Dfns /wallets: create (a distributed key generation on the share holders), list, get, and
 // signature requests. Layers 1–2 ran before these handlers; layer 3 (the policy gate) decides a
 // signature request before any ceremony starts; layer 4 is the share holders' own check and work.
+import type { KeygenEvidence } from "../../../shared/src/mpc/keygen-attestation.js";
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { autoDerivationPath, derivationPathProblem, intentFromSignatureBody, IntentError, signingMessageFor, walletIdOfKeyBinding } from "../../../shared/src/mpc/intent.js";
@@ -139,7 +140,7 @@ walletRoutes.post("/wallets", permit("Wallets:Create"), async (c) => {
     status: "Active",
     dateCreated: new Date().toISOString(),
     creatorId: caller.identityId,
-    ...("keygen" in key ? { keygen: key.keygen } : {}),
+    ...("keygen" in key && key.keygen ? { keygen: key.keygen as KeygenEvidence } : {}),
   };
   await walletRegistryOf(c.env, caller.orgId).addWallet(wallet);
   await publishEvent(c.env, caller.orgId, "wallet.created", { wallet: walletView(wallet) });
