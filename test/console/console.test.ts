@@ -6,11 +6,15 @@
 //   3 invites a second person (an approver), 4 writes a policy that holds every transfer for
 //   approval and edits it, 5 creates a wallet, 6 starts a transfer the policy holds,
 //   7 the approver registers a second passkey and logs in, 8 approves, 9 the transfer is
-//   Confirmed, 10 the audit trail shows the signed requests with their evidence.
+//   Confirmed, 10 the audit trail shows the signed requests with their evidence, 11 a share holder
+//   is added from its operator's join request.
 // It runs against the whole local network (backend.ts: wrangler dev, three share-holder nodes,
 // anvil). A step whose endpoint the API does not have yet is skipped with the reason, and the
 // run's summary lists which steps ran.
 import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { createJoinRequest } from "../../shared/src/governance/join-request.js";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DfnsApiClient } from "@dfns/sdk";
@@ -317,5 +321,23 @@ describe.skipIf(!browserAvailable)("web console with passkeys, in chromium", () 
     await admin.screenshot("13-audit");
     expect(problemsOf(admin)).toEqual([]);
     ran.push("10 audit");
+  });
+
+  it("11 the administrator adds a share holder by pasting its operator's join request, signing with the passkey", async () => {
+    const { page } = admin;
+    const k = await generateKeyPair("Ed25519");
+    const joinRequest = createJoinRequest({ peerId: peerIdFromPrivateKey(k).toString(), signingSeed: k.raw.subarray(0, 32), region: "sa", nodes: ["/ip4/127.0.0.1/tcp/4700"], edge: ["/ip4/127.0.0.1/tcp/4701/ws"] });
+    await page.getByRole("link", { name: "Share holders" }).click();
+    await page.waitForURL(/\/console\/share-holders$/);
+    await page.locator("#holder-rows tr").first().filter({ hasNotText: "Loading" }).waitFor();
+    await page.getByLabel("Join request (JSON)").fill(JSON.stringify(joinRequest, null, 2));
+    const before = await admin.signatures();
+    await page.getByRole("button", { name: /^Add/ }).click();
+    await admin.statusSays(/added/);
+    expect(await admin.signatures()).toBe(before + 1);
+    await page.locator("#holder-rows tr").filter({ hasText: joinRequest.peerId }).filter({ hasText: "Active" }).waitFor();
+    await admin.screenshot("14-share-holders");
+    expect(problemsOf(admin)).toEqual([]);
+    ran.push("11 share holders");
   });
 });
