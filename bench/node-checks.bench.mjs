@@ -8,7 +8,7 @@
 //                        head agreement, the derived session id, the owner's credential per the log
 //   checks, governed +   the same, the org's log also holding 4 policies (a Block on another wallet,
 //     policies           a RequestApproval with a quorum of 2, a count and an amount velocity on
-//                        this wallet): the node's own policy evaluation, verifying the 2 approvers'
+//                        this wallet, the amount one NoAction): the node's own policy evaluation, verifying the 2 approvers'
 //                        signed decisions, and the velocity decision over a carried usage log of
 //                        50 records of which 25 are this node's own (shared/src/policy/at-nodes.ts)
 //   added by governance  governed − ungoverned (target: ≤ 3 ms CPU per node per signature)
@@ -143,7 +143,8 @@ const policyBodies = [
   { name: "frozen", activityKind: "Wallets:Sign", rule: { kind: "AlwaysTrigger", configuration: {} }, action: { kind: "Block" }, filters: { walletId: { in: ["wa-other"] } } },
   { name: "two approvers", activityKind: "Wallets:Sign", rule: { kind: "AlwaysTrigger", configuration: {} }, action: { kind: "RequestApproval", approvalGroups: [{ name: "all", quorum: 2, approvers: {}, serviceAccountsCanApprove: true }] }, filters: {} },
   { name: "count", activityKind: "Wallets:Sign", rule: { kind: "TransactionCountVelocity", configuration: { limit: 1000, timeframe: 60 } }, action: { kind: "Block" }, filters: {} },
-  { name: "amount", activityKind: "Wallets:Sign", rule: { kind: "TransactionAmountVelocity", configuration: { limit: 1000000, currency: "USD", timeframe: 60 } }, action: { kind: "Block" }, filters: {} },
+  // NoAction: a hash signature has no amount, which would trigger (fail closed) a blocking amount rule; it is evaluated all the same.
+  { name: "amount", activityKind: "Wallets:Sign", rule: { kind: "TransactionAmountVelocity", configuration: { limit: 1000000, currency: "USD", timeframe: 60 } }, action: { kind: "NoAction" }, filters: {} },
 ];
 for (const [i, body] of policyBodies.entries()) {
   const now = new Date().toISOString();

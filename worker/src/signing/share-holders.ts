@@ -592,6 +592,8 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     const recorded = record
       ? this.ctx.storage.sql.exec("INSERT OR IGNORE INTO wallet_usage (wallet_id, request_id, record, at) VALUES (?, ?, ?, ?)", record.walletId, record.requestId, JSON.stringify(record), record.at).rowsWritten > 0
       : false;
+    // Records older than the longest window Dfns allows (30 days) are never carried again.
+    if (recorded && record) this.ctx.storage.sql.exec("DELETE FROM wallet_usage WHERE wallet_id = ? AND at < ?", record.walletId, Date.now() - 43_200 * 60_000);
     let anyAccepted = false;
     const shareKeyId = key.masterKeyId ?? input.keyId;
     // ECDSA: one online round from a presignature when the pool has one (the first attempt only).
