@@ -1,0 +1,321 @@
+// Layer 1's live state in an organisation: who a token belongs to and what it may do (callers),
+// challenges and their answers, login sessions, and single-use user actions with their evidence.
+// Signature verification happens in the Worker before calling in; these methods re-check
+// everything that could have changed meanwhile (challenge still unused, credential still active,
+// counter still increasing). Part of the org's Durable Object (worker/src/orgs/org.ts).
+import { encodeBase64Url } from "../../../shared/src/dfns/base64url.js";
+import { constantTimeEqual } from "../../../shared/src/dfns/key-assertion.js";
+import { encodeChallenge, userActionChallenge } from "../../../shared/src/dfns/user-action.js";
+import type { AllowCredentials, UserActionEvidence } from "../../../shared/src/dfns/wire.js";
+import { failure, success, type Outcome } from "../http/errors.js";
+import { newId, randomBytes } from "../orgs/ids.js";
+import { nowIso, nowSeconds, type OrgStorage } from "../orgs/storage.js";
+import type { Grants } from "../permissions/grants.js";
+import * as challenges from "./challenge-store.js";
+import * as identities from "./identity-store.js";
+
+/** Who is calling, as established by a valid, unrevoked token of an active identity. */
+export interface Caller {
+  orgId: string;
+  userId: string;
+  username: string;
+  tokenId: string;
+  tokenKind: "Login" | "ServiceAccount" | "Pat";
+  /** The identity permissions are assigned to and whose credentials sign: user id, or the PAT's token id. */
+  identityId: string;
+  isServiceAccount: boolean;
+  operations: string[];
+}
+
+/** A stored credential as the Worker needs it to verify an assertion. */
+export interface StoredCredential {
+  credentialUuid: string;
+  credId: string;
+  kind: "Key" | "Fido2";
+  publicKeyPem: string;
+  cosePublicKey: string | null;
+  signCount: number;
+}
+
+export interface PendingChallenge {
+  challengeId: string;
+  challenge: string;
+  subject: string;
+  tokenId: string | null;
+  credentialKind: string | null;
+  method: string | null;
+  path: string | null;
+  payload: string | null;
+  nonce: string | null;
+  expiresAt: number;
+  orgId: string;
+  credentials: StoredCredential[];
+}
+
+export interface Assertion {
+  credentialUuid: string;
+  /** The authenticator's new signature counter (WebAuthn); 0 for key credentials. */
+  signCount: number;
+  clientData: string;
+  signature: string;
+  authenticatorData: string | null;
+  userHandle: string | null;
+}
+
+/** WebAuthn's rule: once a counter is in use it must strictly increase. */
+function counterProblem(stored: number, presented: number): string | null {
+  if ((stored > 0 || presented > 0) && presented <= stored) return "Authenticator counter did not increase (possible cloned credential)";
+  return null;
+}
+
+export class Sessions {
+  constructor(
+    private readonly org: OrgStorage,
+    private readonly grants: Grants,
+  ) {}
+
+  /** Checks, on every request, that the token is still good and says what its holder may do. */
+  resolveCaller(claims: { tokenId: string; userId: string; tokenKind: string }): Outcome<Caller> {
+    const orgId = this.org.orgId();
+    if (!orgId) return failure(401, "Not authorized: unknown organisation");
+    const token = identities.getToken(this.org.sql, claims.tokenId);
+    if (!token || token.user_id !== claims.userId || token.kind !== claims.tokenKind) return failure(401, "Not authorized: unknown token");
+    if (token.revoked_at !== null || token.archived_at !== null) return failure(401, "Not authorized: token revoked");
+    if (token.is_active !== 1) return failure(401, "Not authorized: token deactivated");
+    if (token.expires_at !== null && token.expires_at <= nowSeconds()) return failure(401, "Not authorized: token expired");
+    const user = identities.getUser(this.org.sql, token.user_id);
+    if (!user || user.is_active !== 1) return failure(401, "Not authorized: identity deactivated");
+
+    let operations: Set<string>;
+    if (token.kind === "Pat") {
+      // A PAT can do what was assigned to it, and never more than its user can.
+      const own = this.grants.operationsOf([token.token_id]);
+      const user = this.grants.operationsOf([token.user_id]);
+      operations = new Set([...own].filter((op) => user.has(op)));
+    } else {
+      operations = this.grants.operationsOf([token.user_id, token.token_id]);
+    }
+    return success({
+      orgId,
+      userId: user.user_id,
+      username: user.username,
+      tokenId: token.token_id,
+      tokenKind: token.kind,
+      identityId: token.kind === "Pat" ? token.token_id : user.user_id,
+      isServiceAccount: user.is_service_account === 1,
+      operations: [...operations].sort(),
+    });
+  }
+
+  /**
+   * A state-changing request's two checks in one call (one Durable Object round trip instead of
+   * two): the caller's token as resolveCaller, then — only for a caller that resolved — its user
+   * action spent as consumeUserAction.
+   */
+  resolveCallerAndSpend(
+    claims: { tokenId: string; userId: string; tokenKind: string },
+    action: { token: string; method: string; path: string; payload: string },
+  ): { caller: Outcome<Caller>; spent: Outcome<UserActionEvidence> | null } {
+    const caller = this.resolveCaller(claims);
+    if (!caller.ok) return { caller, spent: null };
+    return { caller, spent: this.consumeUserAction({ ...action, tokenId: caller.value.tokenId }) };
+  }
+
+  storedCredentials(ownerId: string): StoredCredential[] {
+    return identities.credentialsOf(this.org.sql, ownerId, true).map((c) => ({
+      credentialUuid: c.credential_uuid,
+      credId: c.cred_id,
+      kind: c.kind,
+      publicKeyPem: c.public_key_pem,
+      cosePublicKey: c.cose_public_key,
+      signCount: c.sign_count,
+    }));
+  }
+
+  private allowCredentials(ownerId: string): AllowCredentials {
+    const creds = this.storedCredentials(ownerId);
+    return {
+      key: creds.filter((c) => c.kind === "Key").map((c) => ({ type: "public-key" as const, id: c.credId })),
+      webauthn: creds.filter((c) => c.kind === "Fido2").map((c) => ({ type: "public-key" as const, id: c.credId })),
+    };
+  }
+
+  /** A challenge with the subject's active credentials, for the Worker to verify an answer against. */
+  pendingChallenge(challengeId: string, kind: challenges.ChallengeKind): Outcome<PendingChallenge> {
+    const orgId = this.org.orgId();
+    if (!orgId) return failure(404, "Challenge not found");
+    const row = challenges.getChallenge(this.org.sql, challengeId);
+    const problem = challenges.challengeProblem(row, kind, nowSeconds());
+    if (problem || !row) return failure(401, problem ?? "Challenge not found");
+    return success({
+      challengeId: row.challenge_id,
+      challenge: row.challenge,
+      subject: row.subject,
+      tokenId: row.token_id,
+      credentialKind: row.credential_kind,
+      method: row.method,
+      path: row.path,
+      payload: row.payload,
+      nonce: row.nonce,
+      expiresAt: row.expires_at,
+      orgId,
+      credentials: this.storedCredentials(row.subject),
+    });
+  }
+
+  /**
+   * Consumes a verified challenge answer: still unused and unexpired, credential still the
+   * subject's and active, counter still increasing. Returns the challenge row on success.
+   */
+  consumeAnswer(challengeId: string, kind: challenges.ChallengeKind, assertion: Assertion): Outcome<challenges.ChallengeRow> {
+    const row = challenges.getChallenge(this.org.sql, challengeId);
+    const problem = challenges.challengeProblem(row, kind, nowSeconds());
+    if (problem || !row) return failure(401, problem ?? "Challenge not found");
+    const credential = this.storedCredentials(row.subject).find((c) => c.credentialUuid === assertion.credentialUuid);
+    if (!credential) return failure(401, "Credential not registered or not active");
+    if (credential.kind === "Fido2") {
+      const counter = counterProblem(credential.signCount, assertion.signCount);
+      if (counter) return failure(401, counter);
+      this.org.sql.exec("UPDATE credentials SET sign_count = ? WHERE credential_uuid = ?", assertion.signCount, credential.credentialUuid);
+    }
+    challenges.consumeChallenge(this.org.sql, challengeId, nowIso());
+    return success(row);
+  }
+
+  // ── login ──
+
+  loginChallenge(username: string): Outcome<{ challengeIdentifier: string; challenge: string; allowCredentials: AllowCredentials }> {
+    if (!this.org.orgId()) return failure(401, "Not authorized");
+    const user = identities.getUserByName(this.org.sql, username);
+    // One message for every refusal: the endpoint must not reveal which usernames exist.
+    if (!user || user.is_active !== 1 || user.is_registered !== 1 || user.is_service_account === 1) return failure(401, "Not authorized");
+    const allowCredentials = this.allowCredentials(user.user_id);
+    if (allowCredentials.key.length + allowCredentials.webauthn.length === 0) return failure(401, "Not authorized");
+    const id = newId("ch");
+    const issuedAt = nowSeconds();
+    // A Login statement: a client can see it is being asked to log in, and no node accepts it as an action.
+    const challenge = encodeChallenge({ kind: "Login", orgId: this.org.orgId()!, nonce: encodeBase64Url(randomBytes(16)), issuedAt, expiry: issuedAt + challenges.CHALLENGE_SECONDS });
+    challenges.pruneExpired(this.org.sql, issuedAt);
+    challenges.insertChallenge(this.org.sql, { id, kind: "Login", challenge, subject: user.user_id, expiresAt: issuedAt + challenges.CHALLENGE_SECONDS });
+    return success({ challengeIdentifier: id, challenge, allowCredentials });
+  }
+
+  completeLogin(input: { challengeId: string; assertion: Assertion; tokenId: string; expiresAt: number }): Outcome<{ userId: string }> {
+    return this.org.transaction(() => {
+      const answered = this.consumeAnswer(input.challengeId, "Login", input.assertion);
+      if (!answered.ok) return answered;
+      const user = identities.getUser(this.org.sql, answered.value.subject);
+      if (!user || user.is_active !== 1) return failure(401, "Not authorized");
+      identities.insertToken(this.org.sql, { tokenId: input.tokenId, kind: "Login", userId: user.user_id, expiresAt: input.expiresAt, now: nowIso() });
+      return success({ userId: user.user_id });
+    });
+  }
+
+  logout(caller: Caller, allSessions: boolean): Outcome<{ message: string }> {
+    const now = nowIso();
+    if (allSessions) identities.revokeTokensOfUser(this.org.sql, caller.userId, now, ["Login"]);
+    this.org.sql.exec("UPDATE tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL", now, caller.tokenId);
+    return success({ message: "User logged out" });
+  }
+
+  // ── user actions ──
+
+  actionChallenge(
+    caller: Caller,
+    action: { method: string; path: string; payload: string },
+  ): Outcome<{ challengeIdentifier: string; challenge: string; allowCredentials: AllowCredentials }> {
+    const allowCredentials = this.allowCredentials(caller.identityId);
+    if (allowCredentials.key.length + allowCredentials.webauthn.length === 0) return failure(403, "No active credential can sign for this identity");
+    const id = newId("ch");
+    const nonce = encodeBase64Url(randomBytes(16));
+    const issuedAt = nowSeconds();
+    const expiry = issuedAt + challenges.CHALLENGE_SECONDS;
+    const challenge = userActionChallenge({ method: action.method, path: action.path, payload: action.payload, orgId: caller.orgId, subject: caller.identityId, nonce, issuedAt, expiry });
+    challenges.pruneExpired(this.org.sql, nowSeconds());
+    challenges.insertChallenge(this.org.sql, {
+      id,
+      kind: "UserAction",
+      challenge,
+      subject: caller.identityId,
+      tokenId: caller.tokenId,
+      method: action.method,
+      path: action.path,
+      payload: action.payload,
+      nonce,
+      expiresAt: expiry,
+    });
+    return success({ challengeIdentifier: id, challenge, allowCredentials });
+  }
+
+  /** Issues the single-use user action for a verified answer and keeps the evidence. */
+  completeUserAction(caller: Caller, input: { challengeId: string; assertion: Assertion }): Outcome<{ userAction: string; actionId: string }> {
+    return this.org.transaction(() => {
+      const pending = challenges.getChallenge(this.org.sql, input.challengeId);
+      if (!pending || pending.kind !== "UserAction" || pending.token_id !== caller.tokenId) return failure(401, "Challenge not found");
+      const answered = this.consumeAnswer(input.challengeId, "UserAction", input.assertion);
+      if (!answered.ok) return answered;
+      const row = answered.value;
+      const credential = identities.credentialsOf(this.org.sql, row.subject, true).find((c) => c.credential_uuid === input.assertion.credentialUuid)!;
+      const token = `ua-${encodeBase64Url(randomBytes(32))}`;
+      const now = nowIso();
+      const evidence: UserActionEvidence = {
+        actionId: newId("ua"),
+        orgId: caller.orgId,
+        subject: row.subject,
+        tokenId: caller.tokenId,
+        method: row.method!,
+        path: row.path!,
+        payload: row.payload!,
+        nonce: row.nonce!,
+        expiry: row.expires_at,
+        challenge: row.challenge,
+        challengeIdentifier: row.challenge_id,
+        credential: { credId: credential.cred_id, credentialUuid: credential.credential_uuid, kind: credential.kind, publicKey: credential.public_key_pem },
+        assertion: {
+          clientData: input.assertion.clientData,
+          signature: input.assertion.signature,
+          authenticatorData: input.assertion.authenticatorData,
+          userHandle: input.assertion.userHandle,
+        },
+        signedAt: now,
+      };
+      challenges.insertUserAction(this.org.sql, {
+        hash: challenges.hashActionToken(token),
+        evidence,
+        challengeId: row.challenge_id,
+        expiresAt: nowSeconds() + challenges.USER_ACTION_SECONDS,
+        now,
+      });
+      return success({ userAction: token, actionId: evidence.actionId });
+    });
+  }
+
+  /**
+   * Spends a user action on the request it was signed for: same caller token, method, path and
+   * byte-identical body; unexpired; never used before. A mismatch leaves it unspent.
+   */
+  consumeUserAction(input: { token: string; tokenId: string; method: string; path: string; payload: string }): Outcome<UserActionEvidence> {
+    const row = challenges.getUserActionByHash(this.org.sql, challenges.hashActionToken(input.token));
+    if (!row) return failure(401, "User action signature is invalid");
+    if (row.consumed_at !== null) return failure(401, "User action signature already used");
+    if (row.expires_at <= nowSeconds()) return failure(401, "User action signature expired");
+    if (row.token_id !== input.tokenId) return failure(403, "User action signature was issued to another caller");
+    if (row.method !== input.method || row.path !== input.path) return failure(403, "User action signature does not match this request's method and path");
+    if (!constantTimeEqual(row.payload, input.payload)) return failure(403, "User action signature does not match this request's body");
+    this.org.sql.exec("UPDATE user_actions SET consumed_at = ? WHERE action_hash = ? AND consumed_at IS NULL", nowIso(), row.action_hash);
+    return success(JSON.parse(row.evidence) as UserActionEvidence);
+  }
+
+  userActionEvidence(actionId: string): Outcome<UserActionEvidence & { consumedAt: string | null }> {
+    const row = challenges.getUserActionById(this.org.sql, actionId);
+    if (!row) return failure(404, "User action not found");
+    return success({ ...(JSON.parse(row.evidence) as UserActionEvidence), consumedAt: row.consumed_at });
+  }
+
+  listUserActions(q: { since?: string; until?: string; subject?: string; limit: number }): (UserActionEvidence & { consumedAt: string | null; username: string | null })[] {
+    return challenges.listUserActions(this.org.sql, q).map((row) => {
+      const user = identities.getUser(this.org.sql, row.subject) ?? identities.getUser(this.org.sql, identities.getToken(this.org.sql, row.subject)?.user_id ?? "");
+      return { ...(JSON.parse(row.evidence) as UserActionEvidence), consumedAt: row.consumed_at, username: user?.username ?? null };
+    });
+  }
+}
