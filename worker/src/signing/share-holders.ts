@@ -166,7 +166,7 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
         const signers = [...key.parties.slice(start), ...key.parties.slice(0, start)].slice(0, key.threshold).sort((a, b) => a.index - b.index);
         const a = { ...this.authorization({ edgeId, keyId: shareKeyId, scheme: key.scheme, parties: signers }), kind: "presign" } as Authorization;
         // Holders an org's log added (a reshare's replacement) are dialled at their join request's addresses.
-        const extra = key.origin ? await this.orgNodes(key.origin.orgId) : [];
+        const extra = key.origin ? await this.orgNodesFor(key.origin.orgId, key.parties, cfg) : [];
         const coordinator = await this.coordinator(peerSeed, cfg, extra);
         const out = await coordinator.presign({ nodes: this.addresses(cfg, extra), authorization: this.seal(a, authKey, undefined) });
         if (out.publicKey !== key.publicKey) throw new Error(`the nodes presigned for key ${out.publicKey}, not ${key.publicKey}`);
@@ -258,10 +258,12 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
 
   /** Nodes the org's governance log added, where the edge dials them (from their join requests). */
   private async orgNodes(orgId: string): Promise<ShareHolderAddress[]> {
-    const log = await this.env.ORG.getByName(orgId).shareHolderLog();
-    return Object.entries(log ?? {})
-      .filter(([, h]) => h.edgeAddresses && h.edgeAddresses.length > 0)
-      .map(([peerId, h]) => ({ peerId, multiaddrs: h.edgeAddresses!, ...(h.region ? { region: h.region } : {}) }));
+    return addedNodes((await this.env.ORG.getByName(orgId).shareHolderLog()) ?? {});
+  }
+
+  /** The same, asked of the org only when some party is not a deployment node (no extra call per signature otherwise). */
+  private async orgNodesFor(orgId: string, parties: Party[], cfg: ShareHolderConfig): Promise<ShareHolderAddress[]> {
+    return parties.every((p) => cfg.nodes.some((n) => n.peerId === p.peerId)) ? [] : this.orgNodes(orgId);
   }
 
   /** The org's governance head and newest entries (null: the org has no root of trust). */
@@ -362,7 +364,7 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     const a = { ...this.authorization({ edgeId, keyId: input.keyId, scheme: input.scheme, parties }), kind: "keygen", threshold: cfg.threshold, walletId: input.walletId, userAction: input.userAction } as Authorization;
     try {
       const feed = await this.governanceFeed(input.userAction.orgId);
-      const extra = await this.orgNodes(input.userAction.orgId);
+      const extra = addedNodes(log);
       const coordinator = await this.coordinator(peerSeed, cfg, extra);
       const out = await coordinator.keygen({ nodes: this.addresses(cfg, extra), authorization: this.seal(a, authKey, feed?.head), ...(feed ? { governance: feed.entries } : {}) });
       this.ctx.storage.sql.exec(
@@ -429,8 +431,9 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     } as Authorization;
     try {
       const feed = await this.governanceFeed(input.userAction.orgId);
-      const coordinator = await this.coordinator(peerSeed, cfg);
-      const out = await coordinator.keygen({ nodes: this.addresses(cfg), authorization: this.seal(a, authKey, feed?.head), ...(feed ? { governance: feed.entries } : {}) });
+      const extra = await this.orgNodesFor(input.userAction.orgId, master.parties, cfg);
+      const coordinator = await this.coordinator(peerSeed, cfg, extra);
+      const out = await coordinator.keygen({ nodes: this.addresses(cfg, extra), authorization: this.seal(a, authKey, feed?.head), ...(feed ? { governance: feed.entries } : {}) });
       this.ctx.storage.sql.exec(
         "INSERT INTO keys (key_id, scheme, threshold, parties, public_key, created, master_key_id, derivation_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         input.keyId,
@@ -628,7 +631,7 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
       } as Authorization;
       try {
         const feed = await this.governanceFeed(input.userAction.orgId);
-        const extra = await this.orgNodes(input.userAction.orgId);
+        const extra = await this.orgNodesFor(input.userAction.orgId, key.parties, cfg);
         const coordinator = await this.coordinator(peerSeed, cfg, extra);
         const out = await coordinator.sign({ nodes: this.addresses(cfg, extra), authorization: this.seal(a, authKey, feed?.head), publicKey: key.publicKey, ...(feed ? { governance: feed.entries } : {}) });
         refill();
@@ -661,6 +664,13 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     refill();
     return ceremonyFailure(last ?? new Error(`fewer than ${key.threshold} share holders are available`));
   }
+}
+
+/** Where the edge dials the nodes an org's log added (from their join requests). */
+function addedNodes(log: Record<string, ShareHolderState>): ShareHolderAddress[] {
+  return Object.entries(log)
+    .filter(([, h]) => h.edgeAddresses && h.edgeAddresses.length > 0)
+    .map(([peerId, h]) => ({ peerId, multiaddrs: h.edgeAddresses!, ...(h.region ? { region: h.region } : {}) }));
 }
 
 /** What retiring a node did: the keys reshared onto the replacement, and what the retired node erased. */
