@@ -17,4 +17,6 @@ fi
 # The vendored dkls23-core fork must keep byte-identical outputs to the published crate it came
 # from (vendor/dkls23-core/README.md): a native test running both side by side on one random stream.
 echo "== differential test: wasm/vendor/dkls23-core against dkls23-core 0.6.2 from crates.io"
-PATH="/usr/bin:$PATH" /usr/bin/cargo test --release --locked --manifest-path "$here/vendor/differential/Cargo.toml"
+# From inside its folder: cargo reads .cargo/config.toml (the seeded getrandom backend) from the
+# working directory, not from --manifest-path.
+(cd "$here/vendor/differential" && PATH="/usr/bin:$PATH" /usr/bin/cargo test --release --locked)

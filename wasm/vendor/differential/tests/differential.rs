@@ -56,6 +56,13 @@ fn fork_transcripts_are_byte_identical_to_upstream() {
     let mut first_transcript = None;
     for seed in [[0x5eu8; 32], [0xa7u8; 32]] {
         let upstream = on_fresh_thread(seed, false);
+        // The stream really is the seeded one (cargo applied .cargo/config.toml's custom getrandom
+        // backend): the same seed twice gives the same transcript. Without it every run draws from
+        // the OS and the comparison below would fail for a reason that is not the fork's.
+        assert!(
+            upstream.transcript == on_fresh_thread(seed, false).transcript,
+            "one seed gave two transcripts: getrandom is not the seeded stream (run cargo from wasm/vendor/differential)"
+        );
         let fork = on_fresh_thread(seed, true);
         assert_eq!(upstream.transcript.len(), fork.transcript.len(), "different number of messages");
         for ((label, a), (label_b, b)) in upstream.transcript.iter().zip(&fork.transcript) {
