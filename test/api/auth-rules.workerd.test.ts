@@ -6,6 +6,7 @@ import { encodeBase64Url, utf8 } from "../../shared/src/dfns/base64url.js";
 import { userActionChallenge } from "../../shared/src/dfns/user-action.js";
 import { verifyUserActionEvidence } from "../../shared/src/dfns/user-action-evidence.js";
 import type { UserActionEvidence } from "../../shared/src/dfns/wire.js";
+import { auditBatching } from "../../worker/src/audit/record.js";
 import type { Deployment } from "../../worker/src/deployment/deployment.js";
 import { ApiClient, keyAttestation, newKeyCredential, signChallenge } from "./client.js";
 import { BASE, domainState, fetcher, json, lastDecision, login, newOrg, sql } from "./fixtures.js";
@@ -124,9 +125,17 @@ describe("layer 1: bearer tokens", () => {
         state.storage.sql.exec<{ seq: number; at: string; decision: string; method: string; path: string }>("SELECT seq, at, decision, method, path FROM audit_log ORDER BY seq").toArray(),
       );
     const before = (await auditRows()).length;
-    expect((await sa.signed("POST", "/permissions", { name: "batched", operations: ["Wallets:Read"] })).status).toBe(200);
-    // At once: a refusal writes the lines still waiting in this isolate first, then itself.
-    expect((await sa.raw("POST", "/permissions", { body: "{}" })).status).toBe(401);
+    // A window wide enough that the refusal surely comes while the allowed lines still wait (the
+    // worker runs in this isolate, so it reads the same setting).
+    auditBatching.windowMs = 10_000;
+    try {
+      expect((await sa.signed("POST", "/permissions", { name: "batched", operations: ["Wallets:Read"] })).status).toBe(200);
+      expect((await auditRows()).length).toBe(before);
+      // A refusal writes the lines still waiting in this isolate first, then itself.
+      expect((await sa.raw("POST", "/permissions", { body: "{}" })).status).toBe(401);
+    } finally {
+      auditBatching.windowMs = 20;
+    }
     const rows = (await auditRows()).slice(before);
     expect(rows.map((r) => `${r.decision} ${r.method} ${r.path}`)).toEqual(["allowed POST /auth/action/init", "allowed POST /auth/action", "allowed POST /permissions", "denied POST /permissions"]);
     expect(rows.map((r) => r.at)).toEqual([...rows.map((r) => r.at)].sort());

@@ -15,7 +15,8 @@ import type { DecisionInput } from "./store.js";
 type Decision = { caller: Caller | null; orgId: string; operation: string | null; decision: "allowed" | "denied"; reason: string };
 type Line = DecisionInput & { at: string };
 
-const BATCH_WINDOW_MS = 20;
+/** How long an allowed line waits for the org's next decisions. A setting, not a constant, so a test can widen the window enough to observe a refusal inside it. */
+export const auditBatching = { windowMs: 20 };
 /** Allowed lines not yet written, per org, in this isolate. */
 const queued = new Map<string, Line[]>();
 
@@ -31,7 +32,7 @@ export function recordAllowed(c: Context<AppEnv>, d: Omit<Decision, "decision">)
   }
   queued.set(d.orgId, [line(c, { ...d, decision: "allowed" })]);
   c.executionCtx.waitUntil(
-    new Promise((resolve) => setTimeout(resolve, BATCH_WINDOW_MS))
+    new Promise((resolve) => setTimeout(resolve, auditBatching.windowMs))
       .then(() => flush(c.env, d.orgId, []))
       .catch((err: Error) => console.error("audit write failed", err.message)),
   );
