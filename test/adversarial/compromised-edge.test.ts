@@ -112,7 +112,7 @@ function governanceHead(): GovernanceHead {
 }
 
 /** A user action the holder of `credential` really signed (the test plays that user; the attacker only relays it). */
-async function signedAction(o: { credential: KeyCredential; subject: string; credId: string; path: string; body: Record<string, unknown>; nonce: string; issuedAt?: number }): Promise<UserActionEvidence> {
+async function signedAction(o: { credential: KeyCredential; subject: string; credId: string; credentialUuid?: string; path: string; body: Record<string, unknown>; nonce: string; issuedAt?: number }): Promise<UserActionEvidence> {
   const issuedAt = o.issuedAt ?? Math.floor(Date.now() / 1000);
   const payload = JSON.stringify(o.body);
   const challenge = userActionChallenge({ method: "POST", path: o.path, payload, orgId: rig.cfg.orgId, subject: o.subject, nonce: o.nonce, issuedAt, expiry: issuedAt + 300 });
@@ -127,7 +127,7 @@ async function signedAction(o: { credential: KeyCredential; subject: string; cre
     nonce: o.nonce,
     expiry: issuedAt + 300,
     challenge,
-    credential: { credId: o.credId, credentialUuid: `cr-${o.nonce}`, kind: "Key", publicKey: o.credential.publicKeyPem },
+    credential: { credId: o.credId, credentialUuid: o.credentialUuid ?? `cr-${o.nonce}`, kind: "Key", publicKey: o.credential.publicKeyPem },
     assertion: { clientData: encodeBase64Url(clientData), signature: encodeBase64Url(await o.credential.sign(clientData)), authenticatorData: null, userHandle: null },
   };
 }
@@ -423,22 +423,7 @@ describe("an attacker holding the edge's authorization key and libp2p seed, with
     // A thief with the bot's key signs a fresh, genuine user action; the attacker relays it.
     const botKey = pemCredential(pem);
     const body = { kind: "Hash", hash: hashOf("after deactivation") };
-    const path = `/wallets/${w.id}/signatures`;
-    const now = Math.floor(Date.now() / 1000);
-    const challenge = userActionChallenge({ method: "POST", path, payload: JSON.stringify(body), orgId: rig.cfg.orgId, subject: sa.userInfo.userId, nonce: "thief-1", issuedAt: now, expiry: now + 300 });
-    const clientData = utf8(JSON.stringify({ type: "key.get", challenge }));
-    const evidence: UserActionEvidence = {
-      ...signedHash.evidence,
-      subject: sa.userInfo.userId,
-      method: "POST",
-      path,
-      payload: JSON.stringify(body),
-      nonce: "thief-1",
-      expiry: now + 300,
-      challenge,
-      credential: { credId: token.credId, credentialUuid: "cr-thief", kind: "Key", publicKey: botKey.publicKeyPem },
-      assertion: { clientData: encodeBase64Url(clientData), signature: encodeBase64Url(await botKey.sign(clientData)), authenticatorData: null, userHandle: null },
-    };
+    const evidence = await signedAction({ credential: botKey, subject: sa.userInfo.userId, credId: token.credId, credentialUuid: "cr-thief", path: `/wallets/${w.id}/signatures`, body, nonce: "thief-1" });
     const keyId = w.signingKey.id!;
     for (const pair of pairs) {
       await refusedByAll(governed(attacker.edge.signIntent({ keyId, scheme: "ecdsa-secp256k1", parties: signers(pair), intent: { kind: "Hash", hash: body.hash }, userAction: evidence })), "governance", /deactivated in the governance log/);
@@ -480,22 +465,7 @@ describe("an attacker holding the edge's authorization key and libp2p seed, with
     head = governanceHead();
     // The thief holding the first credential signs a fresh, genuine user action; the attacker relays it.
     const body = { kind: "Hash", hash: hashOf("thief with the lost key") };
-    const path = `/wallets/${w.id}/signatures`;
-    const now = Math.floor(Date.now() / 1000);
-    const challenge = userActionChallenge({ method: "POST", path, payload: JSON.stringify(body), orgId: rig.cfg.orgId, subject: sa.userInfo.userId, nonce: "lost-1", issuedAt: now, expiry: now + 300 });
-    const clientData = utf8(JSON.stringify({ type: "key.get", challenge }));
-    const evidence: UserActionEvidence = {
-      ...signedHash.evidence,
-      subject: sa.userInfo.userId,
-      method: "POST",
-      path,
-      payload: JSON.stringify(body),
-      nonce: "lost-1",
-      expiry: now + 300,
-      challenge,
-      credential: { credId: token.credId, credentialUuid: firstUuid, kind: "Key", publicKey: first.publicKeyPem },
-      assertion: { clientData: encodeBase64Url(clientData), signature: encodeBase64Url(await first.sign(clientData)), authenticatorData: null, userHandle: null },
-    };
+    const evidence = await signedAction({ credential: first, subject: sa.userInfo.userId, credId: token.credId, credentialUuid: firstUuid, path: `/wallets/${w.id}/signatures`, body, nonce: "lost-1" });
     for (const pair of pairs) {
       await refusedByAll(governed(attacker.edge.signIntent({ keyId: w.signingKey.id, scheme: "ecdsa-secp256k1", parties: signers(pair), intent: { kind: "Hash", hash: body.hash }, userAction: evidence })), "governance", /credential of .* is deactivated in the governance log/);
     }
