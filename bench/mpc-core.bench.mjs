@@ -199,7 +199,7 @@ const result = {
     ecdsa_secp256k1_dkg_wallet: ecdsa[0].export().length + 29,
     frost_ed25519_dkg_wallet: frost["frost-ed25519"].share_bytes + 29,
     frost_bip340_dkg_wallet: frost["frost-bip340"].share_bytes + 29,
-    note: "share export + sealing overhead, key record row not counted; a wallet derived from a master key (deriveFrom) is not implemented yet",
+    note: "share export + sealing overhead, key record row not counted; a wallet derived from a master key (deriveFrom) keeps no share: see bench/results/wallet-create.json",
   },
   ratios: {
     ecdsa_sign_per_party_vs_noble_secp256k1: +(ecdsaSign.p50_ms / baseline.noble_secp256k1_sign.p50_ms).toFixed(1),
