@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { register } from "tsx/esm/api";
 import { DfnsApiClient } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
-import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { nobleSecp256k1SignMs } from "./measure.mjs";
 
 register();
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -60,14 +60,7 @@ try {
   const presigned = await series(PAUSE_MS);
   await net.restartApi({ vars: { TESSERA_PRESIGNATURES: "off" } });
   const signature = await series(PAUSE_MS);
-  const sk = secp256k1.utils.randomSecretKey();
-  const noble = [];
-  for (let i = 0; i < 200 + N; i++) {
-    const d = crypto.getRandomValues(new Uint8Array(32));
-    const t = performance.now();
-    secp256k1.sign(d, sk, { prehash: false });
-    if (i >= 200) noble.push(performance.now() - t);
-  }
+  const noble = nobleSecp256k1SignMs(N);
 
   const sig = stats(signature);
   const pre = stats(presigned);

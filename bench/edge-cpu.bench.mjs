@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { register } from "tsx/esm/api";
 import { DfnsApiClient } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
-import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { nobleSecp256k1SignMs, processCpuMs as cpuMs } from "./measure.mjs";
 
 register();
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -24,15 +24,6 @@ const { ensureLocalOrg } = await import("../worker/src/admin/local-bootstrap.mjs
 const N = Number(process.env.BENCH_N ?? 60);
 const TAG = process.env.BENCH_TAG ?? "current";
 
-const cpuMs = (pid) => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) * 10;
-  } catch {
-    return null;
-  }
-};
 const comm = (pid) => readFileSync(`/proc/${pid}/comm`, "utf8").trim();
 const stats = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -81,14 +72,7 @@ try {
     if (r.status !== "Signed") throw new Error(`status ${r.status}`);
   });
 
-  const sk = secp256k1.utils.randomSecretKey();
-  const noble = [];
-  for (let k = 0; k < 200 + N; k++) {
-    const d = crypto.getRandomValues(new Uint8Array(32));
-    const t = performance.now();
-    secp256k1.sign(d, sk, { prehash: false });
-    if (k >= 200) noble.push(performance.now() - t);
-  }
+  const noble = nobleSecp256k1SignMs(N);
 
   const file = join(root, "bench", "results", "edge-cpu.json");
   const previous = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : null;

@@ -15,6 +15,7 @@ import { register } from "tsx/esm/api";
 import { DfnsApiClient } from "@dfns/sdk";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
+import { processCpuMs as cpuMs } from "./measure.mjs";
 
 register();
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -45,16 +46,6 @@ function rssMb(pid) {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return m ? +(Number(m[1]) / 1024).toFixed(1) : null;
-  } catch {
-    return null;
-  }
-}
-/** CPU time (user + system) a process has used so far, in ms (from /proc/<pid>/stat, 100 Hz ticks). */
-function cpuMs(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) * 10;
   } catch {
     return null;
   }

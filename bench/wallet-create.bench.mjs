@@ -17,7 +17,7 @@ import { DatabaseSync } from "node:sqlite";
 import { register } from "tsx/esm/api";
 import { DfnsApiClient } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
-import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { nobleSecp256k1SignMs } from "./measure.mjs";
 
 register();
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -121,14 +121,7 @@ try {
     const [ms] = await timed(() => dfns.permissions.updatePermission({ permissionId: permission.id, body: { name: `bench no-op ${i}` } }));
     signedNoop.push(ms);
   }
-  const sk = secp256k1.utils.randomSecretKey();
-  const noble = [];
-  for (let i = 0; i < 200 + N; i++) {
-    const d = crypto.getRandomValues(new Uint8Array(32));
-    const t = performance.now();
-    secp256k1.sign(d, sk, { prehash: false });
-    if (i >= 200) noble.push(performance.now() - t);
-  }
+  const noble = nobleSecp256k1SignMs(N);
 
   const perNode = (f) => Object.fromEntries(nodes.map((n, i) => [n.region, f(n, i)]));
   const rowBytes = perNode((n) => {

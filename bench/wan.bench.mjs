@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { register } from "tsx/esm/api";
 import { DfnsApiClient } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
-import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { nobleSecp256k1SignMs } from "./measure.mjs";
 
 register();
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -105,14 +105,7 @@ try {
     console.log(`delay ${ms} ms`, JSON.stringify(out[`delay_${ms}ms`]));
   }
 
-  const sk = secp256k1.utils.randomSecretKey();
-  const noble = [];
-  for (let k = 0; k < 200 + N; k++) {
-    const d = crypto.getRandomValues(new Uint8Array(32));
-    const t = performance.now();
-    secp256k1.sign(d, sk, { prehash: false });
-    if (k >= 200) noble.push(performance.now() - t);
-  }
+  const noble = nobleSecp256k1SignMs(N);
 
   const rtt = 2 * DELAY_MS;
   const slow = out[`delay_${DELAY_MS}ms`];
