@@ -82,6 +82,22 @@ fn check_route(parties: &PartiesMessage, from: u8, me: u8, round: u8) -> Result<
     Ok(())
 }
 
+/// The direct messages of a signing or presigning round: one per sender, each routed from that sender to us.
+fn direct_messages<T: serde::de::DeserializeOwned>(incoming: &BTreeMap<u8, Vec<u8>>, me: u8, round: u8, parties: impl Fn(&T) -> &PartiesMessage) -> Result<Vec<T>, Fail> {
+    let mut received = Vec::new();
+    for (&from, body) in incoming {
+        let m: T = decode_body(from, round, only_direct(from, round, body)?)?;
+        check_route(parties(&m), from, me, round)?;
+        received.push(m);
+    }
+    Ok(received)
+}
+
+/// Each of a phase's messages sent directly to its receiver.
+fn send_direct<T: Serialize>(transmit: Vec<T>, parties: impl Fn(&T) -> &PartiesMessage) -> Result<Outgoing, Fail> {
+    transmit.into_iter().map(|m| Ok((parties(&m).receiver.as_u8(), join_body(&[], &encode_body(&m)?)))).collect()
+}
+
 fn find_for<T>(list: &mut Vec<T>, to: u8, receiver: impl Fn(&T) -> u8) -> Result<T, Fail> {
     let at = list
         .iter()
@@ -374,32 +390,21 @@ impl Protocol for DklsSign {
     fn start(&mut self) -> Result<Outgoing, Fail> {
         let (unique, kept, transmit) = self.party.sign_phase1(&self.data).map_err(abort)?;
         self.keep1 = Some((unique, kept));
-        transmit.into_iter().map(|m| Ok((m.parties.receiver.as_u8(), join_body(&[], &encode_body(&m)?)))).collect()
+        send_direct(transmit, |m| &m.parties)
     }
 
     fn advance(&mut self, round: u8, incoming: BTreeMap<u8, Vec<u8>>) -> Result<Advance, Fail> {
         let me = self.party.party_index.as_u8();
         match round {
             1 => {
-                let mut received = Vec::new();
-                for (&from, body) in &incoming {
-                    let m: TransmitPhase1to2 = decode_body(from, 1, only_direct(from, 1, body)?)?;
-                    check_route(&m.parties, from, me, 1)?;
-                    received.push(m);
-                }
+                let received = direct_messages(&incoming, me, 1, |m: &TransmitPhase1to2| &m.parties)?;
                 let (unique, kept) = self.keep1.take().ok_or_else(|| Fail::new(Code::ProtocolAbort, "round 1 out of order"))?;
                 let (u2, k2, transmit) = self.party.sign_phase2(&self.data, unique, kept, &received).map_err(abort)?;
                 self.keep2 = Some((u2, k2));
-                let out: Result<Outgoing, Fail> = transmit.into_iter().map(|m| Ok((m.parties.receiver.as_u8(), join_body(&[], &encode_body(&m)?)))).collect();
-                Ok(Advance::Send(out?))
+                Ok(Advance::Send(send_direct(transmit, |m| &m.parties)?))
             }
             2 => {
-                let mut received = Vec::new();
-                for (&from, body) in &incoming {
-                    let m: TransmitPhase2to3<Curve> = decode_body(from, 2, only_direct(from, 2, body)?)?;
-                    check_route(&m.parties, from, me, 2)?;
-                    received.push(m);
-                }
+                let received = direct_messages(&incoming, me, 2, |m: &TransmitPhase2to3<Curve>| &m.parties)?;
                 let (unique, kept) = self.keep2.take().ok_or_else(|| Fail::new(Code::ProtocolAbort, "round 2 out of order"))?;
                 let (x, broadcast) = self.party.sign_phase3(&self.data, unique, kept, &received).map_err(abort)?;
                 self.x_coord = Some(x);
@@ -511,32 +516,21 @@ impl Protocol for DklsPresign {
     fn start(&mut self) -> Result<Outgoing, Fail> {
         let (unique, kept, transmit) = self.party.presign_phase1(&self.data).map_err(abort)?;
         self.keep1 = Some((unique, kept));
-        transmit.into_iter().map(|m| Ok((m.parties.receiver.as_u8(), join_body(&[], &encode_body(&m)?)))).collect()
+        send_direct(transmit, |m| &m.parties)
     }
 
     fn advance(&mut self, round: u8, incoming: BTreeMap<u8, Vec<u8>>) -> Result<Advance, Fail> {
         let me = self.party.party_index.as_u8();
         match round {
             1 => {
-                let mut received = Vec::new();
-                for (&from, body) in &incoming {
-                    let m: TransmitPhase1to2 = decode_body(from, 1, only_direct(from, 1, body)?)?;
-                    check_route(&m.parties, from, me, 1)?;
-                    received.push(m);
-                }
+                let received = direct_messages(&incoming, me, 1, |m: &TransmitPhase1to2| &m.parties)?;
                 let (unique, kept) = self.keep1.take().ok_or_else(|| Fail::new(Code::ProtocolAbort, "round 1 out of order"))?;
                 let (u2, k2, transmit) = self.party.presign_phase2(&self.data, unique, kept, &received).map_err(abort)?;
                 self.keep2 = Some((u2, k2));
-                let out: Result<Outgoing, Fail> = transmit.into_iter().map(|m| Ok((m.parties.receiver.as_u8(), join_body(&[], &encode_body(&m)?)))).collect();
-                Ok(Advance::Send(out?))
+                Ok(Advance::Send(send_direct(transmit, |m| &m.parties)?))
             }
             2 => {
-                let mut received = Vec::new();
-                for (&from, body) in &incoming {
-                    let m: TransmitPhase2to3<Curve> = decode_body(from, 2, only_direct(from, 2, body)?)?;
-                    check_route(&m.parties, from, me, 2)?;
-                    received.push(m);
-                }
+                let received = direct_messages(&incoming, me, 2, |m: &TransmitPhase2to3<Curve>| &m.parties)?;
                 let (unique, kept) = self.keep2.take().ok_or_else(|| Fail::new(Code::ProtocolAbort, "round 2 out of order"))?;
                 let presignature = self.party.presign_phase3(&self.data, unique, kept, &received).map_err(abort)?;
                 Ok(Advance::Done(encode_presignature(&StoredPresignature { key: key_bytes(&self.party), presignature })?))
