@@ -45,7 +45,7 @@ import {
   type FrameKind,
   type Statement,
 } from "../../../shared/src/mpc/round-statements.js";
-import { RoundSigner } from "./round-signer.js";
+import { nativeSha256, RoundSigner } from "./round-signer.js";
 import { CeremonySession, type Clock, type SessionFailure } from "./session.js";
 import type { KeyRecord } from "../storage/node-store.js";
 import type { GovernanceBook } from "../governance/book.js";
@@ -70,9 +70,11 @@ export interface EngineStore {
   /** Deletes retired shares of the key and compacts the database so no copy stays on disk. */
   eraseRetired(keyId: string): number;
   recordPeerHead(peerId: string, head: { seq: number; hash: string }, now: number): void;
+  /** Several peers' heads at once (one commit); falls back to recordPeerHead when absent. */
+  recordPeerHeads?(heads: Iterable<[string, { seq: number; hash: string }]>, now: number): void;
   isBanned(keyId: string, peerId: string): boolean;
   ban(keyId: string, peerId: string, reason: string, now: number): void;
-  claim: (c: Parameters<AuthorizationContext["claim"]>[0], now: number) => ReturnType<AuthorizationContext["claim"]>;
+  claim: (c: Parameters<AuthorizationContext["claim"]>[0], now: number, o?: { durable?: boolean }) => ReturnType<AuthorizationContext["claim"]>;
   /** The highest EVM nonce signed in a scope (key and chain); absent: the nonce rule is off (test stand-ins). */
   evmNonce?(scope: string): number | null;
   recordEvmNonce?(scope: string, nonce: number, now: number): void;
@@ -108,6 +110,13 @@ export interface EngineOptions {
    * node (the daemon never sets this); false exists for the benchmark's without-the-round baseline.
    */
   confirmRound?: boolean;
+  /**
+   * How many keys' shares stay imported in the core between signatures (default 64, 0: none).
+   * A signature then skips reading the sealed share (≈ 105 KB for ECDSA), decrypting and parsing
+   * it. The process already holds the key-encryption key that opens every share, so keeping
+   * some opened changes nothing for an attacker who can read its memory.
+   */
+  shareCacheSize?: number;
   /** Deliberate misbehaviour for the malicious-node tests (mpc-node/test/malicious/); never set by the daemon. */
   deviation?: Deviation;
   transport: RoundTransport;
@@ -174,10 +183,27 @@ export class CeremonyEngine {
   private readonly closed = new Map<string, number>();
   private readonly log: (event: Record<string, unknown>) => void;
   private readonly signer: RoundSigner;
+  private readonly shares: ShareCache;
 
   constructor(private readonly o: EngineOptions) {
     this.log = o.log ?? (() => {});
     this.signer = new RoundSigner(o.nodeKey);
+    this.shares = new ShareCache(o.store, o.shareCacheSize ?? 64);
+  }
+
+  /** The key's share, unsealed and imported for this ceremony only (the plaintext bytes zeroed once the core has them). */
+  private importShare(keyId: string): KeyShare {
+    const plain = this.o.store.share(keyId);
+    try {
+      return KeyShare.import(plain);
+    } finally {
+      plain.fill(0); // the wasm object is the one copy in memory
+    }
+  }
+
+  private releaseShare(kind: CeremonyKind, share: KeyShare): void {
+    if (kind === "sign" || kind === "presign") this.shares.release(share);
+    else share.free();
   }
 
   get activeSessions(): number {
@@ -222,7 +248,9 @@ export class CeremonyEngine {
         key: (id): KeyRecordView | undefined => store.key(id),
         ...(book ? { governance: (orgId: string) => book.state(orgId) } : {}),
         isBanned: (keyId, peerId) => store.isBanned(keyId, peerId),
-        claim: (c) => store.claim(c, clock.now()),
+        // An online signature from a presignature deletes it (a synced commit) before releasing
+        // anything, which syncs this claim too; every other request's claim is synced itself.
+        claim: (c) => store.claim(c, clock.now(), { durable: !claimsPresignature(signed) }),
         ...(store.evmNonce ? { evmNonce: (scope: string) => store.evmNonce!(scope) } : {}),
       });
     } catch (e) {
@@ -249,17 +277,12 @@ export class CeremonyEngine {
         // The replacement: no share yet; it takes the retired holder's index of this very key.
         ceremony = Ceremony.reshare({ sessionId: sessionIdBytes, parties: indices, target: a.target.index, scheme: a.scheme, threshold: a.threshold, publicKey: hexToBytes(a.publicKey) });
       } else {
-        const plain = store.share(a.keyId);
-        try {
-          share = KeyShare.import(plain);
-        } finally {
-          plain.fill(0); // the wasm object is the one copy in memory
-        }
+        share = a.kind === "sign" || a.kind === "presign" ? this.shares.acquire(a.keyId) : this.importShare(a.keyId);
         if (a.kind === "sign" && a.presignature) {
           // Erased from storage here, before the ceremony starts and releases anything from it.
           const presignature = store.takePresignature(a.keyId, a.presignature, indices);
           if (!presignature) {
-            share.free();
+            this.releaseShare(a.kind, share);
             return this.refused(kind, signed, coordinator, receivedAt, "mismatch", `presignature ${a.presignature} of key ${a.keyId} for parties ${indices.join(",")} is not held by this node (never made, already used, or made before a refresh)`);
           }
           try {
@@ -279,7 +302,7 @@ export class CeremonyEngine {
         }
       }
     } catch (e) {
-      share?.free();
+      if (share) this.releaseShare(a.kind, share);
       const code: NodeFailureCode = e instanceof MpcError && e.code === "bad-input" ? "mismatch" : "internal";
       return this.refused(kind, signed, coordinator, receivedAt, code, `cannot start the ceremony: ${(e as Error).message}`);
     }
@@ -345,13 +368,16 @@ export class CeremonyEngine {
       this.active.delete(a.sessionId);
       this.rememberClosed(a.sessionId);
       ceremony.free();
-      share?.free();
+      if (share) this.releaseShare(a.kind, share);
+      // A refresh or reshare moved the key to a new generation: the cached share is the old one.
+      if (a.kind === "refresh" || a.kind === "reshare") this.shares.evict(a.keyId);
     }
     const finishedAt = clock.now();
     const timings = { receivedAt: new Date(receivedAt).toISOString(), verifyMs: Math.round(acceptedAt - receivedAt), ceremonyMs: Math.round(finishedAt - acceptedAt), totalMs: Math.round(finishedAt - receivedAt) };
     // Cross-anchoring: the audit heads the other parties signed into this session's messages.
     const peerHeads = Object.fromEntries([...s.peerHeads].map(([p, h]) => [p, h]));
-    for (const [p, h] of s.peerHeads) store.recordPeerHead(p, h, finishedAt);
+    if (store.recordPeerHeads) store.recordPeerHeads(s.peerHeads, finishedAt);
+    else for (const [p, h] of s.peerHeads) store.recordPeerHead(p, h, finishedAt);
     if (!settled.ok) {
       const failure = settled.failure;
       if (failure.code === "ban" || settled.evidence) {
@@ -698,6 +724,7 @@ export class CeremonyEngine {
     if (!isRetired(state, this.o.self.peerId)) return refuse(`org ${orgId}'s governance log does not retire this node`);
     const busy = [...this.active.values()].filter((s) => this.o.store.key(s.keyId)?.orgId === orgId);
     for (const s of busy) s.session.abort("cancelled", "this node was retired from the org");
+    this.shares.clear();
     const erased = this.o.store.eraseOrgShares(orgId);
     this.o.audit.append({ type: "retirement", orgId, coordinator, outcome: "erased", keys: erased.keys, shares: erased.shares, governance: state.head });
     this.log({ event: "retired", orgId, keys: erased.keys.length, shares: erased.shares });
@@ -736,7 +763,7 @@ export class CeremonyEngine {
     if (parsed.from !== party || parsed.to !== s.me) return refuse(`signed a frame from party ${parsed.from} to party ${parsed.to}`);
     let digests;
     try {
-      digests = digestsOf(parsed.kind, payload);
+      digests = digestsOf(parsed.kind, payload, nativeSha256);
     } catch (e) {
       return refuse(`sent an unreadable payload: ${(e as Error).message}`);
     }
@@ -798,6 +825,7 @@ export class CeremonyEngine {
 
   /** Stops every session (node shutting down). */
   close(): void {
+    this.shares.clear();
     for (const s of this.active.values()) s.session.abort("cancelled", "the node is shutting down");
     for (const p of this.pending.values()) p.cancel();
     this.pending.clear();
@@ -830,7 +858,7 @@ export class CeremonyEngine {
 /** Digests of what this node sends; a body that does not split (only a deliberately faulty node sends one) gets the empty broadcast's. */
 function safeDigests(kind: FrameKind, payload: Uint8Array): { broadcastDigest: string; payloadDigest: string } {
   try {
-    return digestsOf(kind, payload);
+    return digestsOf(kind, payload, nativeSha256);
   } catch {
     return { broadcastDigest: bytesToHex(sha256(new Uint8Array(0))), payloadDigest: bytesToHex(sha256(payload)) };
   }
@@ -843,6 +871,12 @@ function readStatements(bytes: Uint8Array): { statement: Uint8Array; signature: 
     out.push({ statement: bytes.subarray(at, at + STATEMENT_BYTES), signature: bytes.subarray(at + STATEMENT_BYTES, at + SIGNED_STATEMENT_BYTES) });
   }
   return out;
+}
+
+/** Whether a request names a presignature (as it claims; the check that follows decides). */
+function claimsPresignature(signed: unknown): boolean {
+  const a = (signed as { authorization?: { kind?: unknown; presignature?: unknown } } | null)?.authorization;
+  return a?.kind === "sign" && typeof a.presignature === "string";
 }
 
 /** The org a request is about, from what it claims (verified later): the keygen user's org, or the key's. */
@@ -895,4 +929,81 @@ function claimedFields(signed: unknown): { sessionId?: string; keyId?: string; e
     if (v !== undefined) out[k] = v;
   }
   return out;
+}
+
+/**
+ * Imported key shares of the keys that signed recently (least recently used dropped first), by
+ * key and share generation: a refresh's new generation is never served the old share. A share in
+ * use by a ceremony is freed only once that ceremony released it.
+ */
+class ShareCache {
+  private readonly entries = new Map<string, { generation: number; share: KeyShare; users: number; evicted: boolean }>();
+  /** Every share handed out and not yet freed (cached or evicted while in use). */
+  private readonly live = new Map<KeyShare, { share: KeyShare; users: number; evicted: boolean }>();
+
+  constructor(
+    private readonly store: EngineStore,
+    private readonly size: number,
+  ) {}
+
+  acquire(keyId: string): KeyShare {
+    const key = this.store.key(keyId);
+    if (!key) throw new Error(`no share of key ${keyId}`);
+    const id = key.masterKeyId ?? keyId;
+    let e = this.entries.get(id);
+    if (e && e.generation !== key.generation) {
+      this.drop(id);
+      e = undefined;
+    }
+    if (!e) {
+      const plain = this.store.share(id);
+      let share: KeyShare;
+      try {
+        share = KeyShare.import(plain);
+      } finally {
+        plain.fill(0);
+      }
+      e = { generation: key.generation, share, users: 0, evicted: false };
+      if (this.size > 0) {
+        this.entries.set(id, e);
+        while (this.entries.size > this.size) this.drop(this.entries.keys().next().value!);
+      } else e.evicted = true;
+      this.live.set(share, e);
+    } else {
+      // Most recently used last.
+      this.entries.delete(id);
+      this.entries.set(id, e);
+    }
+    e.users++;
+    return e.share;
+  }
+
+  release(share: KeyShare): void {
+    const e = this.live.get(share);
+    if (!e) return share.free();
+    e.users--;
+    if (e.evicted && e.users === 0) this.free(e);
+  }
+
+  evict(keyId: string): void {
+    const key = this.store.key(keyId);
+    this.drop(key?.masterKeyId ?? keyId);
+  }
+
+  clear(): void {
+    for (const id of [...this.entries.keys()]) this.drop(id);
+  }
+
+  private drop(id: string): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    this.entries.delete(id);
+    e.evicted = true;
+    if (e.users === 0) this.free(e);
+  }
+
+  private free(e: { share: KeyShare }): void {
+    this.live.delete(e.share);
+    e.share.free();
+  }
 }

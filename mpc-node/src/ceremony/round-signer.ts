@@ -3,7 +3,7 @@
 // message and checked per message on the signing path, where the speed work counts microseconds.
 // The signatures are plain RFC 8032 Ed25519, so third parties check evidence with noble
 // (shared/src/mpc/round-statements.ts).
-import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { publicKeyOfPeer, statementHash } from "../../../shared/src/mpc/round-statements.js";
 
@@ -35,4 +35,14 @@ export class RoundSigner {
     }
     return signature.length === 64 && verify(null, statementHash(statement), key, signature);
   }
+}
+
+/**
+ * SHA-256 through node:crypto (OpenSSL, SHA extensions where the CPU has them): the digests of
+ * every round message (tens of KB for ECDSA) are taken on the signing path. Same function as
+ * noble's, which third parties use to check the statements.
+ */
+export function nativeSha256(bytes: Uint8Array): Uint8Array {
+  const d = createHash("sha256").update(bytes).digest();
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }

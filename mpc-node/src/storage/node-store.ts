@@ -191,6 +191,22 @@ export class NodeStore {
     }
   }
 
+  /**
+   * Runs `f` with commits that do not wait for the disk (synchronous = NORMAL): in WAL mode they
+   * survive a crash of the process, and an operating-system crash can lose only the newest of them —
+   * never reorder them, since the next FULL commit syncs the WAL up to and including them. Only for
+   * writes whose loss is harmless (see each caller); the spending of nonces, user actions and
+   * presignatures is never made here unless a FULL commit follows before anything is released.
+   */
+  private relaxed<T>(f: () => T): T {
+    this.db.exec("PRAGMA synchronous = NORMAL");
+    try {
+      return f();
+    } finally {
+      this.db.exec("PRAGMA synchronous = FULL");
+    }
+  }
+
   // ---------------------------------------------------------------- keys and shares
 
   key(keyId: string): KeyRecord | undefined {
@@ -386,17 +402,22 @@ export class NodeStore {
 
   // ---------------------------------------------------------------- presignatures
 
-  /** Keeps this node's share of a presignature of `keyId` (a key with its own shares) by these signers. */
+  /**
+   * Keeps this node's share of a presignature of `keyId` (a key with its own shares) by these
+   * signers. Committed without waiting for the disk: losing a fresh presignature in an
+   * operating-system crash only makes the signature that names it take the three-round path
+   * (this node then refuses it as not held); what must be durable is its deletion when used.
+   */
   storePresignature(keyId: string, presignatureId: string, signers: number[], generation: number, presignature: Uint8Array, now: number): void {
     const sealed = this.vault.seal(presignature, { nodePeerId: this.nodePeerId, keyId: `${keyId}#presignature:${presignatureId}`, generation });
-    this.stmt("INSERT INTO presignatures (presignature_id, key_id, signers, generation, presignature, created_at) VALUES (?, ?, ?, ?, ?, ?)").run(
+    this.relaxed(() => this.stmt("INSERT INTO presignatures (presignature_id, key_id, signers, generation, presignature, created_at) VALUES (?, ?, ?, ?, ?, ?)").run(
       presignatureId,
       keyId,
       JSON.stringify([...signers].sort((x, y) => x - y)),
       generation,
       sealed,
       now,
-    );
+    ));
   }
 
   /**
@@ -430,8 +451,21 @@ export class NodeStore {
 
   /** A peer's audit head as it signed it into a ceremony's messages (cross-anchoring its log). */
   recordPeerHead(peerId: string, head: { seq: number; hash: string }, now: number): void {
-    if (head.seq === 0) return;
-    this.stmt("INSERT OR IGNORE INTO peer_audit_heads (peer_id, seq, hash, at) VALUES (?, ?, ?, ?)").run(peerId, head.seq, head.hash, now);
+    this.recordPeerHeads([[peerId, head]], now);
+  }
+
+  /**
+   * The audit heads the peers of one ceremony signed, in one commit that does not wait for the
+   * disk: the same heads go into this node's audit entry for the ceremony (peerHeads), which is
+   * synced; this table is the index `audit verify --against` reads.
+   */
+  recordPeerHeads(heads: Iterable<[string, { seq: number; hash: string }]>, now: number): void {
+    const rows = [...heads].filter(([, h]) => h.seq > 0);
+    if (rows.length === 0) return;
+    const insert = this.stmt("INSERT OR IGNORE INTO peer_audit_heads (peer_id, seq, hash, at) VALUES (?, ?, ?, ?)");
+    this.relaxed(() => this.tx(() => {
+      for (const [peerId, head] of rows) insert.run(peerId, head.seq, head.hash, now);
+    }));
   }
 
   peerHeads(peerId: string): { seq: number; hash: string }[] {
@@ -464,9 +498,14 @@ export class NodeStore {
    * Spends an authorization nonce and, for signatures, binds a user action to what it signs.
    * Synchronous, so check and insert cannot interleave with another request.
    */
-  claim(c: Parameters<AuthorizationContext["claim"]>[0], now: number): ReturnType<AuthorizationContext["claim"]> {
+  /**
+   * `durable: false` commits without waiting for the disk; only for a request whose next step is a
+   * FULL commit before this node releases anything (an online signature from a presignature: the
+   * presignature's deletion), which syncs this claim with it.
+   */
+  claim(c: Parameters<AuthorizationContext["claim"]>[0], now: number, o: { durable?: boolean } = {}): ReturnType<AuthorizationContext["claim"]> {
     try {
-      return this.claimNow(c, now);
+      return o.durable === false ? this.relaxed(() => this.claimNow(c, now)) : this.claimNow(c, now);
     } catch (e) {
       // Refused by the org's policies: nothing of the claim is kept (the transaction rolled back).
       if (e instanceof PolicyRefusal) return { ok: false, code: "policy", reason: e.message };

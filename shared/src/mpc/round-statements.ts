@@ -120,8 +120,8 @@ export function broadcastPart(kind: FrameKind, payload: Uint8Array): Uint8Array 
   return splitPayload(payload).broadcast;
 }
 
-export function digestsOf(kind: FrameKind, payload: Uint8Array): { broadcastDigest: string; payloadDigest: string } {
-  return { broadcastDigest: bytesToHex(sha256(broadcastPart(kind, payload))), payloadDigest: bytesToHex(sha256(payload)) };
+export function digestsOf(kind: FrameKind, payload: Uint8Array, hash: (bytes: Uint8Array) => Uint8Array = sha256): { broadcastDigest: string; payloadDigest: string } {
+  return { broadcastDigest: bytesToHex(hash(broadcastPart(kind, payload))), payloadDigest: bytesToHex(hash(payload)) };
 }
 
 export function publicKeyOfPeer(peerId: string): Uint8Array {
