@@ -12,9 +12,13 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import type { Libp2p } from "libp2p";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { multiaddr } from "@multiformats/multiaddr";
 import { CeremonyError, MpcCoordinator } from "../../shared/src/mpc/coordinator.js";
+import { readFrames, writeFrame } from "../../shared/src/mpc/frames.js";
+import { encodeJsonFrame, PROTOCOL } from "../../shared/src/mpc/protocol.js";
 import { createCoordinatorHost, runCli, startLocalCluster, type LocalCluster } from "../src/dev/local-cluster.js";
 import { LocalEdge } from "../src/dev/local-edge.js";
+import { loadIdentity } from "../src/secrets.js";
 
 const SIGN_TIMEOUT_MS = 4_000;
 const edge = new LocalEdge();
@@ -64,6 +68,38 @@ describe("three share-holder processes over libp2p", () => {
       expectEcdsa(sig.signature, sig.recid, digest, ecdsaPublicKey);
     }
   }, 240_000);
+
+  it("the coordinator's ceremonies share one long-lived stream per node (no stream or protocol negotiation per ceremony)", async () => {
+    for (const pair of [[1, 2], [2, 3], [1, 3]]) await signHash(pair, `one stream ${pair}`);
+    for (const n of cluster.nodes) {
+      const streams = host.getConnections().filter((c) => c.remotePeer.toString() === n.peerId).flatMap((c) => c.streams);
+      expect(streams.filter((st) => st.protocol === PROTOCOL.ceremonies)).toHaveLength(1);
+      expect(streams.filter((st) => st.protocol === PROTOCOL.sign || st.protocol === PROTOCOL.keygen)).toHaveLength(0);
+    }
+  }, 60_000);
+
+  it("a share holder (not an edge) that opens the ceremonies stream is refused: no request of its runs", async () => {
+    const [eu, us] = cluster.nodes;
+    // eu's own identity: a configured peer, admitted by the gater, but not an edge.
+    const { host: impostor } = await createCoordinatorHost(loadIdentity(join(eu!.dir, "peer.key")).privateKey);
+    try {
+      const digest = sha256(new TextEncoder().encode("from a peer"));
+      const authorization = edge.sign({ keyId: ecdsaKey, scheme: "ecdsa-secp256k1", parties: cluster.parties([1, 2]), body: { kind: "Hash", hash: `0x${bytesToHex(digest)}` } });
+      const stream = await impostor.dialProtocol(multiaddr(`${us!.address.multiaddrs[0]}/p2p/${us!.peerId}`), PROTOCOL.ceremonies);
+      // The node may have closed the stream before the request is even written.
+      const answer = await writeFrame(stream, encodeJsonFrame({ type: "authorize", id: 1, kind: "sign", signed: authorization }))
+        .then(() => readFrames(stream, 1 << 20).next())
+        .then(
+          (f) => (f.done ? "closed" : "answered"),
+          () => "closed",
+        );
+      expect(answer).toBe("closed");
+      await us!.waitForLog((l) => l.event === "refused-stream" && l.protocol === PROTOCOL.ceremonies && l.peer === eu!.peerId, 5_000);
+      expect(us!.logs.some((l) => l.event === "session-accepted" && l.sessionId === authorization.authorization.sessionId)).toBe(false);
+    } finally {
+      await impostor.stop();
+    }
+  }, 30_000);
 
   it("does the same with FROST ed25519, and a refresh keeps the key while every share changes", async () => {
     const keyId = "key-ed25519-net";

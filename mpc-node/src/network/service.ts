@@ -1,6 +1,8 @@
 // The node's libp2p protocols, wired to the ceremony engine:
 //   /tessera/{keygen,sign,refresh}/1  from configured edges only: one authorize frame in,
 //                                     accepted + result/failure out; closing the stream cancels.
+//   /tessera/ceremonies/1             from configured edges only: the same requests on one
+//                                     long-lived stream, each tagged with the coordinator's id.
 //   /tessera/round/1                  from configured share holders only: round frames in.
 import type { Connection, Stream } from "@libp2p/interface";
 import type { Libp2p } from "libp2p";
@@ -15,6 +17,7 @@ import {
   MAX_ROUND_FRAME_BYTES,
   PROTOCOL,
   retireRequestFrame,
+  sessionRequestFrame,
   type NodeResponseFrame,
 } from "../../../shared/src/mpc/protocol.js";
 import type { CeremonyEngine } from "../ceremony/engine.js";
@@ -33,6 +36,7 @@ export async function registerProtocols(o: ServiceOptions): Promise<void> {
   for (const kind of ["keygen", "sign", "refresh", "presign", "reshare"] as const) {
     await o.host.handle(CEREMONY_PROTOCOLS[kind], (stream, connection) => void serveCeremony(o, kind, stream, connection), { maxInboundStreams: 1024 });
   }
+  await o.host.handle(PROTOCOL.ceremonies, (stream, connection) => void serveCeremonies(o, stream, connection), { maxInboundStreams: 64 });
   await o.host.handle(PROTOCOL.retire, (stream, connection) => void serveRetire(o, stream, connection), { maxInboundStreams: 16 });
   await o.host.handle(PROTOCOL.round, (stream, connection) => void serveRounds(o, stream, connection), { maxInboundStreams: 64 });
 }
@@ -73,6 +77,81 @@ async function serveCeremony(o: ServiceOptions, kind: CeremonyKind, stream: Stre
   } catch (e) {
     o.log({ event: "stream-error", protocol: CEREMONY_PROTOCOLS[kind], peer: coordinator, error: (e as Error).message });
     stream.abort(e as Error);
+  }
+}
+
+/**
+ * /tessera/ceremonies/1: requests of any kind on one stream, run concurrently, each answered under
+ * its id (accepted, then result or failure). `cancel` or the stream's end cancels what is open.
+ */
+async function serveCeremonies(o: ServiceOptions, stream: Stream, connection: Connection): Promise<void> {
+  const coordinator = connection.remotePeer.toString();
+  if (!o.edgePeers.has(coordinator)) {
+    o.log({ event: "refused-stream", protocol: PROTOCOL.ceremonies, peer: coordinator, reason: "not a configured edge" });
+    stream.abort(new Error("not a configured edge"));
+    return;
+  }
+  const open = new Map<number, AbortController>();
+  const cancelAll = () => {
+    for (const c of open.values()) c.abort();
+    open.clear();
+  };
+  stream.addEventListener("close", cancelAll);
+  const reply = (id: number, response: NodeResponseFrame) => {
+    if (stream.status !== "open") return;
+    writeFrame(stream, encodeJsonFrame({ id, response })).catch(() => {});
+  };
+  try {
+    const frames = readFrames(stream, MAX_CONTROL_FRAME_BYTES);
+    for (let f = await frames.next(); !f.done; f = await frames.next()) {
+      const decoded = decodeJsonFrame(f.value, sessionRequestFrame);
+      if (!decoded.ok) {
+        // Without a readable id the answer cannot be routed: the coordinator broke the protocol.
+        const id = idOf(f.value);
+        if (id === null) throw new Error(`unreadable request frame: ${decoded.reason}`);
+        reply(id, { type: "failure", sessionId: null, error: { code: "malformed", message: `request frame: ${decoded.reason}`, culprits: [], waitingFor: [] } });
+        continue;
+      }
+      const request = decoded.value;
+      if (request.type === "cancel") {
+        open.get(request.id)?.abort();
+        continue;
+      }
+      if (open.has(request.id)) {
+        reply(request.id, { type: "failure", sessionId: null, error: { code: "malformed", message: `request ${request.id} is already open on this stream`, culprits: [], waitingFor: [] } });
+        continue;
+      }
+      const cancel = new AbortController();
+      open.set(request.id, cancel);
+      const done = () => {
+        if (open.get(request.id) === cancel) open.delete(request.id);
+      };
+      o.engine
+        .run(request.kind, request.signed, coordinator, { accepted: (sessionId) => reply(request.id, { type: "accepted", sessionId }), signal: cancel.signal }, request.governance)
+        .then((final) => {
+          done();
+          reply(request.id, final);
+        })
+        .catch((e: unknown) => {
+          done();
+          reply(request.id, { type: "failure", sessionId: null, error: { code: "internal", message: (e as Error)?.message ?? String(e), culprits: [], waitingFor: [] } });
+        });
+    }
+  } catch (e) {
+    o.log({ event: "stream-error", protocol: PROTOCOL.ceremonies, peer: coordinator, error: (e as Error).message });
+    stream.abort(e as Error);
+  } finally {
+    cancelAll();
+  }
+}
+
+/** The id of a request frame that failed validation, if it has a usable one. */
+function idOf(bytes: Uint8Array): number | null {
+  try {
+    const id = (JSON.parse(new TextDecoder().decode(bytes)) as { id?: unknown } | null)?.id;
+    return typeof id === "number" && Number.isSafeInteger(id) && id >= 1 ? id : null;
+  } catch {
+    return null;
   }
 }
 

@@ -16,7 +16,20 @@ import { hexToBytes } from "@noble/hashes/utils.js";
 import type { CeremonyKind, SignedAuthorization } from "./authorization.js";
 import { canonicalJson } from "./canonical-json.js";
 import { readFrames, writeFrame } from "./frames.js";
-import { CEREMONY_PROTOCOLS, decodeJsonFrame, encodeJsonFrame, MAX_CONTROL_FRAME_BYTES, nodeResponseFrame, PROTOCOL, retireResponseFrame, type CeremonyResult, type NodeFailure, type RetireResponse } from "./protocol.js";
+import {
+  CEREMONY_PROTOCOLS,
+  decodeJsonFrame,
+  encodeJsonFrame,
+  MAX_CONTROL_FRAME_BYTES,
+  nodeResponseFrame,
+  PROTOCOL,
+  retireResponseFrame,
+  sessionResponseFrame,
+  type CeremonyResult,
+  type NodeFailure,
+  type NodeResponseFrame,
+  type RetireResponse,
+} from "./protocol.js";
 
 /** Where a share holder can be reached. */
 export interface ShareHolderAddress {
@@ -109,7 +122,75 @@ interface NodeState {
   attestation?: { peerId: string; signature: string };
   failure?: FailedNode;
   stream?: Stream;
+  /** On a shared ceremonies stream: tells the node to drop this request. */
+  cancel?: () => void;
 }
+
+/**
+ * One long-lived /tessera/ceremonies/1 stream to a node, shared by every ceremony this host
+ * coordinates with it: requests go out tagged with an id, answers are routed back by it.
+ */
+class CeremonyLink {
+  private nextId = 1;
+  private readonly open = new Map<number, { onFrame(f: NodeResponseFrame): void; onEnd(reason: string): void }>();
+  broken = false;
+
+  constructor(
+    readonly stream: Stream,
+    private readonly gone: () => void,
+  ) {
+    void this.read();
+  }
+
+  /** Sends a request; answers go to `onFrame` until `close(id)`; `onEnd` if the stream ends first. */
+  request(body: (id: number) => Uint8Array, handlers: { onFrame(f: NodeResponseFrame): void; onEnd(reason: string): void }): number {
+    const id = this.nextId++;
+    this.open.set(id, handlers);
+    writeFrame(this.stream, body(id)).catch((e: unknown) => this.end(`the stream failed: ${(e as Error)?.message ?? String(e)}`));
+    return id;
+  }
+
+  close(id: number): void {
+    this.open.delete(id);
+  }
+
+  cancel(id: number): void {
+    if (!this.open.delete(id) || this.broken) return;
+    writeFrame(this.stream, encodeJsonFrame({ type: "cancel", id })).catch(() => {});
+  }
+
+  private async read(): Promise<void> {
+    let reason = "the node closed the ceremonies stream";
+    try {
+      const frames = readFrames(this.stream, MAX_CONTROL_FRAME_BYTES);
+      for (let f = await frames.next(); !f.done; f = await frames.next()) {
+        const decoded = decodeJsonFrame(f.value, sessionResponseFrame);
+        if (!decoded.ok) {
+          reason = `the node sent an unreadable answer: ${decoded.reason}`;
+          this.stream.abort(new Error(reason));
+          break;
+        }
+        this.open.get(decoded.value.id)?.onFrame(decoded.value.response);
+      }
+    } catch (e) {
+      reason = `the stream failed: ${(e as Error)?.message ?? String(e)}`;
+    }
+    this.end(reason);
+  }
+
+  private end(reason: string): void {
+    if (this.broken) return;
+    this.broken = true;
+    this.gone();
+    const open = [...this.open.values()];
+    this.open.clear();
+    for (const h of open) h.onEnd(reason);
+    if (this.stream.status === "open") this.stream.abort(new Error(reason));
+  }
+}
+
+/** Ceremony links by host and node: every coordinator over the same libp2p host shares them. */
+const LINKS = new WeakMap<CoordinatorHost, Map<string, Promise<CeremonyLink | null>>>();
 
 export class MpcCoordinator {
   constructor(
@@ -183,6 +264,9 @@ export class MpcCoordinator {
     const timeoutMs = req.timeoutMs ?? this.options.timeoutMs ?? 60_000;
     const abort = new AbortController();
     const request = encodeJsonFrame({ type: "authorize", signed: req.authorization, ...(req.governance && req.governance.length > 0 ? { governance: req.governance } : {}) });
+    // The same request on a shared ceremonies stream, with its id and kind in front (encoded once).
+    const tail = new TextDecoder().decode(request).slice(1);
+    const tagged = (id: number) => new TextEncoder().encode(`{"id":${id},"kind":${JSON.stringify(kind)},${tail}`);
 
     let settle!: () => void;
     const settled = new Promise<void>((r) => (settle = r));
@@ -197,7 +281,7 @@ export class MpcCoordinator {
       settle();
     }, timeoutMs);
 
-    for (const s of states) void this.contact(s, kind, request, a.sessionId, abort.signal, describe).finally(check);
+    for (const s of states) void this.contact(s, kind, request, tagged, a.sessionId, abort.signal, describe).finally(check);
     await settled;
     clearTimeout(deadline);
     if (grace !== undefined) clearTimeout(grace);
@@ -220,6 +304,7 @@ export class MpcCoordinator {
     const finish = (ok: boolean) => {
       abort.abort();
       for (const s of states) {
+        if (!ok) s.cancel?.();
         if (!s.stream) continue;
         if (ok) s.stream.close().catch(() => {});
         else s.stream.abort(new Error(`${kind} session abandoned`));
@@ -259,12 +344,101 @@ export class MpcCoordinator {
     return result;
   }
 
+  /**
+   * The shared ceremonies stream to `node`, opened on first use; null if the node does not speak
+   * /tessera/ceremonies/1 (then each ceremony opens its own stream, as before).
+   */
+  private link(node: ShareHolderAddress): Promise<CeremonyLink | null> {
+    let links = LINKS.get(this.host);
+    if (!links) LINKS.set(this.host, (links = new Map()));
+    const existing = links.get(node.peerId);
+    if (existing) return existing;
+    // The deadline covers the dial only: the stream outlives every ceremony that uses it.
+    const dialing = new AbortController();
+    const deadline = setTimeout(() => dialing.abort(new Error(`opening ${PROTOCOL.ceremonies} took too long`)), 10_000);
+    const opened: Promise<CeremonyLink | null> = this.host
+      .dialProtocol(node.multiaddrs.map((m) => withPeer(m, node.peerId)), PROTOCOL.ceremonies, { signal: dialing.signal })
+      .then(
+        (stream) => {
+          const link = new CeremonyLink(stream, () => {
+            if (links.get(node.peerId) === opened) links.delete(node.peerId);
+          });
+          stream.addEventListener("close", () => {
+            if (links.get(node.peerId) === opened) links.delete(node.peerId);
+          });
+          return link;
+        },
+        (e: unknown) => {
+          if (links.get(node.peerId) === opened) links.delete(node.peerId);
+          if ((e as Error)?.name === "UnsupportedProtocolError") return null;
+          throw e;
+        },
+      )
+      .finally(() => clearTimeout(deadline));
+    links.set(node.peerId, opened);
+    return opened;
+  }
+
   /** One node's side of the ceremony; records the outcome on `s`, never throws. */
-  private async contact(s: NodeState, kind: CeremonyKind, request: Uint8Array, sessionId: string, signal: AbortSignal, describe: (p: string) => string): Promise<void> {
+  private async contact(s: NodeState, kind: CeremonyKind, request: Uint8Array, tagged: (id: number) => Uint8Array, sessionId: string, signal: AbortSignal, describe: (p: string) => string): Promise<void> {
     const node = s.node;
     const fail = (stage: NodeFailureStage, message: string, extra: Partial<FailedNode> = {}) => {
       if (!s.failure && !s.result) s.failure = { peerId: node.peerId, ...(node.region ? { region: node.region } : {}), stage, message, culprits: [], waitingFor: [], ...extra };
     };
+    // Answers are read the same way on either kind of stream; true once the node has reported.
+    const answer = (frame: NodeResponseFrame): boolean => {
+      if (frame.sessionId !== null && frame.sessionId !== sessionId) {
+        fail("failed", `answered for session ${frame.sessionId}`);
+        return true;
+      }
+      if (frame.type === "accepted") {
+        s.accepted = true;
+        return false;
+      }
+      if (frame.type === "result") {
+        if (frame.result.kind !== kind) fail("failed", `returned a ${frame.result.kind} result`);
+        else {
+          s.result = frame.result;
+          if (frame.attestation) s.attestation = frame.attestation;
+        }
+        return true;
+      }
+      const e = frame.error;
+      const blame = [...e.culprits, ...e.waitingFor.filter((p) => !e.culprits.includes(p))];
+      fail(s.accepted ? "failed" : "refused", e.message + (blame.length && !blame.every((p) => e.message.includes(p)) ? ` (blames ${blame.map(describe).join(", ")})` : ""), {
+        code: e.code,
+        culprits: e.culprits,
+        waitingFor: e.waitingFor,
+      });
+      return true;
+    };
+    let link: CeremonyLink | null;
+    try {
+      link = await this.link(node);
+    } catch (e) {
+      if (!signal.aborted) fail("unreachable", `cannot open ${PROTOCOL.ceremonies}: ${(e as Error).message}`);
+      return;
+    }
+    if (link) {
+      const l = link;
+      if (signal.aborted) return;
+      await new Promise<void>((resolve) => {
+        const id = l.request(tagged, {
+          onFrame: (frame) => {
+            if (!answer(frame)) return;
+            l.close(id);
+            resolve();
+          },
+          onEnd: (reason) => {
+            if (!signal.aborted) fail("hung-up", reason);
+            resolve();
+          },
+        });
+        s.cancel = () => l.cancel(id);
+        signal.addEventListener("abort", () => resolve(), { once: true });
+      });
+      return;
+    }
     try {
       s.stream = await this.host.dialProtocol(node.multiaddrs.map((m) => withPeer(m, node.peerId)), CEREMONY_PROTOCOLS[kind], { signal });
     } catch (e) {
@@ -277,25 +451,7 @@ export class MpcCoordinator {
       for (let f = await frames.next(); !f.done; f = await frames.next()) {
         const decoded = decodeJsonFrame(f.value, nodeResponseFrame);
         if (!decoded.ok) return fail("failed", `sent an unreadable answer: ${decoded.reason}`);
-        const frame = decoded.value;
-        if (frame.sessionId !== null && frame.sessionId !== sessionId) return fail("failed", `answered for session ${frame.sessionId}`);
-        if (frame.type === "accepted") {
-          s.accepted = true;
-          continue;
-        }
-        if (frame.type === "result") {
-          if (frame.result.kind !== kind) return fail("failed", `returned a ${frame.result.kind} result`);
-          s.result = frame.result;
-          if (frame.attestation) s.attestation = frame.attestation;
-          return;
-        }
-        const e = frame.error;
-        const blame = [...e.culprits, ...e.waitingFor.filter((p) => !e.culprits.includes(p))];
-        return fail(s.accepted ? "failed" : "refused", e.message + (blame.length && !blame.every((p) => e.message.includes(p)) ? ` (blames ${blame.map(describe).join(", ")})` : ""), {
-          code: e.code,
-          culprits: e.culprits,
-          waitingFor: e.waitingFor,
-        });
+        if (answer(decoded.value)) return;
       }
       fail("hung-up", "closed the stream without a result");
     } catch (e) {

@@ -22,6 +22,8 @@ export const PROTOCOL = {
   reshare: "/tessera/reshare/1",
   round: "/tessera/round/1",
   retire: "/tessera/retire/1",
+  /** Every kind of ceremony over one long-lived stream per coordinator connection (sessionRequestFrame). */
+  ceremonies: "/tessera/ceremonies/1",
 } as const;
 
 export const CEREMONY_PROTOCOLS: Record<CeremonyKind, string> = { keygen: PROTOCOL.keygen, sign: PROTOCOL.sign, refresh: PROTOCOL.refresh, presign: PROTOCOL.presign, reshare: PROTOCOL.reshare };
@@ -108,6 +110,28 @@ export const nodeResponseFrame = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("failure"), sessionId: sessionIdHex.nullable(), error: nodeFailure }),
 ]);
 export type NodeResponseFrame = z.infer<typeof nodeResponseFrame>;
+
+/**
+ * /tessera/ceremonies/1, coordinator → node: the per-kind protocols' requests on one stream that
+ * stays open, each tagged with an `id` the coordinator chooses (unique among its open requests on
+ * that stream); the node tags every answer with it. No stream to open and no protocol to
+ * negotiate per ceremony (one round trip less, and less work at both ends); `cancel` does what
+ * closing a per-ceremony stream does, and so does closing this stream for every open request.
+ */
+const requestId = z.int().min(1).max(Number.MAX_SAFE_INTEGER);
+export const sessionRequestFrame = z.discriminatedUnion("type", [
+  z.strictObject({
+    type: z.literal("authorize"),
+    id: requestId,
+    kind: z.enum(["keygen", "sign", "refresh", "presign", "reshare"]),
+    signed: z.unknown(),
+    governance: z.array(z.unknown()).max(512).optional(),
+  }),
+  z.strictObject({ type: z.literal("cancel"), id: requestId }),
+]);
+export type SessionRequestFrame = z.infer<typeof sessionRequestFrame>;
+export const sessionResponseFrame = z.strictObject({ id: requestId, response: nodeResponseFrame });
+export type SessionResponseFrame = z.infer<typeof sessionResponseFrame>;
 
 export function encodeJsonFrame(value: unknown): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(value));
