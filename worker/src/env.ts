@@ -35,6 +35,12 @@ export interface Env extends NetworkEnv {
   TESSERA_COORDINATOR_SHARDS?: string;
   /** "off": ECDSA signatures never use presignatures (the bench's comparison of both paths); default on. */
   TESSERA_PRESIGNATURES?: string;
+  /** Presignatures kept ready per ECDSA key (default 4; 0: none), see signing/presignature-pool.ts. */
+  TESSERA_PRESIGNATURE_POOL?: string;
+  /** A key's pool is topped up once fewer than this many are ready (default 2). */
+  TESSERA_PRESIGNATURE_LOW_WATER?: string;
+  /** Presigning ceremonies in flight at once per key while its pool fills (default 2). */
+  TESSERA_PRESIGNATURE_REFILLS?: string;
   /** JSON {threshold, nodes:[{index, peerId, multiaddrs, region}]}: the share holders (websocket addresses). */
   TESSERA_SHARE_HOLDERS?: string;
   /** 32-byte hex Ed25519 secret key that signs ceremony authorizations (nodes know its public key). */

@@ -22,6 +22,7 @@ import type { SigningIntent } from "../../../shared/src/mpc/intent.js";
 import type { MpcScheme } from "../../../shared/src/mpc/scheme.js";
 import { failure, success, type Outcome } from "../http/errors.js";
 import { createEdgePeer } from "./edge-peer.js";
+import { poolSettings, PresignaturePools } from "./presignature-pool.js";
 
 const hex32 = z.string().regex(/^[0-9a-f]{64}$/, "must be 32 bytes of lower-case hex");
 
@@ -40,12 +41,8 @@ const CEREMONY_TIMEOUT_MS = 90_000;
 /** How long an authorization stays valid: enough for the ceremony, short enough to be useless later. */
 const AUTHORIZATION_LIFETIME_MS = 2 * 60_000;
 
-/**
- * Presignatures kept ready per ECDSA key (wasm/vendor/dkls23-core/PRESIGN.md): a signature from
- * one is a single round at the nodes. The pool of a key is refilled after each signature, once
- * that signature is answered, and only for keys that sign.
- */
-const PRESIGNATURE_POOL = 2;
+/** After a refill failed (a node down), when to try again if no signature does first. */
+const REFILL_RETRY_MS = 30_000;
 
 export interface KeygenInput {
   keyId: string;
@@ -131,8 +128,36 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS evm_nonce_proofs (scope TEXT PRIMARY KEY, nonce INTEGER NOT NULL, txn TEXT NOT NULL, signature TEXT NOT NULL)`);
   }
 
-  /** Keys whose pool is being refilled now (one refill at a time per key). */
-  private readonly refilling = new Set<string>();
+  /**
+   * Presignatures kept ready per ECDSA key (wasm/vendor/dkls23-core/PRESIGN.md): a signature from
+   * one is a single round at the nodes. A key's pool is topped up in the background whenever a
+   * signature leaves it under the low-water mark (only keys that sign have one), with a few
+   * presigning ceremonies in flight at once (./presignature-pool.ts); the signing path never
+   * waits for a refill. Size, low-water mark and concurrency come from the environment.
+   */
+  private presignaturePools: PresignaturePools | undefined;
+  private pools(): PresignaturePools {
+    this.presignaturePools ??= new PresignaturePools({
+      settings: poolSettings(this.env),
+      ready: (keyId) => this.presignaturesReady(keyId),
+      presign: (keyId) => this.presignOnce(keyId),
+      failed: (keyId) => {
+        // A node down or refusing: the pool stays short (signatures take the three-round path)
+        // until the next signature, or this retry, tops it up.
+        this.refillRetries.add(keyId);
+        void this.ctx.storage.setAlarm(Date.now() + REFILL_RETRY_MS);
+      },
+    });
+    return this.presignaturePools;
+  }
+  private readonly refillRetries = new Set<string>();
+
+  /** Retries the refills that failed (the object's alarm). */
+  override async alarm(): Promise<void> {
+    const keys = [...this.refillRetries];
+    this.refillRetries.clear();
+    await Promise.all(keys.map((k) => this.pools().top(k)));
+  }
 
   /** Takes one presignature of `shareKeyId` (removed from the pool before it is used), if any. */
   private takePresignature(shareKeyId: string): { id: string; parties: Party[] } | undefined {
@@ -146,39 +171,29 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     return Number(this.ctx.storage.sql.exec<Row>("SELECT count(*) AS n FROM presignatures WHERE key_id = ?", keyId).toArray()[0]!.n);
   }
 
-  /**
-   * Presigns until the key's pool holds PRESIGNATURE_POOL, rotating the signer sets like
-   * signatures do. Runs after a signature was answered; failures only leave the pool short
-   * (signatures then take the ordinary path).
-   */
+  /** Tops up a key's pool now (its size, not only under the low-water mark); resolves with how many were made. */
   async refillPresignatures(shareKeyId: string): Promise<number> {
-    if (this.refilling.has(shareKeyId)) return 0;
+    return this.pools().top(shareKeyId, { always: true });
+  }
+
+  /** One presigning ceremony for the key, its signer pair rotating like signatures' do; the presignature joins the pool. */
+  private async presignOnce(shareKeyId: string): Promise<void> {
     const conf = this.config();
-    if (!conf.ok) return 0;
+    if (!conf.ok) throw new Error(conf.message);
     const { cfg, edgeId, authKey, peerSeed } = conf.value;
     const key = this.storedKey(shareKeyId);
-    if (!key || key.scheme !== "ecdsa-secp256k1" || key.masterKeyId) return 0;
-    this.refilling.add(shareKeyId);
-    let made = 0;
-    try {
-      while (this.presignaturesReady(shareKeyId) < PRESIGNATURE_POOL) {
-        const start = this.turn++ % key.parties.length;
-        const signers = [...key.parties.slice(start), ...key.parties.slice(0, start)].slice(0, key.threshold).sort((a, b) => a.index - b.index);
-        const a = { ...this.authorization({ edgeId, keyId: shareKeyId, scheme: key.scheme, parties: signers }), kind: "presign" } as Authorization;
-        // Holders an org's log added (a reshare's replacement) are dialled at their join request's addresses.
-        const extra = key.origin ? await this.orgNodesFor(key.origin.orgId, key.parties, cfg) : [];
-        const coordinator = await this.coordinator(peerSeed, cfg, extra);
-        const out = await coordinator.presign({ nodes: this.addresses(cfg, extra), authorization: this.seal(a, authKey, undefined) });
-        if (out.publicKey !== key.publicKey) throw new Error(`the nodes presigned for key ${out.publicKey}, not ${key.publicKey}`);
-        this.ctx.storage.sql.exec("INSERT INTO presignatures (presignature_id, key_id, parties, created) VALUES (?, ?, ?, ?)", out.presignatureId, shareKeyId, JSON.stringify(signers), new Date().toISOString());
-        made++;
-      }
-    } catch {
-      // A node down or refusing: the pool stays short; signatures take the ordinary path.
-    } finally {
-      this.refilling.delete(shareKeyId);
-    }
-    return made;
+    if (!key || key.scheme !== "ecdsa-secp256k1" || key.masterKeyId) throw new Error(`key ${shareKeyId} does not presign`);
+    const start = this.turn++ % key.parties.length;
+    const signers = [...key.parties.slice(start), ...key.parties.slice(0, start)].slice(0, key.threshold).sort((a, b) => a.index - b.index);
+    const a = { ...this.authorization({ edgeId, keyId: shareKeyId, scheme: key.scheme, parties: signers }), kind: "presign" } as Authorization;
+    // Holders an org's log added (a reshare's replacement) are dialled at their join request's addresses.
+    const extra = key.origin ? await this.orgNodesFor(key.origin.orgId, key.parties, cfg) : [];
+    const coordinator = await this.coordinator(peerSeed, cfg, extra);
+    const out = await coordinator.presign({ nodes: this.addresses(cfg, extra), authorization: this.seal(a, authKey, undefined) });
+    if (out.publicKey !== key.publicKey) throw new Error(`the nodes presigned for key ${out.publicKey}, not ${key.publicKey}`);
+    // A reshare in the meantime moved the key to other shares: this presignature is of the old ones.
+    if ((this.storedKey(shareKeyId)?.generation ?? -1) !== key.generation) return;
+    this.ctx.storage.sql.exec("INSERT INTO presignatures (presignature_id, key_id, parties, created) VALUES (?, ?, ?, ?)", out.presignatureId, shareKeyId, JSON.stringify(signers), new Date().toISOString());
   }
 
   /** The EVM transaction a signature is for, with its scope and nonce; null for anything else. */
@@ -600,10 +615,11 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     let anyAccepted = false;
     const shareKeyId = key.masterKeyId ?? input.keyId;
     // ECDSA: one online round from a presignature when the pool has one (the first attempt only).
-    const presigning = key.scheme === "ecdsa-secp256k1" && this.env.TESSERA_PRESIGNATURES !== "off";
+    const presigning = key.scheme === "ecdsa-secp256k1" && this.pools().enabled;
     let presignature = presigning ? this.takePresignature(shareKeyId) : undefined;
+    // In the background: this signature does not wait for it.
     const refill = () => {
-      if (presigning) void this.refillPresignatures(shareKeyId);
+      if (presigning) void this.pools().top(shareKeyId);
     };
     const evm = this.evmNonceOf(input.keyId, key.scheme, input.intent);
     const proof = evm && evm.nonce > 0 ? this.nonceProof(evm.scope) : undefined;

@@ -1,0 +1,109 @@
+// When the coordinator presigns (wasm/vendor/dkls23-core/PRESIGN.md): a pool per ECDSA key, kept
+// between a low-water mark and its size, filled in the background of the object so that a
+// signature never waits for a refill and, with several presigning ceremonies in flight at once,
+// the pool keeps up with signatures that follow each other faster than one presigning ceremony
+// takes (over a wide-area network a presignature costs ≈ 2 round trips, a signature arrives every
+// ≈ 2). Storage and the ceremony itself are injected (ShareHolders), so the scheduling is tested
+// on its own (presignature-pool.test.ts).
+
+export interface PoolSettings {
+  /** Presignatures kept ready per key (0: presignatures off). */
+  size: number;
+  /** A refill starts when fewer than this many are ready (then fills up to `size`). */
+  lowWater: number;
+  /** Presigning ceremonies in flight at once per key. */
+  concurrency: number;
+}
+
+export const DEFAULT_POOL: PoolSettings = { size: 4, lowWater: 2, concurrency: 2 };
+
+/**
+ * From the environment: TESSERA_PRESIGNATURES=off (no pool), TESSERA_PRESIGNATURE_POOL (size),
+ * TESSERA_PRESIGNATURE_LOW_WATER, TESSERA_PRESIGNATURE_REFILLS (concurrency). Unreadable values
+ * fall back to the defaults; the low-water mark is at most the size.
+ */
+export function poolSettings(env: { TESSERA_PRESIGNATURES?: string; TESSERA_PRESIGNATURE_POOL?: string; TESSERA_PRESIGNATURE_LOW_WATER?: string; TESSERA_PRESIGNATURE_REFILLS?: string }): PoolSettings {
+  const int = (v: string | undefined, fallback: number, min: number, max: number) => {
+    const n = v === undefined || v.trim() === "" ? NaN : Number(v);
+    return Number.isInteger(n) && n >= min && n <= max ? n : fallback;
+  };
+  if (env.TESSERA_PRESIGNATURES === "off") return { size: 0, lowWater: 0, concurrency: 1 };
+  const size = int(env.TESSERA_PRESIGNATURE_POOL, DEFAULT_POOL.size, 0, 256);
+  const lowWater = Math.min(size, int(env.TESSERA_PRESIGNATURE_LOW_WATER, Math.min(size, DEFAULT_POOL.lowWater), 1, 256));
+  return { size, lowWater, concurrency: int(env.TESSERA_PRESIGNATURE_REFILLS, DEFAULT_POOL.concurrency, 1, 16) };
+}
+
+export interface PoolOptions {
+  settings: PoolSettings;
+  /** Presignatures of the key ready now (taken ones no longer count). */
+  ready(keyId: string): number;
+  /** One presigning ceremony whose presignature, once made, counts as ready. */
+  presign(keyId: string): Promise<void>;
+  /** A ceremony failed: the refill stops (the pool stays short; signatures take the three-round path meanwhile). */
+  failed?(keyId: string, error: unknown): void;
+}
+
+export class PresignaturePools {
+  /** Keys being filled: how many ceremonies are in flight, and how to launch more. */
+  private readonly filling = new Map<string, { pump(): void; done: Promise<number> }>();
+
+  constructor(private readonly o: PoolOptions) {}
+
+  get enabled(): boolean {
+    return this.o.settings.size > 0;
+  }
+
+  /** Ceremonies in flight for the key (0 when it is not being filled). */
+  inFlight(keyId: string): number {
+    return this.filling.has(keyId) ? this.counts.get(keyId) ?? 0 : 0;
+  }
+
+  private readonly counts = new Map<string, number>();
+
+  /**
+   * Starts filling the key's pool if it is under the low-water mark (`always`: under its size),
+   * and never waits for it: the returned promise (how many were made) is for tests and retries.
+   * While a key is being filled, a call launches more ceremonies if there is room.
+   */
+  top(keyId: string, o: { always?: boolean } = {}): Promise<number> {
+    const { size, lowWater, concurrency } = this.o.settings;
+    const running = this.filling.get(keyId);
+    if (running) {
+      running.pump();
+      return running.done;
+    }
+    if (size === 0) return Promise.resolve(0);
+    const ready = this.o.ready(keyId);
+    if (ready >= (o.always ? size : lowWater)) return Promise.resolve(0);
+    let made = 0;
+    let failed = false;
+    let finish!: (n: number) => void;
+    const done = new Promise<number>((r) => (finish = r));
+    this.counts.set(keyId, 0);
+    const pump = () => {
+      let inFlight = this.counts.get(keyId) ?? 0;
+      while (!failed && inFlight < concurrency && this.o.ready(keyId) + inFlight < size) {
+        inFlight++;
+        this.counts.set(keyId, inFlight);
+        this.o.presign(keyId).then(
+          () => void made++,
+          (e: unknown) => {
+            failed = true;
+            this.o.failed?.(keyId, e);
+          },
+        ).finally(() => {
+          this.counts.set(keyId, (this.counts.get(keyId) ?? 1) - 1);
+          pump();
+        });
+      }
+      if (inFlight === 0 && this.filling.get(keyId)?.pump === pump) {
+        this.filling.delete(keyId);
+        this.counts.delete(keyId);
+        finish(made);
+      }
+    };
+    this.filling.set(keyId, { pump, done });
+    pump();
+    return done;
+  }
+}
