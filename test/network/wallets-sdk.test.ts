@@ -2,7 +2,7 @@
 // API under wrangler dev; the unmodified @dfns/sdk 0.8.21 + keysigner creates a wallet (a 2-of-3
 // DKLs23 key generation among the nodes), lists it and signs a hash, and @dfns/lib-viem signs a
 // transaction and a message through viem. Every signature is checked with @noble/curves or viem.
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DfnsApiClient, DfnsError } from "@dfns/sdk";
@@ -73,6 +73,34 @@ describe("wallets and signatures through the share holders", () => {
     const signature = await account.signMessage({ message: "hello from tessera" });
     expect((await recoverMessageAddress({ message: "hello from tessera", signature })).toLowerCase()).toBe(address.toLowerCase());
   }, 60_000);
+
+  it("after a signature the key's presignature pool fills in the background; the next signatures are one round from it", async () => {
+    // What each node recorded: presigning sessions, and signatures with the presignature they used.
+    const entries = () =>
+      net.nodes.flatMap((n) => {
+        const path = join(n.dir, "audit.jsonl");
+        if (!existsSync(path)) return [];
+        return readFileSync(path, "utf8")
+          .trim()
+          .split("\n")
+          .map((l) => (JSON.parse(l) as { entry: Record<string, unknown> }).entry);
+      });
+    const presigned = () => new Set(entries().filter((e) => e.kind === "presign" && e.outcome === "ok").map((e) => e.sessionId)).size;
+    const deadline = Date.now() + 30_000;
+    while (presigned() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(presigned()).toBeGreaterThanOrEqual(2);
+    for (const text of ["presigned 1", "presigned 2"]) {
+      const hash = bytesToHex(sha256(new TextEncoder().encode(text)));
+      const res = await dfns.wallets.generateSignature({ walletId, body: { kind: "Hash", hash: `0x${hash}` } });
+      expect(res.status).toBe("Signed");
+      const compact = Buffer.from(res.signature!.r.slice(2) + res.signature!.s.slice(2), "hex");
+      expect(secp256k1.verify(compact, Buffer.from(hash, "hex"), Buffer.from(publicKey, "hex"), { prehash: false })).toBe(true);
+      // Both signers signed it from a presignature (one round), the same one.
+      const signed = entries().filter((e) => e.kind === "sign" && e.outcome === "ok" && String(e.digest).replace(/^0x/, "") === hash);
+      expect(signed).toHaveLength(2);
+      expect(signed.every((e) => typeof e.presignature === "string" && e.presignature === signed[0]!.presignature)).toBe(true);
+    }
+  }, 90_000);
 
   it("refuses a bad signature request with a 4xx before any ceremony", async () => {
     const err = await dfns.wallets.generateSignature({ walletId, body: { kind: "Hash", hash: "0x1234" } }).catch((e: unknown) => e);
