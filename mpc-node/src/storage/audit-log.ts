@@ -15,9 +15,8 @@
 // noble's Ed25519 signing cost ≈ 2 ms of each signature's node CPU; Ed25519 is deterministic, so
 // both produce the same bytes (the unit test checks one against the other).
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
-import { createPrivateKey, sign as ed25519Sign, type KeyObject } from "node:crypto";
+import { createHash, createPrivateKey, sign as ed25519Sign, type KeyObject } from "node:crypto";
 import { closeSync, existsSync, fdatasyncSync, fstatSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
 import { canonicalJson } from "../../../shared/src/mpc/canonical-json.js";
 
@@ -40,7 +39,17 @@ export interface AuditHeadStore {
 }
 
 function lineHash(seq: number, prev: string, entry: AuditEntry): Uint8Array {
-  return sha256(new TextEncoder().encode(`${AUDIT_DOMAIN}\n${canonicalJson({ seq, prev, entry })}`));
+  return hashOfEncoded(seq, prev, canonicalJson(entry));
+}
+
+/**
+ * The same hash from the entry's canonical encoding: canonicalJson({seq, prev, entry}) is
+ * `{"entry":E,"prev":…,"seq":…}` (keys in order), so appending encodes the entry once for both the
+ * hash and the line. SHA-256 through node:crypto: the result is the same function's.
+ */
+function hashOfEncoded(seq: number, prev: string, encodedEntry: string): Uint8Array {
+  const d = createHash("sha256").update(`${AUDIT_DOMAIN}\n{"entry":${encodedEntry},"prev":${JSON.stringify(prev)},"seq":${seq}}`).digest();
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }
 
 export class AuditLog {
@@ -78,9 +87,11 @@ export class AuditLog {
 
   append(entry: AuditEntry): AuditLine {
     const seq = this.seq + 1;
-    const hash = lineHash(seq, this.last, entry);
+    const encoded = canonicalJson(entry);
+    const hash = hashOfEncoded(seq, this.last, encoded);
     const line: AuditLine = { seq, prev: this.last, entry, hash: bytesToHex(hash), signature: bytesToHex(ed25519Sign(null, hash, this.key)) };
-    writeSync(this.fd, `${canonicalJson(line)}\n`);
+    // canonicalJson(line), with the entry's encoding reused (keys in order: entry, hash, prev, seq, signature).
+    writeSync(this.fd, `{"entry":${encoded},"hash":"${line.hash}","prev":"${line.prev}","seq":${seq},"signature":"${line.signature}"}\n`);
     if (this.fsync) fdatasyncSync(this.fd);
     this.head.setAuditHead(seq, line.hash);
     this.seq = seq;

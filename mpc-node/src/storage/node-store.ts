@@ -209,8 +209,28 @@ export class NodeStore {
 
   // ---------------------------------------------------------------- keys and shares
 
+  /**
+   * Key records as read, until a write changes the keys (a signature looks its key up several
+   * times: the checks, the engine, the share cache). Frozen: every caller gets the same object.
+   */
+  private readonly keys = new Map<string, KeyRecord | undefined>();
+
   key(keyId: string): KeyRecord | undefined {
-    return this.ownKey(keyId) ?? this.derivedKey(keyId);
+    if (this.keys.has(keyId)) return this.keys.get(keyId);
+    const record = this.ownKey(keyId) ?? this.derivedKey(keyId);
+    if (record) {
+      Object.freeze(record.parties);
+      Object.freeze(record.credentials);
+      Object.freeze(record);
+    }
+    if (this.keys.size >= 4096) this.keys.clear();
+    this.keys.set(keyId, record);
+    return record;
+  }
+
+  /** Every write to keys or derived keys forgets what was read. */
+  private keysChanged(): void {
+    this.keys.clear();
   }
 
   /**
@@ -248,9 +268,11 @@ export class NodeStore {
 
   /** Records a derived key: {master, path} and the user's binding; no share is stored. */
   createDerivedKey(record: { keyId: string; masterKeyId: string; path: string; publicKey: string; orgId: string; walletId: string | null; network: string | null; credentials: string[]; owner: string | null }, now: number): void {
+    this.keysChanged();
     this.stmt(
       "INSERT INTO derived_keys (key_id, master_key_id, path, public_key, org_id, wallet_id, network, credentials, owner, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ).run(record.keyId, record.masterKeyId, record.path, record.publicKey, record.orgId, record.walletId, record.network, JSON.stringify(record.credentials), record.owner, now);
+    this.keysChanged();
   }
 
   derivedKeyCount(): number {
@@ -259,8 +281,7 @@ export class NodeStore {
 
   /** A derived key's bans are its master's: one set of shares, one set of parties. */
   private shareKeyOf(keyId: string): string {
-    const row = this.stmt("SELECT master_key_id FROM derived_keys WHERE key_id = ?").get(keyId) as { master_key_id: string } | undefined;
-    return row?.master_key_id ?? keyId;
+    return this.key(keyId)?.masterKeyId ?? keyId;
   }
 
   private ownKey(keyId: string): KeyRecord | undefined {
@@ -295,6 +316,7 @@ export class NodeStore {
   /** Stores a new key and its share (a reshare's new holder starts at the others' generation); refuses to overwrite an existing key. */
   createKey(record: Omit<KeyRecord, "generation" | "createdAt">, share: Uint8Array, now: number, generation = 0): void {
     const sealed = this.vault.seal(share, { nodePeerId: this.nodePeerId, keyId: record.keyId, generation });
+    this.keysChanged();
     this.tx(() => {
       this.db
         .prepare(
@@ -321,6 +343,7 @@ export class NodeStore {
           now,
         );
     });
+    this.keysChanged();
   }
 
   /** The current share's bytes, decrypted, for the MPC core. */
@@ -337,10 +360,15 @@ export class NodeStore {
    * (eraseRetired) — until then an operator could still roll back a refresh others did not finish.
    */
   commitRefresh(keyId: string, share: Uint8Array, now: number): number {
-    return this.tx(() => this.commitGeneration(keyId, share, now));
+    try {
+      return this.tx(() => this.commitGeneration(keyId, share, now));
+    } finally {
+      this.keysChanged();
+    }
   }
 
   private commitGeneration(keyId: string, share: Uint8Array, now: number): number {
+    this.keysChanged();
     {
       const row = this.stmt("SELECT generation, share FROM keys WHERE key_id = ?").get(keyId) as { generation: number; share: Uint8Array } | undefined;
       if (!row) throw new Error(`no share of key ${keyId}`);
@@ -356,11 +384,15 @@ export class NodeStore {
 
   /** A reshare every party confirmed: committed like a refresh, and the key's parties become the new set. */
   commitReshare(keyId: string, share: Uint8Array, parties: KeyRecord["parties"], now: number): number {
-    return this.tx(() => {
-      const next = this.commitGeneration(keyId, share, now);
-      this.stmt("UPDATE keys SET parties = ? WHERE key_id = ?").run(JSON.stringify(parties), keyId);
-      return next;
-    });
+    try {
+      return this.tx(() => {
+        const next = this.commitGeneration(keyId, share, now);
+        this.stmt("UPDATE keys SET parties = ? WHERE key_id = ?").run(JSON.stringify(parties), keyId);
+        return next;
+      });
+    } finally {
+      this.keysChanged();
+    }
   }
 
   /**
@@ -370,6 +402,7 @@ export class NodeStore {
    */
   eraseOrgShares(orgId: string): { keys: string[]; shares: number } {
     const keys = (this.stmt("SELECT key_id FROM keys WHERE org_id = ?").all(orgId) as { key_id: string }[]).map((r) => r.key_id);
+    this.keysChanged();
     let shares = 0;
     this.tx(() => {
       for (const keyId of keys) {
@@ -378,6 +411,7 @@ export class NodeStore {
         shares += Number(this.stmt("DELETE FROM keys WHERE key_id = ?").run(keyId).changes);
       }
     });
+    this.keysChanged();
     this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     this.db.exec("VACUUM");
     this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
