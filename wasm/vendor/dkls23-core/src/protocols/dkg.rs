@@ -474,7 +474,7 @@ pub(crate) fn check_own_point<C: DklsCurve>(
     own_scalar: &C::Scalar,
     committed_points: &BTreeMap<PartyIndex, C::AffinePoint>,
 ) -> Result<(), Abort> {
-    let expected = (<C::ProjectivePoint as group::Group>::generator() * own_scalar).to_affine();
+    let expected = crate::utilities::ec::mul_g::<C>(own_scalar).to_affine();
     if committed_points.get(&party_index) == Some(&expected) {
         Ok(())
     } else {

@@ -182,8 +182,7 @@ impl<C: DklsCurve> Party<C> {
         message_hash: &HashOutput,
         tweak: &C::Scalar,
     ) -> Result<(String, Broadcast3to4<C>), Abort> {
-        let generator = <C::AffinePoint as CurveAffine>::generator();
-        let signing_pk = ((generator * *tweak) + self.pk).to_affine();
+        let signing_pk = (crate::utilities::ec::mul_g::<C>(tweak) + self.pk).to_affine();
         let delta = tagged_hash_as_scalar::<C>(
             TAG_PRESIGN_RERANDOMIZE,
             &[
@@ -198,7 +197,7 @@ impl<C: DklsCurve> Party<C> {
             ],
         );
         let instance_point =
-            (C::ProjectivePoint::from(presignature.instance_point) + (generator * delta)).to_affine();
+            (C::ProjectivePoint::from(presignature.instance_point) + crate::utilities::ec::mul_g::<C>(&delta)).to_affine();
         if instance_point == <C::AffinePoint as CurveAffine>::identity() {
             return Err(Abort::recoverable(
                 self.party_index,

@@ -63,6 +63,7 @@ use hex;
 use crate::curve::DklsCurve;
 use crate::protocols::{Abort, AbortReason, PartiesMessage, Party, PartyIndex};
 
+use crate::utilities::ec;
 use crate::utilities::commits::{commit, verify_commitment};
 use crate::utilities::hashes::{
     point_to_bytes, scalar_to_bytes, scalar_to_field_bytes, tagged_hash, HashOutput, TaggedHasher,
@@ -603,8 +604,8 @@ impl<C: DklsCurve> Party<C> {
         let instance_key = C::Scalar::random(&mut rng::get_rng());
         let inversion_mask = C::Scalar::random(&mut rng::get_rng());
 
-        let generator = <C::AffinePoint as CurveAffine>::generator();
-        let instance_point = (generator * instance_key).to_affine();
+        // Tessera fork: k*G from the fixed-base table (same point).
+        let instance_point = ec::mul_g::<C>(&instance_key).to_affine();
 
         // Step 6 - Prepare the messages to keep and to send.
 
@@ -781,8 +782,7 @@ impl<C: DklsCurve> Party<C> {
 
         // These are sk_i and pk_i from the paper.
         let key_share = (self.poly_point * l) + unique_kept.zeta;
-        let generator = <C::AffinePoint as CurveAffine>::generator();
-        let public_share = (generator * key_share).to_affine();
+        let public_share = ec::mul_g::<C>(&key_share).to_affine();
 
         // This is the input for the multiplication protocol.
         let input = vec![unique_kept.instance_key, key_share];
@@ -892,8 +892,8 @@ impl<C: DklsCurve> Party<C> {
             }
 
             // We compute the remaining values.
-            let gamma_u = (generator * c_u).to_affine();
-            let gamma_v = (generator * c_v).to_affine();
+            let gamma_u = ec::mul_g::<C>(&c_u).to_affine();
+            let gamma_v = ec::mul_g::<C>(&c_v).to_affine();
 
             let psi = unique_kept.inversion_mask - current_kept.chi;
 
@@ -1148,9 +1148,9 @@ impl<C: DklsCurve> Party<C> {
             }
 
             // First consistency checks.
-            let generator = <C::AffinePoint as CurveAffine>::generator();
-
-            if (message.instance_point * current_kept.chi) != ((generator * d_u) + message.gamma_u)
+            // Tessera fork: d_u*G and d_v*G from the fixed-base table (constant
+            // time: d_u, d_v and chi are secret); same comparisons.
+            if (message.instance_point * current_kept.chi) != (ec::mul_g::<C>(&d_u) + message.gamma_u)
             {
                 return Err(Abort::ban(
                     self.party_index,
@@ -1163,7 +1163,7 @@ impl<C: DklsCurve> Party<C> {
             // to be consistent, we believe it should be "pk_j" instead.
             // This agrees with the alternative computation of gamma_v at the
             // end of page 21 in the paper.
-            if (message.public_share * current_kept.chi) != ((generator * d_v) + message.gamma_v) {
+            if (message.public_share * current_kept.chi) != (ec::mul_g::<C>(&d_v) + message.gamma_v) {
                 return Err(Abort::ban(
                     self.party_index,
                     counterparty,
@@ -1275,26 +1275,24 @@ impl<C: DklsCurve> Party<C> {
         let s_bytes: elliptic_curve::FieldBytes<C> = s.into();
         let signature = hex::encode(s_bytes);
 
-        let verification =
-            verify_ecdsa_signature::<C>(&data.message_hash, &self.pk, x_coord, &signature);
-        if !verification {
+        // Tessera fork: the verification also returns the point R it computed,
+        // which is the signature point below (computed a second time upstream).
+        let verified_point =
+            verify_ecdsa_signature_point::<C>(&data.message_hash, &self.pk, x_coord, &signature);
+        let Some(signature_point) = verified_point else {
             return Err(Abort::recoverable(
                 self.party_index,
                 AbortReason::SignatureVerificationFailed,
             ));
-        }
+        };
 
         // First calculate R (signature point) in order to retrieve its y coordinate.
         // This is necessary because we need to check if y is even or odd to calculate the
         // recovery id. We compute R in the same way that we did in verify_ecdsa_signature:
         // R = (G * msg_hash + pk * r_x) / s
+        // Tessera fork: R = G*(m/s) + pk*(r/s) is the point the verification
+        // above computed (r < n there, so reducing x_coord gives the same r).
         let rx_scalar = reduce_hex_bytes::<C>(x_coord);
-        let msg_scalar = reduce_hash_bytes::<C>(&data.message_hash);
-        let generator = <C::AffinePoint as CurveAffine>::generator();
-        let first = generator * msg_scalar;
-        let second = self.pk * rx_scalar;
-        let s_inverse = s.invert().unwrap();
-        let signature_point = ((first + second) * s_inverse).to_affine();
 
         // Compute recovery id from the signature point R.
         //
@@ -1377,38 +1375,50 @@ pub fn verify_ecdsa_signature<C: DklsCurve>(
     x_coord: &str,
     signature: &str,
 ) -> bool {
+    verify_ecdsa_signature_point::<C>(msg, pk, x_coord, signature).is_some()
+}
+
+/// [`verify_ecdsa_signature`], returning the point `R = G*(m/s) + pk*(r/s)`
+/// it checked when the signature is valid (Tessera fork).
+#[must_use]
+pub(crate) fn verify_ecdsa_signature_point<C: DklsCurve>(
+    msg: &HashOutput,
+    pk: &C::AffinePoint,
+    x_coord: &str,
+    signature: &str,
+) -> Option<C::AffinePoint> {
     // No signature is valid under the identity: it is not a public key.
     if *pk == <C::AffinePoint as CurveAffine>::identity() {
-        return false;
+        return None;
     }
     let rx_as_scalar = match parse_hex_to_scalar::<C>(x_coord) {
         Some(value) => value,
-        None => return false,
+        None => return None,
     };
     let s_as_scalar = match parse_hex_to_scalar::<C>(signature) {
         Some(value) => value,
-        None => return false,
+        None => return None,
     };
 
     // Verify if the numbers are non-zero (valid ECDSA range check).
     if rx_as_scalar == <C::Scalar as Field>::ZERO || s_as_scalar == <C::Scalar as Field>::ZERO {
-        return false;
+        return None;
     }
 
     let inverse_s = match Option::<C::Scalar>::from(s_as_scalar.invert()) {
         Some(inv) => inv,
-        None => return false,
+        None => return None,
     };
 
     let msg_scalar = reduce_hash_bytes::<C>(msg);
     let first = msg_scalar * inverse_s;
     let second = rx_as_scalar * inverse_s;
 
-    let generator = <C::AffinePoint as CurveAffine>::generator();
-    let point_to_check = ((generator * first) + (*pk * second)).to_affine();
+    // Tessera fork: one variable-time multi-scalar multiplication (public inputs).
+    let point_to_check = ec::mul_g_add_vartime::<C>(&first, &second, pk).to_affine();
     let identity = <C::AffinePoint as CurveAffine>::identity();
     if point_to_check == identity {
-        return false;
+        return None;
     }
 
     let x_bytes = point_to_check.x();
@@ -1417,7 +1427,7 @@ pub fn verify_ecdsa_signature<C: DklsCurve>(
         .expect("x coordinate length matches field size");
     let x_check = <C::Scalar as Reduce<elliptic_curve::FieldBytes<C>>>::reduce(x_field_bytes);
 
-    x_check == rx_as_scalar
+    (x_check == rx_as_scalar).then_some(point_to_check)
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@ use elliptic_curve::ops::Reduce;
 use elliptic_curve::{CurveArithmetic, FieldBytes};
 use group::{Curve as GroupCurve, GroupEncoding};
 use hash2curve::GroupDigest;
-use sha2::{Digest, Sha256};
+use sha2::block_api::compress256;
+
+use super::sha256x4;
 
 use crate::curve::DklsCurve;
 use crate::SECURITY;
@@ -24,24 +26,97 @@ pub type HashOutput = [u8; SECURITY as usize];
 /// Cloning it after a fixed prefix gives the SHA-256 midstate of that prefix:
 /// the blocks already compressed are not compressed again for each message
 /// that shares the prefix (Tessera fork; the outputs are unchanged).
+///
+/// SHA-256 (FIPS 180-4) is computed here over `sha2`'s block function rather
+/// than through `sha2::Sha256`, so that up to two blocks stay pending until
+/// [`Self::finish`]: [`finish4_after`] compresses the tails of four
+/// independent messages side by side ([`super::sha256x4`]).
 #[derive(Clone)]
-pub struct TaggedHasher(Sha256);
+pub struct TaggedHasher {
+    state: sha256x4::State,
+    /// Pending bytes, not yet compressed (at most two blocks).
+    buf: [u8; 128],
+    pending: usize,
+    /// Bytes compressed into `state` so far (a multiple of 64).
+    compressed: u64,
+}
 
 impl TaggedHasher {
     /// Starts a tagged hash with `tag`.
     #[must_use]
     #[inline]
     pub fn new(tag: &[u8]) -> Self {
-        let mut h = TaggedHasher(Sha256::new());
+        let mut h = TaggedHasher {
+            state: sha256x4::IV,
+            buf: [0; 128],
+            pending: 0,
+            compressed: 0,
+        };
         h.component(tag);
         h
+    }
+
+    /// Feeds raw bytes.
+    #[inline]
+    fn update(&mut self, mut data: &[u8]) {
+        if self.pending + data.len() <= self.buf.len() {
+            self.buf[self.pending..self.pending + data.len()].copy_from_slice(data);
+            self.pending += data.len();
+            return;
+        }
+        self.update_slow(&mut data);
+    }
+
+    #[inline(never)]
+    fn update_slow(&mut self, data: &mut &[u8]) {
+        // Complete and compress whole pending blocks while the rest does not fit.
+        while self.pending + data.len() > self.buf.len() {
+            if self.pending < 64 {
+                let take = 64 - self.pending;
+                self.buf[self.pending..64].copy_from_slice(&data[..take]);
+                self.pending = 64;
+                *data = &data[take..];
+            }
+            let block: &[u8; 64] = self.buf[..64].try_into().expect("64 bytes");
+            compress256(&mut self.state, core::slice::from_ref(block));
+            self.compressed += 64;
+            self.buf.copy_within(64..self.pending, 0);
+            self.pending -= 64;
+            if self.pending == 0 && data.len() > self.buf.len() {
+                // Long input: whole blocks straight from it, keeping the last
+                // (up to two) blocks pending.
+                let whole = (data.len() - self.buf.len()).div_ceil(64);
+                let (blocks, rest) = data.split_at(whole * 64);
+                let (blocks, _) = blocks.as_chunks::<64>();
+                compress256(&mut self.state, blocks);
+                self.compressed += (whole * 64) as u64;
+                *data = rest;
+            }
+        }
+        self.buf[self.pending..self.pending + data.len()].copy_from_slice(data);
+        self.pending += data.len();
+    }
+
+    /// Compresses every complete pending block now, so that clones of this
+    /// prefix share them (call it on a prefix before cloning it per message;
+    /// the hash is unchanged).
+    #[inline]
+    pub fn flush(&mut self) -> &mut Self {
+        while self.pending >= 64 {
+            let block: &[u8; 64] = self.buf[..64].try_into().expect("64 bytes");
+            compress256(&mut self.state, core::slice::from_ref(block));
+            self.compressed += 64;
+            self.buf.copy_within(64..self.pending, 0);
+            self.pending -= 64;
+        }
+        self
     }
 
     /// Appends one length-prefixed component.
     #[inline]
     pub fn component(&mut self, component: &[u8]) -> &mut Self {
-        self.0.update((component.len() as u64).to_be_bytes());
-        self.0.update(component);
+        self.update(&(component.len() as u64).to_be_bytes());
+        self.update(component);
         self
     }
 
@@ -49,22 +124,38 @@ impl TaggedHasher {
     /// [`Self::piece`] (exactly `len` bytes in total).
     #[inline]
     pub fn component_len(&mut self, len: usize) -> &mut Self {
-        self.0.update((len as u64).to_be_bytes());
+        self.update(&(len as u64).to_be_bytes());
         self
     }
 
     /// Feeds part of a component started with [`Self::component_len`].
     #[inline]
     pub fn piece(&mut self, bytes: &[u8]) -> &mut Self {
-        self.0.update(bytes);
+        self.update(bytes);
         self
+    }
+
+    /// The pending bytes with SHA-256's padding: 1 to 3 blocks.
+    #[inline]
+    fn padded_tail(&self) -> ([u8; 192], usize) {
+        let mut tail = [0u8; 192];
+        tail[..self.pending].copy_from_slice(&self.buf[..self.pending]);
+        tail[self.pending] = 0x80;
+        let blocks = (self.pending + 1 + 8).div_ceil(64);
+        let bits = (self.compressed + self.pending as u64) * 8;
+        tail[blocks * 64 - 8..blocks * 64].copy_from_slice(&bits.to_be_bytes());
+        (tail, blocks)
     }
 
     /// The hash.
     #[must_use]
     #[inline]
     pub fn finish(self) -> HashOutput {
-        self.0.finalize().into()
+        let (tail, blocks) = self.padded_tail();
+        let mut state = self.state;
+        let (tail_blocks, _) = tail[..blocks * 64].as_chunks::<64>();
+        compress256(&mut state, tail_blocks);
+        state_to_bytes(&state)
     }
 
     /// The hash reduced to a scalar, as [`tagged_hash_as_scalar`].
@@ -76,6 +167,93 @@ impl TaggedHasher {
     {
         let as_bytes = zeroize::Zeroizing::new(self.finish());
         reduce_hash_to_scalar::<C>(&as_bytes)
+    }
+}
+
+fn state_to_bytes(state: &sha256x4::State) -> HashOutput {
+    let mut out = [0u8; 32];
+    for (chunk, word) in out.chunks_exact_mut(4).zip(state.iter()) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+    out
+}
+
+/// The hashes of four messages, each a (flushed) prefix followed by two
+/// length-prefixed components, the blocks after the prefixes compressed side
+/// by side (Tessera fork): the same outputs as cloning each prefix, adding
+/// its two components and calling [`TaggedHasher::finish`].
+#[must_use]
+pub fn finish4_after(prefixes: [&TaggedHasher; 4], lanes: [[&[u8]; 2]; 4]) -> [HashOutput; 4] {
+    sha256x4::ensure_checked();
+    // Like the hasher's own buffer, these stack copies of the last blocks are
+    // not wiped (in the wasm core every heap block is wiped on free).
+    let mut tails = [[0u8; 128]; 4];
+    let mut blocks = [0usize; 4];
+    for i in 0..4 {
+        let p = prefixes[i];
+        let total = p.pending + lanes[i].iter().map(|c| 8 + c.len()).sum::<usize>();
+        if total + 9 > 128 {
+            return finish4_one_by_one(prefixes, lanes);
+        }
+        let tail = &mut tails[i];
+        tail[..p.pending].copy_from_slice(&p.buf[..p.pending]);
+        let mut at = p.pending;
+        for c in lanes[i] {
+            tail[at..at + 8].copy_from_slice(&(c.len() as u64).to_be_bytes());
+            tail[at + 8..at + 8 + c.len()].copy_from_slice(c);
+            at += 8 + c.len();
+        }
+        tail[at] = 0x80;
+        blocks[i] = (at + 9).div_ceil(64);
+        let bits = (p.compressed + at as u64) * 8;
+        tail[blocks[i] * 64 - 8..blocks[i] * 64].copy_from_slice(&bits.to_be_bytes());
+    }
+    if blocks.iter().any(|&b| b != blocks[0]) {
+        return finish4_one_by_one(prefixes, lanes);
+    }
+    let mut states = prefixes.map(|p| p.state);
+    for round in 0..blocks[0] {
+        let block = |i: usize| -> &[u8; 64] {
+            tails[i][round * 64..round * 64 + 64].try_into().expect("64 bytes")
+        };
+        sha256x4::compress4(&mut states, [block(0), block(1), block(2), block(3)]);
+    }
+    states.map(|s| state_to_bytes(&s))
+}
+
+fn finish4_one_by_one(prefixes: [&TaggedHasher; 4], lanes: [[&[u8]; 2]; 4]) -> [HashOutput; 4] {
+    [0, 1, 2, 3].map(|i| {
+        let mut h = prefixes[i].clone();
+        h.component(lanes[i][0]).component(lanes[i][1]);
+        h.finish()
+    })
+}
+
+/// `count` hashes, job `i` being a prefix and two components, finished four
+/// at a time through [`finish4_after`]; `out(i, hash)` receives them in order.
+pub fn finish_jobs<'a>(
+    count: usize,
+    job: impl Fn(usize) -> (&'a TaggedHasher, [&'a [u8]; 2]),
+    mut out: impl FnMut(usize, &HashOutput),
+) {
+    let mut first = 0;
+    while first < count {
+        // A last group of fewer than four repeats its last job (result dropped).
+        let jobs = [0, 1, 2, 3].map(|k| job((first + k).min(count - 1)));
+        let hashes = finish4_after(jobs.map(|j| j.0), jobs.map(|j| j.1));
+        for (k, hash) in hashes.iter().enumerate() {
+            if first + k < count {
+                out(first + k, hash);
+            }
+        }
+        first += 4;
+    }
+}
+
+impl zeroize::Zeroize for TaggedHasher {
+    fn zeroize(&mut self) {
+        self.buf.zeroize();
+        self.state.zeroize();
     }
 }
 
@@ -144,7 +322,7 @@ fn hash_to_curve<C: DklsCurve>(tag: &[u8], msg: &[u8]) -> C::AffinePoint {
 /// Reduce a 32-byte hash output into a scalar for curve `C`.
 ///
 /// Uses `Reduce<FieldBytes<C>>` which is already a bound on `CurveArithmetic::Scalar`.
-fn reduce_hash_to_scalar<C: CurveArithmetic>(hash: &HashOutput) -> C::Scalar
+pub(crate) fn reduce_hash_to_scalar<C: CurveArithmetic>(hash: &HashOutput) -> C::Scalar
 where
     C::Scalar: Reduce<FieldBytes<C>>,
 {
@@ -188,6 +366,7 @@ where
 mod tests {
 
     use super::*;
+    use sha2::Sha256;
     use crate::utilities::rng;
     use hash2curve::ExpandMsgXmd;
     use k256::elliptic_curve::{point::AffineCoordinates, Field};

@@ -55,6 +55,7 @@ use crate::utilities::rng;
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
 use crate::utilities::ct;
+use crate::utilities::ec;
 
 /// Error returned when the Fischlin proof-of-work search is exhausted
 /// without finding all required hash collisions.
@@ -121,8 +122,8 @@ impl<C: DklsCurve> InteractiveDLogProof<C> {
             scalar_rand_commitment = <C::Scalar as Field>::random(&mut rng);
         }
 
-        let generator = <C::AffinePoint as CurveAffine>::generator();
-        let point_rand_commitment = (generator * scalar_rand_commitment).to_affine();
+        // Tessera fork: from the fixed-base table (same point, constant time).
+        let point_rand_commitment = ec::mul_g::<C>(&scalar_rand_commitment).to_affine();
 
         (scalar_rand_commitment, point_rand_commitment)
     }
@@ -174,13 +175,13 @@ impl<C: DklsCurve> InteractiveDLogProof<C> {
         // The challenge will have T bits, so we first extend it to 256 bits.
         let challenge_scalar = challenge_to_scalar::<C>(&self.challenge);
 
-        let generator = <C::AffinePoint as CurveAffine>::generator();
-
         // We compare the values that should agree.
+        // Tessera fork: one variable-time multi-scalar multiplication (the proof
+        // is public) compared without normalising; same relation.
         let point_verify =
-            ((generator * self.challenge_response) + (*point * challenge_scalar)).to_affine();
+            ec::mul_g_add_vartime::<C>(&self.challenge_response, &challenge_scalar, point);
 
-        point_verify == *point_rand_commitment
+        ec::eq_affine::<C>(&point_verify, point_rand_commitment)
     }
 }
 
@@ -355,8 +356,7 @@ impl<C: DklsCurve> DLogProof<C> {
         let proofs = [first_proofs, last_proofs].concat();
 
         // We save the point.
-        let generator = <C::AffinePoint as CurveAffine>::generator();
-        let point = (generator * scalar).to_affine();
+        let point = ec::mul_g::<C>(scalar).to_affine();
 
         Ok(DLogProof {
             point,
@@ -608,6 +608,16 @@ impl<C: DklsCurve> CPProof<C> {
     }
 }
 
+/// `k * base` in constant time, from the fixed-base table when `base` is the
+/// generator (a public fact) — Tessera fork, same point.
+fn mul_base<C: DklsCurve>(base: &C::AffinePoint, k: &C::Scalar) -> C::ProjectivePoint {
+    if ec::is_generator::<C>(base) {
+        ec::mul_g::<C>(k)
+    } else {
+        *base * k
+    }
+}
+
 impl<C: DklsCurve> CPProof<C> {
     // We need a proof that scalar * base_g = point_u and scalar * base_h = point_v.
     // As we will see later, the challenge will not be calculated only with the data
@@ -629,7 +639,9 @@ impl<C: DklsCurve> CPProof<C> {
             scalar_rand_commitment = <C::Scalar as Field>::random(&mut rng::get_rng());
         }
 
-        let point_rand_commitment_g = (*base_g * scalar_rand_commitment).to_affine();
+        // Tessera fork: the fixed-base table when base_g is the generator (as in
+        // every EncProof); same points, constant time either way.
+        let point_rand_commitment_g = mul_base::<C>(base_g, &scalar_rand_commitment).to_affine();
         let point_rand_commitment_h = (*base_h * scalar_rand_commitment).to_affine();
 
         let rand_commitments = RandomCommitments {
@@ -653,7 +665,7 @@ impl<C: DklsCurve> CPProof<C> {
         challenge: &C::Scalar,
     ) -> CPProof<C> {
         // We get u and v.
-        let point_u = (*base_g * scalar).to_affine();
+        let point_u = mul_base::<C>(base_g, scalar).to_affine();
         let point_v = (*base_h * scalar).to_affine();
 
         // We compute the response.
@@ -677,12 +689,19 @@ impl<C: DklsCurve> CPProof<C> {
     #[must_use]
     pub fn verify(&self, rand_commitments: &RandomCommitments<C>, challenge: &C::Scalar) -> bool {
         // We compare the values that should agree.
-        let point_verify_g =
-            ((self.base_g * self.challenge_response) + (self.point_u * challenge)).to_affine();
+        // Tessera fork: each equation as one variable-time multi-scalar
+        // multiplication (everything here is public), compared without
+        // normalising; the same two equations, both always checked as before.
+        let point_verify_g = if ec::is_generator::<C>(&self.base_g) {
+            ec::mul_g_add_vartime::<C>(&self.challenge_response, challenge, &self.point_u)
+        } else {
+            ec::lincomb_vartime::<C>(&self.base_g, &self.challenge_response, &self.point_u, challenge)
+        };
         let point_verify_h =
-            ((self.base_h * self.challenge_response) + (self.point_v * challenge)).to_affine();
+            ec::lincomb_vartime::<C>(&self.base_h, &self.challenge_response, &self.point_v, challenge);
 
-        (point_verify_g == rand_commitments.rc_g) && (point_verify_h == rand_commitments.rc_h)
+        ec::eq_affine::<C>(&point_verify_g, &rand_commitments.rc_g)
+            && ec::eq_affine::<C>(&point_verify_h, &rand_commitments.rc_h)
     }
 
     /// Simulates a "fake" proof which passes the `verify` method.
@@ -706,7 +725,7 @@ impl<C: DklsCurve> CPProof<C> {
 
         // Now we compute the "random" commitments that work for this challenge.
         let point_rand_commitment_g =
-            ((*base_g * challenge_response) + (*point_u * challenge)).to_affine();
+            (mul_base::<C>(base_g, &challenge_response) + (*point_u * challenge)).to_affine();
         let point_rand_commitment_h =
             ((*base_h * challenge_response) + (*point_v * challenge)).to_affine();
 
@@ -782,7 +801,7 @@ impl<C: DklsCurve> EncProof<C> {
         // Both branches are computed unconditionally to avoid timing
         // side-channels that could leak the OT choice bit.
         let base_h_proj = C::ProjectivePoint::from(*base_h);
-        let g_times_scalar = base_g * scalar;
+        let g_times_scalar = ec::mul_g::<C>(scalar);
         let v_if_true = (g_times_scalar + base_h_proj).to_affine();
         let v_if_false = g_times_scalar.to_affine();
         let fake_v_if_true = v_if_true;

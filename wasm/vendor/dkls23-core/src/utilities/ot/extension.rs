@@ -47,9 +47,11 @@ use crate::utilities::ct;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::curve::DklsCurve;
-use crate::{RAW_SECURITY, STAT_SECURITY};
+use crate::{RAW_SECURITY, SECURITY, STAT_SECURITY};
 
-use crate::utilities::hashes::{tagged_hash, HashOutput, TaggedHasher};
+use crate::utilities::hashes::{
+    finish_jobs, reduce_hash_to_scalar, tagged_hash, HashOutput, TaggedHasher,
+};
 use crate::utilities::oracle_tags::{TAG_OTE_CHI, TAG_OTE_PRG, TAG_OTE_RANDOMIZE, TAG_OTE_SESSION};
 use crate::utilities::proofs::{DLogProof, EncProof};
 use crate::utilities::rng;
@@ -312,10 +314,7 @@ impl OTESender {
         // Tessera fork: chunks of the same tagged hashes as upstream, from the
         // midstate of their common prefix, written straight into the output.
         let prg_prefix = prg_prefix(session_id);
-        let mut extended_seeds: Vec<PRGOutput> = Vec::with_capacity(KAPPA as usize);
-        for i in 0..KAPPA {
-            extended_seeds.push(prg_expand(&prg_prefix, i, &self.seeds[i as usize]));
-        }
+        let extended_seeds: Vec<PRGOutput> = prg_expand_rows(&prg_prefix, &self.seeds);
 
         // Step 3 - No action for the sender.
 
@@ -453,7 +452,9 @@ impl OTESender {
             .map(|_| Vec::with_capacity(BATCH_SIZE as usize))
             .collect();
         let mut randomize_prefix = TaggedHasher::new(TAG_OTE_RANDOMIZE);
-        randomize_prefix.component(session_id).component(&salt);
+        randomize_prefix.component(session_id).component(&salt).flush();
+        // The iteration numbers as upstream hashes them (one byte each).
+        let iterations: Vec<[u8; 1]> = (0..ot_width).map(u8::to_be_bytes).collect();
         for j in 0..BATCH_SIZE {
             // For v1, we compute transposed_q[j] ^ correlation.
             let mut transposed_qj_plus_correlation = [0u8; (KAPPA / 8) as usize];
@@ -463,16 +464,27 @@ impl OTESender {
             }
 
             let mut row_prefix = randomize_prefix.clone();
-            row_prefix.component(&j.to_be_bytes());
-            for iteration in 0..ot_width {
-                let mut h0 = row_prefix.clone();
-                h0.component(&iteration.to_be_bytes());
-                let mut h1 = h0.clone();
-                h0.component(&transposed_q[j as usize]);
-                h1.component(&transposed_qj_plus_correlation);
-                vector_of_v0[iteration as usize].push(h0.finish_scalar::<C>());
-                vector_of_v1[iteration as usize].push(h1.finish_scalar::<C>());
-            }
+            row_prefix.component(&j.to_be_bytes()).flush();
+            // The 2 * ot_width hashes of row j (v0 and v1 of every
+            // iteration, in that order), finished four at a time.
+            let row = &transposed_q[j as usize];
+            let row_plus = &transposed_qj_plus_correlation;
+            finish_jobs(
+                2 * width,
+                |k| {
+                    let it: &[u8] = &iterations[k / 2];
+                    let last: &[u8] = if k % 2 == 0 { row } else { row_plus };
+                    (&row_prefix, [it, last])
+                },
+                |k, hash| {
+                    let scalar = reduce_hash_to_scalar::<C>(hash);
+                    if k % 2 == 0 {
+                        vector_of_v0[k / 2].push(scalar);
+                    } else {
+                        vector_of_v1[k / 2].push(scalar);
+                    }
+                },
+            );
         }
 
         // TRANSFER
@@ -638,12 +650,8 @@ impl OTEReceiver {
         // The PRG will be implemented via hash functions.
         // Tessera fork: see the sender's PRG.
         let prg_prefix = prg_prefix(session_id);
-        let mut extended_seeds0: Vec<PRGOutput> = Vec::with_capacity(KAPPA as usize);
-        let mut extended_seeds1: Vec<PRGOutput> = Vec::with_capacity(KAPPA as usize);
-        for i in 0..KAPPA {
-            extended_seeds0.push(prg_expand(&prg_prefix, i, &self.seeds0[i as usize]));
-            extended_seeds1.push(prg_expand(&prg_prefix, i, &self.seeds1[i as usize]));
-        }
+        let extended_seeds0: Vec<PRGOutput> = prg_expand_rows(&prg_prefix, &self.seeds0);
+        let extended_seeds1: Vec<PRGOutput> = prg_expand_rows(&prg_prefix, &self.seeds1);
 
         // Step 3 - Compute the matrix u from Fig. 10 in KOS.
         // This matrix will be sent to the sender.
@@ -807,16 +815,18 @@ impl OTEReceiver {
             .map(|_| Vec::with_capacity(BATCH_SIZE as usize))
             .collect();
         let mut randomize_prefix = TaggedHasher::new(TAG_OTE_RANDOMIZE);
-        randomize_prefix.component(session_id).component(sender_salt);
+        randomize_prefix.component(session_id).component(sender_salt).flush();
+        let iterations: Vec<[u8; 1]> = (0..ot_width).map(u8::to_be_bytes).collect();
         for j in 0..BATCH_SIZE {
             let mut row_prefix = randomize_prefix.clone();
-            row_prefix.component(&j.to_be_bytes());
-            for iteration in 0..ot_width {
-                let mut h = row_prefix.clone();
-                h.component(&iteration.to_be_bytes())
-                    .component(&transposed_t[j as usize]);
-                vector_of_v[iteration as usize].push(h.finish_scalar::<C>());
-            }
+            row_prefix.component(&j.to_be_bytes()).flush();
+            // The ot_width hashes of row j, finished four at a time.
+            let row: &[u8] = &transposed_t[j as usize];
+            finish_jobs(
+                ot_width as usize,
+                |k| (&row_prefix, [&iterations[k][..], row]),
+                |k, hash| vector_of_v[k].push(reduce_hash_to_scalar::<C>(hash)),
+            );
         }
 
         // Step 3 - No action for the receiver.
@@ -864,10 +874,46 @@ fn prg_prefix(session_id: &[u8]) -> TaggedHasher {
     h
 }
 
-/// Row `i` of the PRG: the concatenated chunks
+/// Rows `i = 0, 1, ...` of the PRG for `seeds[i]`: each the concatenated chunks
 /// `tagged_hash(TAG_OTE_PRG, [session_id, i, count, seed])`, count = 0, 1, ...,
 /// cut to [`EXTENDED_BATCH_SIZE`] bits, as upstream computes them (Tessera fork:
-/// from the prefix's midstate, without intermediate vectors).
+/// from the prefix's midstate, every chunk of every row finished four at a
+/// time through [`finish_jobs`]).
+fn prg_expand_rows(prefix: &TaggedHasher, seeds: &[HashOutput]) -> Vec<PRGOutput> {
+    const OUT: usize = (EXTENDED_BATCH_SIZE / 8) as usize;
+    const CHUNKS: usize = OUT.div_ceil(SECURITY as usize);
+    const COUNTS: [[u8; 2]; CHUNKS] = {
+        let mut counts = [[0u8; 2]; CHUNKS];
+        let mut c = 0;
+        while c < CHUNKS {
+            counts[c] = (c as u16).to_be_bytes();
+            c += 1;
+        }
+        counts
+    };
+    let row_prefixes: Vec<TaggedHasher> = (0..seeds.len())
+        .map(|i| {
+            let mut row_prefix = prefix.clone();
+            row_prefix.component(&(i as u16).to_be_bytes()).flush();
+            row_prefix
+        })
+        .collect();
+    let mut rows = vec![[0u8; OUT]; seeds.len()];
+    finish_jobs(
+        seeds.len() * CHUNKS,
+        |k| (&row_prefixes[k / CHUNKS], [&COUNTS[k % CHUNKS][..], &seeds[k / CHUNKS][..]]),
+        |k, chunk| {
+            let (i, c) = (k / CHUNKS, k % CHUNKS);
+            let n = (OUT - c * chunk.len()).min(chunk.len());
+            rows[i][c * chunk.len()..c * chunk.len() + n].copy_from_slice(&chunk[..n]);
+        },
+    );
+    rows
+}
+
+/// One row of the PRG, as [`prg_expand_rows`] computes row `i` (kept for the
+/// tests that compare it with upstream's construction).
+#[cfg(test)]
 fn prg_expand(prefix: &TaggedHasher, i: u16, seed: &[u8]) -> PRGOutput {
     let mut out = [0u8; (EXTENDED_BATCH_SIZE / 8) as usize];
     let mut row_prefix = prefix.clone();
