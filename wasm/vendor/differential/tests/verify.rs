@@ -55,6 +55,12 @@ fn dlog_proofs_are_judged_alike() {
     t.rand_commitments[3] = AffinePoint::IDENTITY;
     cases.push(("the identity as commitment", t, false));
     let mut t = honest.clone();
+    t.proofs[4].challenge.push(0);
+    cases.push(("a challenge one byte longer", t, false));
+    let mut t = honest.clone();
+    t.proofs[36].challenge.pop();
+    cases.push(("a challenge one byte shorter", t, false));
+    let mut t = honest.clone();
     t.proofs.swap(1, 2);
     cases.push(("two proofs swapped", t, false));
     for (label, proof, expected) in &cases {

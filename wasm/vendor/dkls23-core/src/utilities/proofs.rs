@@ -33,7 +33,7 @@
 //! IMPORTANT: As specified in page 30 of `DKLs23`, we instantiate the protocols
 //! above over the same elliptic curve group used in our main protocol.
 
-use elliptic_curve::ops::Reduce;
+use elliptic_curve::ops::{LinearCombination, Reduce};
 use elliptic_curve::FieldBytes;
 use ff::Field;
 use group::Curve as GroupCurve;
@@ -44,7 +44,8 @@ use std::marker::PhantomData;
 
 use crate::curve::DklsCurve;
 use crate::utilities::hashes::{
-    point_to_bytes, scalar_to_bytes, tagged_hash, tagged_hash_as_scalar, HashOutput,
+    point_to_bytes, scalar_to_bytes, scalar_to_field_bytes, tagged_hash, tagged_hash_as_scalar,
+    HashOutput, TaggedHasher,
 };
 use std::fmt;
 
@@ -185,6 +186,56 @@ impl<C: DklsCurve> InteractiveDLogProof<C> {
     }
 }
 
+/// The common prefix of every Fischlin hash of a proof: the tag, the session id,
+/// the message's length (for challenges of the usual `T/8` bytes), the
+/// generator and the random commitments; flushed, so that each hash only
+/// compresses its last bytes (Tessera fork; upstream hashed the whole
+/// ~2 KB message for each of the ~2^8 tries per proof).
+fn fischlin_prefix<C: DklsCurve>(session_id: &[u8], rc_as_bytes: &[u8]) -> TaggedHasher {
+    let generator = point_to_bytes::<C>(&<C::AffinePoint as CurveAffine>::generator());
+    let scalar_len = FieldBytes::<C>::default().len();
+    let msg_len = generator.len() + rc_as_bytes.len() + 2 + (T / 8) as usize + scalar_len;
+    let mut h = TaggedHasher::new(TAG_DLOG_PROOF_FISCHLIN);
+    h.component(session_id)
+        .component_len(msg_len)
+        .piece(&generator)
+        .piece(rc_as_bytes)
+        .flush();
+    h
+}
+
+/// `tagged_hash(TAG_DLOG_PROOF_FISCHLIN, [session_id, G || rc || index ||
+/// challenge || response])`, from `prefix` ([`fischlin_prefix`]) when the
+/// challenge has the usual length, else in full as upstream (a verifier can
+/// be handed any length).
+fn fischlin_hash<C: DklsCurve>(
+    prefix: &TaggedHasher,
+    session_id: &[u8],
+    rc_as_bytes: &[u8],
+    index: u16,
+    challenge: &[u8],
+    response: &C::Scalar,
+) -> HashOutput {
+    if challenge.len() == (T / 8) as usize {
+        let mut h = prefix.clone();
+        h.piece(&index.to_be_bytes())
+            .piece(challenge)
+            .piece(&scalar_to_field_bytes::<C>(response));
+        h.finish()
+    } else {
+        let generator = <C::AffinePoint as CurveAffine>::generator();
+        let msg = [
+            &point_to_bytes::<C>(&generator),
+            rc_as_bytes,
+            &index.to_be_bytes(),
+            challenge,
+            &scalar_to_bytes::<C>(response),
+        ]
+        .concat();
+        tagged_hash(TAG_DLOG_PROOF_FISCHLIN, &[session_id, &msg])
+    }
+}
+
 /// Schnorr's protocol (non-interactive via randomized Fischlin transform).
 ///
 /// In order to remove interaction, we employ the "randomized Fischlin transform"
@@ -245,6 +296,7 @@ impl<C: DklsCurve> DLogProof<C> {
             .map(|x| point_to_bytes::<C>(&x))
             .collect::<Vec<Vec<u8>>>()
             .concat();
+        let fischlin = fischlin_prefix::<C>(session_id, &rc_as_bytes);
 
         // Now, there is a "proof of work".
         // We have to find the good challenges.
@@ -284,18 +336,15 @@ impl<C: DklsCurve> DLogProof<C> {
                 );
 
                 // Let's take the first hash here.
-                let generator = <C::AffinePoint as CurveAffine>::generator();
-                let first_msg = [
-                    &point_to_bytes::<C>(&generator),
-                    &rc_as_bytes[..],
-                    &i.to_be_bytes(),
-                    &first_challenge,
-                    &scalar_to_bytes::<C>(&first_proof.challenge_response),
-                ]
-                .concat();
                 // The random oracle has to return an array of 2l bits = l/4 bytes, so we take a slice.
-                let first_hash = &tagged_hash(TAG_DLOG_PROOF_FISCHLIN, &[session_id, &first_msg])
-                    [0..(L / 4) as usize];
+                let first_hash = &fischlin_hash::<C>(
+                    &fischlin,
+                    session_id,
+                    &rc_as_bytes,
+                    i,
+                    &first_challenge,
+                    &first_proof.challenge_response,
+                )[0..(L / 4) as usize];
 
                 // Now comes the search for the next challenge.
                 let mut second_counter = 0u16;
@@ -314,18 +363,14 @@ impl<C: DklsCurve> DLogProof<C> {
                     );
 
                     // Second hash now.
-                    let generator = <C::AffinePoint as CurveAffine>::generator();
-                    let second_msg = [
-                        &point_to_bytes::<C>(&generator),
-                        &rc_as_bytes[..],
-                        &(i + (R / 2)).to_be_bytes(),
+                    let second_hash = &fischlin_hash::<C>(
+                        &fischlin,
+                        session_id,
+                        &rc_as_bytes,
+                        i + (R / 2),
                         &second_challenge,
-                        &scalar_to_bytes::<C>(&second_proof.challenge_response),
-                    ]
-                    .concat();
-                    let second_hash =
-                        &tagged_hash(TAG_DLOG_PROOF_FISCHLIN, &[session_id, &second_msg])
-                            [0..(L / 4) as usize];
+                        &second_proof.challenge_response,
+                    )[0..(L / 4) as usize];
 
                     // If the hashes are equal, we are successful and we can break both loops.
                     if *first_hash == *second_hash {
@@ -399,30 +444,28 @@ impl<C: DklsCurve> DLogProof<C> {
         // We concatenate the vector of random commitments.
         let rc_as_bytes = vec_rc_as_bytes.concat();
 
-        let generator = <C::AffinePoint as CurveAffine>::generator();
+        let fischlin = fischlin_prefix::<C>(session_id, &rc_as_bytes);
         for i in 0..(R / 2) {
             // We compare the hashes
-            let first_msg = [
-                &point_to_bytes::<C>(&generator),
-                &rc_as_bytes[..],
-                &i.to_be_bytes(),
-                &proof.proofs[i as usize].challenge,
-                &scalar_to_bytes::<C>(&proof.proofs[i as usize].challenge_response),
-            ]
-            .concat();
-            let first_hash = &tagged_hash(TAG_DLOG_PROOF_FISCHLIN, &[session_id, &first_msg])
-                [0..(L / 4) as usize];
+            let first = &proof.proofs[i as usize];
+            let first_hash = &fischlin_hash::<C>(
+                &fischlin,
+                session_id,
+                &rc_as_bytes,
+                i,
+                &first.challenge,
+                &first.challenge_response,
+            )[0..(L / 4) as usize];
 
-            let second_msg = [
-                &point_to_bytes::<C>(&generator),
-                &rc_as_bytes[..],
-                &(i + (R / 2)).to_be_bytes(),
-                &proof.proofs[(i + (R / 2)) as usize].challenge,
-                &scalar_to_bytes::<C>(&proof.proofs[(i + (R / 2)) as usize].challenge_response),
-            ]
-            .concat();
-            let second_hash = &tagged_hash(TAG_DLOG_PROOF_FISCHLIN, &[session_id, &second_msg])
-                [0..(L / 4) as usize];
+            let second = &proof.proofs[(i + (R / 2)) as usize];
+            let second_hash = &fischlin_hash::<C>(
+                &fischlin,
+                session_id,
+                &rc_as_bytes,
+                i + (R / 2),
+                &second.challenge,
+                &second.challenge_response,
+            )[0..(L / 4) as usize];
 
             // Constant-time comparison to prevent timing side-channels
             // from leaking information about the proof structure.
@@ -791,26 +834,31 @@ impl<C: DklsCurve> EncProof<C> {
         // We compute u and v from Section 3 in the paper.
         // Be careful: these are not point_u and point_v from CPProof.
 
+        // Tessera fork: the same points and the same random draws as upstream
+        // (the real commitment's nonce as in `CPProof::prove_step1`, then the
+        // simulated challenge and response as in `CPProof::simulate`), computed
+        // projectively and normalised together with one field inversion instead
+        // of ten; `g*k` products from the fixed-base table, the simulated
+        // `h*response + u*challenge` as one constant-time linear combination,
+        // and the real proof's `g*scalar` and `h*scalar` (upstream's
+        // `prove_step2` computes them again) are `v_if_false` and `u`.
+
         // u is independent of the bit chosen.
-        let u = (*base_h * scalar).to_affine();
+        let base_h_proj = C::ProjectivePoint::from(*base_h);
+        let u_proj = *base_h * scalar;
 
         // v = h*bit + g*scalar.
         // The other possible value for v will be used in a simulated proof.
-        // See below for a better explanation.
         //
         // Both branches are computed unconditionally to avoid timing
         // side-channels that could leak the OT choice bit.
-        let base_h_proj = C::ProjectivePoint::from(*base_h);
         let g_times_scalar = ec::mul_g::<C>(scalar);
-        let v_if_true = (g_times_scalar + base_h_proj).to_affine();
-        let v_if_false = g_times_scalar.to_affine();
-        let fake_v_if_true = v_if_true;
-        let fake_v_if_false = (g_times_scalar - base_h_proj).to_affine();
-
+        let v_if_true = g_times_scalar + base_h_proj;
+        let fake_v_if_false = g_times_scalar - base_h_proj;
         let bit_choice = ct::choice(bit);
-        let v = C::AffinePoint::conditional_select(&v_if_false, &v_if_true, bit_choice);
-        let fake_v =
-            C::AffinePoint::conditional_select(&fake_v_if_false, &fake_v_if_true, bit_choice);
+        let v_proj = C::ProjectivePoint::conditional_select(&g_times_scalar, &v_if_true, bit_choice);
+        let fake_v_proj =
+            C::ProjectivePoint::conditional_select(&fake_v_if_false, &v_if_true, bit_choice);
 
         // STEP 1
         // We start our real proof and simulate the fake proof.
@@ -823,12 +871,55 @@ impl<C: DklsCurve> EncProof<C> {
         // bit = 0 => We want to fake that (g,h,v-h,u) is a DDH tuple (i.e., fake_v = v-h).
         // bit = 1 -> We want to fake that (g,h,v,u) is a DDH tuple (i.e., fake_v = v).
 
-        // Commitments for real proof.
-        let (real_scalar_commitment, real_commitments) = CPProof::prove_step1(&base_g, base_h);
+        // Commitments for real proof (CPProof::prove_step1).
+        let mut real_scalar_commitment = <C::Scalar as Field>::ZERO;
+        while real_scalar_commitment == <C::Scalar as Field>::ZERO {
+            real_scalar_commitment = <C::Scalar as Field>::random(&mut rng::get_rng());
+        }
+        let real_rc_g = ec::mul_g::<C>(&real_scalar_commitment);
+        let real_rc_h = *base_h * real_scalar_commitment;
 
-        // Fake proof.
-        let (fake_commitments, fake_challenge, fake_proof) =
-            CPProof::simulate(&base_g, base_h, &fake_v, &u);
+        // Fake proof (CPProof::simulate): the challenge and the response first.
+        let fake_challenge = <C::Scalar as Field>::random(&mut rng::get_rng());
+        let fake_response = <C::Scalar as Field>::random(&mut rng::get_rng());
+        let fake_rc_g = ec::mul_g::<C>(&fake_response) + (fake_v_proj * fake_challenge);
+        let fake_rc_h = <C::ProjectivePoint as LinearCombination<[(C::ProjectivePoint, C::Scalar); 2]>>::lincomb(&[
+            (base_h_proj, fake_response),
+            (u_proj, fake_challenge),
+        ]);
+
+        let mut affine = [<C::AffinePoint as CurveAffine>::identity(); 8];
+        <C::ProjectivePoint as GroupCurve>::batch_normalize(
+            &[
+                u_proj,
+                v_proj,
+                fake_v_proj,
+                g_times_scalar,
+                real_rc_g,
+                real_rc_h,
+                fake_rc_g,
+                fake_rc_h,
+            ],
+            &mut affine,
+        );
+        let [u, v, fake_v, g_times_scalar_affine, real_rc_g, real_rc_h, fake_rc_g, fake_rc_h] =
+            affine;
+
+        let real_commitments = RandomCommitments {
+            rc_g: real_rc_g,
+            rc_h: real_rc_h,
+        };
+        let fake_commitments = RandomCommitments {
+            rc_g: fake_rc_g,
+            rc_h: fake_rc_h,
+        };
+        let fake_proof = CPProof {
+            base_g,
+            base_h: *base_h,
+            point_u: fake_v,
+            point_v: u,
+            challenge_response: fake_response,
+        };
 
         // STEP 2
         // Fiat-Shamir: We compute the "total" challenge based on the
@@ -878,13 +969,14 @@ impl<C: DklsCurve> EncProof<C> {
 
         let real_challenge = challenge - fake_challenge;
 
-        let real_proof = CPProof::prove_step2(
-            &base_g,
-            base_h,
-            scalar,
-            &real_scalar_commitment,
-            &real_challenge,
-        );
+        // CPProof::prove_step2 with its two products already at hand.
+        let real_proof = CPProof {
+            base_g,
+            base_h: *base_h,
+            point_u: g_times_scalar_affine,
+            point_v: u,
+            challenge_response: real_scalar_commitment - (real_challenge * scalar),
+        };
 
         // RETURN
 
@@ -921,7 +1013,7 @@ impl<C: DklsCurve> EncProof<C> {
         || (self.proof0.base_g != self.proof1.base_g)
         || (self.proof0.base_h != self.proof1.base_h)
         || (self.proof0.point_v != self.proof1.point_v) // This is u from Section 3 in the paper.
-        || (self.proof0.point_u != (C::ProjectivePoint::from(self.proof1.point_u) + C::ProjectivePoint::from(self.proof1.base_h)).to_affine())
+        || !ec::eq_affine::<C>(&(C::ProjectivePoint::from(self.proof1.point_u) + C::ProjectivePoint::from(self.proof1.base_h)), &self.proof0.point_u)
         // proof0 contains v and proof1 contains v-h.
         {
             return false;

@@ -128,9 +128,13 @@ impl<C: DklsCurve> OTSender<C> {
 
         let (_, v) = enc_proof.get_u_and_v();
 
-        let value_for_m0 = (v * self.s).to_affine();
-        let value_for_m1 = (C::ProjectivePoint::from(v) - C::ProjectivePoint::from(h)).to_affine();
-        let value_for_m1 = (value_for_m1 * self.s).to_affine();
+        // Tessera fork: the same two points, (v - h) kept projective and both
+        // results normalised with one inversion (three upstream).
+        let m0_point = v * self.s;
+        let m1_point = (C::ProjectivePoint::from(v) - C::ProjectivePoint::from(h)) * self.s;
+        let mut values = [<C::AffinePoint as group::CurveAffine>::identity(); 2];
+        <C::ProjectivePoint as GroupCurve>::batch_normalize(&[m0_point, m1_point], &mut values);
+        let [value_for_m0, value_for_m1] = values;
 
         let value_for_m0_bytes = point_to_bytes::<C>(&value_for_m0);
         let value_for_m1_bytes = point_to_bytes::<C>(&value_for_m1);
