@@ -165,6 +165,23 @@ fn tagged_hashes_match_upstream_at_every_length() {
             assert_eq!(fk, up, "components of {a} and {b} bytes");
         }
     }
+    // Two hashes of a shared long component side by side.
+    for &a in &[0usize, 1, 7, 30, 40, 56, 63, 64, 100] {
+        for &n in &[0usize, 1, 20, 63, 64, 65, 127, 128, 129, 1000, 4000, 4999] {
+            let (x, y) = fork::utilities::hashes::tagged_hash_pair(
+                b"pair",
+                [&data[..a], b"one"],
+                [&data[1..a + 1], b"two"],
+                &data[..n],
+            );
+            assert_eq!(x, upstream::utilities::hashes::tagged_hash(b"pair", &[&data[..a], b"one", &data[..n]]), "pair {a}/{n} first");
+            assert_eq!(y, upstream::utilities::hashes::tagged_hash(b"pair", &[&data[1..a + 1], b"two", &data[..n]]), "pair {a}/{n} second");
+        }
+    }
+    // Prefixes of different lengths (hashed one after the other).
+    let (x, y) = fork::utilities::hashes::tagged_hash_pair(b"pair", [b"a", b"one"], [b"ab", b"two"], &data[..300]);
+    assert_eq!(x, upstream::utilities::hashes::tagged_hash(b"pair", &[b"a", b"one", &data[..300]]));
+    assert_eq!(y, upstream::utilities::hashes::tagged_hash(b"pair", &[b"ab", b"two", &data[..300]]));
     // Four-lane finishing from (flushed) prefixes, groups of four and a remainder.
     for prefix_len in [0usize, 1, 40, 55, 63, 64, 100, 127, 128, 200] {
         let mut prefix = TaggedHasher::new(b"prefix-tag");

@@ -250,6 +250,53 @@ pub fn finish_jobs<'a>(
     }
 }
 
+/// `(tagged_hash(tag, [first[0], first[1], shared]), tagged_hash(tag,
+/// [second[0], second[1], shared]))`: two hashes of a long common last
+/// component behind prefixes of equal lengths, compressed side by side in two
+/// lanes of [`sha256x4::compress4`] (Tessera fork; same outputs). Prefixes of
+/// different lengths are hashed one after the other.
+#[must_use]
+pub fn tagged_hash_pair(
+    tag: &[u8],
+    first: [&[u8]; 2],
+    second: [&[u8]; 2],
+    shared: &[u8],
+) -> (HashOutput, HashOutput) {
+    let mut a = TaggedHasher::new(tag);
+    a.component(first[0]).component(first[1]).component_len(shared.len()).flush();
+    let mut b = TaggedHasher::new(tag);
+    b.component(second[0]).component(second[1]).component_len(shared.len()).flush();
+    if a.pending != b.pending || a.compressed != b.compressed || a.pending + shared.len() < 64 {
+        a.piece(shared);
+        b.piece(shared);
+        return (a.finish(), b.finish());
+    }
+    sha256x4::ensure_checked();
+    // The first block: each prefix's pending bytes, then the start of `shared`.
+    let head = 64 - a.pending;
+    let mut block_a = [0u8; 64];
+    let mut block_b = [0u8; 64];
+    block_a[..a.pending].copy_from_slice(&a.buf[..a.pending]);
+    block_b[..b.pending].copy_from_slice(&b.buf[..b.pending]);
+    block_a[a.pending..].copy_from_slice(&shared[..head]);
+    block_b[b.pending..].copy_from_slice(&shared[..head]);
+    let mut states = [a.state, b.state, a.state, b.state];
+    sha256x4::compress4(&mut states, [&block_a, &block_b, &block_a, &block_b]);
+    // Then whole blocks of `shared`, the same block in both lanes.
+    let (blocks, rest) = shared[head..].as_chunks::<64>();
+    for block in blocks {
+        sha256x4::compress4(&mut states, [block, block, block, block]);
+    }
+    let compressed = a.compressed + 64 * (1 + blocks.len() as u64);
+    for (h, state) in [(&mut a, states[0]), (&mut b, states[1])] {
+        h.state = state;
+        h.compressed = compressed;
+        h.pending = 0;
+        h.piece(rest);
+    }
+    (a.finish(), b.finish())
+}
+
 impl zeroize::Zeroize for TaggedHasher {
     fn zeroize(&mut self) {
         self.buf.zeroize();

@@ -50,7 +50,8 @@ use crate::curve::DklsCurve;
 use crate::{RAW_SECURITY, SECURITY, STAT_SECURITY};
 
 use crate::utilities::hashes::{
-    finish_jobs, reduce_hash_to_scalar, tagged_hash, HashOutput, TaggedHasher,
+    finish_jobs, reduce_hash_to_scalar, tagged_hash, tagged_hash_pair, HashOutput,
+    TaggedHasher,
 };
 use crate::utilities::oracle_tags::{TAG_OTE_CHI, TAG_OTE_PRG, TAG_OTE_RANDOMIZE, TAG_OTE_SESSION};
 use crate::utilities::proofs::{DLogProof, EncProof};
@@ -351,12 +352,11 @@ impl OTESender {
         // We apply the hash and remove extra bytes.
         let mut chi1 = [0u8; (OT_SECURITY / 8) as usize];
         let mut chi2 = [0u8; (OT_SECURITY / 8) as usize];
-        chi1.clone_from_slice(
-            &tagged_hash(TAG_OTE_CHI, &[session_id, b"chi1", &msg])[0..(OT_SECURITY / 8) as usize],
-        );
-        chi2.clone_from_slice(
-            &tagged_hash(TAG_OTE_CHI, &[session_id, b"chi2", &msg])[0..(OT_SECURITY / 8) as usize],
-        );
+        // Tessera fork: both hashes of u side by side (tagged_hash_pair).
+        let (hash1, hash2) =
+            tagged_hash_pair(TAG_OTE_CHI, [session_id, b"chi1"], [session_id, b"chi2"], &msg);
+        chi1.clone_from_slice(&hash1[0..(OT_SECURITY / 8) as usize]);
+        chi2.clone_from_slice(&hash2[0..(OT_SECURITY / 8) as usize]);
 
         // Step 2 - No action for the sender.
 
@@ -686,12 +686,11 @@ impl OTEReceiver {
         // We apply the hash and remove extra bytes.
         let mut chi1 = [0u8; (OT_SECURITY / 8) as usize];
         let mut chi2 = [0u8; (OT_SECURITY / 8) as usize];
-        chi1.clone_from_slice(
-            &tagged_hash(TAG_OTE_CHI, &[session_id, b"chi1", &msg])[0..(OT_SECURITY / 8) as usize],
-        );
-        chi2.clone_from_slice(
-            &tagged_hash(TAG_OTE_CHI, &[session_id, b"chi2", &msg])[0..(OT_SECURITY / 8) as usize],
-        );
+        // Tessera fork: both hashes of u side by side (tagged_hash_pair).
+        let (hash1, hash2) =
+            tagged_hash_pair(TAG_OTE_CHI, [session_id, b"chi1"], [session_id, b"chi2"], &msg);
+        chi1.clone_from_slice(&hash1[0..(OT_SECURITY / 8) as usize]);
+        chi2.clone_from_slice(&hash2[0..(OT_SECURITY / 8) as usize]);
 
         // Step 2 - We compute the verification values to the sender.
         // The summation sign on the protocol is just the sum of the following two terms:
