@@ -4,7 +4,10 @@
 //   read   GET /wallets/:id (one authenticated request)
 //   noop   a signed no-op change, updatePermission (3 requests: action/init, action, PUT)
 //   sign   generateSignature kind Hash through the unmodified @dfns/sdk (3 requests + policy gate
-//          + a 2-of-3 ECDSA ceremony), sequential
+//          + a 2-of-3 ECDSA ceremony, from a presignature when the pool has one), sequential
+// The edge's figure is the workerd process that runs the Worker and its Durable Objects; wrangler
+// dev's own proxy (a second workerd in front of it, absent from a deployment) is reported apart
+// (runs before "edge17-before" summed the two).
 // beside single-key @noble/curves signing. The machine is shared (2 cores): the load average is
 // recorded and CPU time (not wall time) is the figure that load inflates least.
 // Writes bench/results/edge-cpu.json; BENCH_TAG names the run (e.g. "before", "after").
@@ -33,7 +36,7 @@ const stats = (xs) => {
 
 const dir = mkdtempSync(join(tmpdir(), "tessera-bench-edge-"));
 const loadAtStart = +loadavg()[0].toFixed(2);
-const net = await startLocalNetwork({ stateDir: dir, chain: false, log: () => {} });
+const net = await startLocalNetwork({ stateDir: dir, chain: false, solana: false, bitcoin: false, log: () => {} });
 const out = {};
 try {
   const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
@@ -45,9 +48,11 @@ try {
   for (let i = 0; i < 5; i++) await dfns.permissions.updatePermission({ permissionId: permission.id, body: { name: `warm ${i}` } });
 
   const pids = Object.fromEntries(net.nodes.map((n) => [`node ${n.region}`, n.process.pid]));
+  // wrangler dev runs two workerd processes: the Worker with its Durable Objects (the one with the
+  // inspector), and wrangler's dev proxy in front of it, which no deployment has: counted apart.
   for (const pid of net.pids().api) {
-    const name = comm(pid);
-    if (name.includes("workerd")) pids[pids.workerd ? `workerd ${pid}` : "workerd"] = pid;
+    if (!comm(pid).includes("workerd")) continue;
+    pids[readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--inspector") ? "workerd" : "wrangler dev proxy (workerd)"] = pid;
   }
 
   const segment = async (name, n, op) => {
@@ -59,8 +64,7 @@ try {
       wall.push(performance.now() - t);
     }
     const cpu = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, +((cpuMs(pid) - before[k]) / n).toFixed(1)]));
-    const edge = Object.entries(cpu).filter(([k]) => k.startsWith("workerd")).reduce((a, [, v]) => a + v, 0);
-    out[name] = { n, latency: stats(wall), cpu_ms_per_op: cpu, edge_cpu_ms_per_op: +edge.toFixed(1) };
+    out[name] = { n, latency: stats(wall), cpu_ms_per_op: cpu, edge_cpu_ms_per_op: cpu.workerd, dev_proxy_cpu_ms_per_op: cpu["wrangler dev proxy (workerd)"] ?? null };
     console.log(name, JSON.stringify(out[name]));
   };
 
@@ -84,6 +88,8 @@ try {
     edge_cpu_ms_per_signature: out.sign.edge_cpu_ms_per_op,
     edge_cpu_ms_per_signed_noop: out.noop.edge_cpu_ms_per_op,
     edge_cpu_ms_per_read: out.read.edge_cpu_ms_per_op,
+    dev_proxy_cpu_ms_per_signature: out.sign.dev_proxy_cpu_ms_per_op,
+    dev_proxy_cpu_ms_per_signed_noop: out.noop.dev_proxy_cpu_ms_per_op,
     generate_signature_sdk: out.sign.latency,
     signed_noop_sdk: out.noop.latency,
     node_cpu_ms_per_signature: Object.fromEntries(Object.entries(out.sign.cpu_ms_per_op).filter(([k]) => k.startsWith("node"))),
@@ -92,7 +98,7 @@ try {
   const result = {
     benchmark: "edge-cpu",
     date: new Date().toISOString(),
-    runtime: "wrangler dev --local (one workerd process: Worker + Durable Objects) + 3 mpc-node processes (2-of-3 DKLs23); @dfns/sdk 0.8.21, sequential; CPU from /proc (10 ms ticks, averaged over N operations)",
+    runtime: "wrangler dev --local (the Worker + Durable Objects in one workerd process; wrangler's dev proxy, a second workerd, reported apart) + 3 mpc-node processes (2-of-3 DKLs23); @dfns/sdk 0.8.21, sequential; CPU from /proc (10 ms ticks, averaged over N operations)",
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "?" },
     note: "shared 2-core machine: other developers' runs inflate every figure; compare runs by their load averages",
     target_edge_cpu_ms_per_signature: 12,

@@ -84,6 +84,8 @@ export interface LocalNetwork {
    * wrangler's environment (e.g. NODE_EXTRA_CA_CERTS).
    */
   restartApi(o?: { crash?: boolean; vars?: Record<string, string>; env?: Record<string, string> }): Promise<void>;
+  /** The edge's V8 inspector (wrangler dev --inspector-port): GET /json lists its Worker targets, for profilers (bench/edge-profile.mjs). */
+  inspectorPort: number;
   /** Process ids of the edge API (wrangler and what it started, e.g. workerd), of anvil and of the Solana validator. */
   pids(): { api: number[]; chain: number | null; solana: number | null };
 }
@@ -397,6 +399,7 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
       stateDir: o.stateDir,
       nodes: nodes.map((n) => ({ region: n.region, peerId: n.peerId, dir: n.dir, configPath: n.configPath, process: running.get(n.region)! })),
       bootstrapSecret: secrets.bootstrapSecret,
+      inspectorPort,
       stop,
       killNode: async (region) => {
         const child = running.get(region);
