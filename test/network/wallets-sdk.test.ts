@@ -3,6 +3,7 @@
 // DKLs23 key generation among the nodes), lists it and signs a hash, and @dfns/lib-viem signs a
 // transaction and a message through viem. Every signature is checked with @noble/curves or viem.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DfnsApiClient, DfnsError } from "@dfns/sdk";
@@ -101,6 +102,40 @@ describe("wallets and signatures through the share holders", () => {
       expect(signed.every((e) => typeof e.presignature === "string" && e.presignature === signed[0]!.presignature)).toBe(true);
     }
   }, 90_000);
+
+  it("sends a node only the governance entries it lacks, and the whole log again to one that lost its copy", async () => {
+    const sign = async (text: string) => {
+      const hash = bytesToHex(sha256(new TextEncoder().encode(text)));
+      const res = await dfns.wallets.generateSignature({ walletId, body: { kind: "Hash", hash: `0x${hash}` } });
+      expect(res.status).toBe("Signed");
+      const compact = Buffer.from(res.signature!.r.slice(2) + res.signature!.s.slice(2), "hex");
+      expect(secp256k1.verify(compact, Buffer.from(hash, "hex"), Buffer.from(publicKey, "hex"), { prehash: false })).toBe(true);
+    };
+    const entries = (region: string) => {
+      const db = new DatabaseSync(join(net.nodes.find((n) => n.region === region)!.dir, "node.db"), { readOnly: true });
+      try {
+        return (db.prepare("SELECT count(*) AS n FROM governance_entries").get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    // Two entries in the org's log (a governance change each).
+    const permission = await dfns.permissions.createPermission({ body: { name: "feed test", operations: ["Wallets:Read"] } });
+    await dfns.permissions.updatePermission({ permissionId: permission.id, body: { name: "feed test (renamed)" } });
+    // Every node takes part in some signature (the signer sets rotate): the edge then knows how far each one's log reaches.
+    for (let i = 0; i < 3; i++) await sign(`known ${i}`);
+    const held = entries("eu");
+    expect(held).toBeGreaterThan(0);
+    // eu loses its copy of the org's log (restored from an old backup, say): the edge still believes it has it,
+    // so the next ceremony with eu carries no entries eu lacks; eu refuses the head, and is sent the whole log.
+    await net.killNode("eu");
+    const db = new DatabaseSync(join(net.nodes.find((n) => n.region === "eu")!.dir, "node.db"));
+    db.exec("DELETE FROM governance_entries");
+    db.close();
+    await net.startNode("eu");
+    for (let i = 0; i < 6 && entries("eu") < held; i++) await sign(`after the loss ${i}`);
+    expect(entries("eu")).toBe(held);
+  }, 120_000);
 
   it("refuses a bad signature request with a 4xx before any ceremony", async () => {
     const err = await dfns.wallets.generateSignature({ walletId, body: { kind: "Hash", hash: "0x1234" } }).catch((e: unknown) => e);

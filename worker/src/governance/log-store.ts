@@ -71,12 +71,15 @@ export class GovernanceLog {
     return { ok: true, head: applied.state.head };
   }
 
-  /** The head and the newest entries, for a ceremony request. */
-  async feed(): Promise<{ head: GovernanceHead; entries: GovernanceEntry[] } | null> {
+  /**
+   * The head and the newest entries, for a ceremony request: those from index `since` on (what the
+   * receiving nodes are known to lack), at most the newest FEED_ENTRIES.
+   */
+  async feed(since = 0): Promise<{ head: GovernanceHead; entries: GovernanceEntry[] } | null> {
     const s = await this.current();
     if (!s) return null;
     const entries = this.sql
-      .exec<{ entry: string }>("SELECT entry FROM governance_log WHERE idx >= ? ORDER BY idx", Math.max(0, s.head.length - FEED_ENTRIES))
+      .exec<{ entry: string }>("SELECT entry FROM governance_log WHERE idx >= ? ORDER BY idx", Math.max(0, since, s.head.length - FEED_ENTRIES))
       .toArray()
       .map((r) => JSON.parse(r.entry) as GovernanceEntry);
     return { head: s.head, entries };

@@ -134,8 +134,8 @@ export class Org extends DurableObject<Cloudflare.Env> {
   }
 
   /** The head and newest entries, for a ceremony request; null for an org without a root. */
-  async governanceFeed(): Promise<{ head: GovernanceHead; entries: GovernanceEntry[] } | null> {
-    return (await this.governanceLog()?.feed()) ?? null;
+  async governanceFeed(since?: number): Promise<{ head: GovernanceHead; entries: GovernanceEntry[] } | null> {
+    return (await this.governanceLog()?.feed(since)) ?? null;
   }
 
   /** The org's share holders as its governance log decided them (null: the org has no log). */

@@ -281,9 +281,41 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     return parties.every((p) => cfg.nodes.some((n) => n.peerId === p.peerId)) ? [] : this.orgNodes(orgId);
   }
 
-  /** The org's governance head and newest entries (null: the org has no root of trust). */
-  private async governanceFeed(orgId: string): Promise<{ head: GovernanceHead; entries: unknown[] } | null> {
-    return (await this.env.ORG.getByName(orgId).governanceFeed()) as { head: GovernanceHead; entries: unknown[] } | null;
+  /**
+   * How far each node's copy of an org's governance log is known to reach ("<orgId> <peerId>" →
+   * head length): a node that took part in a ceremony under a head holds the log up to it (it
+   * refuses any other head). Only entries beyond what every party is known to hold travel with a
+   * signature, instead of the newest FEED_ENTRIES every time. The log only grows, so the knowledge
+   * stays true; a node that lost its copy refuses (governance) and is sent the whole feed again.
+   */
+  private readonly governanceAt = new Map<string, number>();
+
+  /** The org's governance head and newest entries (null: the org has no root of trust); `parties`: only what they lack. */
+  private async governanceFeed(orgId: string, parties?: Party[]): Promise<{ head: GovernanceHead; entries: unknown[] } | null> {
+    const since = parties && parties.length > 0 ? Math.min(...parties.map((p) => this.governanceAt.get(`${orgId} ${p.peerId}`) ?? 0)) : 0;
+    return (await this.env.ORG.getByName(orgId).governanceFeed(since)) as { head: GovernanceHead; entries: unknown[] } | null;
+  }
+
+  /** After a ceremony under `head` succeeded, its parties hold the log up to it. */
+  private governanceReached(orgId: string, parties: Party[], head: GovernanceHead | undefined): void {
+    if (!head) return;
+    for (const p of parties) this.governanceAt.set(`${orgId} ${p.peerId}`, head.length);
+  }
+
+  /**
+   * Nodes that refused because their log is not at the request's head (or could not apply the
+   * entries sent) may lack entries the edge assumed they held: forgotten, so they get the whole
+   * feed next. True when that is news (worth one more attempt); any other governance refusal
+   * stands as it is.
+   */
+  private governanceDoubted(orgId: string, e: unknown): boolean {
+    if (!(e instanceof CeremonyError)) return false;
+    let doubted = false;
+    for (const f of e.failures) {
+      const lagging = f.stage === "refused" && f.code === "governance" && /governance log of org .* is at |^governance entry refused/.test(f.message);
+      if (lagging && this.governanceAt.delete(`${orgId} ${f.peerId}`)) doubted = true;
+    }
+    return doubted;
   }
 
   /**
@@ -382,6 +414,7 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
       const extra = addedNodes(log);
       const coordinator = await this.coordinator(peerSeed, cfg, extra);
       const out = await coordinator.keygen({ nodes: this.addresses(cfg, extra), authorization: this.seal(a, authKey, feed?.head), ...(feed ? { governance: feed.entries } : {}) });
+      this.governanceReached(input.userAction.orgId, parties, feed?.head);
       this.ctx.storage.sql.exec(
         "INSERT INTO keys (key_id, scheme, threshold, parties, public_key, created, origin, wallet_id, generation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
         input.keyId,
@@ -449,6 +482,7 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
       const extra = await this.orgNodesFor(input.userAction.orgId, master.parties, cfg);
       const coordinator = await this.coordinator(peerSeed, cfg, extra);
       const out = await coordinator.keygen({ nodes: this.addresses(cfg, extra), authorization: this.seal(a, authKey, feed?.head), ...(feed ? { governance: feed.entries } : {}) });
+      this.governanceReached(input.userAction.orgId, master.parties, feed?.head);
       this.ctx.storage.sql.exec(
         "INSERT INTO keys (key_id, scheme, threshold, parties, public_key, created, master_key_id, derivation_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         input.keyId,
@@ -556,6 +590,7 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
       } as Authorization;
       try {
         const out = await coordinator.reshare({ nodes, authorization: this.seal(a, authKey, feed.head), governance: feed.entries });
+        this.governanceReached(input.orgId, parties, feed.head);
         if (out.publicKey !== key.publicKey) return failure(503, `The reshare of key ${keyId} returned another public key`);
       } catch (e) {
         return ceremonyFailure(e);
@@ -646,10 +681,11 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
         ...(proof ? { nonceProof: proof } : {}),
       } as Authorization;
       try {
-        const feed = await this.governanceFeed(input.userAction.orgId);
+        const feed = await this.governanceFeed(input.userAction.orgId, signers);
         const extra = await this.orgNodesFor(input.userAction.orgId, key.parties, cfg);
         const coordinator = await this.coordinator(peerSeed, cfg, extra);
         const out = await coordinator.sign({ nodes: this.addresses(cfg, extra), authorization: this.seal(a, authKey, feed?.head), publicKey: key.publicKey, ...(feed ? { governance: feed.entries } : {}) });
+        this.governanceReached(input.userAction.orgId, signers, feed?.head);
         refill();
         if (evm && out.signature.length === 128) {
           this.ctx.storage.sql.exec(
@@ -664,6 +700,9 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
       } catch (e) {
         last = e;
         if (!(e instanceof CeremonyError) || e.failures.length < signers.length || e.failures.some((f) => f.stage !== "refused")) anyAccepted = true;
+        // A node refused the head because it lacks entries it was thought to hold: again, with them
+        // (a fresh session; a presignature used here is spent either way).
+        if (this.governanceDoubted(input.userAction.orgId, e)) continue;
         // The one-round path failed (a node no longer holds the presignature, or a node failed):
         // today's path next, once; the presignature is spent either way. Refusals for any other
         // cause than the presignature end the request as before.
