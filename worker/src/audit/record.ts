@@ -13,7 +13,7 @@ import type { Caller } from "../orgs/org.js";
 import type { DecisionInput } from "./store.js";
 
 type Decision = { caller: Caller | null; orgId: string; operation: string | null; decision: "allowed" | "denied"; reason: string };
-type Line = DecisionInput & { at: string };
+export type Line = DecisionInput & { at: string };
 
 /** How long an allowed line waits for the org's next decisions. A setting, not a constant, so a test can widen the window enough to observe a refusal inside it. */
 export const auditBatching = { windowMs: 20 };
@@ -25,17 +25,30 @@ export async function recordDecision(c: Context<AppEnv>, d: Decision): Promise<v
 }
 
 export function recordAllowed(c: Context<AppEnv>, d: Omit<Decision, "decision">): void {
-  const waiting = queued.get(d.orgId);
+  queueAllowed(c.env, d.orgId, line(c, { ...d, decision: "allowed" }), (p) => c.executionCtx.waitUntil(p));
+}
+
+/**
+ * The same two rules for a decision taken outside a request's middleware (the policy gate): an
+ * allowed line joins the org's batch, anything else is written at once after the batch.
+ */
+export function queueAllowed(env: Cloudflare.Env, orgId: string, l: Line, waitUntil: (p: Promise<unknown>) => void): void {
+  const waiting = queued.get(orgId);
   if (waiting) {
-    waiting.push(line(c, { ...d, decision: "allowed" }));
+    waiting.push(l);
     return;
   }
-  queued.set(d.orgId, [line(c, { ...d, decision: "allowed" })]);
-  c.executionCtx.waitUntil(
+  queued.set(orgId, [l]);
+  waitUntil(
     new Promise((resolve) => setTimeout(resolve, auditBatching.windowMs))
-      .then(() => flush(c.env, d.orgId, []))
+      .then(() => flush(env, orgId, []))
       .catch((err: Error) => console.error("audit write failed", err.message)),
   );
+}
+
+/** A decision that must be durable before the request is answered, after the org's queued allowed lines. */
+export function recordNow(env: Cloudflare.Env, orgId: string, l: Line): Promise<void> {
+  return flush(env, orgId, [l]);
 }
 
 async function flush(env: Cloudflare.Env, orgId: string, more: Line[]): Promise<void> {

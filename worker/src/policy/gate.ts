@@ -18,6 +18,7 @@ import { SanctionsListScreening } from "./screening/sanctions-list.js";
 import type { Facts } from "../../../shared/src/policy/types.js";
 import { approvalJson } from "./wire.js";
 import { publishEvent } from "../webhooks/publish.js";
+import { queueAllowed, recordNow, type Line } from "../audit/record.js";
 
 export type { GateInput, GateResult, Reservation, ResumeEvent, ResumeHandler } from "./contract.js";
 export { registerResumeHandler } from "./resume.js";
@@ -25,7 +26,7 @@ export { registerResumeHandler } from "./resume.js";
 export interface GateDeps {
   prices: PriceSource;
   screening: ScreeningProvider;
-  /** Lets the allowed-request audit line commit after the response (c.executionCtx.waitUntil). */
+  /** Lets the allowed-request audit line join the request's batch and commit after the response (c.executionCtx.waitUntil). */
   waitUntil?: (p: Promise<unknown>) => void;
 }
 
@@ -61,18 +62,20 @@ export async function evaluatePolicies(env: Env, orgId: string, input: GateInput
   }
   if (outcome.status === "NeedsScreening") throw new Error("screening result not accepted");
 
-  const record = (decision: "allowed" | "denied", reason: string) =>
-    env.AUDIT.getByName(orgId).record({
-      identityId: input.requester.identityId,
-      userId: input.requester.userId,
-      tokenId: input.requester.tokenId,
-      method: input.http.method,
-      path: input.http.path,
-      operation: null,
-      decision,
-      reason: `policy: ${reason}`.slice(0, 512),
-      userActionId: input.userAction?.actionId ?? null,
-    });
+  const lineOf = (decision: "allowed" | "denied", reason: string): Line => ({
+    identityId: input.requester.identityId,
+    userId: input.requester.userId,
+    tokenId: input.requester.tokenId,
+    method: input.http.method,
+    path: input.http.path,
+    operation: null,
+    decision,
+    reason: `policy: ${reason}`.slice(0, 512),
+    userActionId: input.userAction?.actionId ?? null,
+    at: new Date().toISOString(),
+  });
+  // Written after the org's queued allowed lines (the request's own permit line among them), so the log keeps the order.
+  const record = (decision: "allowed" | "denied", reason: string) => recordNow(env, orgId, lineOf(decision, reason));
   switch (outcome.status) {
     case "Blocked":
       await record("denied", outcome.decision.reason);
@@ -86,9 +89,9 @@ export async function evaluatePolicies(env: Env, orgId: string, input: GateInput
       return { status: "Pending", approvalId: outcome.approvalId, reason: outcome.decision.reason, decision: outcome.decision };
     }
     case "Allowed": {
-      const line = record("allowed", outcome.decision.reason).catch((err: Error) => console.error("audit write failed", err.message));
-      if (waitUntil) waitUntil(line);
-      else await line;
+      // Joins the request's batch of allowed lines (one audit write per request, not two).
+      if (waitUntil) queueAllowed(env, orgId, lineOf("allowed", outcome.decision.reason), waitUntil);
+      else await record("allowed", outcome.decision.reason).catch((err: Error) => console.error("audit write failed", err.message));
       return { status: "Allowed", reservation: outcome.reservation, policy: { decision: "NoAction" }, reason: outcome.decision.reason, decision: outcome.decision };
     }
   }

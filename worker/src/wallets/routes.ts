@@ -214,7 +214,7 @@ walletRoutes.post("/wallets/:walletId/signatures", permitAny(["Keys:Signatures:C
     userAction,
     resume: { kind: "signature", payload: { walletId: wallet.id, signatureId: request.id } },
     http: { method: c.req.method, path: c.req.path },
-  });
+  }, { waitUntil: c.executionCtx.waitUntil.bind(c.executionCtx) });
   const now = new Date().toISOString();
   await announced(c.env, caller.orgId, request);
   if (gate.status === "Blocked") {
