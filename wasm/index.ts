@@ -312,6 +312,15 @@ export class Ceremony {
     if (this.kind === "sign" || this.kind === "presign") throw new MpcError("bad-input", `a ${this.kind} ceremony yields no key share`);
     return KeyShare.import(this.resultBytes());
   }
+  /**
+   * A signature from a presignature, once started: `x(R') || u_i' || w_i` (96 bytes), what this
+   * party broadcasts in the online round plus the signature's public r, for a coordinator that
+   * assembles the signature itself (shared/src/mpc/presigned.ts); null for any other ceremony.
+   */
+  partial(): Uint8Array | null {
+    const bytes = this.session.partial();
+    return bytes.length === 96 ? bytes : null;
+  }
   signature(): Signature {
     if (this.kind !== "sign") throw new MpcError("bad-input", `a ${this.kind} ceremony yields a key share, not a signature`);
     const bytes = this.resultBytes();

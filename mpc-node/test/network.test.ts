@@ -78,6 +78,23 @@ describe("three share-holder processes over libp2p", () => {
     }
   }, 60_000);
 
+  it("a signature from a presignature is assembled by the coordinator from the signers' partials; the signers still finish and log it", async () => {
+    const pair = [1, 3];
+    const pre = await coordinator.presign({ nodes: cluster.addresses(), authorization: edge.presign({ keyId: ecdsaKey, parties: cluster.parties(pair) }) });
+    const digest = sha256(new TextEncoder().encode("assembled at the coordinator"));
+    const authorization = edge.sign({ keyId: ecdsaKey, scheme: "ecdsa-secp256k1", parties: cluster.parties(pair), body: { kind: "Hash", hash: `0x${bytesToHex(digest)}` }, presignature: pre.presignatureId });
+    const sig = await coordinator.sign({ nodes: cluster.addresses(), authorization, publicKey: ecdsaPublicKey });
+    expect(sig.assembled).toBe(true);
+    expectEcdsa(sig.signature, sig.recid, digest, ecdsaPublicKey);
+    const sid = authorization.authorization.sessionId;
+    for (const i of pair) {
+      const n = cluster.nodes[i - 1]!;
+      await n.waitForLog((l) => l.event === "session-finished" && l.sessionId === sid, 10_000);
+      const lines = readFileSync(join(n.dir, "audit.jsonl"), "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { entry: Record<string, unknown> }).entry);
+      expect(lines.find((e) => e.sessionId === sid)).toMatchObject({ outcome: "ok", presignature: pre.presignatureId, partialSentToCoordinator: true, result: { signature: sig.signature } });
+    }
+  }, 60_000);
+
   it("a share holder (not an edge) that opens the ceremonies stream is refused: no request of its runs", async () => {
     const [eu, us] = cluster.nodes;
     // eu's own identity: a configured peer, admitted by the gater, but not an edge.

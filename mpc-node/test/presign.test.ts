@@ -17,6 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initMpc } from "../../wasm/index.js";
 import type { CeremonyKind, Party, SignedAuthorization } from "../../shared/src/mpc/authorization.js";
 import type { NodeResponseFrame } from "../../shared/src/mpc/protocol.js";
+import { combinePartials } from "../../shared/src/mpc/presigned.js";
+import { readAuditLines } from "../src/storage/audit-log.js";
 import { CeremonyEngine } from "../src/ceremony/engine.js";
 import { systemClock } from "../src/ceremony/session.js";
 import { LocalEdge } from "../src/dev/local-edge.js";
@@ -153,6 +155,37 @@ describe("presignatures at the share holders", () => {
     const fresh = signWith(await presign([2, 3]), [2, 3], "presigned after restart");
     expectValid(ok(await run(nodes, "sign", fresh.signed))[0]!, fresh.hash);
   }, 180_000);
+
+  it("each signer's partial, sent to the coordinator once it spent the presignature, assembles to the signers' own signature; a wrong one to nothing", async () => {
+    const id = await presign([2, 3]);
+    const { hash, signed } = signWith(id, [2, 3], "assembled by the coordinator");
+    const partials = new Map<string, string>();
+    const signers = nodes.filter((n) => signed.authorization.parties.some((p) => p.peerId === n.peerId));
+    const frames = await Promise.all(signers.map((n) => n.engine.run("sign", signed, "coordinator", { accepted: () => {}, partial: (sid, partial) => partials.set(n.peerId, `${sid}:${partial}`) })));
+    const out = ok(frames);
+    expectValid(out[0]!, hash);
+    expect(partials.size).toBe(2);
+    const bytes = [...partials.values()].map((v) => {
+      const [sid, partial] = v.split(":");
+      expect(sid).toBe(signed.authorization.sessionId);
+      return hexToBytes(partial!);
+    });
+    const assembled = combinePartials(bytes, hexToBytes(hash), publicKey);
+    expect(assembled).not.toBeNull();
+    expect(assembled!.signature).toBe(out[0]!.kind === "sign" ? out[0]!.signature : null);
+    expect(assembled!.recid).toBe(out[0]!.kind === "sign" ? out[0]!.recid : null);
+    // A signer that lies in its partial (or partials of another signature) assembles to nothing:
+    // the coordinator checks the signature against the key before believing it.
+    const lying = bytes.map((b) => b.slice());
+    lying[1]![95]! ^= 1;
+    expect(combinePartials(lying, hexToBytes(hash), publicKey)).toBeNull();
+    expect(combinePartials(bytes, sha256(new TextEncoder().encode("another message")), publicKey)).toBeNull();
+    // Each signer's audit entry says its partial went to the coordinator.
+    for (const n of signers) {
+      const entry = readAuditLines(join(n.dir, "audit.jsonl")).map((l) => l.entry).find((e) => e.sessionId === signed.authorization.sessionId && e.outcome === "ok");
+      expect(entry).toMatchObject({ kind: "sign", presignature: id, partialSentToCoordinator: true });
+    }
+  }, 120_000);
 
   it("a presignature is bound to its signer set: another pair cannot use it, and it stays unused", async () => {
     const id = await presign([1, 3]);

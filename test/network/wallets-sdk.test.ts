@@ -96,8 +96,11 @@ describe("wallets and signatures through the share holders", () => {
       expect(res.status).toBe("Signed");
       const compact = Buffer.from(res.signature!.r.slice(2) + res.signature!.s.slice(2), "hex");
       expect(secp256k1.verify(compact, Buffer.from(hash, "hex"), Buffer.from(publicKey, "hex"), { prehash: false })).toBe(true);
-      // Both signers signed it from a presignature (one round), the same one.
-      const signed = entries().filter((e) => e.kind === "sign" && e.outcome === "ok" && String(e.digest).replace(/^0x/, "") === hash);
+      // Both signers signed it from a presignature (one round), the same one. The edge may have
+      // assembled the signature from their partials before they logged it: wait for their entries.
+      const ofHash = () => entries().filter((e) => e.kind === "sign" && e.outcome === "ok" && String(e.digest).replace(/^0x/, "") === hash);
+      for (const until = Date.now() + 10_000; ofHash().length < 2 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
+      const signed = ofHash();
       expect(signed).toHaveLength(2);
       expect(signed.every((e) => typeof e.presignature === "string" && e.presignature === signed[0]!.presignature)).toBe(true);
     }

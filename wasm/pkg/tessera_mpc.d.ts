@@ -43,6 +43,13 @@ export class Session {
      */
     static keygen(scheme: string, session_id: Uint8Array, me: number, parties: Uint8Array, threshold: number): Session;
     /**
+     * A signature from a presignature, once started: `x(R') || u_i' || w_i` (96 bytes) — the
+     * broadcast this party sends the other signers and the signature's public `r` — so a
+     * coordinator can assemble `s = Σw / Σu` itself (PRESIGN.md); empty for any other session
+     * or once the round is over.
+     */
+    partial(): Uint8Array;
+    /**
      * ECDSA presigning (the fork's presignature variant, wasm/vendor/dkls23-core/PRESIGN.md):
      * the message-independent rounds with exactly `threshold` signers, ahead of time. `result()`
      * is this party's presignature for the master key and this signer set: secret, single use.
@@ -109,6 +116,7 @@ export interface InitOutput {
     readonly keyshare_threshold: (a: number) => number;
     readonly session_done: (a: number) => number;
     readonly session_keygen: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number) => void;
+    readonly session_partial: (a: number, b: number) => void;
     readonly session_presign: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly session_receive: (a: number, b: number, c: number, d: number) => void;
     readonly session_refresh: (a: number, b: number, c: number, d: number, e: number, f: number) => void;

@@ -251,6 +251,26 @@ export class Session {
         }
     }
     /**
+     * A signature from a presignature, once started: `x(R') || u_i' || w_i` (96 bytes) — the
+     * broadcast this party sends the other signers and the signature's public `r` — so a
+     * coordinator can assemble `s = Σw / Σu` itself (PRESIGN.md); empty for any other session
+     * or once the round is over.
+     * @returns {Uint8Array}
+     */
+    partial() {
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16);
+            wasm.session_partial(retptr, this.__wbg_ptr);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            var v1 = getArrayU8FromWasm0(r0, r1).slice();
+            wasm.__wbindgen_export2(r0, r1 * 1, 1);
+            return v1;
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+        }
+    }
+    /**
      * ECDSA presigning (the fork's presignature variant, wasm/vendor/dkls23-core/PRESIGN.md):
      * the message-independent rounds with exactly `threshold` signers, ahead of time. `result()`
      * is this party's presignature for the master key and this signer set: secret, single use.

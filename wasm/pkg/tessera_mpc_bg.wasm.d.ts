@@ -15,6 +15,7 @@ export const keyshare_scheme: (a: number, b: number) => void;
 export const keyshare_threshold: (a: number) => number;
 export const session_done: (a: number) => number;
 export const session_keygen: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number) => void;
+export const session_partial: (a: number, b: number) => void;
 export const session_presign: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
 export const session_receive: (a: number, b: number, c: number, d: number) => void;
 export const session_refresh: (a: number, b: number, c: number, d: number, e: number, f: number) => void;

@@ -578,6 +578,15 @@ impl Protocol for DklsPresignSign {
         1
     }
 
+    fn partial(&self) -> Option<Vec<u8>> {
+        let own = self.own.as_ref()?;
+        let mut out = vec![0u8; 96];
+        hex_into(&self.x_coord, &mut out[..32]).ok()?;
+        out[32..64].copy_from_slice(&own.u.to_bytes());
+        out[64..96].copy_from_slice(&own.w.to_bytes());
+        Some(out)
+    }
+
     fn start(&mut self) -> Result<Outgoing, Fail> {
         let own = self.own.as_ref().ok_or_else(|| Fail::new(Code::Finished, "session already started"))?;
         let bytes = join_body(&encode_body(own)?, &[]);

@@ -26,6 +26,11 @@ pub trait Protocol {
     fn start(&mut self) -> Result<Outgoing, Fail>;
     /// All messages of `round` (one per other participant, keyed by sender) are in.
     fn advance(&mut self, round: u8, incoming: BTreeMap<u8, Vec<u8>>) -> Result<Advance, Fail>;
+    /// What this party reveals in its round besides the messages, for a coordinator to combine:
+    /// only the online round of a signature from a presignature has it (dkls.rs).
+    fn partial(&self) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 enum State {
@@ -169,6 +174,10 @@ impl Engine {
         }
         let got = self.buffer.get(&self.round);
         self.others.iter().copied().filter(|p| !got.is_some_and(|m| m.contains_key(p))).collect()
+    }
+
+    pub fn partial(&self) -> Option<Vec<u8>> {
+        self.protocol.partial()
     }
 
     pub fn result(&self) -> Result<Vec<u8>, Fail> {

@@ -243,6 +243,14 @@ impl Session {
     pub fn result(&self) -> Result<Vec<u8>, JsError> {
         self.engine.result().map_err(js)
     }
+
+    /// A signature from a presignature, once started: `x(R') || u_i' || w_i` (96 bytes) — the
+    /// broadcast this party sends the other signers and the signature's public `r` — so a
+    /// coordinator can assemble `s = Σw / Σu` itself (PRESIGN.md); empty for any other session
+    /// or once the round is over.
+    pub fn partial(&self) -> Vec<u8> {
+        self.engine.partial().unwrap_or_default()
+    }
 }
 
 impl Session {

@@ -221,7 +221,13 @@ export class CeremonyEngine {
    * this node starts contributing; the returned frame is the final answer. Aborting `signal`
    * (the coordinator went away) cancels this node's part.
    */
-  async run(kind: CeremonyKind, signed: unknown, coordinator: string, hooks: { accepted(sessionId: string): void; signal?: AbortSignal }, governanceEntries?: unknown[]): Promise<NodeResponseFrame> {
+  async run(
+    kind: CeremonyKind,
+    signed: unknown,
+    coordinator: string,
+    hooks: { accepted(sessionId: string): void; signal?: AbortSignal; partial?(sessionId: string, partial: string): void },
+    governanceEntries?: unknown[],
+  ): Promise<NodeResponseFrame> {
     const clock = this.o.clock;
     const receivedAt = clock.now();
     const store = this.o.store;
@@ -348,6 +354,17 @@ export class CeremonyEngine {
     if (hooks.signal?.aborted) onAbort();
 
     session.start();
+    // A signature from a presignature: the coordinator gets this signer's broadcast too and can
+    // assemble the signature one network hop earlier (shared/src/mpc/presigned.ts). The
+    // presignature is already spent; this round reveals nothing more to it than to the other signer.
+    let partialSent = false;
+    if (hooks.partial && a.kind === "sign" && a.presignature && !session.finished) {
+      const partial = ceremony.partial();
+      if (partial) {
+        hooks.partial(a.sessionId, bytesToHex(partial));
+        partialSent = true;
+      }
+    }
     const held = this.pending.get(a.sessionId);
     if (held) {
       held.cancel();
@@ -357,7 +374,7 @@ export class CeremonyEngine {
     const outcome = await session.outcome;
     hooks.signal?.removeEventListener("abort", onAbort);
 
-    const base = auditBase(a, coordinator);
+    const base = { ...auditBase(a, coordinator), ...(partialSent ? { partialSentToCoordinator: true } : {}) };
     let settled: Settled;
     try {
       settled = await this.settle(s, a, outcome, check.binding, share);

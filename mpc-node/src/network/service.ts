@@ -127,7 +127,17 @@ async function serveCeremonies(o: ServiceOptions, stream: Stream, connection: Co
         if (open.get(request.id) === cancel) open.delete(request.id);
       };
       o.engine
-        .run(request.kind, request.signed, coordinator, { accepted: (sessionId) => reply(request.id, { type: "accepted", sessionId }), signal: cancel.signal }, request.governance)
+        .run(
+          request.kind,
+          request.signed,
+          coordinator,
+          {
+            accepted: (sessionId) => reply(request.id, { type: "accepted", sessionId }),
+            partial: (sessionId, partial) => reply(request.id, { type: "partial", sessionId, partial }),
+            signal: cancel.signal,
+          },
+          request.governance,
+        )
         .then((final) => {
           done();
           reply(request.id, final);

@@ -15,6 +15,7 @@ import { schnorr, secp256k1 } from "@noble/curves/secp256k1.js";
 import { hexToBytes } from "@noble/hashes/utils.js";
 import type { CeremonyKind, SignedAuthorization } from "./authorization.js";
 import { canonicalJson } from "./canonical-json.js";
+import { combinePartials } from "./presigned.js";
 import { readFrames, writeFrame } from "./frames.js";
 import {
   CEREMONY_PROTOCOLS,
@@ -110,7 +111,8 @@ export interface CoordinatorOptions {
 
 /** `attestations`: each node's signature over what it generated (./keygen-attestation.ts), as it sent it; clients verify them against pinned node identities. */
 export type KeygenOutcome = { keyId: string; publicKey: string; chainCode?: string; attestations: { peerId: string; signature: string }[] };
-export type SignOutcome = { keyId: string; signature: string; recid?: 0 | 1; publicKey: string };
+/** `assembled`: put together here from the signers' partials (a presignature), before their own results came. */
+export type SignOutcome = { keyId: string; signature: string; recid?: 0 | 1; publicKey: string; assembled?: true };
 export type RefreshOutcome = { keyId: string; publicKey: string };
 export type PresignOutcome = { keyId: string; presignatureId: string; publicKey: string };
 export type RetireOutcome = RetireResponse;
@@ -124,6 +126,8 @@ interface NodeState {
   stream?: Stream;
   /** On a shared ceremonies stream: tells the node to drop this request. */
   cancel?: () => void;
+  /** A signature from a presignature: what this signer broadcast in the online round, with x(R'). */
+  partial?: Uint8Array;
 }
 
 /**
@@ -209,7 +213,7 @@ export class MpcCoordinator {
   async sign(req: CeremonyRequest & { publicKey?: string }): Promise<SignOutcome> {
     const r = await this.run("sign", req);
     if (r.kind !== "sign") throw new Error("unreachable");
-    return { keyId: r.keyId, signature: r.signature, ...(r.recid !== undefined ? { recid: r.recid } : {}), publicKey: r.publicKey };
+    return { keyId: r.keyId, signature: r.signature, ...(r.recid !== undefined ? { recid: r.recid } : {}), publicKey: r.publicKey, ...(r.assembled ? { assembled: true } : {}) };
   }
 
   async refresh(req: CeremonyRequest): Promise<RefreshOutcome> {
@@ -250,7 +254,7 @@ export class MpcCoordinator {
     }
   }
 
-  private async run(kind: CeremonyKind, req: CeremonyRequest & { publicKey?: string }, attestations?: { peerId: string; signature: string }[]): Promise<CeremonyResult> {
+  private async run(kind: CeremonyKind, req: CeremonyRequest & { publicKey?: string }, attestations?: { peerId: string; signature: string }[]): Promise<CeremonyResult & { assembled?: true }> {
     const a = req.authorization.authorization;
     if (a.kind !== kind) throw new Error(`a ${a.kind} authorization cannot run a ${kind}`);
     const byPeer = new Map(req.nodes.map((n) => [n.peerId, n]));
@@ -271,6 +275,24 @@ export class MpcCoordinator {
     let settle!: () => void;
     const settled = new Promise<void>((r) => (settle = r));
     let grace: ReturnType<typeof setTimeout> | undefined;
+    // A signature from a presignature with the expected key known: once every signer sent its
+    // partial, the signature is assembled and verified here, one network hop before the signers'
+    // own results (shared/src/mpc/presigned.ts). Anything that does not verify is ignored.
+    let early: (CeremonyResult & { assembled: true }) | undefined;
+    const assemble =
+      a.kind === "sign" && a.presignature && a.scheme === "ecdsa-secp256k1" && req.publicKey
+        ? () => {
+            if (early || !states.every((s) => s.partial)) return;
+            const sig = combinePartials(
+              states.map((s) => s.partial!),
+              hexToBytes(a.message),
+              req.publicKey!,
+            );
+            if (!sig) return;
+            early = { kind: "sign", keyId: a.keyId, signature: sig.signature, recid: sig.recid, publicKey: req.publicKey!, assembled: true };
+            settle();
+          }
+        : undefined;
     const check = () => {
       if (states.every((s) => s.result || s.failure)) return settle();
       if (states.some((s) => s.failure) && grace === undefined) grace = setTimeout(settle, this.options.graceMs ?? 300);
@@ -281,10 +303,19 @@ export class MpcCoordinator {
       settle();
     }, timeoutMs);
 
-    for (const s of states) void this.contact(s, kind, request, tagged, a.sessionId, abort.signal, describe).finally(check);
+    for (const s of states) void this.contact(s, kind, request, tagged, a.sessionId, abort.signal, describe, assemble).finally(check);
     await settled;
     clearTimeout(deadline);
     if (grace !== undefined) clearTimeout(grace);
+    if (early) {
+      // The signers go on to finish, verify and log their round; their results are not waited
+      // for, and a signer that never reports is told to drop the request at the deadline.
+      const left = setTimeout(() => {
+        for (const s of states) if (!s.result && !s.failure) s.cancel?.();
+      }, timeoutMs);
+      (left as { unref?: () => void }).unref?.();
+      return early;
+    }
 
     for (const s of states) {
       if (!s.result && !s.failure) {
@@ -380,7 +411,16 @@ export class MpcCoordinator {
   }
 
   /** One node's side of the ceremony; records the outcome on `s`, never throws. */
-  private async contact(s: NodeState, kind: CeremonyKind, request: Uint8Array, tagged: (id: number) => Uint8Array, sessionId: string, signal: AbortSignal, describe: (p: string) => string): Promise<void> {
+  private async contact(
+    s: NodeState,
+    kind: CeremonyKind,
+    request: Uint8Array,
+    tagged: (id: number) => Uint8Array,
+    sessionId: string,
+    signal: AbortSignal,
+    describe: (p: string) => string,
+    onPartial?: () => void,
+  ): Promise<void> {
     const node = s.node;
     const fail = (stage: NodeFailureStage, message: string, extra: Partial<FailedNode> = {}) => {
       if (!s.failure && !s.result) s.failure = { peerId: node.peerId, ...(node.region ? { region: node.region } : {}), stage, message, culprits: [], waitingFor: [], ...extra };
@@ -393,6 +433,11 @@ export class MpcCoordinator {
       }
       if (frame.type === "accepted") {
         s.accepted = true;
+        return false;
+      }
+      if (frame.type === "partial") {
+        s.partial = hexToBytes(frame.partial);
+        onPartial?.();
         return false;
       }
       if (frame.type === "result") {

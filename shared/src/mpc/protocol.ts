@@ -108,6 +108,12 @@ export const nodeResponseFrame = z.discriminatedUnion("type", [
     attestation: z.strictObject({ peerId: peerIdText, signature: z.string().regex(/^[0-9a-f]{128}$/) }).optional(),
   }),
   z.strictObject({ type: z.literal("failure"), sessionId: sessionIdHex.nullable(), error: nodeFailure }),
+  /**
+   * A signature from a presignature, on /tessera/ceremonies/1 only: what this signer broadcasts in
+   * the online round, with x(R') (./presigned.ts), sent once it spent the presignature. The
+   * signer's own result still follows.
+   */
+  z.strictObject({ type: z.literal("partial"), sessionId: sessionIdHex, partial: z.string().regex(/^[0-9a-f]{192}$/) }),
 ]);
 export type NodeResponseFrame = z.infer<typeof nodeResponseFrame>;
 
