@@ -14,7 +14,9 @@ import type { UserActionEvidence } from "../dfns/wire.js";
 import {
   authorizationBytes,
   credentialKeyId,
+  ed25519SigningKey,
   signAuthorization,
+  signAuthorizationNative,
   verifyAuthorization,
   type Authorization,
   type AuthorizationContext,
@@ -124,6 +126,17 @@ describe("encoding and signature", () => {
     const r = await verifyAuthorization(signAuthorization(signAuth(), edgeKey), ctx);
     expect(r.ok && r.message && bytesToHex(r.message)).toBe(hash);
     expect(await code(signAuthorization(signAuth(), edgeKey), ctx)).toBe("replayed");
+  });
+  it("signed with the runtime's Ed25519 (as the edge does): the same bytes as noble's, for many keys", async () => {
+    for (let i = 0; i < 16; i++) {
+      const secret = crypto.getRandomValues(new Uint8Array(32));
+      const a = signAuth({ nonce: bytesToHex(crypto.getRandomValues(new Uint8Array(16))) });
+      const native = await signAuthorizationNative(a, await ed25519SigningKey(secret));
+      expect(native).toEqual(signAuthorization(a, secret));
+    }
+    const r = await verifyAuthorization(await signAuthorizationNative(signAuth(), await ed25519SigningKey(edgeKey)), context());
+    expect(r.ok).toBe(true);
+    await expect(signAuthorizationNative({ ...signAuth(), expiresAt: now - 1 }, await ed25519SigningKey(edgeKey))).rejects.toThrow(/invalid authorization/);
   });
 });
 

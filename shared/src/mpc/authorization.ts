@@ -224,12 +224,39 @@ export function authorizationBytes(a: Authorization): Uint8Array {
   return out;
 }
 
-/** The edge's side: validates, then signs with the 32-byte Ed25519 secret key. */
-export function signAuthorization(a: Authorization, edgeSecretKey: Uint8Array): SignedAuthorization {
+function validAuthorization(a: Authorization): Authorization {
   const parsed = authorizationSchema.safeParse(a);
   if (!parsed.success) throw new Error(`invalid authorization: ${zodIssues(parsed.error)}`);
   if (parsed.data.expiresAt <= parsed.data.issuedAt) throw new Error("invalid authorization: expiresAt must be after issuedAt");
-  return { authorization: parsed.data, signature: bytesToHex(ed25519.sign(authorizationBytes(parsed.data), edgeSecretKey)) };
+  return parsed.data;
+}
+
+/** The edge's side: validates, then signs with the 32-byte Ed25519 secret key. */
+export function signAuthorization(a: Authorization, edgeSecretKey: Uint8Array): SignedAuthorization {
+  const valid = validAuthorization(a);
+  return { authorization: valid, signature: bytesToHex(ed25519.sign(authorizationBytes(valid), edgeSecretKey)) };
+}
+
+/**
+ * The 32-byte Ed25519 secret key as a WebCrypto key (PKCS#8 around the seed), for
+ * signAuthorizationNative: the runtime's own Ed25519 (workerd, Node) instead of noble's in JS.
+ */
+export function ed25519SigningKey(edgeSecretKey: Uint8Array): Promise<CryptoKey> {
+  if (edgeSecretKey.length !== 32) throw new Error("an Ed25519 secret key is 32 bytes");
+  const pkcs8 = new Uint8Array(48);
+  pkcs8.set([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]);
+  pkcs8.set(edgeSecretKey, 16);
+  return crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, false, ["sign"]);
+}
+
+/**
+ * signAuthorization with a WebCrypto key (ed25519SigningKey): Ed25519 signatures are
+ * deterministic (RFC 8032), so the bytes are the same as noble's (authorization.test.ts checks it).
+ */
+export async function signAuthorizationNative(a: Authorization, key: CryptoKey): Promise<SignedAuthorization> {
+  const valid = validAuthorization(a);
+  const signature = new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, key, authorizationBytes(valid) as Uint8Array<ArrayBuffer>));
+  return { authorization: valid, signature: bytesToHex(signature) };
 }
 
 /** The session id of a governed ceremony: a hash of everything else the authorization says. */

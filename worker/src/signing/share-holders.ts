@@ -13,7 +13,7 @@ import { z } from "zod";
 import type { UserActionEvidence } from "../../../shared/src/dfns/wire.js";
 import { nonceScope } from "../../../shared/src/chains/evm/fees.js";
 import { unsignedEvmTransaction } from "../../../shared/src/chains/evm/rules.js";
-import { AUTHORIZATION_VERSION, evmTransactionOf, governedSessionId, type SignAuthorization, randomNonceHex, signAuthorization, userActionEvidenceSchema, type Authorization, type Party } from "../../../shared/src/mpc/authorization.js";
+import { AUTHORIZATION_VERSION, evmTransactionOf, governedSessionId, type SignAuthorization, randomNonceHex, ed25519SigningKey, signAuthorizationNative, userActionEvidenceSchema, type Authorization, type Party } from "../../../shared/src/mpc/authorization.js";
 import { usageRecordOf, type SigningPolicyFacts, type UsageRecord } from "../../../shared/src/policy/at-nodes.js";
 import type { GovernanceHead, ShareHolderState } from "../../../shared/src/governance/log.js";
 import { verifyKeygenAttestation, type KeygenClaims, type KeygenEvidence } from "../../../shared/src/mpc/keygen-attestation.js";
@@ -189,7 +189,7 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     // Holders an org's log added (a reshare's replacement) are dialled at their join request's addresses.
     const extra = key.origin ? await this.orgNodesFor(key.origin.orgId, key.parties, cfg) : [];
     const coordinator = await this.coordinator(peerSeed, cfg, extra);
-    const out = await coordinator.presign({ nodes: this.addresses(cfg, extra), authorization: this.seal(a, authKey, undefined) });
+    const out = await coordinator.presign({ nodes: this.addresses(cfg, extra), authorization: await this.seal(a, authKey, undefined) });
     if (out.publicKey !== key.publicKey) throw new Error(`the nodes presigned for key ${out.publicKey}, not ${key.publicKey}`);
     // A reshare in the meantime moved the key to other shares: this presignature is of the old ones.
     if ((this.storedKey(shareKeyId)?.generation ?? -1) !== key.generation) return;
@@ -367,10 +367,18 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     return run;
   }
 
+  /** The edge's authorization key as a WebCrypto key (the environment does not change while the object lives). */
+  private signingKey: Promise<CryptoKey> | undefined;
+
   /** Signs the authorization; under a governance head, its session id is derived from everything else it says. */
   private seal(a: Authorization, authKey: Uint8Array, head: GovernanceHead | undefined) {
     const governed = head ? ({ ...a, governance: head } as Authorization) : a;
-    return signAuthorization(head ? ({ ...governed, sessionId: governedSessionId(governed) } as Authorization) : governed, authKey);
+    // workerd's native Ed25519 (the same deterministic signature as noble's, a fraction of its CPU); the key is imported once.
+    this.signingKey ??= ed25519SigningKey(authKey).catch((e) => {
+      this.signingKey = undefined;
+      throw e;
+    });
+    return this.signingKey.then((key) => signAuthorizationNative(head ? ({ ...governed, sessionId: governedSessionId(governed) } as Authorization) : governed, key));
   }
 
   private authorization(base: { edgeId: string; keyId: string; scheme: MpcScheme; parties: Party[] }): Omit<Authorization, "kind"> {
@@ -413,7 +421,7 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
       const feed = await this.governanceFeed(input.userAction.orgId);
       const extra = addedNodes(log);
       const coordinator = await this.coordinator(peerSeed, cfg, extra);
-      const out = await coordinator.keygen({ nodes: this.addresses(cfg, extra), authorization: this.seal(a, authKey, feed?.head), ...(feed ? { governance: feed.entries } : {}) });
+      const out = await coordinator.keygen({ nodes: this.addresses(cfg, extra), authorization: await this.seal(a, authKey, feed?.head), ...(feed ? { governance: feed.entries } : {}) });
       this.governanceReached(input.userAction.orgId, parties, feed?.head);
       this.ctx.storage.sql.exec(
         "INSERT INTO keys (key_id, scheme, threshold, parties, public_key, created, origin, wallet_id, generation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
@@ -481,7 +489,7 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
       const feed = await this.governanceFeed(input.userAction.orgId);
       const extra = await this.orgNodesFor(input.userAction.orgId, master.parties, cfg);
       const coordinator = await this.coordinator(peerSeed, cfg, extra);
-      const out = await coordinator.keygen({ nodes: this.addresses(cfg, extra), authorization: this.seal(a, authKey, feed?.head), ...(feed ? { governance: feed.entries } : {}) });
+      const out = await coordinator.keygen({ nodes: this.addresses(cfg, extra), authorization: await this.seal(a, authKey, feed?.head), ...(feed ? { governance: feed.entries } : {}) });
       this.governanceReached(input.userAction.orgId, master.parties, feed?.head);
       this.ctx.storage.sql.exec(
         "INSERT INTO keys (key_id, scheme, threshold, parties, public_key, created, master_key_id, derivation_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -589,7 +597,7 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
         userAction: input.userAction,
       } as Authorization;
       try {
-        const out = await coordinator.reshare({ nodes, authorization: this.seal(a, authKey, feed.head), governance: feed.entries });
+        const out = await coordinator.reshare({ nodes, authorization: await this.seal(a, authKey, feed.head), governance: feed.entries });
         this.governanceReached(input.orgId, parties, feed.head);
         if (out.publicKey !== key.publicKey) return failure(503, `The reshare of key ${keyId} returned another public key`);
       } catch (e) {
@@ -684,7 +692,7 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
         const feed = await this.governanceFeed(input.userAction.orgId, signers);
         const extra = await this.orgNodesFor(input.userAction.orgId, key.parties, cfg);
         const coordinator = await this.coordinator(peerSeed, cfg, extra);
-        const out = await coordinator.sign({ nodes: this.addresses(cfg, extra), authorization: this.seal(a, authKey, feed?.head), publicKey: key.publicKey, ...(feed ? { governance: feed.entries } : {}) });
+        const out = await coordinator.sign({ nodes: this.addresses(cfg, extra), authorization: await this.seal(a, authKey, feed?.head), publicKey: key.publicKey, ...(feed ? { governance: feed.entries } : {}) });
         this.governanceReached(input.userAction.orgId, signers, feed?.head);
         refill();
         if (evm && out.signature.length === 128) {
