@@ -23,6 +23,28 @@ export interface KeyKind {
 /** A network's default key kind, and the other kinds a caller may ask for (`signingKey.scheme`). */
 export type WalletNetworkSpec = KeyKind & { others?: readonly KeyKind[] };
 
+/**
+ * The address a key has on a network, remembered per isolate: every request that names a wallet
+ * checks its stored address against it, and deriving it (a point decompression and a hash) is
+ * pure, so the answer for the same network, scheme and key never changes.
+ */
+const derived = new Map<string, string | null>();
+function derivedAddress(w: { network: string; scheme: KeyScheme; publicKey: string }): string | null {
+  const k = `${w.network} ${w.scheme} ${w.publicKey}`;
+  const known = derived.get(k);
+  if (known !== undefined) return known;
+  const kind = walletKeyKind(w);
+  let address: string | null = null;
+  try {
+    address = kind ? kind.address(w.publicKey) : null;
+  } catch {
+    address = null;
+  }
+  if (derived.size >= 4096) derived.clear();
+  derived.set(k, address);
+  return address;
+}
+
 const hexToBytes = (hex: string) => Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16));
 
 const evm: KeyKind = {
@@ -98,13 +120,6 @@ export function walletKeyKind(w: { network: string; scheme: KeyScheme }): KeyKin
  */
 export function walletAddressProblem(w: { id: string; network: string; scheme: KeyScheme; publicKey: string; address: string | null }): string | null {
   if (w.address === null) return null;
-  const kind = walletKeyKind(w);
-  let derived: string | null = null;
-  try {
-    derived = kind ? kind.address(w.publicKey) : null;
-  } catch {
-    derived = null;
-  }
-  if (derived === w.address) return null;
+  if (derivedAddress(w) === w.address) return null;
   return `Wallet ${w.id} was created with an address its key cannot spend from (${w.network} Taproot addresses were tweaked twice before this was fixed); it cannot be used. Create a new wallet and move nothing to ${w.address}.`;
 }
