@@ -38,6 +38,8 @@ const V1 = [
      challenge_id TEXT PRIMARY KEY, kind TEXT NOT NULL, challenge TEXT NOT NULL, subject TEXT NOT NULL,
      token_id TEXT, method TEXT, path TEXT, payload TEXT, nonce TEXT, credential_kind TEXT,
      expires_at INTEGER NOT NULL, consumed_at TEXT)`,
+  // Expired challenges are pruned on every new one: a range seek, not a scan of the day's challenges.
+  `CREATE INDEX IF NOT EXISTS challenges_expiry ON challenges (expires_at)`,
   // Issued user actions, keyed by the SHA-256 of the token (the token itself is never stored),
   // with the evidence that a credential signed exactly this request.
   `CREATE TABLE IF NOT EXISTS user_actions (
