@@ -5,10 +5,15 @@
 // difference between the two is what workerd spends outside JavaScript (HTTP, SQLite, RPC
 // serialisation, its own threads).
 //
-//   node bench/edge-profile.mjs                 sign + noop, 40 each (PROFILE_N), 250 µs sampling (PROFILE_INTERVAL_US)
-//   PROFILE_OPS=sign PROFILE_N=100 PROFILE_TOP=40 node bench/edge-profile.mjs
-//   PROFILE_OUT=/tmp/prof node bench/edge-profile.mjs   also writes <op>.cpuprofile (Chrome DevTools → Performance → load)
-//   PROFILE_GOVERNED=1 …                        the org gets its root of trust at the nodes (governanceFeed + policy facts per signature)
+//   npx node bench/edge-profile.mjs             sign + noop, 40 each (PROFILE_N), 250 µs sampling (PROFILE_INTERVAL_US)
+//   PROFILE_OPS=sign PROFILE_N=100 PROFILE_TOP=40 npx node bench/edge-profile.mjs
+//   PROFILE_OUT=/tmp/prof npx node …           also writes <op>.cpuprofile (Chrome DevTools → Performance → load) and summary.json
+//   PROFILE_GOVERNED=1 npx node …              the nodes hold the org's root of trust (as npm start sets it up)
+// (npx puts the repository's Node 22 first on PATH: wrangler refuses older ones.)
+//
+// Each operation runs N times unprofiled (workerd CPU from /proc), then N times under the sampler.
+// The sampler's figures are wall time between samples: on a loaded machine they include time the
+// thread was descheduled, so read them as shares, and take CPU per operation from /proc.
 //
 // Operations: sign = generateSignature {kind: Hash} (3 requests: action/init, action, the signature
 // request; then the ceremony with the nodes, from a presignature when the pool has one);
