@@ -81,10 +81,12 @@ try {
   const file = join(root, "bench", "results", "edge-cpu.json");
   const previous = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : null;
   const runs = { ...(previous?.runs ?? {}) };
+  const loadAtEnd = +loadavg()[0].toFixed(2);
   runs[TAG] = {
     date: new Date().toISOString(),
     load_average_1m_start: loadAtStart,
-    load_average_1m_end: +loadavg()[0].toFixed(2),
+    load_average_1m_end: loadAtEnd,
+    quiet_machine: loadAtStart < 2 && loadAtEnd < 2,
     edge_cpu_ms_per_signature: out.sign.edge_cpu_ms_per_op,
     edge_cpu_ms_per_signed_noop: out.noop.edge_cpu_ms_per_op,
     edge_cpu_ms_per_read: out.read.edge_cpu_ms_per_op,
@@ -100,7 +102,7 @@ try {
     date: new Date().toISOString(),
     runtime: "wrangler dev --local (the Worker + Durable Objects in one workerd process; wrangler's dev proxy, a second workerd, reported apart) + 3 mpc-node processes (2-of-3 DKLs23); @dfns/sdk 0.8.21, sequential; CPU from /proc (10 ms ticks, averaged over N operations)",
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "?" },
-    note: "shared 2-core machine: other developers' runs inflate every figure; compare runs by their load averages",
+    note: "shared 2-core machine: other developers' runs inflate every figure; compare runs by their load averages (quiet_machine: load under 2 throughout). Runs before edge17-before summed wrangler dev's proxy workerd into edge_cpu.",
     target_edge_cpu_ms_per_signature: 12,
     runs,
   };
