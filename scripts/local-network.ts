@@ -55,6 +55,16 @@ export interface NetworkOptions {
   /** Extra --var settings for the edge API (e.g. POLICY_USD_PRICES for policy tests). */
   vars?: Record<string, string>;
   /**
+   * Serve the ShareHolders coordinator objects from this many workerd processes of their own
+   * instead of the API's (default 0: one process for everything, as `wrangler dev` runs it).
+   * Cloudflare runs each object on a machine it picks; locally one workerd process runs every
+   * object on one thread. Each process is a `wrangler dev` session of its own worker script
+   * (tessera-coordinator-<n>, the same code), bound to the API's script and the API to it
+   * through a dev registry in the state folder; which process holds which object is
+   * TESSERA_COORDINATOR_PLACEMENT (worker/src/signing/share-holders.ts). For bench/coordinator-shards.
+   */
+  coordinators?: number;
+  /**
    * Benchmarks: the local port `from` ("edge" or a node's region) dials to reach node `to`'s
    * `port` (its TCP port for nodes, its websocket port for the edge) — e.g. a proxy that delays
    * the hop (bench/wan.bench.mjs). Default: the port itself.
@@ -81,13 +91,17 @@ export interface LocalNetwork {
    * Stops the edge API and starts it again on the same port with the same state folder: for fault
    * tests. `crash` SIGKILLs wrangler and every process under it (workerd) instead of SIGTERM;
    * `vars` changes --var settings from then on (e.g. a bench comparing two configurations), `env`
-   * wrangler's environment (e.g. NODE_EXTRA_CA_CERTS).
+   * wrangler's environment (e.g. NODE_EXTRA_CA_CERTS), `coordinators` the coordinator processes
+   * (NetworkOptions.coordinators).
    */
-  restartApi(o?: { crash?: boolean; vars?: Record<string, string>; env?: Record<string, string> }): Promise<void>;
+  restartApi(o?: { crash?: boolean; vars?: Record<string, string>; env?: Record<string, string>; coordinators?: number }): Promise<void>;
   /** The edge's V8 inspector (wrangler dev --inspector-port): GET /json lists its Worker targets, for profilers (bench/edge-profile.mjs). */
   inspectorPort: number;
-  /** Process ids of the edge API (wrangler and what it started, e.g. workerd), of anvil and of the Solana validator. */
-  pids(): { api: number[]; chain: number | null; solana: number | null };
+  /**
+   * Process ids of the edge API (wrangler and what it started, e.g. workerd), of each coordinator
+   * process's session (NetworkOptions.coordinators; same shape), of anvil and of the Solana validator.
+   */
+  pids(): { api: number[]; coordinators: number[][]; chain: number | null; solana: number | null };
 }
 
 /**
@@ -177,6 +191,52 @@ export function selfSignedCertificate(stateDir: string): { cert: string; key: st
   );
   if (made.status !== 0) throw new Error(`openssl could not make a certificate: ${made.error?.message ?? made.stderr}`);
   return { cert, key };
+}
+
+/** The script name of the `n`th coordinator process (NetworkOptions.coordinators). */
+export const coordinatorScript = (n: number) => `tessera-coordinator-${n}`;
+
+/**
+ * wrangler.toml split for `count` coordinator processes, as JSON configs in the state folder: the
+ * API's script, whose SHARE_HOLDERS (and SHARE_HOLDERS_<n>) are the coordinators' objects, and one
+ * script per coordinator process, whose other objects are the API's. Same code, same classes.
+ */
+async function splitWranglerConfig(stateDir: string, count: number): Promise<{ api: string; coordinators: string[] }> {
+  const { experimental_readRawConfig } = await import("wrangler");
+  const raw = experimental_readRawConfig({ config: join(root, "wrangler.toml") }).rawConfig as Record<string, unknown> & {
+    durable_objects: { bindings: { name: string; class_name: string; script_name?: string }[] };
+    assets?: { directory: string };
+  };
+  const { env: _environments, ...base } = raw;
+  const common = { ...base, main: join(root, String(raw.main)) };
+  const dir = join(stateDir, "coordinator-configs");
+  mkdirSync(dir, { recursive: true });
+  const bindings = raw.durable_objects.bindings;
+  const api = {
+    ...common,
+    ...(raw.assets ? { assets: { ...raw.assets, directory: join(root, raw.assets.directory) } } : {}),
+    durable_objects: {
+      bindings: bindings.flatMap((b) =>
+        b.class_name !== "ShareHolders"
+          ? [b]
+          : Array.from({ length: count }, (_, i) => ({ name: i === 0 ? b.name : `${b.name}_${i + 1}`, class_name: b.class_name, script_name: coordinatorScript(i + 1) })),
+      ),
+    },
+  };
+  const apiFile = join(dir, "api.json");
+  writeFileSync(apiFile, JSON.stringify(api, null, 2) + "\n");
+  const coordinators = Array.from({ length: count }, (_, i) => {
+    const file = join(dir, `${coordinatorScript(i + 1)}.json`);
+    const { assets: _assets, ...withoutAssets } = common as typeof common & { assets?: unknown };
+    const config = {
+      ...withoutAssets,
+      name: coordinatorScript(i + 1),
+      durable_objects: { bindings: bindings.map((b) => (b.class_name === "ShareHolders" ? b : { ...b, script_name: String(raw.name) })) },
+    };
+    writeFileSync(file, JSON.stringify(config, null, 2) + "\n");
+    return file;
+  });
+  return { api: apiFile, coordinators };
 }
 
 interface NodeInfo {
@@ -364,28 +424,53 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
     };
     const apiEnv: Record<string, string> = tls ? { NODE_EXTRA_CA_CERTS: tls.cert } : {};
     const inspectorPort = await freePort();
+    let coordinatorCount = o.coordinators ?? 0;
     let api: ChildProcess;
-    const startApi = async () => {
-      api = spawn(
+    let coordinatorSessions: ChildProcess[] = [];
+    /** One `wrangler dev` session: the API's (no config: wrangler.toml) or a coordinator process's. */
+    const session = async (name: string, s: { config?: string; port: number; inspector: number; persist: string; registry?: string }) => {
+      const child = spawn(
         WRANGLER,
         [
           "dev",
           "--local",
+          ...(s.config ? ["--config", s.config] : []),
           "--ip",
           "127.0.0.1",
           "--port",
-          String(apiPort),
+          String(s.port),
           "--inspector-port",
-          String(inspectorPort),
+          String(s.inspector),
           "--persist-to",
-          join(o.stateDir, "wrangler"),
+          s.persist,
           "--show-interactive-dev-session=false",
           ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
         ],
-        { cwd: root, env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", ...apiEnv }, stdio: ["ignore", "pipe", "pipe"] },
+        {
+          cwd: root,
+          env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", ...(s.registry ? { WRANGLER_REGISTRY_PATH: s.registry } : {}), ...apiEnv },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
       );
-      children.push({ name: "api", child: api });
-      await waitReady("api", api, /Ready on/, 60_000, log);
+      children.push({ name, child });
+      await waitReady(name, child, /Ready on/, 60_000, log);
+      return child;
+    };
+    const startApi = async () => {
+      if (coordinatorCount === 0) {
+        api = await session("api", { port: apiPort, inspector: inspectorPort, persist: join(o.stateDir, "wrangler") });
+        coordinatorSessions = [];
+        return;
+      }
+      // This network's own registry: other networks on the machine run scripts named "tessera" too.
+      const registry = join(o.stateDir, "dev-registry");
+      const configs = await splitWranglerConfig(o.stateDir, coordinatorCount);
+      coordinatorSessions = await Promise.all(
+        configs.coordinators.map(async (config, i) =>
+          session(`coordinator ${i + 1}`, { config, port: await freePort(), inspector: await freePort(), persist: join(o.stateDir, `wrangler-${coordinatorScript(i + 1)}`), registry }),
+        ),
+      );
+      api = await session("api", { config: configs.api, port: apiPort, inspector: inspectorPort, persist: join(o.stateDir, "wrangler"), registry });
     };
     await startApi();
     const apiUrl = `http://127.0.0.1:${apiPort}`;
@@ -410,8 +495,8 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
       },
       startNode,
       restartApi: async (r = {}) => {
-        const child = api;
-        if (child.exitCode === null && child.signalCode === null) {
+        for (const child of [api, ...coordinatorSessions]) {
+          if (child.exitCode !== null || child.signalCode !== null) continue;
           const under = descendants(child.pid!);
           const gone = new Promise((res) => child.once("exit", res));
           if (r.crash) {
@@ -431,9 +516,13 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
         }
         Object.assign(vars, r.vars);
         Object.assign(apiEnv, r.env);
+        if (r.coordinators !== undefined) coordinatorCount = r.coordinators;
         await startApi();
       },
-      pids: () => ({ api: api.exitCode === null && api.signalCode === null ? [api.pid!, ...descendants(api.pid!)] : [], chain: chainChild?.pid ?? null, solana: solanaChild?.pid ?? null }),
+      pids: () => {
+        const tree = (child: ChildProcess) => (child.exitCode === null && child.signalCode === null ? [child.pid!, ...descendants(child.pid!)] : []);
+        return { api: tree(api), coordinators: coordinatorSessions.map(tree), chain: chainChild?.pid ?? null, solana: solanaChild?.pid ?? null };
+      },
     };
   } catch (e) {
     await stop();

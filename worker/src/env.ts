@@ -33,6 +33,8 @@ export interface Env extends NetworkEnv {
   SHARE_HOLDERS: DurableObjectNamespace<ShareHolders>;
   /** "org" (default): one coordinator object per organisation; "deployment": one for all (as before sharding). */
   TESSERA_COORDINATOR_SHARDS?: string;
+  /** Local runs only: which coordinator process holds which object, {"org:<id>": n} (signing/share-holders.ts placedAt). */
+  TESSERA_COORDINATOR_PLACEMENT?: string;
   /** "off": ECDSA signatures never use presignatures (the bench's comparison of both paths); default on. */
   TESSERA_PRESIGNATURES?: string;
   /** Presignatures kept ready per ECDSA key (default 4; 0: none), see signing/presignature-pool.ts. */

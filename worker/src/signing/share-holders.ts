@@ -92,7 +92,23 @@ const UNSHARDED = "share-holders";
  */
 export function shareHoldersOf(env: Cloudflare.Env, orgId: string) {
   const name = env.TESSERA_COORDINATOR_SHARDS === "deployment" ? UNSHARDED : `org:${orgId}`;
-  return env.SHARE_HOLDERS.get(env.SHARE_HOLDERS.idFromName(name));
+  const ns = placedAt(env, name);
+  return ns.get(ns.idFromName(name));
+}
+
+/**
+ * Cloudflare runs each object where it chooses, apart from the others. Locally every object of a
+ * script shares one workerd thread, so scripts/local-network.ts can serve the coordinators from
+ * workerd processes of their own (`coordinators`), one worker script each, bound here as
+ * SHARE_HOLDERS (the first) and SHARE_HOLDERS_2… (the others); TESSERA_COORDINATOR_PLACEMENT,
+ * {"org:<id>": n}, says which process holds which object (absent: the first). Unset in production.
+ */
+function placedAt(env: Cloudflare.Env, name: string): DurableObjectNamespace<ShareHolders> {
+  const n = env.TESSERA_COORDINATOR_PLACEMENT ? (JSON.parse(env.TESSERA_COORDINATOR_PLACEMENT) as Record<string, number>)[name] : undefined;
+  if (!n || n === 1) return env.SHARE_HOLDERS;
+  const ns = (env as unknown as Record<string, DurableObjectNamespace<ShareHolders> | undefined>)[`SHARE_HOLDERS_${n}`];
+  if (!ns) throw new Error(`TESSERA_COORDINATOR_PLACEMENT puts ${name} in coordinator process ${n}, but SHARE_HOLDERS_${n} is not bound`);
+  return ns;
 }
 
 export class ShareHolders extends DurableObject<Cloudflare.Env> {
