@@ -27,7 +27,7 @@
 // Writes bench/results/coordinator-shards.json.
 //
 //   npm run bench -- coordinator-shards
-//   SHARDS_SECONDS=12 SHARDS_CONCURRENCY=4 SHARDS_COORDINATOR_CORES=0.1 npm run bench -- coordinator-shards
+//   SHARDS_SECONDS=12 SHARDS_CONCURRENCY=4 SHARDS_COORDINATOR_CORES=0.05 npm run bench -- coordinator-shards
 //   SHARDS_COORDINATOR_CORES=0 …   (no limited runs)
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -47,7 +47,7 @@ const SECONDS = Number(process.env.SHARDS_SECONDS ?? 12);
 /** Concurrent clients per org. */
 const CONCURRENCY = Number(process.env.SHARDS_CONCURRENCY ?? 4);
 /** CPU (in cores) each coordinator process may use in the limited runs; 0 skips them. */
-const LIMIT = Number(process.env.SHARDS_COORDINATOR_CORES ?? 0.1);
+const LIMIT = Number(process.env.SHARDS_COORDINATOR_CORES ?? 0.05);
 
 const quantile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : null);
 const round = (x, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? null : +x.toFixed(d));
