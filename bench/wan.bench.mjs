@@ -63,7 +63,10 @@ function delayingProxy(name, targetPort) {
 
 const dir = mkdtempSync(join(tmpdir(), "tessera-bench-wan-"));
 const loadAtStart = +loadavg()[0].toFixed(2);
-const net = await startLocalNetwork({ stateDir: dir, chain: false, log: () => {}, route: (from, to, port) => delayingProxy(`${from}→${to}`, port) });
+// The edge assembles signatures from presignatures out of the signers' partials; ASSEMBLE=off makes
+// it wait for the signers' results instead (TESSERA_ASSEMBLE_PRESIGNED), for comparison.
+const ASSEMBLE = process.env.ASSEMBLE !== "off";
+const net = await startLocalNetwork({ stateDir: dir, chain: false, log: () => {}, route: (from, to, port) => delayingProxy(`${from}→${to}`, port), ...(ASSEMBLE ? {} : { vars: { TESSERA_ASSEMBLE_PRESIGNED: "off" } }) });
 const out = {};
 try {
   const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
@@ -141,6 +144,7 @@ try {
     load_average_1m: +loadavg()[0].toFixed(2),
     note: "shared 2-core machine: latencies include CPU queueing from other developers' runs",
     delay_ms_each_direction: DELAY_MS,
+    signatures_assembled_at_the_edge: ASSEMBLE,
     ...out,
     // A one-way delay is DELAY_MS; a round trip two of them.
     one_way_delays_on_the_critical_path: {

@@ -83,7 +83,8 @@ describe("three share-holder processes over libp2p", () => {
     const pre = await coordinator.presign({ nodes: cluster.addresses(), authorization: edge.presign({ keyId: ecdsaKey, parties: cluster.parties(pair) }) });
     const digest = sha256(new TextEncoder().encode("assembled at the coordinator"));
     const authorization = edge.sign({ keyId: ecdsaKey, scheme: "ecdsa-secp256k1", parties: cluster.parties(pair), body: { kind: "Hash", hash: `0x${bytesToHex(digest)}` }, presignature: pre.presignatureId });
-    const sig = await coordinator.sign({ nodes: cluster.addresses(), authorization, publicKey: ecdsaPublicKey });
+    const assembling = new MpcCoordinator(host, { timeoutMs: 30_000, assemblePresigned: true });
+    const sig = await assembling.sign({ nodes: cluster.addresses(), authorization, publicKey: ecdsaPublicKey });
     expect(sig.assembled).toBe(true);
     expectEcdsa(sig.signature, sig.recid, digest, ecdsaPublicKey);
     const sid = authorization.authorization.sessionId;

@@ -37,6 +37,8 @@ export interface Env extends NetworkEnv {
   TESSERA_COORDINATOR_PLACEMENT?: string;
   /** "off": ECDSA signatures never use presignatures (the bench's comparison of both paths); default on. */
   TESSERA_PRESIGNATURES?: string;
+  /** "off": the edge waits for the signers' results instead of assembling a signature from a presignature out of their partials (half a round trip more). */
+  TESSERA_ASSEMBLE_PRESIGNED?: string;
   /** Presignatures kept ready per ECDSA key (default 4; 0: none), see signing/presignature-pool.ts. */
   TESSERA_PRESIGNATURE_POOL?: string;
   /** A key's pool is topped up once fewer than this many are ready (default 2). */

@@ -107,6 +107,11 @@ export interface CoordinatorOptions {
   timeoutMs?: number;
   /** After a first failure, how long to wait for the other nodes' reports (default 300 ms). */
   graceMs?: number;
+  /**
+   * Assemble a signature from a presignature out of the signers' partials (./presigned.ts), one
+   * network hop before their results (the edge's coordinator turns it on; TESSERA_ASSEMBLE_PRESIGNED).
+   */
+  assemblePresigned?: boolean;
 }
 
 /** `attestations`: each node's signature over what it generated (./keygen-attestation.ts), as it sent it; clients verify them against pinned node identities. */
@@ -280,7 +285,7 @@ export class MpcCoordinator {
     // own results (shared/src/mpc/presigned.ts). Anything that does not verify is ignored.
     let early: (CeremonyResult & { assembled: true }) | undefined;
     const assemble =
-      a.kind === "sign" && a.presignature && a.scheme === "ecdsa-secp256k1" && req.publicKey
+      this.options.assemblePresigned && a.kind === "sign" && a.presignature && a.scheme === "ecdsa-secp256k1" && req.publicKey
         ? () => {
             if (early || !states.every((s) => s.partial)) return;
             const sig = combinePartials(

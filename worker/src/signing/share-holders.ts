@@ -280,7 +280,9 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
       this.peer = undefined;
       throw e;
     });
-    return this.peer.then((host) => new MpcCoordinator(host, { timeoutMs: CEREMONY_TIMEOUT_MS }));
+    // Signatures from presignatures are assembled here from the signers' partials, half a round
+    // trip earlier (shared/src/mpc/presigned.ts); TESSERA_ASSEMBLE_PRESIGNED=off waits for the signers.
+    return this.peer.then((host) => new MpcCoordinator(host, { timeoutMs: CEREMONY_TIMEOUT_MS, assemblePresigned: this.env.TESSERA_ASSEMBLE_PRESIGNED !== "off" }));
   }
 
   private addresses(cfg: ShareHolderConfig, extra: ShareHolderAddress[] = []): ShareHolderAddress[] {
