@@ -205,3 +205,10 @@ fn tagged_hashes_match_upstream_at_every_length() {
         }
     }
 }
+
+#[test]
+fn four_lane_compression_matches_sha2() {
+    // Natively the hashers finish four messages with sha2's own compression per lane
+    // (`compress4_best`); the four-lane code wasm runs is still checked here, on [u32; 4] lanes.
+    fork::utilities::sha256x4::self_check();
+}

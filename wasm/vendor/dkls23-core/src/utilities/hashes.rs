@@ -216,7 +216,7 @@ pub fn finish4_after(prefixes: [&TaggedHasher; 4], lanes: [[&[u8]; 2]; 4]) -> [H
         let block = |i: usize| -> &[u8; 64] {
             tails[i][round * 64..round * 64 + 64].try_into().expect("64 bytes")
         };
-        sha256x4::compress4(&mut states, [block(0), block(1), block(2), block(3)]);
+        sha256x4::compress4_best(&mut states, [block(0), block(1), block(2), block(3)]);
     }
     states.map(|s| state_to_bytes(&s))
 }
@@ -281,11 +281,11 @@ pub fn tagged_hash_pair(
     block_a[a.pending..].copy_from_slice(&shared[..head]);
     block_b[b.pending..].copy_from_slice(&shared[..head]);
     let mut states = [a.state, b.state, a.state, b.state];
-    sha256x4::compress4(&mut states, [&block_a, &block_b, &block_a, &block_b]);
+    sha256x4::compress4_best(&mut states, [&block_a, &block_b, &block_a, &block_b]);
     // Then whole blocks of `shared`, the same block in both lanes.
     let (blocks, rest) = shared[head..].as_chunks::<64>();
     for block in blocks {
-        sha256x4::compress4(&mut states, [block, block, block, block]);
+        sha256x4::compress4_best(&mut states, [block, block, block, block]);
     }
     let compressed = a.compressed + 64 * (1 + blocks.len() as u64);
     for (h, state) in [(&mut a, states[0]), (&mut b, states[1])] {
