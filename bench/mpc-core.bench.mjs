@@ -215,7 +215,9 @@ const result = {
   },
   targets: {
     ecdsa_sign_per_party_p50_le_5ms: ecdsaSign.p50_ms <= 5,
-    ecdsa_dkg_2of3_le_2s: stats(dkg).p50_ms <= 2000,
+    // All three parties on this one thread, one after another (≈ 3× a party's compute): stricter than
+    // the issue's target, which is the DKG across three node processes (wallet-create's raw_dkg figure).
+    ecdsa_dkg_2of3_all_parties_one_thread_le_2s: stats(dkg).p50_ms <= 2000,
   },
 };
 
@@ -228,7 +230,7 @@ if (nativeCore.sign_per_party_p50_ms) console.log(`native (same Rust, x86-64): s
 else console.log(`native core: ${nativeCore.skipped}`);
 console.log(`ECDSA presigning per party p50 ${result.ecdsa_2of3.presign_per_party.p50_ms} ms; online signature from a presignature per party p50 ${result.ecdsa_2of3.online_from_presignature_per_party.p50_ms} ms (1 round, ${onlineBytesPerParty} bytes sent per party)`);
 console.log(`ECDSA 2-of-3 sign, both parties wall p50 ${result.ecdsa_2of3.sign_wall_both_parties.p50_ms} ms; ${bytesPerParty} bytes sent per party per signature`);
-console.log(`ECDSA 2-of-3 DKG, all parties p50 ${result.ecdsa_2of3.dkg_wall_all_parties.p50_ms} ms (per party ${result.ecdsa_2of3.dkg_per_party.p50_ms} ms)  target <= 2 s: ${result.targets.ecdsa_dkg_2of3_le_2s ? "met" : "NOT met"}`);
+console.log(`ECDSA 2-of-3 DKG, all parties p50 ${result.ecdsa_2of3.dkg_wall_all_parties.p50_ms} ms (per party ${result.ecdsa_2of3.dkg_per_party.p50_ms} ms)  all on one thread <= 2 s: ${result.targets.ecdsa_dkg_2of3_all_parties_one_thread_le_2s ? "yes" : "no"} (the target is across node processes: wallet-create)`);
 console.log(`ECDSA 2-of-3 refresh, all parties p50 ${result.ecdsa_2of3.refresh_wall_all_parties.p50_ms} ms`);
 console.log(`bytes per wallet per node: ${JSON.stringify(result.storage_bytes_per_wallet_per_node)}`);
 for (const [s, f] of Object.entries(frost)) console.log(`${s} sign per party p50 ${f.sign_per_party.p50_ms} ms, ${f.bytes_sent_per_party_per_signature} bytes; DKG ${f.dkg_wall_ms} ms`);
