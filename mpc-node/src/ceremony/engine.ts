@@ -191,16 +191,6 @@ export class CeremonyEngine {
     this.shares = new ShareCache(o.store, o.shareCacheSize ?? 64);
   }
 
-  /** The key's share, unsealed and imported for this ceremony only (the plaintext bytes zeroed once the core has them). */
-  private importShare(keyId: string): KeyShare {
-    const plain = this.o.store.share(keyId);
-    try {
-      return KeyShare.import(plain);
-    } finally {
-      plain.fill(0); // the wasm object is the one copy in memory
-    }
-  }
-
   private releaseShare(kind: CeremonyKind, share: KeyShare): void {
     if (kind === "sign" || kind === "presign") this.shares.release(share);
     else share.free();
@@ -283,7 +273,7 @@ export class CeremonyEngine {
         // The replacement: no share yet; it takes the retired holder's index of this very key.
         ceremony = Ceremony.reshare({ sessionId: sessionIdBytes, parties: indices, target: a.target.index, scheme: a.scheme, threshold: a.threshold, publicKey: hexToBytes(a.publicKey) });
       } else {
-        share = a.kind === "sign" || a.kind === "presign" ? this.shares.acquire(a.keyId) : this.importShare(a.keyId);
+        share = a.kind === "sign" || a.kind === "presign" ? this.shares.acquire(a.keyId) : openShare(this.o.store, a.keyId);
         if (a.kind === "sign" && a.presignature) {
           // Erased from storage here, before the ceremony starts and releases anything from it.
           const presignature = store.takePresignature(a.keyId, a.presignature, indices);
@@ -948,6 +938,16 @@ function claimedFields(signed: unknown): { sessionId?: string; keyId?: string; e
   return out;
 }
 
+/** A key's share, unsealed and imported into the core (the plaintext bytes zeroed once the core has them). */
+function openShare(store: EngineStore, keyId: string): KeyShare {
+  const plain = store.share(keyId);
+  try {
+    return KeyShare.import(plain);
+  } finally {
+    plain.fill(0); // the wasm object is the one copy in memory
+  }
+}
+
 /**
  * Imported key shares of the keys that signed recently (least recently used dropped first), by
  * key and share generation: a refresh's new generation is never served the old share. A share in
@@ -973,13 +973,7 @@ class ShareCache {
       e = undefined;
     }
     if (!e) {
-      const plain = this.store.share(id);
-      let share: KeyShare;
-      try {
-        share = KeyShare.import(plain);
-      } finally {
-        plain.fill(0);
-      }
+      const share = openShare(this.store, id);
       e = { generation: key.generation, share, users: 0, evicted: false };
       if (this.size > 0) {
         this.entries.set(id, e);
