@@ -44,8 +44,8 @@ export interface PoolOptions {
 }
 
 export class PresignaturePools {
-  /** Keys being filled: how many ceremonies are in flight, and how to launch more. */
-  private readonly filling = new Map<string, { pump(): void; done: Promise<number> }>();
+  /** Keys being filled: how many ceremonies are in flight, how to launch more, and what it made. */
+  private readonly filling = new Map<string, { pump(): void; done: Promise<number>; inFlight: number }>();
 
   constructor(private readonly o: PoolOptions) {}
 
@@ -55,10 +55,8 @@ export class PresignaturePools {
 
   /** Ceremonies in flight for the key (0 when it is not being filled). */
   inFlight(keyId: string): number {
-    return this.filling.has(keyId) ? this.counts.get(keyId) ?? 0 : 0;
+    return this.filling.get(keyId)?.inFlight ?? 0;
   }
-
-  private readonly counts = new Map<string, number>();
 
   /**
    * Starts filling the key's pool if it is under the low-water mark (`always`: under its size),
@@ -79,12 +77,10 @@ export class PresignaturePools {
     let failed = false;
     let finish!: (n: number) => void;
     const done = new Promise<number>((r) => (finish = r));
-    this.counts.set(keyId, 0);
-    const pump = () => {
-      let inFlight = this.counts.get(keyId) ?? 0;
-      while (!failed && inFlight < concurrency && this.o.ready(keyId) + inFlight < size) {
-        inFlight++;
-        this.counts.set(keyId, inFlight);
+    const fill = { pump: () => {}, done, inFlight: 0 };
+    fill.pump = () => {
+      while (!failed && fill.inFlight < concurrency && this.o.ready(keyId) + fill.inFlight < size) {
+        fill.inFlight++;
         this.o.presign(keyId).then(
           () => void made++,
           (e: unknown) => {
@@ -92,18 +88,17 @@ export class PresignaturePools {
             this.o.failed?.(keyId, e);
           },
         ).finally(() => {
-          this.counts.set(keyId, (this.counts.get(keyId) ?? 1) - 1);
-          pump();
+          fill.inFlight--;
+          fill.pump();
         });
       }
-      if (inFlight === 0 && this.filling.get(keyId)?.pump === pump) {
+      if (fill.inFlight === 0 && this.filling.get(keyId) === fill) {
         this.filling.delete(keyId);
-        this.counts.delete(keyId);
         finish(made);
       }
     };
-    this.filling.set(keyId, { pump, done });
-    pump();
+    this.filling.set(keyId, fill);
+    fill.pump();
     return done;
   }
 }
