@@ -21,7 +21,7 @@ export const auditBatching = { windowMs: 20 };
 const queued = new Map<string, Line[]>();
 
 export async function recordDecision(c: Context<AppEnv>, d: Decision): Promise<void> {
-  await flush(c.env, d.orgId, [line(c, d)]);
+  await recordNow(c.env, d.orgId, line(c, d));
 }
 
 export function recordAllowed(c: Context<AppEnv>, d: Omit<Decision, "decision">): void {
