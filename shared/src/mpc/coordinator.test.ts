@@ -1,12 +1,13 @@
 // The coordinator's own check of what the nodes return (verifySignature): for ECDSA with a recovery
-// id it recovers the key instead of verifying and recovering, so every way a signature can be wrong
+// id it computes the nonce point once from the verification equation (ecdsaRecoveryBit) instead of
+// verifying and recovering, so every way a signature can be wrong
 // must still be refused — a signature by another key, over another message, a wrong recovery id, a
 // high S (malleated twin of a valid signature), garbage.
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { schnorr, secp256k1 } from "@noble/curves/secp256k1.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { describe, expect, it } from "vitest";
-import { verifySignature } from "./coordinator.js";
+import { ecdsaRecoveryBit, verifySignature } from "./coordinator.js";
 
 const N = secp256k1.Point.CURVE().n;
 
@@ -36,6 +37,18 @@ describe("verifySignature", () => {
     expect(verifySignature("ecdsa-secp256k1", { signature: bytesToHex(high.toBytes("compact")), recid: highRecid, publicKey: pk }, msg)).toBe(false);
     expect(verifySignature("ecdsa-secp256k1", { signature: "00".repeat(64), recid, publicKey: pk }, msg)).toBe(false);
     expect(verifySignature("ecdsa-secp256k1", { signature: "zz", recid, publicKey: pk }, msg)).toBe(false);
+  });
+
+  it("finds the recovery id noble's signer gives, for many keys and messages, and nothing for a wrong key or message", () => {
+    for (let i = 0; i < 24; i++) {
+      const k = secp256k1.utils.randomSecretKey();
+      const key = bytesToHex(secp256k1.getPublicKey(k, i % 2 === 0));
+      const m = crypto.getRandomValues(new Uint8Array(32));
+      const s = secp256k1.sign(m, k, { prehash: false, format: "recovered" });
+      expect(ecdsaRecoveryBit(s.subarray(1), m, key)).toBe(s[0]);
+      expect(ecdsaRecoveryBit(s.subarray(1), m, pk)).toBe(null);
+      expect(ecdsaRecoveryBit(s.subarray(1), crypto.getRandomValues(new Uint8Array(32)), key)).toBe(null);
+    }
   });
 
   it("checks FROST signatures against their own schemes", () => {

@@ -12,7 +12,7 @@ import type { AbortOptions, Stream } from "@libp2p/interface";
 import { multiaddr, type Multiaddr } from "@multiformats/multiaddr";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { schnorr, secp256k1 } from "@noble/curves/secp256k1.js";
-import { hexToBytes } from "@noble/hashes/utils.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import type { CeremonyKind, SignedAuthorization } from "./authorization.js";
 import { canonicalJson } from "./canonical-json.js";
 import { combinePartials } from "./presigned.js";
@@ -516,6 +516,8 @@ function withPeer(addr: string, peerId: string): Multiaddr {
   return ma.getComponents().at(-1)?.name === "p2p" ? ma : ma.encapsulate(`/p2p/${peerId}`);
 }
 
+const bytesToNumberBE = (b: Uint8Array): bigint => BigInt(`0x${bytesToHex(b)}`);
+
 /** Independent check of the nodes' signature (and, for ECDSA, of its recovery id). */
 export function verifySignature(scheme: string, r: { signature: string; recid?: 0 | 1; publicKey: string }, message: Uint8Array): boolean {
   try {
@@ -523,13 +525,7 @@ export function verifySignature(scheme: string, r: { signature: string; recid?: 
     const pk = hexToBytes(r.publicKey);
     if (scheme === "ecdsa-secp256k1") {
       if (r.recid === undefined) return secp256k1.verify(sig, message, pk, { prehash: false });
-      // Recovering the key from (r, s, recid) and finding the expected one proves the signature valid
-      // under it (recovery inverts the verification equation): one EC operation instead of verify + recover.
-      // verify() would also refuse a high S; so does this.
-      const parsed = secp256k1.Signature.fromBytes(sig, "compact");
-      if (parsed.hasHighS()) return false;
-      const recovered = parsed.addRecoveryBit(r.recid).recoverPublicKey(message).toBytes(true);
-      return recovered.every((b, i) => b === pk[i]);
+      return ecdsaRecoveryBit(sig, message, r.publicKey) === r.recid;
     }
     if (scheme === "frost-ed25519") return ed25519.verify(sig, message, pk);
     if (scheme === "frost-bip340") return schnorr.verify(sig, message, pk);
@@ -537,4 +533,41 @@ export function verifySignature(scheme: string, r: { signature: string; recid?: 
   } catch {
     return false;
   }
+}
+
+/** Public keys as points with their own multiplication tables (a key signs many times; the table is built on its first use). */
+const keyPoints = new Map<string, InstanceType<typeof secp256k1.Point>>();
+const KEY_POINTS_KEPT = 256;
+
+function keyPoint(publicKey: string): InstanceType<typeof secp256k1.Point> {
+  let q = keyPoints.get(publicKey);
+  if (q) return q;
+  // Window 4: 64 × 8 points (≈ 40 KB) per key, a fixed-base walk of 64 additions and no doublings.
+  q = secp256k1.Point.fromHex(publicKey).precompute(4, true);
+  if (keyPoints.size >= KEY_POINTS_KEPT) keyPoints.delete(keyPoints.keys().next().value!);
+  keyPoints.set(publicKey, q);
+  return q;
+}
+
+/**
+ * The recovery id under which the compact low-S ECDSA signature `sig` (r ‖ s) verifies against
+ * `publicKey` (hex, SEC1) for the 32-byte `digest`, or null when it does not verify. The
+ * verification equation gives the nonce point R = (z·G + r·Q) / s itself; the signature is valid
+ * when x(R) = r, and its recovery id is R's y parity (an x(R) ≥ n, recovery id 2 or 3, is refused).
+ * One multiplication with fixed-base tables for G and for the key, instead of recovering a key
+ * for each candidate id and comparing.
+ */
+export function ecdsaRecoveryBit(sig: Uint8Array, digest: Uint8Array, publicKey: string): 0 | 1 | null {
+  const Fn = secp256k1.Point.Fn;
+  const parsed = secp256k1.Signature.fromBytes(sig, "compact");
+  // verify() would refuse a high S; so does this.
+  if (parsed.hasHighS() || digest.length !== 32) return null;
+  const { r, s } = parsed;
+  const z = Fn.create(bytesToNumberBE(digest));
+  const sInv = Fn.inv(s);
+  const R = secp256k1.Point.BASE.multiplyUnsafe(Fn.create(z * sInv)).add(keyPoint(publicKey).multiplyUnsafe(Fn.create(r * sInv)));
+  if (R.is0()) return null;
+  const { x, y } = R.toAffine();
+  if (x !== r) return null;
+  return (y & 1n) === 1n ? 1 : 0;
 }

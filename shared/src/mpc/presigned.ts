@@ -5,8 +5,8 @@
 // `s = Σw_i / Σu_i` (DKLs23's phase 4) and keeps the signature only if it verifies against the
 // key. Runtime-neutral (noble), so the edge runs it in workerd.
 import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { bytesToHex } from "@noble/hashes/utils.js";
-import { verifySignature } from "./coordinator.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { ecdsaRecoveryBit } from "./coordinator.js";
 
 /** `x(R') || u_i' || w_i`, 32 bytes each (wasm Ceremony.partial()). */
 export const PARTIAL_BYTES = 96;
@@ -37,8 +37,10 @@ export function combinePartials(partials: Uint8Array[], digest: Uint8Array, publ
   if (s > Fn.ORDER >> 1n) s = Fn.neg(s);
   if (s === 0n) return null;
   const signature = x + s.toString(16).padStart(64, "0");
-  for (const recid of [0, 1] as const) {
-    if (verifySignature("ecdsa-secp256k1", { signature, recid, publicKey }, digest)) return { signature, recid };
+  try {
+    const recid = ecdsaRecoveryBit(hexToBytes(signature), digest, publicKey);
+    return recid === null ? null : { signature, recid };
+  } catch {
+    return null;
   }
-  return null;
 }
