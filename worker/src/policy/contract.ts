@@ -30,8 +30,27 @@ export interface Reservation {
   requestId: string;
 }
 
+/**
+ * What the share holders need to judge a signing request under the org's policies themselves
+ * (PolicyState.signingFacts): the request as the gate saw it, by its initiator's user action, the
+ * user actions of the approvals granted to it, the longest velocity window of the active policies.
+ */
+export interface SigningFacts {
+  request: PolicyRequest | null;
+  approvalActionIds: string[];
+  usageWindowMs: number;
+}
+
 export type GateResult =
-  | { status: "Allowed"; reservation: Reservation; policy: PolicyOutcome; reason: string; decision: Decision }
+  | {
+      status: "Allowed";
+      reservation: Reservation;
+      policy: PolicyOutcome;
+      reason: string;
+      decision: Decision;
+      /** The request's signing facts as of the decision (when it carried a user action): handed to the signing coordinator instead of it asking the policy object again. */
+      signingFacts?: SigningFacts;
+    }
   | { status: "Blocked"; reason: string; decision: Decision }
   | { status: "Pending"; approvalId: string; reason: string; decision: Decision };
 

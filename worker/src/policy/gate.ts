@@ -20,7 +20,7 @@ import { approvalJson } from "./wire.js";
 import { publishEvent } from "../webhooks/publish.js";
 import { queueAllowed, recordNow, type Line } from "../audit/record.js";
 
-export type { GateInput, GateResult, Reservation, ResumeEvent, ResumeHandler } from "./contract.js";
+export type { GateInput, GateResult, Reservation, ResumeEvent, ResumeHandler, SigningFacts } from "./contract.js";
 export { registerResumeHandler } from "./resume.js";
 
 export interface GateDeps {
@@ -92,7 +92,14 @@ export async function evaluatePolicies(env: Env, orgId: string, input: GateInput
       // Joins the request's batch of allowed lines (one audit write per request, not two).
       if (waitUntil) queueAllowed(env, orgId, lineOf("allowed", outcome.decision.reason), waitUntil);
       else await record("allowed", outcome.decision.reason).catch((err: Error) => console.error("audit write failed", err.message));
-      return { status: "Allowed", reservation: outcome.reservation, policy: { decision: "NoAction" }, reason: outcome.decision.reason, decision: outcome.decision };
+      return {
+        status: "Allowed",
+        reservation: outcome.reservation,
+        policy: { decision: "NoAction" },
+        reason: outcome.decision.reason,
+        decision: outcome.decision,
+        ...(outcome.signingFacts ? { signingFacts: outcome.signingFacts } : {}),
+      };
     }
   }
 }

@@ -22,7 +22,7 @@ import { failure, success, type Outcome } from "../http/errors.js";
 import { checkDecision, resolveStatus, type Decider } from "../../../shared/src/policy/approvals.js";
 import { approvalJson } from "./wire.js";
 import { publishEvent } from "../webhooks/publish.js";
-import type { GateInput, Reservation, ResumeEvent } from "./contract.js";
+import type { GateInput, Reservation, ResumeEvent, SigningFacts } from "./contract.js";
 import { fromBaseUnits, formatDecimal, multiply, parseDecimal } from "../../../shared/src/policy/decimal.js";
 import { decide, needsScreening, usageWindowMinutes } from "../../../shared/src/policy/engine.js";
 import { priceKey } from "./prices.js";
@@ -44,7 +44,7 @@ export interface Actor {
 }
 
 export type EvaluateOutcome =
-  | { status: "Allowed"; reservation: Reservation; decision: Decision }
+  | { status: "Allowed"; reservation: Reservation; decision: Decision; signingFacts?: SigningFacts }
   | { status: "Blocked"; decision: Decision }
   | { status: "Pending"; approvalId: string; decision: Decision }
   /** A prescreening policy applies: the gate must screen the recipient and ask again. */
@@ -208,7 +208,9 @@ export class PolicyState extends DurableObject<Cloudflare.Env> {
     if (decision.outcome === "Allowed") {
       store.insertReservation(this.sql, { ...reservation, leaseUntil: now + LEASE_MS, approvalId: null });
       this.scheduleAlarm();
-      return { status: "Allowed", reservation: { orgId: args.orgId, reservationId, requestId: input.requestId }, decision };
+      // What signingFacts would answer the coordinator next, in the same step: it is handed along instead.
+      const signing = input.userAction ? { signingFacts: this.signingFacts(input.userAction.challenge) } : {};
+      return { status: "Allowed", reservation: { orgId: args.orgId, reservationId, requestId: input.requestId }, decision, ...signing };
     }
 
     // Derived from the initiator's user action: the share holders tell by it which request an
@@ -237,7 +239,7 @@ export class PolicyState extends DurableObject<Cloudflare.Env> {
    * the request as the gate saw it (by its initiator's user action), the user actions of the
    * approvals granted to it, and the longest velocity window of the org's active policies.
    */
-  signingFacts(challenge: string): { request: PolicyRequest | null; approvalActionIds: string[]; usageWindowMs: number } {
+  signingFacts(challenge: string): SigningFacts {
     const row = this.sql.exec<{ request_id: string; request: string }>("SELECT request_id, request FROM signing_requests WHERE challenge = ?", challenge).toArray()[0];
     let windowMinutes = 0;
     for (const p of this.active()) if (p.rule.kind === "TransactionAmountVelocity" || p.rule.kind === "TransactionCountVelocity") windowMinutes = Math.max(windowMinutes, p.rule.configuration.timeframe);

@@ -21,6 +21,7 @@ import { CeremonyError, MpcCoordinator, type ShareHolderAddress } from "../../..
 import type { SigningIntent } from "../../../shared/src/mpc/intent.js";
 import type { MpcScheme } from "../../../shared/src/mpc/scheme.js";
 import { failure, success, type Outcome } from "../http/errors.js";
+import type { SigningFacts } from "../policy/contract.js";
 import { createEdgePeer } from "./edge-peer.js";
 import { poolSettings, PresignaturePools } from "./presignature-pool.js";
 
@@ -57,6 +58,8 @@ export interface SignInput {
   /** The bytes to sign as the edge computed them (each node recomputes them itself). */
   message: string;
   userAction: UserActionEvidence;
+  /** The request's facts as the policy gate's decision left them (absent: asked of the org's PolicyState). */
+  policyFacts?: SigningFacts;
 }
 
 interface KeyRow {
@@ -341,8 +344,8 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
    * the policy gate judged it, the approvers' signed decisions, and the wallet's usage log inside
    * the longest velocity window of the org's policies.
    */
-  private async policyFacts(orgId: string, userAction: UserActionEvidence): Promise<{ facts: Omit<SigningPolicyFacts, "usage">; walletId: string; usageWindowMs: number } | null> {
-    const known = await this.env.POLICY_STATE.getByName(orgId).signingFacts(userAction.challenge);
+  private async policyFacts(orgId: string, userAction: UserActionEvidence, handed?: SigningFacts): Promise<{ facts: Omit<SigningPolicyFacts, "usage">; walletId: string; usageWindowMs: number } | null> {
+    const known = handed ?? (await this.env.POLICY_STATE.getByName(orgId).signingFacts(userAction.challenge));
     if (!known.request) return null;
     const org = this.env.ORG.getByName(orgId);
     const fields = Object.keys(userActionEvidenceSchema.shape);
@@ -463,7 +466,21 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     }
   }
 
+  /**
+   * Key rows as parsed, kept while the object lives: a row changes only here, by a reshare (which
+   * drops its entry); rows that do not exist yet are not kept.
+   */
+  private readonly keyRows = new Map<string, KeyRow>();
+
   private storedKey(keyId: string): KeyRow | undefined {
+    const kept = this.keyRows.get(keyId);
+    if (kept) return kept;
+    const key = this.readKey(keyId);
+    if (key) this.keyRows.set(keyId, key);
+    return key;
+  }
+
+  private readKey(keyId: string): KeyRow | undefined {
     const row = this.ctx.storage.sql.exec<Row>("SELECT scheme, threshold, parties, public_key, master_key_id, derivation_path, origin, wallet_id, generation FROM keys WHERE key_id = ?", keyId).toArray()[0];
     if (!row) return undefined;
     return {
@@ -622,6 +639,7 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
         return ceremonyFailure(e);
       }
       this.ctx.storage.sql.exec("UPDATE keys SET parties = ?, generation = generation + 1 WHERE key_id = ?", JSON.stringify(parties), keyId);
+      this.keyRows.delete(keyId);
       // Presignatures were made with the old shares and signer sets: the nodes refuse them now.
       this.ctx.storage.sql.exec("DELETE FROM presignatures WHERE key_id = ?", keyId);
       reshared.push(keyId);
@@ -651,7 +669,7 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     if (!key) return failure(404, `Key ${input.keyId} is not held by the share holders`);
 
     const binding = this.walletBindingFor(input.keyId, input.userAction);
-    const known = await this.policyFacts(input.userAction.orgId, input.userAction);
+    const known = await this.policyFacts(input.userAction.orgId, input.userAction, input.policyFacts);
     return this.inTurn(known && known.usageWindowMs > 0 ? known.walletId : null, () => this.signNow(input, key, binding, known));
   }
 

@@ -216,14 +216,25 @@ walletRoutes.post("/wallets/:walletId/signatures", permitAny(["Keys:Signatures:C
     http: { method: c.req.method, path: c.req.path },
   }, { waitUntil: c.executionCtx.waitUntil.bind(c.executionCtx) });
   const now = new Date().toISOString();
-  await announced(c.env, caller.orgId, request);
+  // wallet.signature.requested goes out with the request's next state, in one call to the org's webhooks.
   if (gate.status === "Blocked") {
-    return c.json(signatureView(await announced(c.env, caller.orgId, await reg.putSignature({ ...request, status: "Rejected", reason: gate.reason, datePolicyResolved: now }))));
+    return c.json(signatureView(await announced(c.env, caller.orgId, await reg.putSignature({ ...request, status: "Rejected", reason: gate.reason, datePolicyResolved: now }), [request])));
   }
   if (gate.status === "Pending") {
+    await announced(c.env, caller.orgId, request);
     return c.json(signatureView(await reg.putSignature({ ...request, approvalId: gate.approvalId })));
   }
-  const done = await executeSignature(c.env, { orgId: caller.orgId, wallet, request: { ...request, datePolicyResolved: now }, intent: intent.intent, message, userAction, reservation: gate.reservation });
+  const done = await executeSignature(c.env, {
+    orgId: caller.orgId,
+    wallet,
+    request: { ...request, datePolicyResolved: now },
+    intent: intent.intent,
+    message,
+    userAction,
+    reservation: gate.reservation,
+    requested: request,
+    ...(gate.signingFacts ? { policyFacts: gate.signingFacts } : {}),
+  });
   return c.json(signatureView(done));
 });
 

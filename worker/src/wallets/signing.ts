@@ -10,13 +10,13 @@ import type { UserActionEvidence } from "../../../shared/src/dfns/wire.js";
 import { parsePsbt, walletInputs, walletOutput, walletSighash } from "../../../shared/src/chains/bitcoin/rules.js";
 import { intentFromSignatureBody, IntentError, signingMessageFor, type SigningIntent } from "../../../shared/src/mpc/intent.js";
 import { witnessFor } from "../chains/bitcoin/transfers.js";
-import type { Reservation } from "../policy/contract.js";
+import type { Reservation, SigningFacts } from "../policy/contract.js";
 import { commitReservation, releaseReservation } from "../policy/gate.js";
 import { onResume } from "../signing/resume.js";
 import { shareHoldersOf } from "../signing/share-holders.js";
 import { walletKeyKind } from "./chains.js";
 import { walletRegistryOf, type SignatureRecord, type WalletRecord } from "./wallet-registry.js";
-import { publishEvent } from "../webhooks/publish.js";
+import { publishEvents } from "../webhooks/publish.js";
 
 /** The Dfns SignatureRequest: the stored record with the request body as JSON again. */
 export function signatureView(s: SignatureRecord) {
@@ -57,12 +57,18 @@ export function psbtMessages(wallet: WalletRecord, psbt: string): { index: numbe
  * input's sighash from the user's PSBT); the PSBT comes back with the signatures in it
  * (partialSig for P2WPKH, tapKeySig for Taproot), for the caller to finalize.
  */
-async function signPsbt(env: Cloudflare.Env, job: { orgId: string; wallet: WalletRecord; psbt: string; userAction: UserActionEvidence }): Promise<{ ok: true; signatures: NonNullable<SignatureRecord["signatures"]>; signedData: string } | { ok: false; message: string }> {
+async function signPsbt(env: Cloudflare.Env, job: { orgId: string; wallet: WalletRecord; psbt: string; userAction: UserActionEvidence; policyFacts?: SigningFacts }): Promise<{ ok: true; signatures: NonNullable<SignatureRecord["signatures"]>; signedData: string } | { ok: false; message: string }> {
   const own = walletOutput(walletKeyKind(job.wallet)!.mpcScheme, job.wallet.publicKey);
   const tx = parsePsbt(job.psbt);
   const signatures: NonNullable<SignatureRecord["signatures"]> = [];
   for (const { index, message } of psbtMessages(job.wallet, job.psbt)) {
-    const out = await shareHoldersOf(env, job.orgId).sign({ keyId: job.wallet.keyId, intent: { kind: "Psbt", psbt: job.psbt, index }, message: bytesToHex(message), userAction: job.userAction });
+    const out = await shareHoldersOf(env, job.orgId).sign({
+      keyId: job.wallet.keyId,
+      intent: { kind: "Psbt", psbt: job.psbt, index },
+      message: bytesToHex(message),
+      userAction: job.userAction,
+      ...(job.policyFacts ? { policyFacts: job.policyFacts } : {}),
+    });
     if (!out.ok) return { ok: false, message: `input ${index}: ${out.message}` };
     const witness = witnessFor(own, message, { r: out.value.signature.slice(0, 64), s: out.value.signature.slice(64, 128) });
     if (own.kind === "p2tr") tx.updateInput(index, { tapKeySig: witness[0]! }, true);
@@ -74,12 +80,27 @@ async function signPsbt(env: Cloudflare.Env, job: { orgId: string; wallet: Walle
 
 export async function executeSignature(
   env: Cloudflare.Env,
-  job: { orgId: string; wallet: WalletRecord; request: SignatureRecord; intent: SigningIntent; message: Uint8Array; userAction: UserActionEvidence; reservation?: Reservation },
+  job: {
+    orgId: string;
+    wallet: WalletRecord;
+    request: SignatureRecord;
+    intent: SigningIntent;
+    message: Uint8Array;
+    userAction: UserActionEvidence;
+    reservation?: Reservation;
+    /** The policy gate's facts for the request (absent: the coordinator asks for them). */
+    policyFacts?: SigningFacts;
+    /** The request as it was asked for, when its wallet.signature.requested is not announced yet: it goes out with the outcome. */
+    requested?: SignatureRecord;
+  },
 ): Promise<SignatureRecord> {
   const reg = walletRegistryOf(env, job.orgId);
+  const earlier = job.requested ? [job.requested] : [];
   const executing = await reg.putSignature({ ...job.request, status: "Executing", ...(job.reservation ? { reservation: job.reservation } : {}) });
   if (job.intent.kind === "Psbt") {
-    const done = await signPsbt(env, { orgId: job.orgId, wallet: job.wallet, psbt: job.intent.psbt, userAction: job.userAction });
+    const done = await signPsbt(env, { orgId: job.orgId, wallet: job.wallet, psbt: job.intent.psbt, userAction: job.userAction, ...(job.policyFacts ? { policyFacts: job.policyFacts } : {}) });
+    // (A PSBT's outcome is not announced, only its request.)
+    if (job.requested) await announced(env, job.orgId, job.requested);
     if (!done.ok) {
       if (job.reservation) await releaseReservation(env, job.reservation, `signing failed: ${done.message}`);
       return reg.putSignature({ ...executing, status: "Failed", reason: done.message });
@@ -88,10 +109,16 @@ export async function executeSignature(
     if (job.reservation) await commitReservation(env, job.reservation);
     return saved;
   }
-  const out = await shareHoldersOf(env, job.orgId).sign({ keyId: job.wallet.keyId, intent: job.intent, message: bytesToHex(job.message), userAction: job.userAction });
+  const out = await shareHoldersOf(env, job.orgId).sign({
+    keyId: job.wallet.keyId,
+    intent: job.intent,
+    message: bytesToHex(job.message),
+    userAction: job.userAction,
+    ...(job.policyFacts ? { policyFacts: job.policyFacts } : {}),
+  });
   if (!out.ok) {
     if (job.reservation) await releaseReservation(env, job.reservation, `signing failed: ${out.message}`);
-    return announced(env, job.orgId, await reg.putSignature({ ...executing, status: "Failed", reason: out.message }));
+    return announced(env, job.orgId, await reg.putSignature({ ...executing, status: "Failed", reason: out.message }), earlier);
   }
   const signature = signatureFields(job.wallet.scheme, out.value.signature, out.value.recid);
   const signed: SignatureRecord = { ...executing, status: "Signed", signature, dateSigned: new Date().toISOString() };
@@ -106,13 +133,17 @@ export async function executeSignature(
   }
   const saved = await reg.putSignature(signed);
   if (job.reservation) await commitReservation(env, job.reservation);
-  return announced(env, job.orgId, saved);
+  return announced(env, job.orgId, saved, earlier);
 }
 
-/** wallet.signature.<status> (requested, signed, failed, rejected) for the org's webhooks. */
-export async function announced(env: Cloudflare.Env, orgId: string, s: SignatureRecord): Promise<SignatureRecord> {
-  const verb = s.status === "Pending" || s.status === "Executing" ? "requested" : s.status.toLowerCase();
-  await publishEvent(env, orgId, `wallet.signature.${verb}`, { signatureRequest: signatureView(s) });
+/**
+ * wallet.signature.<status> (requested, signed, failed, rejected) for the org's webhooks: the
+ * request's last state, after the earlier states not yet announced (`before`: the request as it
+ * was asked for), in one call.
+ */
+export async function announced(env: Cloudflare.Env, orgId: string, s: SignatureRecord, before: SignatureRecord[] = []): Promise<SignatureRecord> {
+  const verb = (r: SignatureRecord) => (r.status === "Pending" || r.status === "Executing" ? "requested" : r.status.toLowerCase());
+  await publishEvents(env, orgId, [...before, s].map((r) => ({ kind: `wallet.signature.${verb(r)}`, data: { signatureRequest: signatureView(r) } })));
   return s;
 }
 

@@ -6,10 +6,18 @@ import type { Env } from "../env.js";
 import { newId } from "../orgs/ids.js";
 
 export async function publishEvent(env: Env, orgId: string, kind: string, data: Record<string, unknown>, id = newId("whe")): Promise<void> {
+  await publishEvents(env, orgId, [{ kind, data, id }]);
+}
+
+/** Several events of one request, in order, in one call to the org's Webhooks object. */
+export async function publishEvents(env: Env, orgId: string, events: { kind: string; data: Record<string, unknown>; id?: string }[]): Promise<void> {
+  if (events.length === 0) return;
+  const date = new Date().toISOString();
+  const stamped = events.map((e) => ({ id: e.id ?? newId("whe"), kind: e.kind, date, data: JSON.parse(JSON.stringify(e.data)) as Record<string, unknown> }));
   try {
-    await env.WEBHOOKS.getByName(orgId).publish({ id, kind, date: new Date().toISOString(), data: JSON.parse(JSON.stringify(data)) as Record<string, unknown> });
+    await env.WEBHOOKS.getByName(orgId).publishMany(stamped);
   } catch (err) {
     // The change itself is already written; a lost announcement is logged, never a failed request.
-    console.error(`webhook event ${kind} (${id}) not recorded:`, (err as Error).message);
+    console.error(`webhook events ${stamped.map((e) => `${e.kind} (${e.id})`).join(", ")} not recorded:`, (err as Error).message);
   }
 }

@@ -41,7 +41,13 @@ export class Webhooks extends DurableObject<Env> {
 
   /** Records an event (idempotent by id) and wakes the alarm for its deliveries. */
   async publish(event: WebhookEvent): Promise<number> {
-    const queued = this.dispatcher.publish(event);
+    return this.publishMany([event]);
+  }
+
+  /** Records events in order (each idempotent by id), one call for a request's several announcements. */
+  async publishMany(events: WebhookEvent[]): Promise<number> {
+    let queued = 0;
+    for (const event of events) queued += this.dispatcher.publish(event);
     if (queued > 0) await this.schedule();
     return queued;
   }
