@@ -17,7 +17,7 @@ import { CombinedScreening, screenSafely, type ScreeningProvider } from "./scree
 import { SanctionsListScreening } from "./screening/sanctions-list.js";
 import type { Facts } from "../../../shared/src/policy/types.js";
 import { approvalJson } from "./wire.js";
-import { publishEvent } from "../webhooks/publish.js";
+import { publishEvents } from "../webhooks/publish.js";
 import { queueAllowed, recordNow, type Line } from "../audit/record.js";
 
 export type { GateInput, GateResult, Reservation, ResumeEvent, ResumeHandler, SigningFacts } from "./contract.js";
@@ -44,8 +44,36 @@ export function defaultGateDeps(env: Env): GateDeps {
   return { prices: ConfiguredPrices.fromVariable(env.POLICY_USD_PRICES), screening };
 }
 
+/**
+ * The decision's audit line: `now` — written before the request is answered, after the org's
+ * queued allowed lines (Blocked, held); otherwise it joins the org's batch of allowed lines.
+ */
+export interface GateAudit {
+  line: Line;
+  now: boolean;
+}
+
 export async function evaluatePolicies(env: Env, orgId: string, input: GateInput, deps: Partial<GateDeps> = {}): Promise<GateResult> {
-  const { prices, screening, waitUntil } = { ...defaultGateDeps(env), ...deps };
+  const { result, audit } = await judgePolicies(env, orgId, input, deps);
+  await recordGateAudit(env, orgId, audit, deps.waitUntil);
+  return result;
+}
+
+/** Writes the gate's audit line by its rule (see GateAudit); without waitUntil an allowed line is written at once. */
+export async function recordGateAudit(env: Env, orgId: string, audit: GateAudit, waitUntil?: (p: Promise<unknown>) => void): Promise<void> {
+  if (audit.now) return recordNow(env, orgId, audit.line);
+  // Joins the request's batch of allowed lines (one audit write per request, not two).
+  if (waitUntil) queueAllowed(env, orgId, audit.line, waitUntil);
+  else await recordNow(env, orgId, audit.line).catch((err: Error) => console.error("audit write failed", err.message));
+}
+
+/**
+ * The decision without its audit line written: for a caller that runs the gate away from the
+ * request (the wallet's registry object, one call for a whole signature request) and hands the
+ * line back to the request's isolate, whose batch of the org's allowed lines it belongs to.
+ */
+export async function judgePolicies(env: Env, orgId: string, input: GateInput, deps: Partial<Omit<GateDeps, "waitUntil">> = {}): Promise<{ result: GateResult; audit: GateAudit }> {
+  const { prices, screening } = { ...defaultGateDeps(env), ...deps };
   const state = env.POLICY_STATE.getByName(orgId);
   const facts: Facts = {};
   const { asset, network } = input.request;
@@ -74,33 +102,34 @@ export async function evaluatePolicies(env: Env, orgId: string, input: GateInput
     userActionId: input.userAction?.actionId ?? null,
     at: new Date().toISOString(),
   });
-  // Written after the org's queued allowed lines (the request's own permit line among them), so the log keeps the order.
-  const record = (decision: "allowed" | "denied", reason: string) => recordNow(env, orgId, lineOf(decision, reason));
+  // A refusal or a hold is written after the org's queued allowed lines (the request's own permit line among them), so the log keeps the order.
   switch (outcome.status) {
     case "Blocked":
-      await record("denied", outcome.decision.reason);
-      return { status: "Blocked", reason: outcome.decision.reason, decision: outcome.decision };
+      return { result: { status: "Blocked", reason: outcome.decision.reason, decision: outcome.decision }, audit: { line: lineOf("denied", outcome.decision.reason), now: true } };
     case "Pending": {
-      await record("allowed", `held for approval ${outcome.approvalId}: ${outcome.decision.reason}`);
       const approval = await state.getApproval(outcome.approvalId);
       const data = approval.ok ? { approval: approvalJson(approval.value) } : { approvalId: outcome.approvalId };
-      await publishEvent(env, orgId, "policy.triggered", data, `whe-triggered-${outcome.approvalId}`);
-      await publishEvent(env, orgId, "policy.approval.pending", data, `whe-pending-${outcome.approvalId}`);
-      return { status: "Pending", approvalId: outcome.approvalId, reason: outcome.decision.reason, decision: outcome.decision };
-    }
-    case "Allowed": {
-      // Joins the request's batch of allowed lines (one audit write per request, not two).
-      if (waitUntil) queueAllowed(env, orgId, lineOf("allowed", outcome.decision.reason), waitUntil);
-      else await record("allowed", outcome.decision.reason).catch((err: Error) => console.error("audit write failed", err.message));
+      await publishEvents(env, orgId, [
+        { kind: "policy.triggered", data, id: `whe-triggered-${outcome.approvalId}` },
+        { kind: "policy.approval.pending", data, id: `whe-pending-${outcome.approvalId}` },
+      ]);
       return {
-        status: "Allowed",
-        reservation: outcome.reservation,
-        policy: { decision: "NoAction" },
-        reason: outcome.decision.reason,
-        decision: outcome.decision,
-        ...(outcome.signingFacts ? { signingFacts: outcome.signingFacts } : {}),
+        result: { status: "Pending", approvalId: outcome.approvalId, reason: outcome.decision.reason, decision: outcome.decision },
+        audit: { line: lineOf("allowed", `held for approval ${outcome.approvalId}: ${outcome.decision.reason}`), now: true },
       };
     }
+    case "Allowed":
+      return {
+        result: {
+          status: "Allowed",
+          reservation: outcome.reservation,
+          policy: { decision: "NoAction" },
+          reason: outcome.decision.reason,
+          decision: outcome.decision,
+          ...(outcome.signingFacts ? { signingFacts: outcome.signingFacts } : {}),
+        },
+        audit: { line: lineOf("allowed", outcome.decision.reason), now: false },
+      };
   }
 }
 

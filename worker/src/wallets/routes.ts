@@ -4,16 +4,16 @@
 import type { KeygenEvidence } from "../../../shared/src/mpc/keygen-attestation.js";
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { autoDerivationPath, derivationPathProblem, intentFromSignatureBody, IntentError, signingMessageFor, walletIdOfKeyBinding } from "../../../shared/src/mpc/intent.js";
+import { autoDerivationPath, derivationPathProblem, walletIdOfKeyBinding } from "../../../shared/src/mpc/intent.js";
 import type { AppEnv } from "../http/app-env.js";
 import { parseBody, parseQuery } from "../http/body.js";
 import { ApiError, unwrap } from "../http/errors.js";
 import { newId } from "../orgs/ids.js";
 import { permit, permitAny } from "../permissions/permit.js";
-import { evaluatePolicies } from "../policy/gate.js";
-import { keyKindFor, walletAddressProblem, walletKeyKind, WALLET_NETWORK_NAMES, WALLET_NETWORKS, type WalletNetworkSpec } from "./chains.js";
-import { announced, executeSignature, psbtMessages, signatureView } from "./signing.js";
-import { walletRegistryOf, type SignatureRecord, type WalletRecord } from "./wallet-registry.js";
+import { recordGateAudit } from "../policy/gate.js";
+import { keyKindFor, walletAddressProblem, WALLET_NETWORK_NAMES, WALLET_NETWORKS, type WalletNetworkSpec } from "./chains.js";
+import { signatureView } from "./signing.js";
+import { walletRegistryOf, type WalletRecord } from "./wallet-registry.js";
 import { shareHoldersOf } from "../signing/share-holders.js";
 import { indexerOf } from "../indexer/network-indexer.js";
 import { networkFor } from "../networks/networks.js";
@@ -175,67 +175,21 @@ walletRoutes.get("/wallets/:walletId", permit("Wallets:Read"), async (c) => c.js
 // ── signatures ────────────────────────────────────────────────────────────────────────────
 
 walletRoutes.post("/wallets/:walletId/signatures", permitAny(["Keys:Signatures:Create", "Wallets:GenerateSignature"]), async (c) => {
-  const wallet = await requireWallet(c);
+  const walletId = c.req.param("walletId") ?? "";
+  if (!/^wa-[0-9a-z-]{1,64}$/.test(walletId)) throw new ApiError(404, "Wallet not found");
   await parseBody(c, signatureBody);
-  if (wallet.status !== "Active") throw new ApiError(409, "Wallet is not active");
-  const userAction = spentUserAction(c);
-  // Exactly what the share holders will do: read the intent from the body the user signed.
-  const intent = intentFromSignatureBody(userAction.payload);
-  if (!intent.ok) throw new ApiError(400, intent.reason);
-  const scheme = walletKeyKind(wallet)!.mpcScheme;
-  let message: Uint8Array;
-  try {
-    // A PSBT is signed input by input (each ceremony names its input); check here it has some of this wallet's.
-    message = intent.intent.kind === "Psbt" ? psbtMessages(wallet, intent.intent.psbt)[0]!.message : signingMessageFor(intent.intent, scheme, undefined, wallet.publicKey, wallet.network);
-  } catch (e) {
-    if (e instanceof IntentError) throw new ApiError(400, e.message);
-    throw e;
-  }
-
   const caller = c.get("caller");
-  const reg = walletRegistryOf(c.env, caller.orgId);
-  // Written once the policy decided (a held request is stored before anyone can approve it;
-  // an allowed one is stored as Executing before the nodes are asked).
-  const request: SignatureRecord = {
-    id: newId("sig"),
-    walletId: wallet.id,
-    keyId: wallet.keyId,
-    network: wallet.network,
-    requester: { userId: caller.userId, tokenId: caller.tokenId },
-    requestBody: userAction.payload,
-    status: "Pending",
-    dateRequested: new Date().toISOString(),
-  };
-  const gate = await evaluatePolicies(c.env, caller.orgId, {
-    requestId: request.id,
-    request: { kind: "Signature", walletId: wallet.id, walletTags: wallet.tags, network: wallet.network, initiatorId: caller.userId },
-    activity: { kind: "Wallets:Sign", signatureRequest: signatureView(request) },
+  // Layers 3–4 in the org's wallet registry, one call (./signature-request.ts); the policy
+  // decision's audit line comes back to join this isolate's batch of the org's lines.
+  const out = await walletRegistryOf(c.env, caller.orgId).requestSignature({
+    walletId,
     requester: { orgId: caller.orgId, userId: caller.userId, tokenId: caller.tokenId, identityId: caller.identityId },
-    userAction,
-    resume: { kind: "signature", payload: { walletId: wallet.id, signatureId: request.id } },
+    userAction: spentUserAction(c),
     http: { method: c.req.method, path: c.req.path },
-  }, { waitUntil: c.executionCtx.waitUntil.bind(c.executionCtx) });
-  const now = new Date().toISOString();
-  // wallet.signature.requested goes out with the request's next state, in one call to the org's webhooks.
-  if (gate.status === "Blocked") {
-    return c.json(signatureView(await announced(c.env, caller.orgId, await reg.putSignature({ ...request, status: "Rejected", reason: gate.reason, datePolicyResolved: now }), [request])));
-  }
-  if (gate.status === "Pending") {
-    await announced(c.env, caller.orgId, request);
-    return c.json(signatureView(await reg.putSignature({ ...request, approvalId: gate.approvalId })));
-  }
-  const done = await executeSignature(c.env, {
-    orgId: caller.orgId,
-    wallet,
-    request: { ...request, datePolicyResolved: now },
-    intent: intent.intent,
-    message,
-    userAction,
-    reservation: gate.reservation,
-    requested: request,
-    ...(gate.signingFacts ? { policyFacts: gate.signingFacts } : {}),
   });
-  return c.json(signatureView(done));
+  if (!out.ok) throw new ApiError(out.status, out.message);
+  await recordGateAudit(c.env, caller.orgId, out.value.audit, c.executionCtx.waitUntil.bind(c.executionCtx));
+  return c.json(signatureView(out.value.record));
 });
 
 walletRoutes.get("/wallets/:walletId/signatures", permitAny(["Keys:Signatures:Read", "Wallets:Read"]), async (c) => {

@@ -78,8 +78,14 @@ async function signPsbt(env: Cloudflare.Env, job: { orgId: string; wallet: Walle
   return { ok: true, signatures, signedData: `0x${bytesToHex(tx.toPSBT())}` };
 }
 
+/** Where a request's records are written: the org's WalletRegistry itself, or its stub from elsewhere. */
+export interface SignatureRecords {
+  putSignature(s: SignatureRecord): Promise<SignatureRecord>;
+}
+
 export async function executeSignature(
   env: Cloudflare.Env,
+  reg: SignatureRecords,
   job: {
     orgId: string;
     wallet: WalletRecord;
@@ -94,7 +100,6 @@ export async function executeSignature(
     requested?: SignatureRecord;
   },
 ): Promise<SignatureRecord> {
-  const reg = walletRegistryOf(env, job.orgId);
   const earlier = job.requested ? [job.requested] : [];
   const executing = await reg.putSignature({ ...job.request, status: "Executing", ...(job.reservation ? { reservation: job.reservation } : {}) });
   if (job.intent.kind === "Psbt") {
@@ -169,6 +174,7 @@ onResume("signature", async (env, event) => {
   }
   const message =
     intent.intent.kind === "Psbt" ? new Uint8Array(0) /* signed input by input in executeSignature */ : signingMessageFor(intent.intent, walletKeyKind(wallet)!.mpcScheme, undefined, wallet.publicKey, wallet.network);
-  await executeSignature(env, { orgId: event.orgId, wallet, request: { ...request, datePolicyResolved: now }, intent: intent.intent, message, userAction, reservation: event.reservation });
+  const records: SignatureRecords = { putSignature: (s) => reg.putSignature(s) as Promise<SignatureRecord> };
+  await executeSignature(env, records, { orgId: event.orgId, wallet, request: { ...request, datePolicyResolved: now }, intent: intent.intent, message, userAction, reservation: event.reservation });
 });
 

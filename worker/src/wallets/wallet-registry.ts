@@ -7,6 +7,7 @@ import type { Reservation } from "../policy/contract.js";
 import { releaseReservation } from "../policy/gate.js";
 import type { KeyCurve, KeyScheme, WalletNetwork } from "./chains.js";
 import type { KeygenEvidence } from "../../../shared/src/mpc/keygen-attestation.js";
+import { requestSignature, type SignatureRequestInput, type SignatureRequestOutcome } from "./signature-request.js";
 
 /**
  * A request still Executing this long after it started was cut off (the Worker restarted while
@@ -105,6 +106,11 @@ export class WalletRegistry extends DurableObject<Cloudflare.Env> {
     const next = { ...w, ...change };
     this.ctx.storage.sql.exec("UPDATE wallets SET record = ? WHERE id = ?", JSON.stringify(next), id);
     return next;
+  }
+
+  /** A signature request from the wallet to its outcome (./signature-request.ts): the route's one call. */
+  requestSignature(input: SignatureRequestInput): Promise<SignatureRequestOutcome> {
+    return requestSignature(this.env, this, input);
   }
 
   async putSignature(s: SignatureRecord): Promise<SignatureRecord> {

@@ -1,0 +1,98 @@
+// One signature request from the wallet to its outcome, run inside the org's WalletRegistry object
+// so the route makes one Durable Object call for it (the wallet and its signature records are
+// that object's own rows, read and written without a round trip). Layers 1–2 ran at the route,
+// which also validated the body; here, in order:
+//   the wallet and the bytes to sign   exactly what the share holders will recompute (400/404/409)
+//   layer 3, the policy gate           Blocked → Rejected; RequestApproval → held (Pending)
+//   layer 4, the share holders         Executing written before the nodes are asked, Signed or
+//                                      Failed after, the reservation committed or released
+//   webhooks                           the request's events in one batch
+// The gate's audit line goes back to the route, whose isolate batches the org's allowed lines
+// (a refusal is written there before the response, after those lines).
+import type { UserActionEvidence } from "../../../shared/src/dfns/wire.js";
+import { intentFromSignatureBody, IntentError, signingMessageFor } from "../../../shared/src/mpc/intent.js";
+import { failure, success, type Outcome } from "../http/errors.js";
+import { newId } from "../orgs/ids.js";
+import type { SigningRequester } from "../signing/authorization.js";
+import { judgePolicies, type GateAudit } from "../policy/gate.js";
+import { walletAddressProblem, walletKeyKind } from "./chains.js";
+import { announced, executeSignature, psbtMessages, signatureView, type SignatureRecords } from "./signing.js";
+import type { SignatureRecord, WalletRecord } from "./wallet-registry.js";
+
+export interface SignatureRequestInput {
+  walletId: string;
+  requester: SigningRequester;
+  /** The caller's spent user action: its payload is the request body the user signed. */
+  userAction: UserActionEvidence;
+  /** For the audit line (the route that asked). */
+  http: { method: string; path: string };
+}
+
+/** The request's outcome as the API answers it, and the policy decision's audit line for the route to write. */
+export type SignatureRequestOutcome = Outcome<{ record: SignatureRecord; audit: GateAudit }>;
+
+export async function requestSignature(env: Cloudflare.Env, records: SignatureRecords & { getWallet(id: string): WalletRecord | null }, input: SignatureRequestInput): Promise<SignatureRequestOutcome> {
+  const { requester, userAction } = input;
+  const wallet = records.getWallet(input.walletId);
+  if (!wallet) return failure(404, "Wallet not found");
+  const problem = walletAddressProblem(wallet);
+  if (problem) return failure(409, problem);
+  if (wallet.status !== "Active") return failure(409, "Wallet is not active");
+  // Exactly what the share holders will do: read the intent from the body the user signed.
+  const intent = intentFromSignatureBody(userAction.payload);
+  if (!intent.ok) return failure(400, intent.reason);
+  const scheme = walletKeyKind(wallet)!.mpcScheme;
+  let message: Uint8Array;
+  try {
+    // A PSBT is signed input by input (each ceremony names its input); check here it has some of this wallet's.
+    message = intent.intent.kind === "Psbt" ? psbtMessages(wallet, intent.intent.psbt)[0]!.message : signingMessageFor(intent.intent, scheme, undefined, wallet.publicKey, wallet.network);
+  } catch (e) {
+    if (e instanceof IntentError) return failure(400, e.message);
+    throw e;
+  }
+
+  // Written once the policy decided (a held request is stored before anyone can approve it;
+  // an allowed one is stored as Executing before the nodes are asked).
+  const request: SignatureRecord = {
+    id: newId("sig"),
+    walletId: wallet.id,
+    keyId: wallet.keyId,
+    network: wallet.network,
+    requester: { userId: requester.userId, tokenId: requester.tokenId },
+    requestBody: userAction.payload,
+    status: "Pending",
+    dateRequested: new Date().toISOString(),
+  };
+  const { result: gate, audit } = await judgePolicies(env, requester.orgId, {
+    requestId: request.id,
+    request: { kind: "Signature", walletId: wallet.id, walletTags: wallet.tags, network: wallet.network, initiatorId: requester.userId },
+    activity: { kind: "Wallets:Sign", signatureRequest: signatureView(request) },
+    requester,
+    userAction,
+    resume: { kind: "signature", payload: { walletId: wallet.id, signatureId: request.id } },
+    http: input.http,
+  });
+  const now = new Date().toISOString();
+  // wallet.signature.requested goes out with the request's next state, in one call to the org's webhooks.
+  if (gate.status === "Blocked") {
+    const rejected = await records.putSignature({ ...request, status: "Rejected", reason: gate.reason, datePolicyResolved: now });
+    return success({ record: await announced(env, requester.orgId, rejected, [request]), audit });
+  }
+  if (gate.status === "Pending") {
+    const held = await records.putSignature({ ...request, approvalId: gate.approvalId });
+    await announced(env, requester.orgId, request);
+    return success({ record: held, audit });
+  }
+  const done = await executeSignature(env, records, {
+    orgId: requester.orgId,
+    wallet,
+    request: { ...request, datePolicyResolved: now },
+    intent: intent.intent,
+    message,
+    userAction,
+    reservation: gate.reservation,
+    requested: request,
+    ...(gate.signingFacts ? { policyFacts: gate.signingFacts } : {}),
+  });
+  return success({ record: done, audit });
+}
