@@ -31,6 +31,8 @@ const SCHEMA = [
      initiator_id TEXT NOT NULL, groups TEXT NOT NULL, policy_ids TEXT NOT NULL, evaluations TEXT NOT NULL, activity TEXT NOT NULL,
      expires_at INTEGER, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, resolved_at TEXT)`,
   `CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status, expires_at)`,
+  // signingFacts finds a request's approvals on every allowed signature request.
+  `CREATE INDEX IF NOT EXISTS approvals_request ON approvals (request_id)`,
   `CREATE TABLE IF NOT EXISTS approval_decisions (
      approval_id TEXT NOT NULL, user_id TEXT NOT NULL, is_service_account INTEGER NOT NULL, value TEXT NOT NULL, reason TEXT,
      user_action_id TEXT, decided_at TEXT NOT NULL, PRIMARY KEY (approval_id, user_id))`,

@@ -132,6 +132,9 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     // Each wallet's usage log as the share holders count it for velocity policies: one record per
     // request they were asked to sign (shared/src/policy/at-nodes.ts), carried with every ceremony.
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS wallet_usage (wallet_id TEXT NOT NULL, request_id TEXT NOT NULL, record TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (wallet_id, request_id))`);
+    // Every signature prunes its wallet's records by age and reads those inside the velocity window:
+    // by time, not a walk through 30 days of the wallet's records.
+    ctx.storage.sql.exec(`CREATE INDEX IF NOT EXISTS wallet_usage_by_time ON wallet_usage (wallet_id, at)`);
     // Presignatures the nodes hold for a key with shares of its own (a derived key uses its
     // master's), by signer set. Each is handed out once: taken from here before it is used.
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS presignatures (
