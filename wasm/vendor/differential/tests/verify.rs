@@ -212,3 +212,25 @@ fn four_lane_compression_matches_sha2() {
     // (`compress4_best`); the four-lane code wasm runs is still checked here, on [u32; 4] lanes.
     fork::utilities::sha256x4::self_check();
 }
+
+/// `scalar_sums::dot` (sums of products reduced once, used by the multiplication protocol) against
+/// k256's reduced products and sums: random operands, and the largest ones (every carry, the bits
+/// above 2^512) at every count the protocol uses and more.
+#[test]
+fn sums_of_products_match_reduced_products() {
+    use fork::utilities::scalar_sums::{dot, Operand};
+    use k256::elliptic_curve::Field;
+    seed_this_thread([0x52; 32]);
+    let mut rng = fork::utilities::rng::get_rng();
+    let max = -Scalar::ONE;
+    for count in [0usize, 1, 2, 3, 17, 416, 2000] {
+        let random: Vec<(Scalar, Scalar)> = (0..count).map(|_| (Scalar::random(&mut rng), Scalar::random(&mut rng))).collect();
+        let mixed: Vec<(Scalar, Scalar)> = (0..count).map(|k| if k % 3 == 0 { (max, max) } else { (Scalar::from(k as u64), max) }).collect();
+        for terms in [random, vec![(max, max); count], vec![(max, Scalar::ONE); count], mixed] {
+            let ops: Vec<(Operand<Secp256k1>, Operand<Secp256k1>)> = terms.iter().map(|(a, b)| (Operand::new(a), Operand::new(b))).collect();
+            let fast = dot::<Secp256k1>(ops.iter().map(|(a, b)| (a, b)));
+            let slow = terms.iter().fold(Scalar::ZERO, |acc, (a, b)| acc + a * b);
+            assert_eq!(fast.to_repr(), slow.to_repr(), "{count} terms");
+        }
+    }
+}

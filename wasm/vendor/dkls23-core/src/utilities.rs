@@ -9,6 +9,7 @@ pub mod oracle_tags;
 pub mod ot;
 pub mod proofs;
 pub mod rng;
+pub mod scalar_sums;
 pub mod sha256x4;
 pub mod zero_shares;
 pub const ID_LEN: usize = 32;

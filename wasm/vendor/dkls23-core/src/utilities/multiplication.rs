@@ -24,6 +24,12 @@ use crate::utilities::oracle_tags::{
 };
 use crate::utilities::proofs::{DLogProof, EncProof};
 use crate::utilities::rng;
+use crate::utilities::scalar_sums::{self, Operand};
+
+/// Each scalar prepared for [`scalar_sums::dot`].
+fn operands<C: DklsCurve>(scalars: &[C::Scalar]) -> Vec<Operand<C>> {
+    scalars.iter().map(Operand::new).collect()
+}
 
 #[cfg(feature = "serde")]
 use super::ot::extension::{deserialize_vec_prg, serialize_vec_prg};
@@ -426,10 +432,16 @@ impl<C: DklsCurve> MulSender<C> {
                 + (chi_hat[i as usize] * a_hat[i as usize]);
             verify_u.push(entry);
         }
+        // Tessera fork: the sums of products below are reduced once each
+        // (scalar_sums), from operands prepared once.
+        let (chi_tilde, chi_hat) = (operands::<C>(&chi_tilde), operands::<C>(&chi_hat));
+        let z_tilde: Vec<Vec<Operand<C>>> = z_tilde.iter().map(|row| operands::<C>(row)).collect();
+        let z_hat: Vec<Vec<Operand<C>>> = z_hat.iter().map(|row| operands::<C>(row)).collect();
         let r_entries = (0..L as usize).flat_map(|i| {
-            let (chi_tilde, chi_hat) = (&chi_tilde, &chi_hat);
-            (0..BATCH_SIZE as usize)
-                .map(move |j| (chi_tilde[i] * z_tilde[i][j]) + (chi_hat[i] * z_hat[i][j]))
+            let (chi_tilde, chi_hat, z_tilde, z_hat) = (&chi_tilde, &chi_hat, &z_tilde, &z_hat);
+            (0..BATCH_SIZE as usize).map(move |j| {
+                scalar_sums::dot::<C>([(&chi_tilde[i], &z_tilde[i][j]), (&chi_hat[i], &z_hat[i][j])])
+            })
         });
 
         // We transform r into a hash.
@@ -451,12 +463,10 @@ impl<C: DklsCurve> MulSender<C> {
         // Step 8 - Finally, we compute the protocol's output.
         // Recall that we hardcoded gamma_B = 0.
 
+        let gadget = operands::<C>(&self.public_gadget);
         let mut output: Vec<C::Scalar> = Vec::with_capacity(L as usize);
         for i in 0..L {
-            let mut summation = <C::Scalar as Field>::ZERO;
-            for j in 0..BATCH_SIZE {
-                summation += self.public_gadget[j as usize] * z_tilde[i as usize][j as usize];
-            }
+            let summation = scalar_sums::dot::<C>(gadget.iter().zip(&z_tilde[i as usize]));
             output.push(summation);
         }
 
@@ -729,17 +739,23 @@ impl<C: DklsCurve> MulReceiver<C> {
         // reconstruct r directly in bytes.
         // The variable below saves each row of r in bytes.
         // Tessera fork: the rows of r are hashed as they are computed.
+        // Tessera fork: `u_i * bit_j - (chi~ * z~ + chi^ * z^)`, the sum of
+        // products reduced once (scalar_sums), from operands prepared once.
+        let (chi_tilde, chi_hat) = (operands::<C>(&chi_tilde), operands::<C>(&chi_hat));
+        let z_tilde: Vec<Vec<Operand<C>>> = z_tilde.iter().map(|row| operands::<C>(row)).collect();
+        let z_hat: Vec<Vec<Operand<C>>> = z_hat.iter().map(|row| operands::<C>(row)).collect();
         let r_entries = (0..L as usize).flat_map(|i| {
-            let (chi_tilde, chi_hat) = (&chi_tilde, &chi_hat);
+            let (chi_tilde, chi_hat, z_tilde, z_hat) = (&chi_tilde, &chi_hat, &z_tilde, &z_hat);
             (0..BATCH_SIZE as usize).map(move |j| {
                 // The entry depends on the choice bits.
-                let mut entry = (-(chi_tilde[i] * z_tilde[i][j])) - (chi_hat[i] * z_hat[i][j]);
-                entry += C::Scalar::conditional_select(
+                C::Scalar::conditional_select(
                     &<C::Scalar as Field>::ZERO,
                     &data_received.verify_u[i],
                     ct::choice(data_kept.choice_bits[j]),
-                );
-                entry
+                ) - scalar_sums::dot::<C>([
+                    (&chi_tilde[i], &z_tilde[i][j]),
+                    (&chi_hat[i], &z_hat[i][j]),
+                ])
             })
         });
 
@@ -763,12 +779,10 @@ impl<C: DklsCurve> MulReceiver<C> {
         // Step 8 - Finally, we compute the protocol's output.
         // Recall that we hardcoded gamma_B = 0.
 
+        let gadget = operands::<C>(&self.public_gadget);
         let mut output: Vec<C::Scalar> = Vec::with_capacity(L as usize);
         for i in 0..L {
-            let mut summation = <C::Scalar as Field>::ZERO;
-            for j in 0..BATCH_SIZE {
-                summation += self.public_gadget[j as usize] * z_tilde[i as usize][j as usize];
-            }
+            let summation = scalar_sums::dot::<C>(gadget.iter().zip(&z_tilde[i as usize]));
             let final_sum = (data_kept.b * data_received.gamma_sender[i as usize]) + summation;
             output.push(final_sum);
         }

@@ -452,7 +452,14 @@ impl OTESender {
             .map(|_| Vec::with_capacity(BATCH_SIZE as usize))
             .collect();
         let mut randomize_prefix = TaggedHasher::new(TAG_OTE_RANDOMIZE);
-        randomize_prefix.component(session_id).component(&salt).flush();
+        // The length of the row index (two bytes for every j) is part of the
+        // common prefix, so a block it completes is compressed once, not once
+        // per row.
+        randomize_prefix
+            .component(session_id)
+            .component(&salt)
+            .component_len(2)
+            .flush();
         // The iteration numbers as upstream hashes them (one byte each).
         let iterations: Vec<[u8; 1]> = (0..ot_width).map(u8::to_be_bytes).collect();
         for j in 0..BATCH_SIZE {
@@ -464,7 +471,7 @@ impl OTESender {
             }
 
             let mut row_prefix = randomize_prefix.clone();
-            row_prefix.component(&j.to_be_bytes()).flush();
+            row_prefix.piece(&j.to_be_bytes()).flush();
             // The 2 * ot_width hashes of row j (v0 and v1 of every
             // iteration, in that order), finished four at a time.
             let row = &transposed_q[j as usize];
@@ -814,11 +821,16 @@ impl OTEReceiver {
             .map(|_| Vec::with_capacity(BATCH_SIZE as usize))
             .collect();
         let mut randomize_prefix = TaggedHasher::new(TAG_OTE_RANDOMIZE);
-        randomize_prefix.component(session_id).component(sender_salt).flush();
+        // As at the sender: the row index's length in the common prefix.
+        randomize_prefix
+            .component(session_id)
+            .component(sender_salt)
+            .component_len(2)
+            .flush();
         let iterations: Vec<[u8; 1]> = (0..ot_width).map(u8::to_be_bytes).collect();
         for j in 0..BATCH_SIZE {
             let mut row_prefix = randomize_prefix.clone();
-            row_prefix.component(&j.to_be_bytes()).flush();
+            row_prefix.piece(&j.to_be_bytes()).flush();
             // The ot_width hashes of row j, finished four at a time.
             let row: &[u8] = &transposed_t[j as usize];
             finish_jobs(
@@ -869,7 +881,8 @@ impl OTEReceiver {
 /// The PRG's common prefix: tag and extension session id (Tessera fork).
 fn prg_prefix(session_id: &[u8]) -> TaggedHasher {
     let mut h = TaggedHasher::new(TAG_OTE_PRG);
-    h.component(session_id);
+    // Flushed here, once, rather than in each row's clone.
+    h.component(session_id).flush();
     h
 }
 
