@@ -20,12 +20,12 @@ import { readFrames, writeFrame } from "./frames.js";
 import {
   CEREMONY_PROTOCOLS,
   decodeJsonFrame,
+  decodeSessionResponse,
   encodeJsonFrame,
   MAX_CONTROL_FRAME_BYTES,
   nodeResponseFrame,
   PROTOCOL,
   retireResponseFrame,
-  sessionResponseFrame,
   type CeremonyResult,
   type NodeFailure,
   type NodeResponseFrame,
@@ -173,7 +173,7 @@ class CeremonyLink {
     try {
       const frames = readFrames(this.stream, MAX_CONTROL_FRAME_BYTES);
       for (let f = await frames.next(); !f.done; f = await frames.next()) {
-        const decoded = decodeJsonFrame(f.value, sessionResponseFrame);
+        const decoded = decodeSessionResponse(f.value);
         if (!decoded.ok) {
           reason = `the node sent an unreadable answer: ${decoded.reason}`;
           this.stream.abort(new Error(reason));

@@ -155,6 +155,62 @@ export function decodeJsonFrame<T>(bytes: Uint8Array, schema: z.ZodType<T>): { o
   return { ok: true, value: parsed.data };
 }
 
+/**
+ * A node's answer on /tessera/ceremonies/1, as decodeJsonFrame(bytes, sessionResponseFrame) would
+ * decode it. The answers every signature brings (accepted, partial, a sign or presign result
+ * without attestation) are checked here by hand against exactly the schema's rules for them, a
+ * fraction of zod's work; any other frame, or one those checks do not pass, goes to the schema,
+ * which decides (and words the reason). protocol.test.ts holds the two to the same answers.
+ */
+export function decodeSessionResponse(bytes: Uint8Array): { ok: true; value: SessionResponseFrame } | { ok: false; reason: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch {
+    return { ok: false, reason: "frame is not UTF-8 JSON" };
+  }
+  if (isCommonSessionResponse(value)) return { ok: true, value };
+  const parsed = sessionResponseFrame.safeParse(value);
+  if (!parsed.success) return { ok: false, reason: parsed.error.issues.map((i) => `${i.path.join(".") || "frame"}: ${i.message}`).join("; ") };
+  return { ok: true, value: parsed.data };
+}
+
+const SESSION_ID = /^[0-9a-f]{64}$/;
+const PARTIAL = /^[0-9a-f]{192}$/;
+const HEX = /^([0-9a-f]{2})*$/;
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+/** Exactly these keys (all present) and, from `optional`, any others. */
+const hasKeys = (o: Json, keys: string[], optional: string[] = []): boolean => {
+  const own = Object.keys(o);
+  return keys.every((k) => Object.hasOwn(o, k)) && own.every((k) => keys.includes(k) || optional.includes(k));
+};
+const isHex = (v: unknown): boolean => typeof v === "string" && HEX.test(v);
+
+function isCommonSessionResponse(v: unknown): v is SessionResponseFrame {
+  if (!isObject(v) || !hasKeys(v, ["id", "response"])) return false;
+  if (typeof v.id !== "number" || !Number.isSafeInteger(v.id) || v.id < 1) return false;
+  const r = v.response;
+  if (!isObject(r) || typeof r.sessionId !== "string" || !SESSION_ID.test(r.sessionId)) return false;
+  switch (r.type) {
+    case "accepted":
+      return hasKeys(r, ["type", "sessionId"]);
+    case "partial":
+      return hasKeys(r, ["type", "sessionId", "partial"]) && typeof r.partial === "string" && PARTIAL.test(r.partial);
+    case "result": {
+      if (!hasKeys(r, ["type", "sessionId", "result"]) || !isObject(r.result)) return false;
+      const x = r.result;
+      if (typeof x.keyId !== "string" || !isHex(x.publicKey)) return false;
+      if (x.kind === "sign") return hasKeys(x, ["kind", "keyId", "signature", "publicKey"], ["recid"]) && isHex(x.signature) && (!Object.hasOwn(x, "recid") || x.recid === 0 || x.recid === 1);
+      if (x.kind === "presign") return hasKeys(x, ["kind", "keyId", "presignatureId", "publicKey"]) && typeof x.presignatureId === "string" && SESSION_ID.test(x.presignatureId);
+      return false;
+    }
+    default:
+      return false;
+  }
+}
+
 // ------------------------------------------------------------------ round frames (binary)
 //
 //   bytes 0..145    statement (round-statements.ts): version 2 | session id | kind | round |

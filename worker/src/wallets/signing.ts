@@ -137,8 +137,9 @@ export async function executeSignature(
     signed.signedData = `0x${bytesToHex(withSignature(tx, job.wallet.address, hexToBytes(out.value.signature)))}`;
   }
   const saved = await reg.putSignature(signed);
-  if (job.reservation) await commitReservation(env, job.reservation);
-  return announced(env, job.orgId, saved, earlier);
+  // The signature exists (stored): its reservation now counts, and it is announced — independent, so at once.
+  await Promise.all([job.reservation ? commitReservation(env, job.reservation) : undefined, announced(env, job.orgId, saved, earlier)]);
+  return saved;
 }
 
 /**
