@@ -1,5 +1,6 @@
 // End-to-end signature latency through the public API: the unmodified @dfns/sdk's
-// generateSignature (kind Hash) against the edge API (wrangler dev, local workerd) with three
+// generateSignature (kind Hash) against the edge API (local workerd serving the deploy bundle, as
+// a deployment runs it: scripts/edge-workerd.mjs; TESSERA_EDGE_RUNTIME=wrangler-dev for wrangler dev) with three
 // share-holder node processes signing 2-of-3 over libp2p — beside two baselines from the same
 // run: a signed no-op change through the same SDK (layers 1–2 only: 3 HTTP requests, no
 // ceremony) and single-key @noble/curves signing. Writes bench/results/api-signature.json.
@@ -14,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { register } from "tsx/esm/api";
 import { DfnsApiClient } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
-import { nobleSecp256k1SignMs } from "./measure.mjs";
+import { benchEdge, edgeRuntime, nobleSecp256k1SignMs } from "./measure.mjs";
 
 register();
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -29,7 +30,7 @@ const stats = (xs) => {
 };
 
 const dir = mkdtempSync(join(tmpdir(), "tessera-bench-sig-"));
-const net = await startLocalNetwork({ stateDir: dir, chain: false });
+const net = await startLocalNetwork({ stateDir: dir, edge: benchEdge(), chain: false });
 try {
   const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
   const dfns = new DfnsApiClient({ baseUrl: cfg.baseUrl, authToken: cfg.authToken, signer: new AsymmetricKeySigner({ credId: cfg.credId, privateKey: cfg.privateKeyPem }) });
@@ -68,7 +69,8 @@ try {
   const result = {
     benchmark: "api-signature",
     date: new Date().toISOString(),
-    runtime: `wrangler dev --local (workerd) + 3 mpc-node processes (2-of-3 DKLs23 over libp2p websockets/tcp on loopback); @dfns/sdk client, sequential, a signed no-op and a ${PAUSE_MS} ms pause after each signature`,
+    runtime: `${edgeRuntime(net.edge)} + 3 mpc-node processes (2-of-3 DKLs23 over libp2p websockets/tcp on loopback); @dfns/sdk client, sequential, a signed no-op and a ${PAUSE_MS} ms pause after each signature`,
+    edge: net.edge,
     load_average_1m: +loadavg()[0].toFixed(2),
     wallet_keygen_ms: +keygenMs.toFixed(0),
     generate_signature_sdk_presigned: pre,

@@ -129,12 +129,13 @@ async function apiPhase() {
   const { DfnsApiClient } = await import("@dfns/sdk");
   const { AsymmetricKeySigner } = await import("@dfns/sdk-keysigner");
   const { startLocalNetwork } = await import("../scripts/local-network.ts");
+  const { benchEdge, edgeRuntime } = await import("./measure.mjs");
   const { ensureLocalOrg } = await import("../worker/src/admin/local-bootstrap.mjs");
   const { anvilAt } = await import("../test/chain/anvil.ts");
   const N = Number(process.env.BENCH_API_N ?? 30);
   const BURST = Number(process.env.BENCH_API_BURST ?? 40);
   const dir = mkdtempSync(join(tmpdir(), "tessera-bench-xfer-"));
-  const net = await startLocalNetwork({ stateDir: dir, chain: true, vars: { TESSERA_NETWORKS: JSON.stringify({ Anvil: { pollIntervalMs: 20 } }) } });
+  const net = await startLocalNetwork({ stateDir: dir, edge: benchEdge(), chain: true, vars: { TESSERA_NETWORKS: JSON.stringify({ Anvil: { pollIntervalMs: 20 } }) } });
   try {
     const chain = anvilAt(net.chainUrl);
     const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
@@ -217,7 +218,8 @@ async function apiPhase() {
     const oneWallet = await burst([main], BURST);
     const tenWallets = await burst(others, Math.ceil(BURST / WALLETS));
     return {
-      runtime: "@dfns/sdk 0.8.21 → wrangler dev --local (workerd) → 3 mpc-node processes over libp2p (2-of-3 DKLs23) → anvil automine, all on loopback",
+      runtime: `@dfns/sdk 0.8.21 → ${edgeRuntime(net.edge)} → 3 mpc-node processes over libp2p (2-of-3 DKLs23) → anvil automine, all on loopback`,
+      edge: net.edge,
       baseline_generate_signature_hash: stats(signed),
       transfer_to_confirmed_client_observed: stats(client),
       transfer_to_confirmed_server_dates: stats(server),

@@ -28,7 +28,7 @@ import { fileURLToPath } from "node:url";
 import { register } from "tsx/esm/api";
 import { DfnsApiClient } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
-import { processCpuMs } from "./measure.mjs";
+import { benchEdge, processCpuMs } from "./measure.mjs";
 
 register();
 const { startLocalNetwork, governLocalOrg } = await import("../scripts/local-network.ts");
@@ -166,7 +166,7 @@ function summarise(profile, locate, n) {
 const step = (what) => process.stderr.write(`edge-profile: ${what}\n`);
 const dir = mkdtempSync(join(tmpdir(), "tessera-edge-profile-"));
 step("starting the local network");
-const net = await startLocalNetwork({ stateDir: dir, chain: false, solana: false, bitcoin: false, log: () => {} });
+const net = await startLocalNetwork({ stateDir: dir, edge: benchEdge(), chain: false, solana: false, bitcoin: false, log: () => {} });
 try {
   const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
   if (process.env.PROFILE_GOVERNED) await governLocalOrg(net, cfg);
@@ -193,7 +193,10 @@ try {
   await new Promise((r) => setTimeout(r, 1500));
 
   step("connecting to the inspector");
-  const [target] = await (await fetch(`http://127.0.0.1:${net.inspectorPort}/json`)).json();
+  // The Worker's isolate: under workerd direct (Miniflare's inspector proxy) the list also holds
+  // Miniflare's own services (entry, assets router, …); under wrangler dev it is the only one.
+  const targets = await (await fetch(`http://127.0.0.1:${net.inspectorPort}/json`)).json();
+  const target = targets.find((t) => String(t.id).startsWith("core:user:")) ?? targets[0];
   const session = await cdp(target.webSocketDebuggerUrl);
   step("inspector connected");
   const scripts = new Map();
@@ -204,8 +207,8 @@ try {
   const locate = sourceMapper(scripts);
   await session.send("Profiler.enable");
   await session.send("Profiler.setSamplingInterval", { interval: INTERVAL_US });
-  // Two workerd processes run under wrangler dev: the one with the inspector runs the Worker and
-  // its Durable Objects; the other is wrangler's dev proxy in front of it (not part of a deployment).
+  // The workerd with the inspector runs the Worker and its Durable Objects; under wrangler dev
+  // (TESSERA_EDGE_RUNTIME=wrangler-dev) a second one is wrangler's dev proxy in front of it (not part of a deployment).
   const workerds = net.pids().api.filter((pid) => readFileSync(`/proc/${pid}/comm`, "utf8").includes("workerd"));
   const workerd = workerds.find((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--inspector"));
   const proxy = workerds.find((pid) => pid !== workerd);

@@ -1,9 +1,11 @@
 // Sustained load through the public API: the unmodified @dfns/sdk's generateSignature (kind Hash)
-// against the edge API (wrangler dev, local workerd) with three share-holder node processes
+// against the edge API (local workerd serving the deploy bundle, as a deployment runs it:
+// scripts/edge-workerd.mjs; TESSERA_EDGE_RUNTIME=wrangler-dev for wrangler dev) with three share-holder node processes
 // signing 2-of-3 over libp2p, for LOAD_SECONDS at each concurrency of LOAD_LEVELS. For every
 // level: throughput, p50/p99 latency, error rate, the nodes' own session time (from their
-// `session-finished` log lines, which carry ms) and the resident memory of each process (3 nodes,
-// workerd, wrangler, anvil), sampled every second. The knee is the last level whose throughput
+// `session-finished` log lines, which carry ms), the CPU per signature of each process (3 nodes,
+// every edge process — workerd, its Node launcher, wrangler dev's proxy workerd if it runs — anvil,
+// the bench client) and their resident memory, sampled every second. The knee is the last level whose throughput
 // still rose by 10 % or more; past it latency only climbs. Writes bench/results/load.json.
 //
 //   npm run bench:load                       LOAD_LEVELS=1,2,4,8 LOAD_SECONDS=10 npm run bench:load
@@ -15,7 +17,7 @@ import { register } from "tsx/esm/api";
 import { DfnsApiClient } from "@dfns/sdk";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
-import { processCpuMs as cpuMs } from "./measure.mjs";
+import { benchEdge, edgeProcesses, edgeRuntime, processCpuMs as cpuMs } from "./measure.mjs";
 
 register();
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -50,13 +52,6 @@ function rssMb(pid) {
     return null;
   }
 }
-const comm = (pid) => {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-  } catch {
-    return "?";
-  }
-};
 
 const sessions = []; // { at, region, ms } from the nodes' session-finished lines
 const log = (source, line) => {
@@ -71,7 +66,7 @@ const log = (source, line) => {
 
 const loadAtStart = +loadavg()[0].toFixed(2);
 const dir = mkdtempSync(join(tmpdir(), "tessera-bench-load-"));
-const net = await startLocalNetwork({ stateDir: dir, chain: true, log });
+const net = await startLocalNetwork({ stateDir: dir, edge: benchEdge(), chain: true, log });
 try {
   const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
   const dfns = new DfnsApiClient({ baseUrl: cfg.baseUrl, authToken: cfg.authToken, signer: new AsymmetricKeySigner({ credId: cfg.credId, privateKey: cfg.privateKeyPem }) });
@@ -95,15 +90,14 @@ try {
   const processes = () => {
     const out = Object.fromEntries(net.nodes.map((n) => [`node ${n.region}`, n.process.pid]));
     const { api, chain } = net.pids();
-    for (const pid of api) {
-      const name = comm(pid);
-      if (name.includes("workerd")) out.workerd = pid;
-      else if (!out.wrangler && name.startsWith("node")) out.wrangler = pid;
-    }
+    // Every edge process by what it is: the Worker's workerd, wrangler dev's proxy workerd if the
+    // edge runs under wrangler dev, the Node processes that launched them.
+    Object.assign(out, edgeProcesses(api));
     if (chain) out.anvil = chain;
     return out;
   };
   const pids = processes();
+  const edgeKeys = Object.keys(edgeProcesses(net.pids().api));
 
   const levels = [];
   for (const concurrency of LEVELS) {
@@ -145,6 +139,8 @@ try {
       }),
     );
     cpuPerSignature["bench client (SDK)"] = latencies.length ? round((clientCpu.user + clientCpu.system) / 1000 / latencies.length) : null;
+    // Not a process: the sum of the edge's (left out of the ceiling's sum below).
+    const edgeCpu = edgeKeys.map((k) => cpuPerSignature[k]).filter((v) => v !== null);
     const sorted = [...latencies].sort((a, b) => a - b);
     const nodeMs = sessions.slice(fromSession).map((s) => s.ms).sort((a, b) => a - b);
     const level = {
@@ -160,6 +156,7 @@ try {
       node_session_p50_ms: round(quantile(nodeMs, 0.5)),
       node_session_p99_ms: round(quantile(nodeMs, 0.99)),
       cpu_ms_per_signature: cpuPerSignature,
+      edge_cpu_ms_per_signature: edgeCpu.length ? round(edgeCpu.reduce((a, b) => a + b, 0)) : null,
       rss_mb_max: Object.fromEntries(Object.entries(memory).map(([k, v]) => [k, v.length ? Math.max(...v) : null])),
     };
     levels.push(level);
@@ -168,7 +165,7 @@ try {
         .map(([k, v]) => `${k} ${v}`)
         .join(", ")} MB  CPU ms/signature ${Object.entries(cpuPerSignature)
         .map(([k, v]) => `${k} ${v}`)
-        .join(", ")}`,
+        .join(", ")} (edge processes together ${level.edge_cpu_ms_per_signature})`,
     );
     // Past saturation there is nothing more to learn and the machine is shared.
     if (level.error_rate > 0.5) break;
@@ -184,7 +181,9 @@ try {
     benchmark: "load",
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "?", loadavg_at_start: loadAtStart },
-    runtime: "wrangler dev --local (workerd) + 3 mpc-node processes (2-of-3 DKLs23 over libp2p) + anvil; @dfns/sdk 0.8.21 generateSignature kind Hash (3 HTTP requests + one ceremony each), closed loop per concurrent client",
+    runtime: `${edgeRuntime(net.edge)} + 3 mpc-node processes (2-of-3 DKLs23 over libp2p) + anvil; @dfns/sdk 0.8.21 generateSignature kind Hash (3 HTTP requests + one ceremony each), closed loop per concurrent client`,
+    edge: net.edge,
+    edge_processes: edgeKeys,
     seconds_per_level: SECONDS,
     levels,
     knee: { concurrency: knee.concurrency, signatures_per_second: knee.signatures_per_second, p50_ms: knee.p50_ms, p99_ms: knee.p99_ms, errors: knee.errors },

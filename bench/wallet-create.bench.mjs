@@ -1,5 +1,5 @@
 // Wallet creation through the unmodified @dfns/sdk (createWallet: 3 HTTP requests, the user action
-// included) against the local network (wrangler dev + three mpc-node processes, 2-of-3), by kind:
+// included) against the local network (the edge in local workerd + three mpc-node processes, 2-of-3), by kind:
 //   - a fresh key: a distributed key generation across the three node processes (ECDSA DKLs23,
 //     and FROST Ed25519), with the raw DKG time each node measured (its audit entry's ceremonyMs);
 //   - signingKey.deriveFrom: a child of an org master key (no ceremony: each node checks the user's
@@ -17,7 +17,7 @@ import { DatabaseSync } from "node:sqlite";
 import { register } from "tsx/esm/api";
 import { DfnsApiClient } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
-import { nobleSecp256k1SignMs } from "./measure.mjs";
+import { benchEdge, edgeRuntime, nobleSecp256k1SignMs } from "./measure.mjs";
 
 register();
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -39,7 +39,7 @@ const timed = async (f) => {
 
 const dir = mkdtempSync(join(tmpdir(), "tessera-bench-wallets-"));
 const loadAtStart = +loadavg()[0].toFixed(2);
-const net = await startLocalNetwork({ stateDir: dir, chain: false });
+const net = await startLocalNetwork({ stateDir: dir, edge: benchEdge(), chain: false });
 /** Each node's database and audit log, from its config. */
 const nodes = ["eu", "us", "ap"].flatMap((region) => {
   try {
@@ -144,7 +144,8 @@ try {
   const result = {
     benchmark: "wallet-create",
     date: new Date().toISOString(),
-    runtime: "wrangler dev --local (workerd) + 3 mpc-node processes (2-of-3 over libp2p on loopback); @dfns/sdk 0.8.21 createWallet (init, action, POST /wallets), sequential",
+    runtime: `${edgeRuntime(net.edge)} + 3 mpc-node processes (2-of-3 over libp2p on loopback); @dfns/sdk 0.8.21 createWallet (init, action, POST /wallets), sequential`,
+    edge: net.edge,
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "?", loadavg_at_start: loadAtStart },
     load_average_1m: +loadavg()[0].toFixed(2),
     note: "the machine is shared by several developers' test runs: figures are noisy; load_average_1m is the 1-minute load at the end of the run (2 cores)",

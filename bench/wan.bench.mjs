@@ -1,6 +1,6 @@
 // The API over a wide-area network: every hop between the edge and a node and between two nodes
 // goes through a TCP proxy that delays each direction by DELAY_MS (40 ms: like eu↔us, an 80 ms
-// round trip); the SDK client↔edge hop is not delayed. One local network (wrangler dev + three
+// round trip); the SDK client↔edge hop is not delayed. One local network (the edge in workerd as deployed + three
 // mpc-node processes, 2-of-3), measured with the proxies at 0 ms and then at DELAY_MS:
 //   - generateSignature kind Hash through the unmodified @dfns/sdk (ECDSA, DKLs23), p50/p99;
 //   - createWallet with signingKey.deriveFrom (one edge→nodes round trip, no ceremony);
@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { register } from "tsx/esm/api";
 import { DfnsApiClient } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
-import { nobleSecp256k1SignMs } from "./measure.mjs";
+import { benchEdge, edgeRuntime, nobleSecp256k1SignMs } from "./measure.mjs";
 
 register();
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -66,7 +66,7 @@ const loadAtStart = +loadavg()[0].toFixed(2);
 // The edge assembles signatures from presignatures out of the signers' partials; ASSEMBLE=off makes
 // it wait for the signers' results instead (TESSERA_ASSEMBLE_PRESIGNED), for comparison.
 const ASSEMBLE = process.env.ASSEMBLE !== "off";
-const net = await startLocalNetwork({ stateDir: dir, chain: false, log: () => {}, route: (from, to, port) => delayingProxy(`${from}→${to}`, port), ...(ASSEMBLE ? {} : { vars: { TESSERA_ASSEMBLE_PRESIGNED: "off" } }) });
+const net = await startLocalNetwork({ stateDir: dir, edge: benchEdge(), chain: false, log: () => {}, route: (from, to, port) => delayingProxy(`${from}→${to}`, port), ...(ASSEMBLE ? {} : { vars: { TESSERA_ASSEMBLE_PRESIGNED: "off" } }) });
 const out = {};
 try {
   const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
@@ -139,7 +139,8 @@ try {
   const result = {
     benchmark: "wan",
     date: new Date().toISOString(),
-    runtime: `wrangler dev --local + 3 mpc-node processes (2-of-3); every edge↔node and node↔node hop through a TCP proxy delaying each direction by ${DELAY_MS} ms (RTT ${rtt} ms); @dfns/sdk 0.8.21, sequential`,
+    runtime: `${edgeRuntime(net.edge)} + 3 mpc-node processes (2-of-3); every edge↔node and node↔node hop through a TCP proxy delaying each direction by ${DELAY_MS} ms (RTT ${rtt} ms); @dfns/sdk 0.8.21, sequential`,
+    edge: net.edge,
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "?", loadavg_at_start: loadAtStart },
     load_average_1m: +loadavg()[0].toFixed(2),
     note: "shared 2-core machine: latencies include CPU queueing from other developers' runs",

@@ -1,8 +1,9 @@
 // The whole local network as real processes: three share-holder nodes (regions eu, us, ap), an
 // anvil chain, a Solana validator (scripts/solana-validator.ts: litesvm behind standard JSON-RPC),
 // a Bitcoin regtest btcd (scripts/btcd/regtest.ts: mines by itself)
-// and the edge API under wrangler dev (local workerd). Used by `npm start` (fixed
-// ports, state kept under .tessera/) and by the end-to-end tests (free ports, a temp folder).
+// and the edge API in local workerd — under `wrangler dev`, or as a deployment runs it: the bundle
+// `wrangler deploy` uploads, served by one workerd process (scripts/edge-workerd.mjs; NetworkOptions.edge). Used by `npm start` (fixed ports, state kept under .tessera/), by the
+// end-to-end tests (free ports, a temp folder) and by the benchmarks.
 //
 // Secrets are generated once per state folder and kept there (mode 600): the edge's
 // authorization key and libp2p seed, the bootstrap secret, and each node's identity and
@@ -23,6 +24,7 @@ import { regtestUrl, startRegtest } from "./btcd/regtest.js";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const MPC_NODE = join(root, "mpc-node/bin/mpc-node.mjs");
 const WRANGLER = join(root, "node_modules/.bin/wrangler");
+const EDGE_WORKERD = join(root, "scripts/edge-workerd.mjs");
 const ANVIL = join(root, "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
 const SOLANA_VALIDATOR = join(root, "scripts/solana-validator.ts");
 
@@ -52,6 +54,22 @@ export interface NetworkOptions {
    * (NODE_EXTRA_CA_CERTS, which miniflare hands to workerd).
    */
   tls?: boolean;
+  /**
+   * How the edge API runs, both in local workerd with the same Worker code, Durable Object classes
+   * (SQLite, persisted under the state folder's wrangler/) and vars:
+   * - "workerd": what a deployment runs. `wrangler deploy --dry-run --outdir` bundles the Worker
+   *   as a deploy would (once per network; restartApi reuses it) and scripts/edge-workerd.mjs
+   *   serves that bundle from one workerd process (Miniflare's API, options from wrangler.toml as
+   *   `wrangler dev` reads them). Clients connect to workerd itself.
+   * - "wrangler-dev": `wrangler dev --local`, which puts its dev proxy in front of the Worker: a
+   *   second workerd process and one more loopback hop per request, ≈ 2 ms of CPU for a bare
+   *   request and ≈ 7 ms per API signature (bench/results/edge-cpu.json), absent from any
+   *   deployment; it rebuilds from source on every (re)start.
+   * Default: TESSERA_EDGE_RUNTIME from the environment, else "wrangler-dev" (the benches pass
+   * "workerd": bench/measure.mjs benchEdge). Coordinator processes
+   * (`coordinators` > 0) always run under `wrangler dev`: they find each other through its dev registry.
+   */
+  edge?: EdgeRuntime;
   /** Extra --var settings for the edge API (e.g. POLICY_USD_PRICES for policy tests). */
   vars?: Record<string, string>;
   /**
@@ -73,8 +91,12 @@ export interface NetworkOptions {
   log?: (source: string, line: string) => void;
 }
 
+export type EdgeRuntime = "workerd" | "wrangler-dev";
+
 export interface LocalNetwork {
   apiUrl: string;
+  /** How the edge API runs now (NetworkOptions.edge; "wrangler-dev" while coordinator processes run). */
+  edge: EdgeRuntime;
   chainUrl: string | null;
   /** The local Solana validator's JSON-RPC (network SolanaLocal), when started. */
   solanaUrl: string | null;
@@ -89,16 +111,17 @@ export interface LocalNetwork {
   startNode(region: string): Promise<void>;
   /**
    * Stops the edge API and starts it again on the same port with the same state folder: for fault
-   * tests. `crash` SIGKILLs wrangler and every process under it (workerd) instead of SIGTERM;
-   * `vars` changes --var settings from then on (e.g. a bench comparing two configurations), `env`
-   * wrangler's environment (e.g. NODE_EXTRA_CA_CERTS), `coordinators` the coordinator processes
-   * (NetworkOptions.coordinators).
+   * tests. `crash` SIGKILLs the edge's processes (wrangler or scripts/edge-workerd.mjs, and the
+   * workerd under it) instead of SIGTERM; `vars` changes --var settings from then on (e.g. a bench
+   * comparing two configurations), `env` the edge's environment (e.g. NODE_EXTRA_CA_CERTS),
+   * `coordinators` the coordinator processes (NetworkOptions.coordinators).
    */
   restartApi(o?: { crash?: boolean; vars?: Record<string, string>; env?: Record<string, string>; coordinators?: number }): Promise<void>;
-  /** The edge's V8 inspector (wrangler dev --inspector-port): GET /json lists its Worker targets, for profilers (bench/edge-profile.mjs). */
+  /** The edge's V8 inspector (Miniflare's inspector proxy, or wrangler dev --inspector-port): GET /json lists its Worker targets (the Worker's id is core:user:tessera under workerd), for profilers (bench/edge-profile.mjs). */
   inspectorPort: number;
   /**
-   * Process ids of the edge API (wrangler and what it started, e.g. workerd), of each coordinator
+   * Process ids of the edge API (the Node process that started it — scripts/edge-workerd.mjs or
+   * wrangler — and what it started: one workerd, or two under wrangler dev), of each coordinator
    * process's session (NetworkOptions.coordinators; same shape), of anvil and of the Solana validator.
    */
   pids(): { api: number[]; coordinators: number[][]; chain: number | null; solana: number | null };
@@ -191,6 +214,32 @@ export function selfSignedCertificate(stateDir: string): { cert: string; key: st
   );
   if (made.status !== 0) throw new Error(`openssl could not make a certificate: ${made.error?.message ?? made.stderr}`);
   return { cert, key };
+}
+
+/**
+ * The Worker as `wrangler deploy` uploads it (wrangler.toml's top-level environment: one ES module
+ * and its source map), built into `outdir` by wrangler itself — no bundler settings of our own
+ * that could drift from a deploy's. For NetworkOptions.edge "workerd".
+ */
+export function buildEdgeBundle(outdir: string, log: (source: string, line: string) => void = () => {}): Promise<string> {
+  rmSync(outdir, { recursive: true, force: true });
+  return new Promise((resolve, reject) => {
+    // wrangler's own entry under this Node (22, as the repository pins), not whichever is on PATH.
+    const child = spawn(process.execPath, [join(root, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--env=", "--outdir", outdir], {
+      cwd: root,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_UPDATE_NOTIFIER: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    const collect = (chunk: Buffer) => {
+      output += chunk.toString();
+      for (const line of chunk.toString().split("\n")) if (line.trim()) log("edge build", line);
+    };
+    child.stdout!.on("data", collect);
+    child.stderr!.on("data", collect);
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 && existsSync(join(outdir, "index.js")) ? resolve(outdir) : reject(new Error(`wrangler deploy --dry-run failed (${code}):\n${output.slice(-4000)}`))));
+  });
 }
 
 /** The script name of the `n`th coordinator process (NetworkOptions.coordinators). */
@@ -349,6 +398,16 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
     writeFileSync(n.configPath, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
   }
 
+  const edge: EdgeRuntime = o.edge ?? (process.env.TESSERA_EDGE_RUNTIME === "workerd" ? "workerd" : "wrangler-dev");
+  let coordinatorCount = o.coordinators ?? 0;
+  // Built once per network, beside the nodes' start; every (re)start of the edge serves it.
+  let bundle: Promise<string> | null = null;
+  const edgeBundle = () => {
+    bundle ??= buildEdgeBundle(join(o.stateDir, "edge-bundle"), log);
+    return bundle;
+  };
+  if (edge === "workerd" && coordinatorCount === 0) edgeBundle().catch(() => undefined); // awaited when the edge starts
+
   const children: { name: string; child: ChildProcess }[] = [];
   const running = new Map<string, ChildProcess>();
   const startNode = async (region: string) => {
@@ -360,9 +419,20 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
     await waitReady(`node ${region}`, child, /"event":"ready"/, 30_000, log);
   };
   const stop = async () => {
-    for (const { child } of [...children].reverse()) if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    const alive = children.filter(({ child }) => child.exitCode === null && child.signalCode === null);
+    // What each launcher started (wrangler's or edge-workerd.mjs's workerd), taken now: a launcher
+    // killed before it stopped its workerd must not leave that workerd serving.
+    const under = alive.flatMap(({ child }) => descendants(child.pid!));
+    for (const { child } of [...alive].reverse()) child.kill("SIGTERM");
     await new Promise((r) => setTimeout(r, 800));
-    for (const { child } of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    for (const { child } of alive) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    for (const pid of under) {
+      try {
+        if (existsSync(`/proc/${pid}`)) process.kill(pid, "SIGKILL");
+      } catch {
+        // gone meanwhile
+      }
+    }
   };
 
   try {
@@ -424,7 +494,6 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
     };
     const apiEnv: Record<string, string> = tls ? { NODE_EXTRA_CA_CERTS: tls.cert } : {};
     const inspectorPort = await freePort();
-    let coordinatorCount = o.coordinators ?? 0;
     let api: ChildProcess;
     let coordinatorSessions: ChildProcess[] = [];
     /** One `wrangler dev` session: the API's (no config: wrangler.toml) or a coordinator process's. */
@@ -456,9 +525,21 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
       await waitReady(name, child, /Ready on/, 60_000, log);
       return child;
     };
+    /** The deploy bundle served by one workerd process (NetworkOptions.edge "workerd"). */
+    const direct = async (name: string, s: { port: number; inspector: number; persist: string }) => {
+      // The vars carry the edge's secrets: a file only this user reads, not a command line.
+      const config = join(o.stateDir, "edge-workerd.json");
+      writeFileSync(config, JSON.stringify({ bundleDir: await edgeBundle(), port: s.port, inspectorPort: s.inspector, persistTo: s.persist, vars }), { mode: 0o600 });
+      // stdin stays open: the edge stops when this process goes, however it goes.
+      const child = spawn(process.execPath, [EDGE_WORKERD, config], { cwd: root, env: { ...process.env, ...apiEnv }, stdio: ["pipe", "pipe", "pipe"] });
+      children.push({ name, child });
+      await waitReady(name, child, /Ready on/, 60_000, log);
+      return child;
+    };
     const startApi = async () => {
       if (coordinatorCount === 0) {
-        api = await session("api", { port: apiPort, inspector: inspectorPort, persist: join(o.stateDir, "wrangler") });
+        const persist = join(o.stateDir, "wrangler");
+        api = edge === "workerd" ? await direct("api", { port: apiPort, inspector: inspectorPort, persist }) : await session("api", { port: apiPort, inspector: inspectorPort, persist });
         coordinatorSessions = [];
         return;
       }
@@ -478,6 +559,9 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
 
     return {
       apiUrl,
+      get edge() {
+        return coordinatorCount === 0 ? edge : "wrangler-dev";
+      },
       chainUrl,
       solanaUrl,
       bitcoinUrl,
@@ -509,7 +593,7 @@ async function startNetworkOnce(o: NetworkOptions): Promise<LocalNetwork> {
             }
           } else child.kill("SIGTERM");
           await gone;
-          // wrangler's workerd must be gone too before the port is taken again.
+          // The launcher's workerd must be gone too before the port is taken again.
           const deadline = Date.now() + 10_000;
           while (under.some((pid) => existsSync(`/proc/${pid}`)) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
           for (const pid of under) if (existsSync(`/proc/${pid}`)) process.kill(pid, "SIGKILL");

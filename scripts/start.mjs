@@ -37,6 +37,11 @@ try {
     nodeBasePort: Number(process.env.TESSERA_NODE_PORT ?? 4100),
     solanaPort: Number(process.env.TESSERA_SOLANA_PORT ?? 8899),
     bitcoinPort: Number(process.env.TESSERA_BITCOIN_PORT ?? 18443),
+    // wrangler dev rebuilds and reloads the Worker when worker/, shared/ or console/ change, so a
+    // developer's edit is live without restarting the nodes and chains. Its dev proxy costs CPU a
+    // deployment does not spend (README, Figures); TESSERA_EDGE_RUNTIME=workerd serves the edge as
+    // deployed instead, as the tests and benches do.
+    edge: process.env.TESSERA_EDGE_RUNTIME === "workerd" ? "workerd" : "wrangler-dev",
     log: (source, line) => {
       // Node lines are JSON; show ceremonies and failures, and everything with --verbose.
       if (verbose || /error|failed|session-finished|session-failed|Ready on/i.test(line)) console.log(`[${source}] ${line}`);
