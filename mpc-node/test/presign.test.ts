@@ -24,12 +24,15 @@ import { systemClock } from "../src/ceremony/session.js";
 import { LocalEdge } from "../src/dev/local-edge.js";
 import { AuditLog } from "../src/storage/audit-log.js";
 import { NodeStore } from "../src/storage/node-store.js";
+import { GroupCommit } from "../src/storage/group-commit.js";
 import { ShareVault } from "../src/storage/share-vault.js";
 
 const dirs: string[] = [];
 const edge = new LocalEdge();
 
 interface TestNode {
+  /** Holds the node's disk syncs until opened (the group commit test); null: they run at once. */
+  gate?: { open: Promise<void>; syncs: number; sent: number } | null;
   peerId: string;
   dir: string;
   sealKey: Buffer;
@@ -44,7 +47,17 @@ let ids: string[] = [];
 /** Opens (or re-opens, after a "restart") a node's store and engine on its directory. */
 function open(node: Omit<TestNode, "engine" | "store">): TestNode {
   const store = new NodeStore(join(node.dir, "node.db"), new ShareVault(node.sealKey), node.peerId);
-  const audit = new AuditLog(join(node.dir, "audit.jsonl"), node.key.raw.subarray(0, 32), store, false);
+  // As the daemon runs them: audit lines and relaxed commits synced by one group commit.
+  const audit = new AuditLog(join(node.dir, "audit.jsonl"), node.key.raw.subarray(0, 32), store, "group");
+  const disk = new GroupCommit(() => Promise.all([audit.sync(), store.syncToDisk()]).then(() => {}));
+  const durable = async () => {
+    const gate = byPeer.get(node.peerId)?.gate;
+    if (gate) {
+      gate.syncs++;
+      await gate.open;
+    }
+    await disk.sync();
+  };
   const peers = new Map(ids.filter((p) => p !== node.peerId).map((p) => [p, { region: p.slice(-4) }] as const));
   const engine = new CeremonyEngine({
     self: { peerId: node.peerId, region: node.peerId.slice(-4) },
@@ -54,9 +67,16 @@ function open(node: Omit<TestNode, "engine" | "store">): TestNode {
     keygenTimeoutMs: 120_000,
     store,
     audit,
+    durable,
     nodeKey: node.key.raw.subarray(0, 32),
     clock: systemClock,
-    transport: { send: (to, frame) => setImmediate(() => byPeer.get(to)?.engine.receiveFrame(node.peerId, frame)) },
+    transport: {
+      send: (to, frame) => {
+        const gate = byPeer.get(node.peerId)?.gate;
+        if (gate) gate.sent++;
+        setImmediate(() => byPeer.get(to)?.engine.receiveFrame(node.peerId, frame));
+      },
+    },
   });
   const full = { ...node, store, engine };
   byPeer.set(node.peerId, full);
@@ -185,6 +205,35 @@ describe("presignatures at the share holders", () => {
       const entry = readAuditLines(join(n.dir, "audit.jsonl")).map((l) => l.entry).find((e) => e.sessionId === signed.authorization.sessionId && e.outcome === "ok");
       expect(entry).toMatchObject({ kind: "sign", presignature: id, partialSentToCoordinator: true });
     }
+  }, 120_000);
+
+  it("group commit: nothing computed from a presignature leaves a signer before its spending (and the authorization's claim) is on disk", async () => {
+    const id = await presign([1, 2]);
+    const { hash, signed } = signWith(id, [1, 2], "held until synced");
+    const signers = nodes.slice(0, 2);
+    let open!: () => void;
+    const opened = new Promise<void>((r) => (open = r));
+    for (const n of signers) n.gate = { open: opened, syncs: 0, sent: 0 };
+    const partials: string[] = [];
+    const running = Promise.all(signers.map((n) => n.engine.run("sign", signed, "coordinator", { accepted: () => {}, partial: (_sid, p) => partials.push(p) })));
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      for (const n of signers) {
+        // Spent (committed, not yet synced) and waiting for the sync: no round message, no partial.
+        expect(n.gate!.syncs).toBe(1);
+        expect(n.store.presignatureCount(keyId)).toBe(0);
+        expect(n.gate!.sent).toBe(0);
+      }
+      expect(partials).toHaveLength(0);
+    } finally {
+      open();
+    }
+    const out = ok(await running);
+    expectValid(out[0]!, hash);
+    expect(partials).toHaveLength(2);
+    // One sync before the ceremony started, one before the answer (after the audit line).
+    for (const n of signers) expect(n.gate!.syncs).toBe(2);
+    for (const n of signers) n.gate = null;
   }, 120_000);
 
   it("a presignature is bound to its signer set: another pair cannot use it, and it stays unused", async () => {

@@ -56,7 +56,7 @@ export interface EngineStore {
   share(keyId: string): Uint8Array;
   storePresignature(keyId: string, presignatureId: string, signers: number[], generation: number, presignature: Uint8Array, now: number): void;
   /** Reads and deletes in one transaction; null if this node holds no such presignature. */
-  takePresignature(keyId: string, presignatureId: string, signers: number[]): Uint8Array | null;
+  takePresignature(keyId: string, presignatureId: string, signers: number[], o?: { durable?: boolean }): Uint8Array | null;
   createKey(record: Omit<KeyRecord, "generation" | "createdAt">, share: Uint8Array, now: number, generation?: number): void;
   /** deriveFrom: the key already derived at `path` of the master, if any. */
   derivedAt(masterKeyId: string, path: string): string | null;
@@ -101,6 +101,14 @@ export interface EngineOptions {
   maxSessions?: number;
   store: EngineStore;
   audit: { append(entry: Record<string, unknown>): unknown; currentHead?(): { seq: number; hash: string } };
+  /**
+   * Group commit (storage/group-commit.ts): resolves once every write so far — store commits and
+   * audit lines — is on disk. With it, the claim of an authorization and the spending of a
+   * presignature are committed without waiting for the disk and this is awaited before the
+   * ceremony starts (before anything computed from them leaves the node), and an answer waits
+   * for it after its audit line; without it, each of those writes syncs itself.
+   */
+  durable?: () => Promise<void>;
   /** This node's 32-byte Ed25519 peer-key seed: signs its round statements. */
   nodeKey: Uint8Array;
   /** How long to wait for the other parties' confirmations, commits or post-abort evidence. */
@@ -218,6 +226,25 @@ export class CeremonyEngine {
     hooks: { accepted(sessionId: string): void; signal?: AbortSignal; partial?(sessionId: string, partial: string): void },
     governanceEntries?: unknown[],
   ): Promise<NodeResponseFrame> {
+    const answer = await this.runCeremony(kind, signed, coordinator, hooks, governanceEntries);
+    if (!this.o.durable) return answer;
+    // Every answer follows its audit line (and what the ceremony stored) onto the disk.
+    try {
+      await this.o.durable();
+    } catch (e) {
+      this.log({ event: "sync-failed", error: (e as Error).message });
+      return { type: "failure", sessionId: answer.sessionId, error: { code: "internal", message: `this node could not sync its audit log and store: ${(e as Error).message}`, culprits: [], waitingFor: [] } };
+    }
+    return answer;
+  }
+
+  private async runCeremony(
+    kind: CeremonyKind,
+    signed: unknown,
+    coordinator: string,
+    hooks: { accepted(sessionId: string): void; signal?: AbortSignal; partial?(sessionId: string, partial: string): void },
+    governanceEntries?: unknown[],
+  ): Promise<NodeResponseFrame> {
     const clock = this.o.clock;
     const receivedAt = clock.now();
     const store = this.o.store;
@@ -244,9 +271,10 @@ export class CeremonyEngine {
         key: (id): KeyRecordView | undefined => store.key(id),
         ...(book ? { governance: (orgId: string) => book.state(orgId) } : {}),
         isBanned: (keyId, peerId) => store.isBanned(keyId, peerId),
-        // An online signature from a presignature deletes it (a synced commit) before releasing
-        // anything, which syncs this claim too; every other request's claim is synced itself.
-        claim: (c) => store.claim(c, clock.now(), { durable: !claimsPresignature(signed) }),
+        // Synced before anything leaves the node: by the group commit awaited before the ceremony
+        // starts; else an online signature from a presignature deletes it (a synced commit) first,
+        // which syncs this claim too, and every other request's claim is synced itself.
+        claim: (c) => store.claim(c, clock.now(), { durable: !this.o.durable && !claimsPresignature(signed) }),
         ...(store.evmNonce ? { evmNonce: (scope: string) => store.evmNonce!(scope) } : {}),
       });
     } catch (e) {
@@ -276,7 +304,7 @@ export class CeremonyEngine {
         share = a.kind === "sign" || a.kind === "presign" ? this.shares.acquire(a.keyId) : openShare(this.o.store, a.keyId);
         if (a.kind === "sign" && a.presignature) {
           // Erased from storage here, before the ceremony starts and releases anything from it.
-          const presignature = store.takePresignature(a.keyId, a.presignature, indices);
+          const presignature = store.takePresignature(a.keyId, a.presignature, indices, { durable: !this.o.durable });
           if (!presignature) {
             this.releaseShare(a.kind, share);
             return this.refused(kind, signed, coordinator, receivedAt, "mismatch", `presignature ${a.presignature} of key ${a.keyId} for parties ${indices.join(",")} is not held by this node (never made, already used, or made before a refresh)`);
@@ -303,6 +331,17 @@ export class CeremonyEngine {
       return this.refused(kind, signed, coordinator, receivedAt, code, `cannot start the ceremony: ${(e as Error).message}`);
     }
 
+    if (this.o.durable) {
+      // The claim (nonce, session, user action, policy record) and a spent presignature reach the
+      // disk before the ceremony releases anything computed under them.
+      try {
+        await this.o.durable();
+      } catch (e) {
+        ceremony.free();
+        if (share) this.releaseShare(a.kind, share);
+        return this.refused(kind, signed, coordinator, receivedAt, "internal", `could not sync this node's store: ${(e as Error).message}`);
+      }
+    }
     const peerOf = new Map(a.parties.map((p) => [p.index, p.peerId]));
     const partyOf = new Map(a.parties.map((p) => [p.peerId, p.index]));
     const s: ActiveSession = {
@@ -718,6 +757,13 @@ export class CeremonyEngine {
    * share of the org's keys is erased, and the audit log says so.
    */
   async retire(orgId: string, entries: unknown[], coordinator: string): Promise<RetireResponse> {
+    const answer = await this.retireOrg(orgId, entries, coordinator);
+    // The answer follows its audit line onto the disk (a failed sync leaves the coordinator without one).
+    await this.o.durable?.();
+    return answer;
+  }
+
+  private async retireOrg(orgId: string, entries: unknown[], coordinator: string): Promise<RetireResponse> {
     const book = this.o.governance;
     const refuse = (reason: string): RetireResponse => {
       this.o.audit.append({ type: "retirement", orgId, coordinator, outcome: "refused", reason });

@@ -19,6 +19,7 @@ import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { createHash, createPrivateKey, sign as ed25519Sign, type KeyObject } from "node:crypto";
 import { closeSync, existsSync, fdatasyncSync, fstatSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
 import { canonicalJson } from "../../../shared/src/mpc/canonical-json.js";
+import { fdatasyncAsync } from "./group-commit.js";
 
 export const AUDIT_DOMAIN = "tessera.mpc-node.audit.v1";
 const GENESIS = "0".repeat(64);
@@ -57,6 +58,8 @@ export class AuditLog {
   private readonly key: KeyObject;
   private seq: number;
   private last: string;
+  /** Group commit: the last line known to be on disk (and recorded as the head). */
+  private syncedSeq = 0;
 
   /**
    * @param signingSeed the 32-byte Ed25519 seed of the node's peer key
@@ -65,7 +68,12 @@ export class AuditLog {
     readonly path: string,
     signingSeed: Uint8Array,
     private readonly head: AuditHeadStore,
-    private readonly fsync = true,
+    /**
+     * true: each line is synced as it is appended; "group": appended lines are synced by sync()
+     * (a caller awaits it before anything that depends on the line leaves the node), one disk
+     * sync for every line appended meanwhile; false: never synced (tests, benches).
+     */
+    private readonly fsync: boolean | "group" = true,
   ) {
     const tail = existsSync(path) ? lastLine(path) : null;
     const known = head.auditHead();
@@ -92,11 +100,25 @@ export class AuditLog {
     const line: AuditLine = { seq, prev: this.last, entry, hash: bytesToHex(hash), signature: bytesToHex(ed25519Sign(null, hash, this.key)) };
     // canonicalJson(line), with the entry's encoding reused (keys in order: entry, hash, prev, seq, signature).
     writeSync(this.fd, `{"entry":${encoded},"hash":"${line.hash}","prev":"${line.prev}","seq":${seq},"signature":"${line.signature}"}\n`);
-    if (this.fsync) fdatasyncSync(this.fd);
-    this.head.setAuditHead(seq, line.hash);
+    if (this.fsync === true) fdatasyncSync(this.fd);
+    // The head may lag the log after a crash, never lead it: group-committed, it is recorded by
+    // sync() once the line is on disk.
+    if (this.fsync !== "group") this.head.setAuditHead(seq, line.hash);
     this.seq = seq;
     this.last = line.hash;
     return line;
+  }
+
+  /** Resolves once every line appended so far is on disk (at once unless group-committed). */
+  async sync(): Promise<void> {
+    if (this.fsync !== "group") return;
+    const seq = this.seq;
+    const hash = this.last;
+    await fdatasyncAsync(this.fd);
+    if (seq > this.syncedSeq) {
+      this.syncedSeq = seq;
+      this.head.setAuditHead(seq, hash);
+    }
   }
 
   /** The last entry's seq and hash: what this node signs into its round messages for its peers to record. */

@@ -9,6 +9,7 @@ import { canonicalJson } from "../../../shared/src/mpc/canonical-json.js";
 import type { OwnUsage } from "../../../shared/src/policy/at-nodes.js";
 import type { MpcScheme } from "../../../shared/src/mpc/scheme.js";
 import type { ShareVault } from "./share-vault.js";
+import { PathSyncer } from "./group-commit.js";
 
 export interface KeyRecord extends KeyRecordView {
   myIndex: number;
@@ -158,6 +159,7 @@ export class NodeStore {
     private readonly nodePeerId: string,
   ) {
     this.db = new DatabaseSync(path);
+    this.wal = new PathSyncer(`${path}-wal`);
     // secure_delete: freed pages are overwritten with zeros, so a deleted (retired) share does not
     // linger in free space; eraseRetired() also vacuums and truncates the WAL.
     this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA secure_delete = ON;");
@@ -169,6 +171,21 @@ export class NodeStore {
 
   close(): void {
     this.db.close();
+    this.wal.close();
+  }
+
+  /** The write-ahead log: every commit's pages land there first (journal_mode = WAL). */
+  private readonly wal: PathSyncer;
+
+  /**
+   * Puts every commit made so far on disk, off the event loop: a commit made without waiting for
+   * the disk (relaxed) is in the write-ahead log's file, and syncing that file is what a FULL
+   * commit does itself (SQLite syncs the log before each checkpoint copies it into the database and
+   * the database after). Group-committed by the caller (GroupCommit), so one sync covers the
+   * commits of every ceremony that asked meanwhile.
+   */
+  syncToDisk(): Promise<void> {
+    return this.wal.sync();
   }
 
   /** Statements compiled once per database and reused: a signature runs about a dozen of them. */
@@ -461,9 +478,9 @@ export class NodeStore {
    * signers and the key's current share generation — never made, already used, or made before a
    * refresh.
    */
-  takePresignature(keyId: string, presignatureId: string, signers: number[]): Uint8Array | null {
+  takePresignature(keyId: string, presignatureId: string, signers: number[], o: { durable?: boolean } = {}): Uint8Array | null {
     const shareKey = this.shareKeyOf(keyId);
-    const row = this.tx(() => {
+    const take = () => this.tx(() => {
       const found = this.stmt(
         "SELECT p.generation, p.presignature, p.signers FROM presignatures p JOIN keys k ON k.key_id = p.key_id AND k.generation = p.generation WHERE p.presignature_id = ? AND p.key_id = ?",
       ).get(presignatureId, shareKey) as { generation: number; presignature: Uint8Array; signers: string } | undefined;
@@ -471,6 +488,8 @@ export class NodeStore {
       this.stmt("DELETE FROM presignatures WHERE presignature_id = ?").run(presignatureId);
       return found;
     });
+    // `durable: false`: the caller syncs (syncToDisk) before it releases anything computed from it.
+    const row = o.durable === false ? this.relaxed(take) : take();
     if (!row) return null;
     return this.vault.open(row.presignature, { nodePeerId: this.nodePeerId, keyId: `${shareKey}#presignature:${presignatureId}`, generation: row.generation });
   }
