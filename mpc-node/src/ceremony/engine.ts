@@ -233,7 +233,8 @@ export class CeremonyEngine {
       await this.o.durable();
     } catch (e) {
       this.log({ event: "sync-failed", error: (e as Error).message });
-      return { type: "failure", sessionId: answer.sessionId, error: { code: "internal", message: `this node could not sync its audit log and store: ${(e as Error).message}`, culprits: [], waitingFor: [] } };
+      const started = answer.type === "result" || (answer.type === "failure" && answer.started);
+      return { type: "failure", sessionId: answer.sessionId, error: { code: "internal", message: `this node could not sync its audit log and store: ${(e as Error).message}`, culprits: [], waitingFor: [] }, ...(started ? { started: true as const } : {}) };
     }
     return answer;
   }
@@ -438,7 +439,7 @@ export class CeremonyEngine {
         timings,
       });
       this.log({ event: "session-failed", sessionId: a.sessionId, kind: a.kind, code: failure.code, message: failure.message, culprits: failure.culprits, ms: timings.totalMs });
-      return { type: "failure", sessionId: a.sessionId, error: failure };
+      return { type: "failure", sessionId: a.sessionId, error: failure, started: true };
     }
     // The nonce is signed now: the next one may follow it (shared/src/chains/evm/fees.ts).
     if (check.evmNonce) store.recordEvmNonce?.(check.evmNonce.scope, check.evmNonce.nonce, finishedAt);

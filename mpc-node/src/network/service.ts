@@ -2,7 +2,9 @@
 //   /tessera/{keygen,sign,refresh}/1  from configured edges only: one authorize frame in,
 //                                     accepted + result/failure out; closing the stream cancels.
 //   /tessera/ceremonies/1             from configured edges only: the same requests on one
-//                                     long-lived stream, each tagged with the coordinator's id.
+//                                     long-lived stream, each tagged with the coordinator's id
+//                                     (no accepted frame for sign and presign: result, partial or
+//                                     failure, which says whether the ceremony had started).
 //   /tessera/round/1                  from configured share holders only: round frames in.
 import type { Connection, Stream } from "@libp2p/interface";
 import type { Libp2p } from "libp2p";
@@ -132,7 +134,8 @@ async function serveCeremonies(o: ServiceOptions, stream: Stream, connection: Co
           request.signed,
           coordinator,
           {
-            accepted: (sessionId) => reply(request.id, { type: "accepted", sessionId }),
+            // A signature's answer follows within its short timeout; a failure says whether it had started.
+            accepted: request.kind === "sign" || request.kind === "presign" ? () => {} : (sessionId) => reply(request.id, { type: "accepted", sessionId }),
             partial: (sessionId, partial) => reply(request.id, { type: "partial", sessionId, partial }),
             signal: cancel.signal,
           },

@@ -455,7 +455,7 @@ export class MpcCoordinator {
       }
       const e = frame.error;
       const blame = [...e.culprits, ...e.waitingFor.filter((p) => !e.culprits.includes(p))];
-      fail(s.accepted ? "failed" : "refused", e.message + (blame.length && !blame.every((p) => e.message.includes(p)) ? ` (blames ${blame.map(describe).join(", ")})` : ""), {
+      fail(s.accepted || frame.started ? "failed" : "refused", e.message + (blame.length && !blame.every((p) => e.message.includes(p)) ? ` (blames ${blame.map(describe).join(", ")})` : ""), {
         code: e.code,
         culprits: e.culprits,
         waitingFor: e.waitingFor,

@@ -99,6 +99,11 @@ export const nodeFailure = z.strictObject({
 export type NodeFailure = z.infer<typeof nodeFailure>;
 
 export const nodeResponseFrame = z.discriminatedUnion("type", [
+  /**
+   * The node checked the authorization and started its part. Not sent for signatures and
+   * presignatures on /tessera/ceremonies/1 (seconds-long keygens and refreshes keep it): a frame
+   * per node and ceremony that only a failure's `started` needs to say.
+   */
   z.strictObject({ type: z.literal("accepted"), sessionId: sessionIdHex }),
   z.strictObject({
     type: z.literal("result"),
@@ -107,7 +112,11 @@ export const nodeResponseFrame = z.discriminatedUnion("type", [
     /** Keygen: the node's own signature over what it generated (./keygen-attestation.ts); each node's differs, so it is not part of the result the nodes must agree on. */
     attestation: z.strictObject({ peerId: peerIdText, signature: z.string().regex(/^[0-9a-f]{128}$/) }).optional(),
   }),
-  z.strictObject({ type: z.literal("failure"), sessionId: sessionIdHex.nullable(), error: nodeFailure }),
+  /**
+   * `started`: the node had accepted the authorization and the ceremony failed (else it refused
+   * it). Says what an `accepted` frame said, for the signatures that get none.
+   */
+  z.strictObject({ type: z.literal("failure"), sessionId: sessionIdHex.nullable(), error: nodeFailure, started: z.literal(true).optional() }),
   /**
    * A signature from a presignature, on /tessera/ceremonies/1 only: what this signer broadcasts in
    * the online round, with x(R') (./presigned.ts), sent once it spent the presignature. The
