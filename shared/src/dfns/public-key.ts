@@ -63,8 +63,24 @@ export function derToPem(der: Uint8Array): string {
   return `-----BEGIN PUBLIC KEY-----\n${lines.join("\n")}\n-----END PUBLIC KEY-----\n`;
 }
 
+// Parsed keys by PEM text, so a credential that signs again skips the DER walk and the on-curve
+// check (and, below, the WebCrypto import). Keyed by the key itself, so an entry can never be
+// stale: whether a credential may still sign is decided elsewhere (the org's credential rows),
+// never by this cache. Bounded: the oldest entry goes first.
+const PARSED_CACHE_SIZE = 512;
+const parsedKeys = new Map<string, ParsedPublicKey | null>();
+
 /** Parses a PEM SPKI public key; null if malformed or of an unsupported algorithm/curve. */
 export function parsePublicKeyPem(pem: string): ParsedPublicKey | null {
+  const known = parsedKeys.get(pem);
+  if (known !== undefined) return known;
+  const parsed = parseUncached(pem);
+  if (parsedKeys.size >= PARSED_CACHE_SIZE) parsedKeys.delete(parsedKeys.keys().next().value!);
+  parsedKeys.set(pem, parsed);
+  return parsed;
+}
+
+function parseUncached(pem: string): ParsedPublicKey | null {
   const spki = pemToDer(pem);
   if (!spki) return null;
   const outer = readTlv(spki, 0);
@@ -105,6 +121,20 @@ function toBuffer(b: Uint8Array): ArrayBuffer {
   return b.slice().buffer as ArrayBuffer;
 }
 
+// The WebCrypto key of a parsed key, imported once (a parsed key has one algorithm, so one import).
+const importedKeys = new WeakMap<ParsedPublicKey, Promise<CryptoKey>>();
+
+function imported(key: ParsedPublicKey, algorithm: RsaHashedImportParams | EcKeyImportParams | { name: "Ed25519" }): Promise<CryptoKey> {
+  let k = importedKeys.get(key);
+  if (!k) {
+    k = crypto.subtle.importKey("spki", toBuffer(key.spki), algorithm, false, ["verify"]);
+    // A failed import is not remembered: the next verification tries again (and fails the same way).
+    k.catch(() => importedKeys.delete(key));
+    importedKeys.set(key, k);
+  }
+  return k;
+}
+
 /**
  * Verifies `signature` over `message` the way Node's crypto.sign(undefined, message, key) makes it:
  * ECDSA-SHA-256 with a DER (or 64-byte r‖s) signature for EC keys, pure Ed25519, RSA PKCS#1 v1.5
@@ -117,7 +147,7 @@ export async function verifyWithPublicKey(key: ParsedPublicKey, message: Uint8Ar
       case "P-256": {
         const compact = ecdsaCompact(p256, signature);
         if (!compact) return false;
-        const k = await crypto.subtle.importKey("spki", toBuffer(key.spki), { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+        const k = await imported(key, { name: "ECDSA", namedCurve: "P-256" });
         return await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, k, toBuffer(compact), toBuffer(message));
       }
       case "secp256k1": {
@@ -128,11 +158,11 @@ export async function verifyWithPublicKey(key: ParsedPublicKey, message: Uint8Ar
       }
       case "Ed25519": {
         if (signature.length !== 64) return false;
-        const k = await crypto.subtle.importKey("spki", toBuffer(key.spki), { name: "Ed25519" }, false, ["verify"]);
+        const k = await imported(key, { name: "Ed25519" });
         return await crypto.subtle.verify({ name: "Ed25519" }, k, toBuffer(signature), toBuffer(message));
       }
       case "RSA": {
-        const k = await crypto.subtle.importKey("spki", toBuffer(key.spki), { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["verify"]);
+        const k = await imported(key, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" });
         return await crypto.subtle.verify({ name: "RSASSA-PKCS1-v1_5" }, k, toBuffer(signature), toBuffer(message));
       }
     }

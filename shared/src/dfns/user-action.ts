@@ -71,8 +71,9 @@ export function bodySha256(payload: string): string {
   return bytesToHex(sha256(utf8(payload)));
 }
 
-export function userActionClaims(c: UserActionCommitment): UserActionClaims {
-  return { kind: "UserAction", orgId: c.orgId, subject: c.subject, method: c.method, path: c.path, bodySha256: bodySha256(c.payload), nonce: c.nonce, issuedAt: c.issuedAt, expiry: c.expiry };
+/** `hashBody` must compute bodySha256 (the edge passes its native SHA-256). */
+export function userActionClaims(c: UserActionCommitment, hashBody: (payload: string) => string = bodySha256): UserActionClaims {
+  return { kind: "UserAction", orgId: c.orgId, subject: c.subject, method: c.method, path: c.path, bodySha256: hashBody(c.payload), nonce: c.nonce, issuedAt: c.issuedAt, expiry: c.expiry };
 }
 
 export function challengeBytes(claims: ChallengeClaims): Uint8Array {
@@ -85,8 +86,8 @@ export function encodeChallenge(claims: ChallengeClaims): string {
 }
 
 /** The challenge for a user action: the encoded claims of exactly this request. */
-export function userActionChallenge(c: UserActionCommitment): string {
-  return encodeChallenge(userActionClaims(c));
+export function userActionChallenge(c: UserActionCommitment, hashBody: (payload: string) => string = bodySha256): string {
+  return encodeChallenge(userActionClaims(c, hashBody));
 }
 
 const text = (v: unknown, max = 4096): v is string => typeof v === "string" && v.length <= max;

@@ -1,9 +1,7 @@
 // One-time challenges and issued user actions in the org's SQLite. A challenge is consumed by
 // exactly one successful response; a user action by exactly one request. Both expire.
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex } from "@noble/hashes/utils.js";
+import { createHash } from "node:crypto";
 import type { UserActionEvidence } from "../../../shared/src/dfns/wire.js";
-import { utf8 } from "../../../shared/src/dfns/base64url.js";
 
 export type ChallengeKind = "Login" | "Registration" | "Credential" | "UserAction";
 
@@ -84,8 +82,13 @@ export function pruneExpired(sql: SqlStorage, nowSeconds: number): void {
   sql.exec("DELETE FROM challenges WHERE expires_at < ?", nowSeconds - 86_400);
 }
 
+/** Hex SHA-256 of a string's UTF-8 bytes, natively (node:crypto in workerd): the flow hashes on every request. */
+export function sha256Hex(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex");
+}
+
 export function hashActionToken(token: string): string {
-  return bytesToHex(sha256(utf8(token)));
+  return sha256Hex(token);
 }
 
 export function insertUserAction(sql: SqlStorage, a: { hash: string; evidence: UserActionEvidence; challengeId: string; expiresAt: number; now: string }): void {

@@ -6,11 +6,14 @@
 import { encodeBase64Url } from "../../../shared/src/dfns/base64url.js";
 import { constantTimeEqual } from "../../../shared/src/dfns/key-assertion.js";
 import { encodeChallenge, userActionChallenge } from "../../../shared/src/dfns/user-action.js";
+import type { FirstFactor } from "../../../shared/src/dfns/requests.js";
 import type { AllowCredentials, UserActionEvidence } from "../../../shared/src/dfns/wire.js";
+import type { Env } from "../env.js";
 import { failure, success, type Outcome } from "../http/errors.js";
 import { newId, randomBytes } from "../orgs/ids.js";
 import { nowIso, nowSeconds, type OrgStorage } from "../orgs/storage.js";
 import type { Grants } from "../permissions/grants.js";
+import { verifyFirstFactor } from "./assertions.js";
 import * as challenges from "./challenge-store.js";
 import * as identities from "./identity-store.js";
 
@@ -25,6 +28,13 @@ export interface Caller {
   identityId: string;
   isServiceAccount: boolean;
   operations: string[];
+}
+
+/** What the user-action calls need of a caller: whose challenge, for which token, in which org (not its operations). */
+export type CallerRef = Pick<Caller, "orgId" | "tokenId" | "identityId">;
+
+export function callerRef(c: CallerRef): CallerRef {
+  return { orgId: c.orgId, tokenId: c.tokenId, identityId: c.identityId };
 }
 
 /** A stored credential as the Worker needs it to verify an assertion. */
@@ -68,14 +78,53 @@ function counterProblem(stored: number, presented: number): string | null {
   return null;
 }
 
+const CALLER_CACHE_SIZE = 1024;
+
 export class Sessions {
   constructor(
     private readonly org: OrgStorage,
     private readonly grants: Grants,
   ) {}
 
+  // Resolutions by token id, so that a token's every request costs a map lookup and an expiry
+  // check instead of three queries and its permissions' JSON. It cannot answer for a revoked or
+  // deactivated token or a withdrawn permission: this object is the only writer of the tables a
+  // resolution reads, and every statement that could write one of them (anything but a read or a
+  // challenge / user-action write) empties the map before it runs (orgs/org.ts,
+  // storage.ts watchIdentityWrites). Expiry, the one thing that changes without a write, is
+  // checked on every hit. Failures are not kept.
+  private readonly callers = new Map<string, { caller: Caller; expiresAt: number | null }>();
+
+  private prunedAt = 0;
+
+  /** Drops long-expired challenges, at most once a minute (a DELETE on every challenge was measurable). */
+  private pruneNowAndThen(now: number): void {
+    if (now - this.prunedAt < 60) return;
+    this.prunedAt = now;
+    challenges.pruneExpired(this.org.sql, now);
+  }
+
+  /** Empties the resolutions (called before any write that may change one). */
+  forgetCallers(): void {
+    this.callers.clear();
+  }
+
   /** Checks, on every request, that the token is still good and says what its holder may do. */
   resolveCaller(claims: { tokenId: string; userId: string; tokenKind: string }): Outcome<Caller> {
+    const hit = this.callers.get(claims.tokenId);
+    if (hit && hit.caller.userId === claims.userId && hit.caller.tokenKind === claims.tokenKind && (hit.expiresAt === null || hit.expiresAt > nowSeconds())) {
+      return success(hit.caller);
+    }
+    const resolved = this.resolveFromTables(claims);
+    if (resolved.ok) {
+      if (this.callers.size >= CALLER_CACHE_SIZE) this.callers.delete(this.callers.keys().next().value!);
+      this.callers.set(claims.tokenId, resolved.value);
+      return success(resolved.value.caller);
+    }
+    return resolved;
+  }
+
+  private resolveFromTables(claims: { tokenId: string; userId: string; tokenKind: string }): Outcome<{ caller: Caller; expiresAt: number | null }> {
     const orgId = this.org.orgId();
     if (!orgId) return failure(401, "Not authorized: unknown organisation");
     const token = identities.getToken(this.org.sql, claims.tokenId);
@@ -95,7 +144,7 @@ export class Sessions {
     } else {
       operations = this.grants.operationsOf([token.user_id, token.token_id]);
     }
-    return success({
+    const caller: Caller = {
       orgId,
       userId: user.user_id,
       username: user.username,
@@ -104,7 +153,8 @@ export class Sessions {
       identityId: token.kind === "Pat" ? token.token_id : user.user_id,
       isServiceAccount: user.is_service_account === 1,
       operations: [...operations].sort(),
-    });
+    };
+    return success({ caller, expiresAt: token.expires_at });
   }
 
   /**
@@ -165,12 +215,14 @@ export class Sessions {
 
   /**
    * Consumes a verified challenge answer: still unused and unexpired, credential still the
-   * subject's and active, counter still increasing. Returns the challenge row on success.
+   * subject's and active, counter still increasing. Returns the challenge row and the credential on success.
    */
-  consumeAnswer(challengeId: string, kind: challenges.ChallengeKind, assertion: Assertion): Outcome<challenges.ChallengeRow> {
+  consumeAnswer(challengeId: string, kind: challenges.ChallengeKind, assertion: Assertion, tokenId?: string): Outcome<{ row: challenges.ChallengeRow; credential: StoredCredential }> {
     const row = challenges.getChallenge(this.org.sql, challengeId);
     const problem = challenges.challengeProblem(row, kind, nowSeconds());
     if (problem || !row) return failure(401, problem ?? "Challenge not found");
+    // A user action's challenge is answered only on the token it was issued to.
+    if (tokenId !== undefined && row.token_id !== tokenId) return failure(401, "Challenge not found");
     const credential = this.storedCredentials(row.subject).find((c) => c.credentialUuid === assertion.credentialUuid);
     if (!credential) return failure(401, "Credential not registered or not active");
     if (credential.kind === "Fido2") {
@@ -179,7 +231,7 @@ export class Sessions {
       this.org.sql.exec("UPDATE credentials SET sign_count = ? WHERE credential_uuid = ?", assertion.signCount, credential.credentialUuid);
     }
     challenges.consumeChallenge(this.org.sql, challengeId, nowIso());
-    return success(row);
+    return success({ row, credential });
   }
 
   // ── login ──
@@ -195,7 +247,7 @@ export class Sessions {
     const issuedAt = nowSeconds();
     // A Login statement: a client can see it is being asked to log in, and no node accepts it as an action.
     const challenge = encodeChallenge({ kind: "Login", orgId: this.org.orgId()!, nonce: encodeBase64Url(randomBytes(16)), issuedAt, expiry: issuedAt + challenges.CHALLENGE_SECONDS });
-    challenges.pruneExpired(this.org.sql, issuedAt);
+    this.pruneNowAndThen(issuedAt);
     challenges.insertChallenge(this.org.sql, { id, kind: "Login", challenge, subject: user.user_id, expiresAt: issuedAt + challenges.CHALLENGE_SECONDS });
     return success({ challengeIdentifier: id, challenge, allowCredentials });
   }
@@ -204,7 +256,7 @@ export class Sessions {
     return this.org.transaction(() => {
       const answered = this.consumeAnswer(input.challengeId, "Login", input.assertion);
       if (!answered.ok) return answered;
-      const user = identities.getUser(this.org.sql, answered.value.subject);
+      const user = identities.getUser(this.org.sql, answered.value.row.subject);
       if (!user || user.is_active !== 1) return failure(401, "Not authorized");
       identities.insertToken(this.org.sql, { tokenId: input.tokenId, kind: "Login", userId: user.user_id, expiresAt: input.expiresAt, now: nowIso() });
       return success({ userId: user.user_id });
@@ -221,7 +273,7 @@ export class Sessions {
   // ── user actions ──
 
   actionChallenge(
-    caller: Caller,
+    caller: CallerRef,
     action: { method: string; path: string; payload: string },
   ): Outcome<{ challengeIdentifier: string; challenge: string; allowCredentials: AllowCredentials }> {
     const allowCredentials = this.allowCredentials(caller.identityId);
@@ -230,8 +282,8 @@ export class Sessions {
     const nonce = encodeBase64Url(randomBytes(16));
     const issuedAt = nowSeconds();
     const expiry = issuedAt + challenges.CHALLENGE_SECONDS;
-    const challenge = userActionChallenge({ method: action.method, path: action.path, payload: action.payload, orgId: caller.orgId, subject: caller.identityId, nonce, issuedAt, expiry });
-    challenges.pruneExpired(this.org.sql, nowSeconds());
+    const challenge = userActionChallenge({ method: action.method, path: action.path, payload: action.payload, orgId: caller.orgId, subject: caller.identityId, nonce, issuedAt, expiry }, challenges.sha256Hex);
+    this.pruneNowAndThen(issuedAt);
     challenges.insertChallenge(this.org.sql, {
       id,
       kind: "UserAction",
@@ -247,15 +299,27 @@ export class Sessions {
     return success({ challengeIdentifier: id, challenge, allowCredentials });
   }
 
+  /**
+   * POST /auth/action in one call: the caller's challenge and the subject's active credentials,
+   * the assertion verified against them, then (completeUserAction, one transaction) everything
+   * re-checked that could have changed while the signature was being verified — challenge still
+   * unused, credential still active, counter still increasing — and the user action issued.
+   */
+  async answerUserAction(env: Env, caller: CallerRef, input: { challengeId: string; firstFactor: FirstFactor }): Promise<Outcome<{ userAction: string; actionId: string }>> {
+    const pending = this.pendingChallenge(input.challengeId, "UserAction");
+    if (!pending.ok) return pending;
+    if (pending.value.tokenId !== caller.tokenId) return failure(401, "Challenge not found");
+    const assertion = await verifyFirstFactor(env, pending.value, input.firstFactor);
+    if (!assertion.ok) return assertion;
+    return this.completeUserAction(caller, { challengeId: input.challengeId, assertion: assertion.value });
+  }
+
   /** Issues the single-use user action for a verified answer and keeps the evidence. */
-  completeUserAction(caller: Caller, input: { challengeId: string; assertion: Assertion }): Outcome<{ userAction: string; actionId: string }> {
+  private completeUserAction(caller: CallerRef, input: { challengeId: string; assertion: Assertion }): Outcome<{ userAction: string; actionId: string }> {
     return this.org.transaction(() => {
-      const pending = challenges.getChallenge(this.org.sql, input.challengeId);
-      if (!pending || pending.kind !== "UserAction" || pending.token_id !== caller.tokenId) return failure(401, "Challenge not found");
-      const answered = this.consumeAnswer(input.challengeId, "UserAction", input.assertion);
+      const answered = this.consumeAnswer(input.challengeId, "UserAction", input.assertion, caller.tokenId);
       if (!answered.ok) return answered;
-      const row = answered.value;
-      const credential = identities.credentialsOf(this.org.sql, row.subject, true).find((c) => c.credential_uuid === input.assertion.credentialUuid)!;
+      const { row, credential } = answered.value;
       const token = `ua-${encodeBase64Url(randomBytes(32))}`;
       const now = nowIso();
       const evidence: UserActionEvidence = {
@@ -270,7 +334,7 @@ export class Sessions {
         expiry: row.expires_at,
         challenge: row.challenge,
         challengeIdentifier: row.challenge_id,
-        credential: { credId: credential.cred_id, credentialUuid: credential.credential_uuid, kind: credential.kind, publicKey: credential.public_key_pem },
+        credential: { credId: credential.credId, credentialUuid: credential.credentialUuid, kind: credential.kind, publicKey: credential.publicKeyPem },
         assertion: {
           clientData: input.assertion.clientData,
           signature: input.assertion.signature,

@@ -13,19 +13,20 @@ import { DFNS_OPERATIONS } from "../../../shared/src/dfns/operations.js";
 import type { ServiceAccountInfo, UserActionEvidence, UserInfo } from "../../../shared/src/dfns/wire.js";
 import { Directory } from "../auth/directory.js";
 import * as identities from "../auth/identity-store.js";
-import { Sessions } from "../auth/sessions.js";
+import { Sessions, type CallerRef } from "../auth/sessions.js";
+import type { FirstFactor } from "../../../shared/src/dfns/requests.js";
 import { failure, success, type Outcome } from "../http/errors.js";
 import { Grants } from "../permissions/grants.js";
 import * as permissions from "../permissions/store.js";
 import { newId, randomBytes } from "./ids.js";
 import { migrate } from "./schema.js";
-import { nowIso, type OrgStorage } from "./storage.js";
+import { nowIso, watchIdentityWrites, type OrgStorage } from "./storage.js";
 import { effectOf, genesisOf, GovernanceLog } from "../governance/log-store.js";
 import type { GovernanceState } from "../../../shared/src/governance/log.js";
 import type { GovernanceEntry, GovernanceHead } from "../../../shared/src/governance/log.js";
 import type { FeeCeiling } from "../../../shared/src/chains/evm/fees.js";
 
-export type { Assertion, Caller, PendingChallenge, StoredCredential } from "../auth/sessions.js";
+export type { Assertion, Caller, CallerRef, PendingChallenge, StoredCredential } from "../auth/sessions.js";
 export type { NewCredential } from "../auth/directory.js";
 
 const ALL_OPERATIONS: string[] = [...DFNS_OPERATIONS];
@@ -40,7 +41,9 @@ export class Org extends DurableObject<Cloudflare.Env> {
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
-    this.sql = ctx.storage.sql;
+    // Every statement of every layer goes through this one handle, so the resolved callers
+    // (auth/sessions.ts) are forgotten before anything they depend on can change.
+    this.sql = watchIdentityWrites(ctx.storage.sql, () => this.sessions?.forgetCallers());
     migrate(this.sql);
     const sql = this.sql;
     this.storage = {
@@ -55,8 +58,12 @@ export class Org extends DurableObject<Cloudflare.Env> {
 
   // ── organisation ────────────────────────────────────────────────────────────────────────────
 
+  private knownOrgId: string | null = null;
+
+  /** The org's id; once bootstrapped it never changes, so it is read once per object. */
   private orgId(): string | null {
-    return this.sql.exec<{ org_id: string }>("SELECT org_id FROM org WHERE id = 1").toArray()[0]?.org_id ?? null;
+    this.knownOrgId ??= this.sql.exec<{ org_id: string }>("SELECT org_id FROM org WHERE id = 1").toArray()[0]?.org_id ?? null;
+    return this.knownOrgId;
   }
 
   /** Creates the org, its immutable all-operations permission, a root user and a root service account. */
@@ -173,8 +180,8 @@ export class Org extends DurableObject<Cloudflare.Env> {
   actionChallenge(...a: Parameters<Sessions["actionChallenge"]>): ReturnType<Sessions["actionChallenge"]> {
     return this.sessions.actionChallenge(...a);
   }
-  completeUserAction(...a: Parameters<Sessions["completeUserAction"]>): ReturnType<Sessions["completeUserAction"]> {
-    return this.sessions.completeUserAction(...a);
+  answerUserAction(caller: CallerRef, input: { challengeId: string; firstFactor: FirstFactor }): ReturnType<Sessions["answerUserAction"]> {
+    return this.sessions.answerUserAction(this.env, caller, input);
   }
   consumeUserAction(...a: Parameters<Sessions["consumeUserAction"]>): ReturnType<Sessions["consumeUserAction"]> {
     return this.sessions.consumeUserAction(...a);
