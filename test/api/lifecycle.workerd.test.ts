@@ -23,6 +23,29 @@ describe("identity and permission lifecycle", () => {
     expect((await reader.get("/permissions")).status).toBe(200);
   });
 
+  it("a permission's changed operations apply to the very next request of every identity holding it, though the org has just resolved them", async () => {
+    // The org keeps each token's resolution (worker/src/auth/sessions.ts); any change to a
+    // permission must empty it, for the identities assigned that permission and for PATs capped by it.
+    const { sa } = await newOrg();
+    const key = await newKeyCredential();
+    const perm = await json<{ id: string }>(await sa.signed("POST", "/permissions", { name: "readers", operations: ["Permissions:Read"] }));
+    const created = await json<{ accessTokens: { accessToken: string; credId: string }[] }>(
+      await sa.signed("POST", "/auth/service-accounts", { name: "r", publicKey: key.publicKeyPem, permissionId: perm.id }),
+    );
+    const reader = new ApiClient(fetcher, BASE, created.accessTokens[0]!.accessToken, created.accessTokens[0]!.credId, key);
+    const patKey = await newKeyCredential();
+    const pat = await json<{ accessToken: string; credId: string }>(await sa.signed("POST", "/auth/pats", { name: "p", publicKey: patKey.publicKeyPem, permissionId: perm.id }));
+    const patClient = new ApiClient(fetcher, BASE, pat.accessToken, pat.credId, patKey);
+    for (const client of [reader, patClient, reader, patClient]) expect((await client.get("/permissions")).status).toBe(200);
+
+    expect((await sa.signed("PUT", `/permissions/${perm.id}`, { operations: ["Wallets:Read"] })).status).toBe(200);
+    expect((await reader.get("/permissions")).status).toBe(403);
+    expect((await patClient.get("/permissions")).status).toBe(403);
+    expect((await sa.signed("PUT", `/permissions/${perm.id}`, { operations: ["Wallets:Read", "Permissions:Read"] })).status).toBe(200);
+    expect((await reader.get("/permissions")).status).toBe(200);
+    expect((await patClient.get("/permissions")).status).toBe(200);
+  });
+
   it("a deactivated credential can no longer sign; the last active one cannot be deactivated", async () => {
     const { boot, rootUserKey } = await newOrg();
     const user = await login(boot.orgId, "root@example.com", boot.rootUser.credId!, rootUserKey);
