@@ -179,8 +179,8 @@ walletRoutes.post("/wallets/:walletId/signatures", permitAny(["Keys:Signatures:C
   if (!/^wa-[0-9a-z-]{1,64}$/.test(walletId)) throw new ApiError(404, "Wallet not found");
   await parseBody(c, signatureBody);
   const caller = c.get("caller");
-  // Layers 3–4 in the org's wallet registry, one call (./signature-request.ts); the policy
-  // decision's audit line comes back to join this isolate's batch of the org's lines.
+  // Layers 3–4 in the org's wallet registry, one call (./signature-request.ts); a refusal's or a
+  // hold's audit line comes back to be written here, after this isolate's queued lines of the org.
   const out = await walletRegistryOf(c.env, caller.orgId).requestSignature({
     walletId,
     requester: { orgId: caller.orgId, userId: caller.userId, tokenId: caller.tokenId, identityId: caller.identityId },
@@ -188,7 +188,7 @@ walletRoutes.post("/wallets/:walletId/signatures", permitAny(["Keys:Signatures:C
     http: { method: c.req.method, path: c.req.path },
   });
   if (!out.ok) throw new ApiError(out.status, out.message);
-  await recordGateAudit(c.env, caller.orgId, out.value.audit, c.executionCtx.waitUntil.bind(c.executionCtx));
+  if (out.value.audit) await recordGateAudit(c.env, caller.orgId, out.value.audit, c.executionCtx.waitUntil.bind(c.executionCtx));
   return c.json(signatureView(out.value.record));
 });
 

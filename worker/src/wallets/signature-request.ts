@@ -7,14 +7,16 @@
 //   layer 4, the share holders         Executing written before the nodes are asked, Signed or
 //                                      Failed after, the reservation committed or released
 //   webhooks                           the request's events in one batch
-// The gate's audit line goes back to the route, whose isolate batches the org's allowed lines
-// (a refusal is written there before the response, after those lines).
+// An allowed request's audit line joins the org's batch of allowed lines right after the decision
+// (queued here, before the ceremony, so it still meets the request's own lines of the last few
+// milliseconds); a refusal's or a hold's goes back to the route, which writes it before the
+// response after the lines its isolate still holds, so the log keeps the order.
 import type { UserActionEvidence } from "../../../shared/src/dfns/wire.js";
 import { intentFromSignatureBody, IntentError, signingMessageFor } from "../../../shared/src/mpc/intent.js";
 import { failure, success, type Outcome } from "../http/errors.js";
 import { newId } from "../orgs/ids.js";
 import type { SigningRequester } from "../signing/authorization.js";
-import { judgePolicies, type GateAudit } from "../policy/gate.js";
+import { judgePolicies, recordGateAudit, type GateAudit } from "../policy/gate.js";
 import { walletAddressProblem, walletKeyKind } from "./chains.js";
 import { announced, executeSignature, psbtMessages, signatureView, type SignatureRecords } from "./signing.js";
 import type { SignatureRecord, WalletRecord } from "./wallet-registry.js";
@@ -28,10 +30,15 @@ export interface SignatureRequestInput {
   http: { method: string; path: string };
 }
 
-/** The request's outcome as the API answers it, and the policy decision's audit line for the route to write. */
-export type SignatureRequestOutcome = Outcome<{ record: SignatureRecord; audit: GateAudit }>;
+/** The request's outcome as the API answers it, and the policy decision's audit line for the route to write (null: queued already). */
+export type SignatureRequestOutcome = Outcome<{ record: SignatureRecord; audit: GateAudit | null }>;
 
-export async function requestSignature(env: Cloudflare.Env, records: SignatureRecords & { getWallet(id: string): WalletRecord | null }, input: SignatureRequestInput): Promise<SignatureRequestOutcome> {
+export async function requestSignature(
+  env: Cloudflare.Env,
+  records: SignatureRecords & { getWallet(id: string): WalletRecord | null },
+  input: SignatureRequestInput,
+  deps: { waitUntil: (p: Promise<unknown>) => void },
+): Promise<SignatureRequestOutcome> {
   const { requester, userAction } = input;
   const wallet = records.getWallet(input.walletId);
   if (!wallet) return failure(404, "Wallet not found");
@@ -83,6 +90,8 @@ export async function requestSignature(env: Cloudflare.Env, records: SignatureRe
     await announced(env, requester.orgId, request);
     return success({ record: held, audit });
   }
+  // Allowed: the line joins the org's batch now (see above); the ceremony does not wait for it.
+  await recordGateAudit(env, requester.orgId, audit, deps.waitUntil);
   const done = await executeSignature(env, records, {
     orgId: requester.orgId,
     wallet,
@@ -94,5 +103,5 @@ export async function requestSignature(env: Cloudflare.Env, records: SignatureRe
     requested: request,
     ...(gate.signingFacts ? { policyFacts: gate.signingFacts } : {}),
   });
-  return success({ record: done, audit });
+  return success({ record: done, audit: null });
 }

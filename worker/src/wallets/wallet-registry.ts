@@ -110,7 +110,7 @@ export class WalletRegistry extends DurableObject<Cloudflare.Env> {
 
   /** A signature request from the wallet to its outcome (./signature-request.ts): the route's one call. */
   requestSignature(input: SignatureRequestInput): Promise<SignatureRequestOutcome> {
-    return requestSignature(this.env, this, input);
+    return requestSignature(this.env, this, input, { waitUntil: (p) => this.ctx.waitUntil(p) });
   }
 
   async putSignature(s: SignatureRecord): Promise<SignatureRecord> {
