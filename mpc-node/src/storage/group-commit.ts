@@ -3,7 +3,7 @@
 // waits for the next one, which then covers every writer that asked meanwhile. Syncing runs off
 // the event loop (fs.fdatasync on libuv's thread pool), so the node keeps serving while the disk
 // works, where a synchronous fsync per write blocked it for milliseconds each time.
-import { fdatasync, fstatSync, openSync, closeSync, statSync } from "node:fs";
+import { closeSync, fdatasync, openSync } from "node:fs";
 
 export class GroupCommit {
   private running: Promise<void> | null = null;
@@ -41,28 +41,23 @@ export function fdatasyncAsync(fd: number): Promise<void> {
 }
 
 /**
- * A file synced by path: opened on first use and reopened if the file at the path was replaced
- * (another inode), so the sync always reaches the file writers write to. A file that does not
- * exist (yet) has nothing to sync.
+ * A file synced by path, opened once it exists (a file that does not exist yet has nothing to
+ * sync). The file must not be replaced while in use: SQLite's write-ahead log is not while the
+ * database is open (checkpoints truncate it in place; only the last connection's close deletes it).
  */
 export class PathSyncer {
   private fd: number | null = null;
-  private ino = -1;
 
   constructor(private readonly path: string) {}
 
   async sync(): Promise<void> {
-    let ino: number;
-    try {
-      ino = statSync(this.path).ino;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
-      throw e;
-    }
-    if (this.fd === null || ino !== this.ino) {
-      this.close();
-      this.fd = openSync(this.path, "r");
-      this.ino = fstatSync(this.fd).ino;
+    if (this.fd === null) {
+      try {
+        this.fd = openSync(this.path, "r");
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+        throw e;
+      }
     }
     await fdatasyncAsync(this.fd);
   }

@@ -18,13 +18,23 @@ export class CanonicalJsonError extends Error {
 }
 
 export function canonicalJson(value: unknown): string {
-  return encode(value, "$", 0);
+  try {
+    return encode(value, 0);
+  } catch (e) {
+    if (e instanceof Refusal) throw new CanonicalJsonError(`$${e.path.reverse().join("")}: ${e.message}`);
+    throw e;
+  }
 }
 
 const MAX_DEPTH = 64;
 
-function encode(value: unknown, at: string, depth: number): string {
-  if (depth > MAX_DEPTH) throw new CanonicalJsonError(`${at}: nested deeper than ${MAX_DEPTH}`);
+/** A refusal on its way up, collecting the path (innermost first) only when one is thrown. */
+class Refusal extends Error {
+  readonly path: string[] = [];
+}
+
+function encode(value: unknown, depth: number): string {
+  if (depth > MAX_DEPTH) throw new Refusal(`nested deeper than ${MAX_DEPTH}`);
   if (value === null) return "null";
   switch (typeof value) {
     case "boolean":
@@ -32,21 +42,42 @@ function encode(value: unknown, at: string, depth: number): string {
     case "string":
       return JSON.stringify(value);
     case "number":
-      if (!Number.isSafeInteger(value)) throw new CanonicalJsonError(`${at}: only safe integers can be encoded, got ${value}`);
+      if (!Number.isSafeInteger(value)) throw new Refusal(`only safe integers can be encoded, got ${value}`);
       return String(value === 0 ? 0 : value);
     case "object": {
-      if (Array.isArray(value)) return `[${value.map((v, i) => encode(v, `${at}[${i}]`, depth + 1)).join(",")}]`;
+      if (Array.isArray(value)) {
+        let out = "[";
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out += ",";
+          out += member(value[i], depth, i);
+        }
+        return `${out}]`;
+      }
       const proto = Object.getPrototypeOf(value) as unknown;
-      if (proto !== Object.prototype && proto !== null) throw new CanonicalJsonError(`${at}: only plain objects can be encoded`);
+      if (proto !== Object.prototype && proto !== null) throw new Refusal("only plain objects can be encoded");
       const record = value as Record<string, unknown>;
-      const members = Object.keys(record)
-        .filter((k) => record[k] !== undefined)
-        .sort()
-        .map((k) => `${JSON.stringify(k)}:${encode(record[k], `${at}.${k}`, depth + 1)}`);
-      return `{${members.join(",")}}`;
+      const keys = Object.keys(record).sort();
+      let out = "{";
+      for (const k of keys) {
+        const v = record[k];
+        if (v === undefined) continue;
+        if (out.length > 1) out += ",";
+        out += `${JSON.stringify(k)}:${member(v, depth, k)}`;
+      }
+      return `${out}}`;
     }
     default:
-      throw new CanonicalJsonError(`${at}: a ${typeof value} cannot be encoded`);
+      throw new Refusal(`a ${typeof value} cannot be encoded`);
+  }
+}
+
+/** A member's encoding; a refusal inside it gets this member's step of the path (built only then). */
+function member(v: unknown, depth: number, step: string | number): string {
+  try {
+    return encode(v, depth + 1);
+  } catch (e) {
+    if (e instanceof Refusal) e.path.push(typeof step === "number" ? `[${step}]` : `.${step}`);
+    throw e;
   }
 }
 
