@@ -109,4 +109,43 @@ fn field_mul_matches_upstream() {
         }
     }
     assert!(fork_mul(&[0u8; 25], &[0u8; 26]).is_err());
+    // Two products in one comb: the XOR of upstream's two products.
+    use fork::utilities::ot::extension::field_mul_sum;
+    for (k, a) in cases.iter().enumerate() {
+        let c = &cases[(k * 7 + 3) % cases.len()];
+        for b in cases.iter().take(12) {
+            let d = &cases[(k + 11) % 40];
+            let expected: Vec<u8> = upstream_mul(a, b).unwrap().iter().zip(upstream_mul(c, d).unwrap()).map(|(x, y)| x ^ y).collect();
+            assert_eq!(field_mul_sum([(&a[..], &b[..]), (&c[..], &d[..])]).unwrap().to_vec(), expected);
+        }
+    }
+    assert!(field_mul_sum([(&[0u8; 26][..], &[0u8; 26][..]), (&[0u8; 26][..], &[0u8; 27][..])]).is_err());
+}
+
+/// The fork transposes the OT extension's bit matrix 8x8 bits at a time; upstream bit by bit.
+#[test]
+fn cut_and_transpose_matches_upstream() {
+    use fork::utilities::ot::extension::cut_and_transpose as fork_t;
+    use upstream::utilities::ot::extension::cut_and_transpose as upstream_t;
+    let mut state = [3u8; 32];
+    let mut next = || {
+        use sha2::Digest;
+        state = sha2::Sha256::digest(state).into();
+        state
+    };
+    for case in 0..20 {
+        let rows: Vec<[u8; 78]> = (0..256)
+            .map(|r| {
+                let mut row = [0u8; 78];
+                for chunk in row.chunks_mut(32) {
+                    let h = next();
+                    chunk.copy_from_slice(&h[..chunk.len()]);
+                }
+                // A few all-zero and all-one rows.
+                if case == 0 { [0u8; 78] } else if case == 1 { [0xff; 78] } else if (r + case) % 37 == 0 { [0xff; 78] } else { row }
+            })
+            .collect();
+        assert_eq!(fork_t(&rows).unwrap(), upstream_t(&rows).unwrap(), "case {case}");
+    }
+    assert!(fork_t(&vec![[0u8; 78]; 255]).is_err());
 }

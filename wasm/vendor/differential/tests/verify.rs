@@ -234,3 +234,36 @@ fn sums_of_products_match_reduced_products() {
         }
     }
 }
+
+/// `hashes::absorb_shared` (the same bytes fed to up to four hashers in SIMD lanes, each from its own
+/// offset) against feeding each hasher on its own, then finishing it with more input: every count of
+/// hashers, prefixes of every alignment, lengths around the block boundaries and long ones.
+#[test]
+fn shared_absorption_matches_one_by_one() {
+    use fork::utilities::hashes::{absorb_shared, TaggedHasher};
+    let data: Vec<u8> = (0..20_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
+    let prefixed = |k: usize, pad: usize| {
+        let mut h = TaggedHasher::new(b"absorb");
+        h.component(&data[..pad]).component(&[k as u8]);
+        h
+    };
+    for n in 1..=4usize {
+        for len in [0usize, 1, 50, 63, 64, 65, 100, 127, 128, 129, 191, 192, 193, 300, 1000, 19_968, 20_000] {
+            for shift in [0usize, 1, 17, 40, 55, 56, 63, 64, 70, 120] {
+                let pads: Vec<usize> = (0..n).map(|k| (shift + 23 * k) % 130).collect();
+                let mut ours: Vec<TaggedHasher> = (0..n).map(|k| prefixed(k, pads[k])).collect();
+                {
+                    let mut refs: Vec<&mut TaggedHasher> = ours.iter_mut().collect();
+                    absorb_shared(&mut refs, &data[..len]);
+                }
+                for (k, mut h) in ours.into_iter().enumerate() {
+                    let mut alone = prefixed(k, pads[k]);
+                    alone.piece(&data[..len]);
+                    h.component(b"tail");
+                    alone.component(b"tail");
+                    assert_eq!(h.finish(), alone.finish(), "{n} hashers, {len} bytes, pads {pads:?}, hasher {k}");
+                }
+            }
+        }
+    }
+}

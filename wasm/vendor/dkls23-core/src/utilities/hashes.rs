@@ -297,6 +297,91 @@ pub fn tagged_hash_pair(
     (a.finish(), b.finish())
 }
 
+/// Feeds the same bytes `shared` to up to four hashers at once (Tessera
+/// fork): each hasher gets exactly the bytes [`TaggedHasher::piece`] would
+/// give it, but the blocks of all of them are compressed side by side in the
+/// lanes of [`sha256x4::compress4`], whatever each one's alignment (each lane
+/// reads `shared` from its own offset). Same states, hence same hashes, as
+/// feeding them one after the other.
+///
+/// # Panics
+///
+/// With more than four hashers.
+pub fn absorb_shared(hashers: &mut [&mut TaggedHasher], shared: &[u8]) {
+    let n = hashers.len();
+    assert!(n <= 4, "absorb_shared: at most four hashers");
+    for h in hashers.iter_mut() {
+        h.flush();
+    }
+    // Lanes pay off only with two hashers or more and at least one whole
+    // block each after the first.
+    if n < 2 || hashers.iter().any(|h| h.pending + shared.len() < 128) {
+        for h in hashers.iter_mut() {
+            h.piece(shared);
+        }
+        return;
+    }
+    sha256x4::ensure_checked();
+    let lane = |i: usize| i.min(n - 1);
+    // The first block of each: its pending bytes, then the start of `shared`.
+    let mut first = [[0u8; 64]; 4];
+    let mut offset = [0usize; 4];
+    for i in 0..n {
+        let p = hashers[i].pending;
+        first[i][..p].copy_from_slice(&hashers[i].buf[..p]);
+        first[i][p..].copy_from_slice(&shared[..64 - p]);
+        offset[i] = 64 - p;
+    }
+    let mut states = [0, 1, 2, 3].map(|i| hashers[lane(i)].state);
+    sha256x4::compress4_best(
+        &mut states,
+        [&first[lane(0)], &first[lane(1)], &first[lane(2)], &first[lane(3)]],
+    );
+    // Then the whole blocks every lane has, each lane at its own offset.
+    let common = (0..n)
+        .map(|i| (shared.len() - offset[i]) / 64)
+        .min()
+        .expect("two hashers or more");
+    for k in 0..common {
+        let block = |i: usize| -> &[u8; 64] {
+            let at = offset[lane(i)] + 64 * k;
+            shared[at..at + 64].try_into().expect("64 bytes")
+        };
+        sha256x4::compress4_best(&mut states, [block(0), block(1), block(2), block(3)]);
+    }
+    // The rest (less than two blocks) through each hasher's own buffer.
+    for i in 0..n {
+        let h = &mut *hashers[i];
+        h.state = states[i];
+        h.compressed += 64 * (1 + common as u64);
+        h.pending = 0;
+        h.piece(&shared[offset[i] + 64 * common..]);
+    }
+}
+
+/// The two Fiat–Shamir challenges of the OT extension's consistency check,
+/// `tagged_hash(TAG_OTE_CHI, [session_id, "chi1" | "chi2", u])` (Tessera fork:
+/// as [`tagged_hash_pair`]), with `u` fed to `also` in a third lane of the same
+/// compressions: the multiplication protocol's receiver transcript hashes `u`
+/// too.
+#[must_use]
+pub fn chi_pair_absorbing(
+    tag: &[u8],
+    session_id: &[u8],
+    u: &[u8],
+    also: Option<&mut TaggedHasher>,
+) -> (HashOutput, HashOutput) {
+    let mut a = TaggedHasher::new(tag);
+    a.component(session_id).component(b"chi1").component_len(u.len());
+    let mut b = TaggedHasher::new(tag);
+    b.component(session_id).component(b"chi2").component_len(u.len());
+    match also {
+        Some(t) => absorb_shared(&mut [&mut a, &mut b, t], u),
+        None => absorb_shared(&mut [&mut a, &mut b], u),
+    }
+    (a.finish(), b.finish())
+}
+
 impl zeroize::Zeroize for TaggedHasher {
     fn zeroize(&mut self) {
         self.buf.zeroize();

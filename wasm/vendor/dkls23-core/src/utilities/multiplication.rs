@@ -150,15 +150,18 @@ impl ErrorMul {
     }
 }
 
-/// Digest of the receiver's OT extension message from Step 3.
-fn receiver_transcript(session_id: &[u8], data: &OTEDataToSender) -> HashOutput {
-    // Tessera fork: the concatenations are fed piece by piece, not copied.
+/// The receiver's transcript hash up to its OT extension message's matrix
+/// `u` (`u_len` bytes), which the extension then feeds to it (Tessera fork:
+/// in a spare lane of its own hashes of `u`).
+fn receiver_transcript_start(session_id: &[u8], nonce: &OteNonce, u_len: usize) -> TaggedHasher {
     let mut h = TaggedHasher::new(TAG_MUL_TRANSCRIPT_RECEIVER);
-    h.component(session_id).component(&data.nonce);
-    h.component_len(data.u.iter().map(|row| row.len()).sum());
-    for row in &data.u {
-        h.piece(row);
-    }
+    h.component(session_id).component(nonce).component_len(u_len);
+    h
+}
+
+/// Digest of the receiver's OT extension message from Step 3: the rest of
+/// the message after `u` (Tessera fork: fed piece by piece, not copied).
+fn receiver_transcript_finish(mut h: TaggedHasher, data: &OTEDataToSender) -> HashOutput {
     h.component(&data.verify_x);
     h.component_len(data.verify_t.iter().map(|row| row.len()).sum());
     for row in &data.verify_t {
@@ -385,9 +388,20 @@ impl<C: DklsCurve> MulSender<C> {
 
         let ote_sid = ["OT Extension protocol".as_bytes(), session_id].concat();
 
-        let result = self
-            .ote_sender
-            .run::<C>(&ote_sid, OT_WIDTH, &correlations, data);
+        // The digest of the receiver's message (Step 4) hashes u in a spare
+        // lane of the extension's own hashes of u.
+        let mut transcript = receiver_transcript_start(
+            session_id,
+            &data.nonce,
+            data.u.iter().map(|row| row.len()).sum(),
+        );
+        let result = self.ote_sender.run_absorbing::<C>(
+            &ote_sid,
+            OT_WIDTH,
+            &correlations,
+            data,
+            Some(&mut transcript),
+        );
 
         let ot_outputs: Vec<Vec<C::Scalar>>;
         let vector_of_tau: Vec<Vec<C::Scalar>>; // Used by the receiver to finish the OT protocol.
@@ -411,7 +425,7 @@ impl<C: DklsCurve> MulSender<C> {
         // transcript of Step 3, including tau.
         let (chi_tilde, chi_hat) = shared_random_values::<C>(
             session_id,
-            &receiver_transcript(session_id, data),
+            &receiver_transcript_finish(transcript, data),
             &ote_salt,
             &vector_of_tau,
         );
@@ -634,8 +648,13 @@ impl<C: DklsCurve> MulReceiver<C> {
 
         let ote_sid = ["OT Extension protocol".as_bytes(), session_id].concat();
 
-        let (extended_seeds, data_to_sender) =
-            match self.ote_receiver.run_phase1(&ote_sid, &choice_bits) {
+        // Step 4's digest of our message hashes u in a spare lane of the
+        // extension's own hashes of u.
+        let start = |nonce: &OteNonce| {
+            receiver_transcript_start(session_id, nonce, KAPPA as usize * core::mem::size_of::<PRGOutput>())
+        };
+        let (extended_seeds, data_to_sender, transcript) =
+            match self.ote_receiver.run_phase1_absorbing(&ote_sid, &choice_bits, Some(&start)) {
                 Ok(values) => values,
                 Err(error) => {
                     return Err(ErrorMul::new(&format!(
@@ -648,7 +667,10 @@ impl<C: DklsCurve> MulReceiver<C> {
         // Step 4 (Incomplete) - The shared random values also depend on
         // tau, which we have not received yet, so we keep a digest of our
         // message for now.
-        let ote_transcript = receiver_transcript(session_id, &data_to_sender);
+        let ote_transcript = receiver_transcript_finish(
+            transcript.expect("the extension returns the transcript it was given"),
+            &data_to_sender,
+        );
 
         // Step 5 - No action for the receiver, but he will receive
         // some values for the next step, so we stop here.

@@ -50,7 +50,7 @@ use crate::curve::DklsCurve;
 use crate::{RAW_SECURITY, SECURITY, STAT_SECURITY};
 
 use crate::utilities::hashes::{
-    finish_jobs, reduce_hash_to_scalar, tagged_hash, tagged_hash_pair, HashOutput,
+    chi_pair_absorbing, finish_jobs, reduce_hash_to_scalar, tagged_hash, HashOutput,
     TaggedHasher,
 };
 use crate::utilities::oracle_tags::{TAG_OTE_CHI, TAG_OTE_PRG, TAG_OTE_RANDOMIZE, TAG_OTE_SESSION};
@@ -278,6 +278,25 @@ impl OTESender {
         input_correlations: &[Vec<C::Scalar>],
         data: &OTEDataToSender,
     ) -> Result<(Vec<Vec<C::Scalar>>, Vec<Vec<C::Scalar>>, OteNonce), ErrorOT> {
+        self.run_absorbing::<C>(session_id, ot_width, input_correlations, data, None)
+    }
+
+    /// [`Self::run`], and (Tessera fork) the receiver's matrix `u` also fed
+    /// to `transcript` in a spare lane of the compressions that hash `u` for
+    /// the consistency challenges. Same outputs as [`Self::run`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::run`].
+    #[allow(clippy::type_complexity)]
+    pub fn run_absorbing<C: DklsCurve>(
+        &self,
+        session_id: &[u8],
+        ot_width: u8,
+        input_correlations: &[Vec<C::Scalar>],
+        data: &OTEDataToSender,
+        mut transcript: Option<&mut TaggedHasher>,
+    ) -> Result<(Vec<Vec<C::Scalar>>, Vec<Vec<C::Scalar>>, OteNonce), ErrorOT> {
         // The protocol will be executed ot_width times using different input correlations.
         if input_correlations.len() != ot_width as usize {
             return Err(ErrorOT::new(
@@ -352,9 +371,9 @@ impl OTESender {
         // We apply the hash and remove extra bytes.
         let mut chi1 = [0u8; (OT_SECURITY / 8) as usize];
         let mut chi2 = [0u8; (OT_SECURITY / 8) as usize];
-        // Tessera fork: both hashes of u side by side (tagged_hash_pair).
-        let (hash1, hash2) =
-            tagged_hash_pair(TAG_OTE_CHI, [session_id, b"chi1"], [session_id, b"chi2"], &msg);
+        // Tessera fork: both hashes of u side by side, u also fed to the
+        // caller's transcript in a third lane.
+        let (hash1, hash2) = chi_pair_absorbing(TAG_OTE_CHI, session_id, &msg, transcript.as_deref_mut());
         chi1.clone_from_slice(&hash1[0..(OT_SECURITY / 8) as usize]);
         chi2.clone_from_slice(&hash2[0..(OT_SECURITY / 8) as usize]);
 
@@ -365,18 +384,20 @@ impl OTESender {
         let mut verify_q: Vec<FieldElement> = Vec::with_capacity(KAPPA as usize);
         for i in 0..KAPPA {
             // The summation sign on the protocol is just the sum of the following two terms:
-            let prod_qi_1 = field_mul(&q[i as usize][0..(OT_SECURITY / 8) as usize], &chi1)?;
-            let prod_qi_2 = field_mul(
-                &q[i as usize][((OT_SECURITY / 8) as usize)..((2 * OT_SECURITY / 8) as usize)],
-                &chi2,
-            )?;
+            // Tessera fork: both products in one comb (field_mul_sum).
+            let prod_qi = field_mul_sum([
+                (&q[i as usize][0..(OT_SECURITY / 8) as usize], &chi1),
+                (
+                    &q[i as usize][((OT_SECURITY / 8) as usize)..((2 * OT_SECURITY / 8) as usize)],
+                    &chi2,
+                ),
+            ])?;
 
             //We sum the terms to get q_i.
             let mut verify_qi = [0u8; (OT_SECURITY / 8) as usize];
             for k in 0..OT_SECURITY / 8 {
-                verify_qi[k as usize] = prod_qi_1[k as usize]
-                    ^ prod_qi_2[k as usize]
-                    ^ q[i as usize][((2 * OT_SECURITY / 8) + k) as usize];
+                verify_qi[k as usize] =
+                    prod_qi[k as usize] ^ q[i as usize][((2 * OT_SECURITY / 8) + k) as usize];
             }
 
             verify_q.push(verify_qi);
@@ -612,6 +633,25 @@ impl OTEReceiver {
         session_id: &[u8],
         choice_bits: &[bool],
     ) -> Result<(Vec<PRGOutput>, OTEDataToSender), ErrorOT> {
+        self.run_phase1_absorbing(session_id, choice_bits, None)
+            .map(|(seeds, data, _)| (seeds, data))
+    }
+
+    /// [`Self::run_phase1`], and (Tessera fork) the matrix `u` also fed to
+    /// the hasher `transcript` returns for our nonce, in a spare lane of the
+    /// compressions that hash `u` for the consistency challenges; that hasher
+    /// is returned. Same outputs and random draws as [`Self::run_phase1`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::run_phase1`].
+    #[allow(clippy::type_complexity)]
+    pub fn run_phase1_absorbing(
+        &self,
+        session_id: &[u8],
+        choice_bits: &[bool],
+        transcript: Option<&dyn Fn(&OteNonce) -> TaggedHasher>,
+    ) -> Result<(Vec<PRGOutput>, OTEDataToSender, Option<TaggedHasher>), ErrorOT> {
         if choice_bits.len() != BATCH_SIZE as usize {
             return Err(ErrorOT::new("Choice bits vector has incorrect length"));
         }
@@ -625,6 +665,7 @@ impl OTEReceiver {
         // includes our fresh nonce, so our pads are fresh in every execution
         // even if the caller repeats its session id.
         let nonce: OteNonce = rng::get_rng().random();
+        let mut transcript = transcript.map(|start| start(&nonce));
         let extension_sid = extension_session_id(session_id, &nonce);
         let session_id = extension_sid.as_slice();
         // EXTEND
@@ -693,9 +734,9 @@ impl OTEReceiver {
         // We apply the hash and remove extra bytes.
         let mut chi1 = [0u8; (OT_SECURITY / 8) as usize];
         let mut chi2 = [0u8; (OT_SECURITY / 8) as usize];
-        // Tessera fork: both hashes of u side by side (tagged_hash_pair).
-        let (hash1, hash2) =
-            tagged_hash_pair(TAG_OTE_CHI, [session_id, b"chi1"], [session_id, b"chi2"], &msg);
+        // Tessera fork: both hashes of u side by side, u also fed to the
+        // caller's transcript in a third lane.
+        let (hash1, hash2) = chi_pair_absorbing(TAG_OTE_CHI, session_id, &msg, transcript.as_mut());
         chi1.clone_from_slice(&hash1[0..(OT_SECURITY / 8) as usize]);
         chi2.clone_from_slice(&hash2[0..(OT_SECURITY / 8) as usize]);
 
@@ -722,21 +763,20 @@ impl OTEReceiver {
         let mut verify_t: Vec<FieldElement> = Vec::with_capacity(KAPPA as usize);
         for i in 0..KAPPA {
             // The summation sign on the protocol is just the sum of the following two terms:
-            let prod_ti_1 = field_mul(
-                &extended_seeds0[i as usize][0..(OT_SECURITY / 8) as usize],
-                &chi1,
-            )?;
-            let prod_ti_2 = field_mul(
-                &extended_seeds0[i as usize]
-                    [((OT_SECURITY / 8) as usize)..((2 * OT_SECURITY / 8) as usize)],
-                &chi2,
-            )?;
+            // Tessera fork: both products in one comb (field_mul_sum).
+            let prod_ti = field_mul_sum([
+                (&extended_seeds0[i as usize][0..(OT_SECURITY / 8) as usize], &chi1),
+                (
+                    &extended_seeds0[i as usize]
+                        [((OT_SECURITY / 8) as usize)..((2 * OT_SECURITY / 8) as usize)],
+                    &chi2,
+                ),
+            ])?;
 
             //We sum the terms to get t_i.
             let mut verify_ti = [0u8; (OT_SECURITY / 8) as usize];
             for k in 0..OT_SECURITY / 8 {
-                verify_ti[k as usize] = prod_ti_1[k as usize]
-                    ^ prod_ti_2[k as usize]
+                verify_ti[k as usize] = prod_ti[k as usize]
                     ^ extended_seeds0[i as usize][((2 * OT_SECURITY / 8) + k) as usize];
             }
 
@@ -754,7 +794,7 @@ impl OTEReceiver {
         };
 
         // extended_seeds0 has to be kept for the next phase.
-        Ok((extended_seeds0, data_to_sender))
+        Ok((extended_seeds0, data_to_sender, transcript))
     }
 
     /// Finishes the receiver's protocol and gives his output.
@@ -963,35 +1003,30 @@ pub fn cut_and_transpose(input: &[PRGOutput]) -> Result<Vec<HashOutput>, ErrorOT
             "Transpose input matrix has incorrect dimensions",
         ));
     }
-    // We initialize the output as a zero matrix.
+    // Tessera fork: 8x8 blocks of bits at a time instead of bit by bit. The
+    // bytes of eight input rows at one column byte form a 64-bit word whose
+    // bit 8r + c is row r, column c; three delta swaps move every bit to
+    // 8c + r, so byte c of the result holds column c of the eight rows: a
+    // byte of output row c. Same bits, same places; no branch or index
+    // depends on the (secret) contents.
     let mut output: Vec<HashOutput> = vec![[0u8; (KAPPA / 8) as usize]; BATCH_SIZE as usize];
-
-    for row_byte in 0..KAPPA / 8 {
-        for row_bit_within_byte in 0..8 {
-            // The next loop should go up to EXTENDED_BATCH_SIZE/8 if we wanted
-            // to compute the actual transpose, so it is here that we do the cut.
-            for column_byte in 0..BATCH_SIZE / 8 {
-                for column_bit_within_byte in 0..8 {
-                    // If we see input as a matrix of booleans, we want to
-                    // take the element input[row_bit][column_bit].
-                    let row_bit = (row_byte << 3) + row_bit_within_byte;
-                    let column_bit = (column_byte << 3) + column_bit_within_byte;
-
-                    // In every row, the columns are packed in bytes.
-                    // We access the row_bit-th row, then the column_byte-th byte,
-                    // and then we extract the desired bit.
-                    let entry = (input[row_bit as usize][column_byte as usize]
-                        >> column_bit_within_byte)
-                        & 0x01;
-
-                    // If we see output as a matrix of booleans, we want to
-                    // write output[column_bit][row_bit] = entry;
-                    // However, each row of output is also packed in bytes.
-                    // Hence, we access the column_bit-th row, then the row_byte-th byte,
-                    // and finally we put our bit in the correct place.
-                    let shifted_entry = entry << row_bit_within_byte;
-                    output[column_bit as usize][row_byte as usize] |= shifted_entry;
-                }
+    for row_byte in 0..(KAPPA / 8) as usize {
+        let rows = &input[8 * row_byte..8 * row_byte + 8];
+        // The next loop should go up to EXTENDED_BATCH_SIZE/8 if we wanted
+        // to compute the actual transpose, so it is here that we do the cut.
+        for column_byte in 0..(BATCH_SIZE / 8) as usize {
+            let mut x = 0u64;
+            for (r, row) in rows.iter().enumerate() {
+                x |= u64::from(row[column_byte]) << (8 * r);
+            }
+            let t = (x ^ (x >> 7)) & 0x00AA_00AA_00AA_00AA;
+            x ^= t ^ (t << 7);
+            let t = (x ^ (x >> 14)) & 0x0000_CCCC_0000_CCCC;
+            x ^= t ^ (t << 14);
+            let t = (x ^ (x >> 28)) & 0x0000_0000_F0F0_F0F0;
+            x ^= t ^ (t << 28);
+            for c in 0..8 {
+                output[8 * column_byte + c][row_byte] = (x >> (8 * c)) as u8;
             }
         }
     }
@@ -1020,46 +1055,68 @@ pub fn field_mul(left: &[u8], right: &[u8]) -> Result<FieldElement, ErrorOT> {
     // indices depend only on public data; `left` (seeds, choice bits) is only
     // ever XORed. Same product as upstream's bit-by-bit comb, about five
     // times fewer operations.
+    field_mul_sum([(left, right)])
+}
+
+/// `field_mul(l_0, r_0) ^ field_mul(l_1, r_1) ^ ...` (Tessera fork): the
+/// products of the consistency check's two halves share the comb's shifts
+/// and one reduction. As in [`field_mul`], the `right` operands must be
+/// public (they choose branches and table entries) and the `left` ones are
+/// only XORed.
+///
+/// # Errors
+///
+/// Will return `Err` if an operand doesn't have the correct size.
+pub fn field_mul_sum<const N: usize>(pairs: [(&[u8], &[u8]); N]) -> Result<FieldElement, ErrorOT> {
     const T: usize = 4;
+    const BYTES: usize = (OT_SECURITY / 8) as usize;
 
-    if (left.len() != (OT_SECURITY / 8) as usize) || (right.len() != (OT_SECURITY / 8) as usize) {
-        return Err(ErrorOT::new(
-            "Binary field multiplication: entries don't have the correct length",
-        ));
-    }
-
-    let mut a = [0u64; T];
-    let mut b = [0u64; T];
-    for i in 0..(OT_SECURITY / 8) as usize {
-        a[i >> 3] |= u64::from(left[i]) << ((i & 0x07) << 3);
-        b[i >> 3] |= u64::from(right[i]) << ((i & 0x07) << 3);
-    }
-
-    // table[u] = u(X) * a(X) for every polynomial u of degree < 4. `a` has
-    // 208 bits, so each product fits in four words.
-    let mut table = [[0u64; T]; 16];
-    for m in 0..4 {
-        let bit = 1usize << m;
-        table[bit] = [
-            a[0] << m,
-            (a[1] << m) | (a[0] >> 1 >> (63 - m)),
-            (a[2] << m) | (a[1] >> 1 >> (63 - m)),
-            (a[3] << m) | (a[2] >> 1 >> (63 - m)),
-        ];
-        for low in 1..bit {
-            for w in 0..T {
-                table[bit | low][w] = table[bit][w] ^ table[low][w];
-            }
+    let words = |bytes: &[u8]| {
+        let mut w = [0u64; T];
+        for (i, byte) in bytes.iter().enumerate() {
+            w[i >> 3] |= u64::from(*byte) << ((i & 0x07) << 3);
+        }
+        w
+    };
+    for (left, right) in &pairs {
+        if left.len() != BYTES || right.len() != BYTES {
+            return Err(ErrorOT::new(
+                "Binary field multiplication: entries don't have the correct length",
+            ));
         }
     }
+    let tables: [([[u64; T]; 16], [u64; T]); N] = core::array::from_fn(|p| {
+        let (left, right) = pairs[p];
+        let a = words(left);
+        // table[u] = u(X) * a(X) for every polynomial u of degree < 4. `a` has
+        // 208 bits, so each product fits in four words.
+        let mut table = [[0u64; T]; 16];
+        for m in 0..4 {
+            let bit = 1usize << m;
+            table[bit] = [
+                a[0] << m,
+                (a[1] << m) | (a[0] >> 1 >> (63 - m)),
+                (a[2] << m) | (a[1] >> 1 >> (63 - m)),
+                (a[3] << m) | (a[2] >> 1 >> (63 - m)),
+            ];
+            for low in 1..bit {
+                for w in 0..T {
+                    table[bit | low][w] = table[bit][w] ^ table[low][w];
+                }
+            }
+        }
+        (table, words(right))
+    });
 
     let mut c = [0u64; 2 * T];
     for k in (0..16).rev() {
-        for j in 0..T {
-            let u = ((b[j] >> (4 * k)) & 0x0f) as usize;
-            if u != 0 {
-                for w in 0..T {
-                    c[j + w] ^= table[u][w];
+        for (table, b) in &tables {
+            for j in 0..T {
+                let u = ((b[j] >> (4 * k)) & 0x0f) as usize;
+                if u != 0 {
+                    for w in 0..T {
+                        c[j + w] ^= table[u][w];
+                    }
                 }
             }
         }
@@ -1082,7 +1139,7 @@ pub fn field_mul(left: &[u8], right: &[u8]) -> Result<FieldElement, ErrorOT> {
     c[0] ^= (t << 9) ^ (t << 3) ^ (t << 1) ^ t;
     c[T - 1] &= 0xFFFF;
 
-    let mut result = [0u8; (OT_SECURITY / 8) as usize];
+    let mut result = [0u8; BYTES];
     for (i, byte) in result.iter_mut().enumerate() {
         *byte = (c[i >> 3] >> ((i & 0x07) << 3)) as u8;
     }
