@@ -15,7 +15,7 @@ import type { Ed25519PrivateKey, PeerId } from "@libp2p/interface";
 import { tcp } from "@libp2p/tcp";
 import { webSockets } from "@libp2p/websockets";
 import { createLibp2p, type Libp2p } from "libp2p";
-import { installHalfWindowUpdates } from "./yamux-window.js";
+import { installHalfWindowUpdates } from "../../../shared/src/mpc/yamux-window.js";
 
 export interface HostOptions {
   privateKey: Ed25519PrivateKey;

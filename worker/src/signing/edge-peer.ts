@@ -14,6 +14,7 @@ import { identify } from "@libp2p/identify";
 import type { PeerId } from "@libp2p/interface";
 import { webSockets } from "@libp2p/websockets";
 import { createLibp2p, type Libp2p } from "libp2p";
+import { installHalfWindowUpdates } from "../../../shared/src/mpc/yamux-window.js";
 
 function installWorkerdShims(): void {
   const g = globalThis as Record<string, unknown>;
@@ -37,6 +38,8 @@ function installWorkerdShims(): void {
  */
 export async function createEdgePeer(seed: Uint8Array, allowed: ReadonlySet<string>, o: { viaRelays?: boolean } = {}): Promise<Libp2p> {
   installWorkerdShims();
+  // Window updates once half the receive window is used, as the nodes send them (not one per frame).
+  installHalfWindowUpdates();
   const privateKey = await generateKeyPairFromSeed("Ed25519", seed);
   return createLibp2p({
     privateKey,

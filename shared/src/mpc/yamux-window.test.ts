@@ -1,9 +1,9 @@
-// The half-window rule for yamux window updates (src/network/yamux-window.ts), on the library's
+// The half-window rule for yamux window updates (./yamux-window.ts), on the library's
 // own YamuxStream: no update while more than half the receive window is open to the sender, one
 // update (restoring the whole window) once half is used, and the stream's opening flags always sent.
 import { YamuxStream } from "@chainsafe/libp2p-yamux/stream";
 import { describe, expect, it } from "vitest";
-import { installHalfWindowUpdates } from "../src/network/yamux-window.js";
+import { installHalfWindowUpdates } from "./yamux-window.js";
 
 const WINDOW = 256 * 1024;
 

@@ -6,9 +6,11 @@
 // sender — about as much per-frame work as the message itself for the small ones, and a node's
 // ceremony messages are mostly sent on long-lived streams that never run short of window.
 // go-yamux and rust-yamux send the update once the unacknowledged part reaches half the window;
-// this does the same: the window, its growth and the stream's opening (SYN/ACK, which always
-// go out) are otherwise the library's own code, and the sender is never held up while more than
-// half the window is still open to it.
+// this does the same, at the nodes (mpc-node/src/network/host.ts) and at the edge inside workerd
+// (worker/src/signing/edge-peer.ts), where each of the nodes' answers drew an update too. The
+// window, its growth and the stream's opening (SYN/ACK, which always go out) are otherwise the
+// library's own code, and the sender is never held up while more than half the window is still
+// open to it.
 import { YamuxStream } from "@chainsafe/libp2p-yamux/stream";
 
 interface WindowState {
