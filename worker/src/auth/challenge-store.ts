@@ -1,6 +1,5 @@
 // One-time challenges and issued user actions in the org's SQLite. A challenge is consumed by
 // exactly one successful response; a user action by exactly one request. Both expire.
-import { createHash } from "node:crypto";
 import type { UserActionEvidence } from "../../../shared/src/dfns/wire.js";
 
 export type ChallengeKind = "Login" | "Registration" | "Credential" | "UserAction";
@@ -82,12 +81,22 @@ export function pruneExpired(sql: SqlStorage, nowSeconds: number): void {
   sql.exec("DELETE FROM challenges WHERE expires_at < ?", nowSeconds - 86_400);
 }
 
-/** Hex SHA-256 of a string's UTF-8 bytes, natively (node:crypto in workerd): the flow hashes on every request. */
-export function sha256Hex(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("hex");
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/**
+ * Hex SHA-256 of a string's UTF-8 bytes, by WebCrypto: the user-action flow hashes on every
+ * request, and both @noble/hashes and workerd's node:crypto Hash (a JS stream around the native
+ * digest) cost more per call than one native digest. Async, so callers hash before the
+ * synchronous part that reads and writes.
+ */
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  let hex = "";
+  for (const b of digest) hex += HEX[b]!;
+  return hex;
 }
 
-export function hashActionToken(token: string): string {
+export function hashActionToken(token: string): Promise<string> {
   return sha256Hex(token);
 }
 

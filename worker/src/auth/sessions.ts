@@ -87,13 +87,17 @@ export class Sessions {
   ) {}
 
   // Resolutions by token id, so that a token's every request costs a map lookup and an expiry
-  // check instead of three queries and its permissions' JSON. It cannot answer for a revoked or
-  // deactivated token or a withdrawn permission: this object is the only writer of the tables a
-  // resolution reads, and every statement that could write one of them (anything but a read or a
-  // challenge / user-action write) empties the map before it runs (orgs/org.ts,
-  // storage.ts watchIdentityWrites). Expiry, the one thing that changes without a write, is
-  // checked on every hit. Failures are not kept.
+  // check instead of three queries and its permissions' JSON (and active credentials by owner, so
+  // a user action does not read them three times). Neither can answer for a revoked or deactivated
+  // token, a withdrawn permission or a deactivated credential: this object is the only writer of
+  // the tables they are read from, and every statement that could write one of them (anything but
+  // a read or a challenge / user-action write) empties both before it runs (orgs/org.ts,
+  // storage.ts watchIdentityWrites); nothing read until that synchronous run ends (and its
+  // transaction commits or rolls back) is kept. Expiry, the one thing that changes without a
+  // write, is checked on every hit. Failures are not kept.
   private readonly callers = new Map<string, { caller: Caller; expiresAt: number | null }>();
+  /** Active credentials by owner, kept and emptied exactly like the callers. */
+  private readonly credentials = new Map<string, StoredCredential[]>();
 
   private prunedAt = 0;
 
@@ -104,9 +108,20 @@ export class Sessions {
     challenges.pruneExpired(this.org.sql, now);
   }
 
-  /** Empties the resolutions (called before any write that may change one). */
+  // Set from a change until the end of the synchronous run that made it: what is read meanwhile
+  // may belong to a transaction that is still to commit or roll back, so it is not kept.
+  private changing = false;
+
+  /** Empties the resolutions and credentials (called before any write that may change one). */
   forgetCallers(): void {
     this.callers.clear();
+    this.credentials.clear();
+    if (!this.changing) {
+      this.changing = true;
+      queueMicrotask(() => {
+        this.changing = false;
+      });
+    }
   }
 
   /** Checks, on every request, that the token is still good and says what its holder may do. */
@@ -116,12 +131,12 @@ export class Sessions {
       return success(hit.caller);
     }
     const resolved = this.resolveFromTables(claims);
-    if (resolved.ok) {
+    if (!resolved.ok) return resolved;
+    if (!this.changing) {
       if (this.callers.size >= CALLER_CACHE_SIZE) this.callers.delete(this.callers.keys().next().value!);
       this.callers.set(claims.tokenId, resolved.value);
-      return success(resolved.value.caller);
     }
-    return resolved;
+    return success(resolved.value.caller);
   }
 
   private resolveFromTables(claims: { tokenId: string; userId: string; tokenKind: string }): Outcome<{ caller: Caller; expiresAt: number | null }> {
@@ -162,16 +177,30 @@ export class Sessions {
    * two): the caller's token as resolveCaller, then — only for a caller that resolved — its user
    * action spent as consumeUserAction.
    */
-  resolveCallerAndSpend(
+  async resolveCallerAndSpend(
     claims: { tokenId: string; userId: string; tokenKind: string },
     action: { token: string; method: string; path: string; payload: string },
-  ): { caller: Outcome<Caller>; spent: Outcome<UserActionEvidence> | null } {
+  ): Promise<{ caller: Outcome<Caller>; spent: Outcome<UserActionEvidence> | null }> {
+    const hash = await challenges.hashActionToken(action.token);
+    // From here on synchronous: the caller resolved and the action spent with nothing in between.
     const caller = this.resolveCaller(claims);
     if (!caller.ok) return { caller, spent: null };
-    return { caller, spent: this.consumeUserAction({ ...action, tokenId: caller.value.tokenId }) };
+    return { caller, spent: this.spendUserAction(hash, { ...action, tokenId: caller.value.tokenId }) };
   }
 
+  /** The owner's active credentials (kept like the callers, emptied by the same writes; callers must not change the array). */
   storedCredentials(ownerId: string): StoredCredential[] {
+    let known = this.credentials.get(ownerId);
+    if (!known) {
+      known = this.credentialsFromTable(ownerId);
+      if (this.changing) return known;
+      if (this.credentials.size >= CALLER_CACHE_SIZE) this.credentials.delete(this.credentials.keys().next().value!);
+      this.credentials.set(ownerId, known);
+    }
+    return known;
+  }
+
+  private credentialsFromTable(ownerId: string): StoredCredential[] {
     return identities.credentialsOf(this.org.sql, ownerId, true).map((c) => ({
       credentialUuid: c.credential_uuid,
       credId: c.cred_id,
@@ -272,17 +301,18 @@ export class Sessions {
 
   // ── user actions ──
 
-  actionChallenge(
+  async actionChallenge(
     caller: CallerRef,
     action: { method: string; path: string; payload: string },
-  ): Outcome<{ challengeIdentifier: string; challenge: string; allowCredentials: AllowCredentials }> {
+  ): Promise<Outcome<{ challengeIdentifier: string; challenge: string; allowCredentials: AllowCredentials }>> {
+    const bodyHash = await challenges.sha256Hex(action.payload);
     const allowCredentials = this.allowCredentials(caller.identityId);
     if (allowCredentials.key.length + allowCredentials.webauthn.length === 0) return failure(403, "No active credential can sign for this identity");
     const id = newId("ch");
     const nonce = encodeBase64Url(randomBytes(16));
     const issuedAt = nowSeconds();
     const expiry = issuedAt + challenges.CHALLENGE_SECONDS;
-    const challenge = userActionChallenge({ method: action.method, path: action.path, payload: action.payload, orgId: caller.orgId, subject: caller.identityId, nonce, issuedAt, expiry }, challenges.sha256Hex);
+    const challenge = userActionChallenge({ method: action.method, path: action.path, payload: action.payload, orgId: caller.orgId, subject: caller.identityId, nonce, issuedAt, expiry }, () => bodyHash);
     this.pruneNowAndThen(issuedAt);
     challenges.insertChallenge(this.org.sql, {
       id,
@@ -311,16 +341,17 @@ export class Sessions {
     if (pending.value.tokenId !== caller.tokenId) return failure(401, "Challenge not found");
     const assertion = await verifyFirstFactor(env, pending.value, input.firstFactor);
     if (!assertion.ok) return assertion;
-    return this.completeUserAction(caller, { challengeId: input.challengeId, assertion: assertion.value });
+    const token = `ua-${encodeBase64Url(randomBytes(32))}`;
+    const tokenHash = await challenges.hashActionToken(token);
+    return this.completeUserAction(caller, { challengeId: input.challengeId, assertion: assertion.value, token, tokenHash });
   }
 
   /** Issues the single-use user action for a verified answer and keeps the evidence. */
-  private completeUserAction(caller: CallerRef, input: { challengeId: string; assertion: Assertion }): Outcome<{ userAction: string; actionId: string }> {
+  private completeUserAction(caller: CallerRef, input: { challengeId: string; assertion: Assertion; token: string; tokenHash: string }): Outcome<{ userAction: string; actionId: string }> {
     return this.org.transaction(() => {
       const answered = this.consumeAnswer(input.challengeId, "UserAction", input.assertion, caller.tokenId);
       if (!answered.ok) return answered;
       const { row, credential } = answered.value;
-      const token = `ua-${encodeBase64Url(randomBytes(32))}`;
       const now = nowIso();
       const evidence: UserActionEvidence = {
         actionId: newId("ua"),
@@ -344,13 +375,13 @@ export class Sessions {
         signedAt: now,
       };
       challenges.insertUserAction(this.org.sql, {
-        hash: challenges.hashActionToken(token),
+        hash: input.tokenHash,
         evidence,
         challengeId: row.challenge_id,
         expiresAt: nowSeconds() + challenges.USER_ACTION_SECONDS,
         now,
       });
-      return success({ userAction: token, actionId: evidence.actionId });
+      return success({ userAction: input.token, actionId: evidence.actionId });
     });
   }
 
@@ -358,8 +389,12 @@ export class Sessions {
    * Spends a user action on the request it was signed for: same caller token, method, path and
    * byte-identical body; unexpired; never used before. A mismatch leaves it unspent.
    */
-  consumeUserAction(input: { token: string; tokenId: string; method: string; path: string; payload: string }): Outcome<UserActionEvidence> {
-    const row = challenges.getUserActionByHash(this.org.sql, challenges.hashActionToken(input.token));
+  async consumeUserAction(input: { token: string; tokenId: string; method: string; path: string; payload: string }): Promise<Outcome<UserActionEvidence>> {
+    return this.spendUserAction(await challenges.hashActionToken(input.token), input);
+  }
+
+  private spendUserAction(hash: string, input: { tokenId: string; method: string; path: string; payload: string }): Outcome<UserActionEvidence> {
+    const row = challenges.getUserActionByHash(this.org.sql, hash);
     if (!row) return failure(401, "User action signature is invalid");
     if (row.consumed_at !== null) return failure(401, "User action signature already used");
     if (row.expires_at <= nowSeconds()) return failure(401, "User action signature expired");
