@@ -18,7 +18,7 @@ import { claimDataDir } from "./operations/node-lock.js";
 import { nodeStatus } from "./operations/status.js";
 import { loadIdentity, loadKek } from "./secrets.js";
 import { AuditLog } from "./storage/audit-log.js";
-import { GroupCommit } from "./storage/group-commit.js";
+import { groupCommit } from "./storage/group-commit.js";
 import { GovernanceBook } from "./governance/book.js";
 import { NodeStore } from "./storage/node-store.js";
 import { ShareVault } from "./storage/share-vault.js";
@@ -63,10 +63,10 @@ export async function startNode(configPath: string, opts: { log?: Logger; fault?
 
   const store = new NodeStore(config.paths.database, vault, identity.peerId);
   const audit = new AuditLog(config.paths.audit, identity.signingSeed, store, config.audit.fsync ? "group" : false);
-  // One disk sync of the audit log and of the store's write-ahead log for every ceremony that
-  // asked meanwhile, off the event loop (storage/group-commit.ts); the engine awaits it before it
-  // releases anything that depends on what was written.
-  const disk = config.audit.fsync ? new GroupCommit(() => Promise.all([audit.sync(), store.syncToDisk()]).then(() => {})) : null;
+  // Group commits of the store's write-ahead log and of the audit log: one disk sync for every
+  // ceremony that asked meanwhile, off the event loop (storage/group-commit.ts); the engine awaits
+  // them before it releases anything that depends on what was written.
+  const durable = config.audit.fsync ? { store: groupCommit(() => store.syncToDisk()), audit: groupCommit(() => audit.sync()) } : null;
   const nodePeers = new Set(config.peers.map((p) => p.peerId));
   const edgePeers = new Set(config.edges.flatMap((e) => e.peerIds));
   const host = await createHost({
@@ -99,7 +99,7 @@ export async function startNode(configPath: string, opts: { log?: Logger; fault?
     governance: new GovernanceBook(store, config.authorization.rpId ?? "localhost"),
     store,
     audit,
-    ...(disk ? { durable: () => disk.sync() } : {}),
+    ...(durable ? { durable } : {}),
     nodeKey: identity.signingSeed,
     clock: systemClock,
     transport: { send: (peer, frame) => links.send(peer, opts.fault ? corruptFrame(opts.fault, frame) : frame) },
@@ -152,7 +152,7 @@ export async function startNode(configPath: string, opts: { log?: Logger; fault?
       links.close();
       await host.stop();
       // A sync still running must finish before the files it syncs are closed.
-      await disk?.sync().catch(() => {});
+      await Promise.all([durable?.store(), durable?.audit()]).catch(() => {});
       audit.close();
       store.close();
       release();

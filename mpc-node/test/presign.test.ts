@@ -24,7 +24,7 @@ import { systemClock } from "../src/ceremony/session.js";
 import { LocalEdge } from "../src/dev/local-edge.js";
 import { AuditLog } from "../src/storage/audit-log.js";
 import { NodeStore } from "../src/storage/node-store.js";
-import { GroupCommit } from "../src/storage/group-commit.js";
+import { groupCommit } from "../src/storage/group-commit.js";
 import { ShareVault } from "../src/storage/share-vault.js";
 
 const dirs: string[] = [];
@@ -49,15 +49,15 @@ function open(node: Omit<TestNode, "engine" | "store">): TestNode {
   const store = new NodeStore(join(node.dir, "node.db"), new ShareVault(node.sealKey), node.peerId);
   // As the daemon runs them: audit lines and relaxed commits synced by one group commit.
   const audit = new AuditLog(join(node.dir, "audit.jsonl"), node.key.raw.subarray(0, 32), store, "group");
-  const disk = new GroupCommit(() => Promise.all([audit.sync(), store.syncToDisk()]).then(() => {}));
-  const durable = async () => {
+  const gated = (sync: () => Promise<void>) => async () => {
     const gate = byPeer.get(node.peerId)?.gate;
     if (gate) {
       gate.syncs++;
       await gate.open;
     }
-    await disk.sync();
+    await sync();
   };
+  const durable = { store: gated(groupCommit(() => store.syncToDisk())), audit: gated(groupCommit(() => audit.sync())) };
   const peers = new Map(ids.filter((p) => p !== node.peerId).map((p) => [p, { region: p.slice(-4) }] as const));
   const engine = new CeremonyEngine({
     self: { peerId: node.peerId, region: node.peerId.slice(-4) },

@@ -102,13 +102,15 @@ export interface EngineOptions {
   store: EngineStore;
   audit: { append(entry: Record<string, unknown>): unknown; currentHead?(): { seq: number; hash: string } };
   /**
-   * Group commit (storage/group-commit.ts): resolves once every write so far — store commits and
-   * audit lines — is on disk. With it, the claim of an authorization and the spending of a
-   * presignature are committed without waiting for the disk and this is awaited before the
-   * ceremony starts (before anything computed from them leaves the node), and an answer waits
-   * for it after its audit line; without it, each of those writes syncs itself.
+   * Group commits (storage/group-commit.ts), each resolving once what was written before it is on
+   * disk. With them, the claim of an authorization and the spending of a presignature are
+   * committed without waiting for the disk, and `store` is awaited before the ceremony starts
+   * (before anything computed under them leaves the node); audit lines are written without a sync
+   * of their own, and `audit` is awaited before the answer. Without them, each of those writes
+   * syncs itself. (What else a ceremony stores either syncs itself — keys, refreshes, bans, EVM
+   * nonces — or may be lost in a crash by design: presignatures, peers' audit heads.)
    */
-  durable?: () => Promise<void>;
+  durable?: { store(): Promise<void>; audit(): Promise<void> };
   /** This node's 32-byte Ed25519 peer-key seed: signs its round statements. */
   nodeKey: Uint8Array;
   /** How long to wait for the other parties' confirmations, commits or post-abort evidence. */
@@ -228,9 +230,9 @@ export class CeremonyEngine {
   ): Promise<NodeResponseFrame> {
     const answer = await this.runCeremony(kind, signed, coordinator, hooks, governanceEntries);
     if (!this.o.durable) return answer;
-    // Every answer follows its audit line (and what the ceremony stored) onto the disk.
+    // Every answer follows its audit line onto the disk.
     try {
-      await this.o.durable();
+      await this.o.durable.audit();
     } catch (e) {
       this.log({ event: "sync-failed", error: (e as Error).message });
       const started = answer.type === "result" || (answer.type === "failure" && answer.started);
@@ -336,7 +338,7 @@ export class CeremonyEngine {
       // The claim (nonce, session, user action, policy record) and a spent presignature reach the
       // disk before the ceremony releases anything computed under them.
       try {
-        await this.o.durable();
+        await this.o.durable.store();
       } catch (e) {
         ceremony.free();
         if (share) this.releaseShare(a.kind, share);
@@ -760,7 +762,7 @@ export class CeremonyEngine {
   async retire(orgId: string, entries: unknown[], coordinator: string): Promise<RetireResponse> {
     const answer = await this.retireOrg(orgId, entries, coordinator);
     // The answer follows its audit line onto the disk (a failed sync leaves the coordinator without one).
-    await this.o.durable?.();
+    await this.o.durable?.audit();
     return answer;
   }
 

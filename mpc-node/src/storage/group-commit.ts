@@ -35,6 +35,12 @@ export class GroupCommit {
   }
 }
 
+/** A group commit of `flush`, as a function. */
+export function groupCommit(flush: () => Promise<void>): () => Promise<void> {
+  const g = new GroupCommit(flush);
+  return () => g.sync();
+}
+
 /** fdatasync through the thread pool. */
 export function fdatasyncAsync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
