@@ -8,7 +8,11 @@
 //  - the two requests that only lead up to one (POST /auth/action/init and /auth/action: a
 //    challenge, then a user-action token) reuse this isolate's resolution of the same token for a
 //    few seconds. They change nothing a revocation protects: the action they yield is spent only
-//    by a request whose caller is resolved afresh, in the same call that spends it.
+//    by a request whose caller is resolved afresh, in the same call that spends it;
+//  - every other request sends the version of the resolution this isolate holds, and the org
+//    sends the caller back only if it changed (its 141 operations are not serialised each time).
+//    Whether the token is still good is decided by the org on each of these requests; the copy
+//    here is used only when the org says it is exactly its current resolution.
 import { createMiddleware } from "hono/factory";
 import { recordDecision } from "../audit/record.js";
 import type { AppEnv } from "../http/app-env.js";
@@ -28,19 +32,21 @@ export function bearerToken(header: string | undefined): string | null {
 const LEADS_TO_AN_ACTION = /^\/auth\/action(\/init)?$/;
 const CACHE_MS = 5_000;
 const CACHE_MAX = 1_000;
-const recentCallers = new Map<string, { caller: Caller; until: number }>();
+const recentCallers = new Map<string, { caller: Caller; version: string; until: number }>();
 
 function cachedCaller(token: string, now: number): Caller | null {
   const hit = recentCallers.get(token);
-  if (!hit) return null;
-  if (hit.until > now) return hit.caller;
-  recentCallers.delete(token);
-  return null;
+  return hit && hit.until > now ? hit.caller : null;
 }
 
-function remember(token: string, caller: Caller, now: number): void {
+/** The caller the org answered: its own, or (null) the one of the version this isolate sent. */
+function answered(token: string, r: Outcome<{ version: string; caller: Caller | null }>, sent: { caller: Caller; version: string } | undefined, now: number): Outcome<Caller> {
+  if (!r.ok) return r;
+  const caller = r.value.caller ?? (sent && sent.version === r.value.version ? sent.caller : null);
+  if (!caller) return { ok: false, status: 401, message: "Not authorized: caller could not be resolved" };
   if (recentCallers.size >= CACHE_MAX) recentCallers.clear();
-  recentCallers.set(token, { caller, until: now + CACHE_MS });
+  recentCallers.set(token, { caller, version: r.value.version, until: now + CACHE_MS });
+  return { ok: true, value: caller };
 }
 
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
@@ -56,14 +62,15 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   c.set("userAction", null);
   let resolved: Outcome<Caller>;
   const hit = cacheable ? cachedCaller(token, now) : null;
+  const sent = recentCallers.get(token);
   if (hit) {
     resolved = { ok: true, value: hit };
   } else if (actionToken) {
-    const both = await org.resolveCallerAndSpend(checked.claims, { token: actionToken, method: c.req.method, path, payload: await readBodyText(c) });
-    resolved = both.caller as Outcome<Caller>;
+    const both = await org.resolveCallerAndSpend(checked.claims, { token: actionToken, method: c.req.method, path, payload: await readBodyText(c) }, sent?.version);
+    resolved = answered(token, both.caller as Outcome<{ version: string; caller: Caller | null }>, sent, now);
     if (both.spent) c.set("spentUserAction", both.spent as Outcome<UserActionEvidence>);
   } else {
-    resolved = (await org.resolveCaller(checked.claims)) as Outcome<Caller>;
+    resolved = answered(token, (await org.resolveCaller(checked.claims, sent?.version)) as Outcome<{ version: string; caller: Caller | null }>, sent, now);
   }
   if (!resolved.ok) {
     // A genuine token of this org that is no longer good: worth an audit line.
@@ -71,7 +78,6 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
     await recordDecision(c, { caller: null, orgId: checked.claims.orgId, operation: null, decision: "denied", reason: resolved.message });
     throw new ApiError(resolved.status, resolved.message);
   }
-  if (!hit) remember(token, resolved.value, now);
   c.set("caller", resolved.value);
   c.set("org", org);
   await next();

@@ -95,7 +95,12 @@ export class Sessions {
   // storage.ts watchIdentityWrites); nothing read until that synchronous run ends (and its
   // transaction commits or rolls back) is kept. Expiry, the one thing that changes without a
   // write, is checked on every hit. Failures are not kept.
-  private readonly callers = new Map<string, { caller: Caller; expiresAt: number | null }>();
+  private readonly callers = new Map<string, { caller: Caller; expiresAt: number | null; version: string }>();
+  // Each kept resolution has a version no other ever has (this object's random prefix and a
+  // counter), so the Worker can ask "still the one you told me?" and be sent the caller only when
+  // it changed (resolveFor): its 141 operations are not serialised on every request.
+  private readonly instance = encodeBase64Url(randomBytes(9));
+  private versions = 0;
   /** Active credentials by owner, kept and emptied exactly like the callers. */
   private readonly credentials = new Map<string, StoredCredential[]>();
 
@@ -126,17 +131,30 @@ export class Sessions {
 
   /** Checks, on every request, that the token is still good and says what its holder may do. */
   resolveCaller(claims: { tokenId: string; userId: string; tokenKind: string }): Outcome<Caller> {
+    const r = this.resolveFor(claims);
+    return r.ok ? success(r.value.caller!) : r;
+  }
+
+  /**
+   * resolveCaller for a Worker that may already hold this token's resolution: the caller comes back
+   * with its version, or null in its place when `knownVersion` is the current one (the Worker's
+   * copy is then exactly what this object would send).
+   */
+  resolveFor(claims: { tokenId: string; userId: string; tokenKind: string }, knownVersion?: string): Outcome<{ version: string; caller: Caller | null }> {
     const hit = this.callers.get(claims.tokenId);
     if (hit && hit.caller.userId === claims.userId && hit.caller.tokenKind === claims.tokenKind && (hit.expiresAt === null || hit.expiresAt > nowSeconds())) {
-      return success(hit.caller);
+      return success({ version: hit.version, caller: knownVersion === hit.version ? null : hit.caller });
     }
     const resolved = this.resolveFromTables(claims);
     if (!resolved.ok) return resolved;
+    // Not kept while a change is under way: then it has no version either ("" matches nothing).
+    let version = "";
     if (!this.changing) {
+      version = `${this.instance}.${++this.versions}`;
       if (this.callers.size >= CALLER_CACHE_SIZE) this.callers.delete(this.callers.keys().next().value!);
-      this.callers.set(claims.tokenId, resolved.value);
+      this.callers.set(claims.tokenId, { ...resolved.value, version });
     }
-    return success(resolved.value.caller);
+    return success({ version, caller: resolved.value.caller });
   }
 
   private resolveFromTables(claims: { tokenId: string; userId: string; tokenKind: string }): Outcome<{ caller: Caller; expiresAt: number | null }> {
@@ -180,12 +198,13 @@ export class Sessions {
   async resolveCallerAndSpend(
     claims: { tokenId: string; userId: string; tokenKind: string },
     action: { token: string; method: string; path: string; payload: string },
-  ): Promise<{ caller: Outcome<Caller>; spent: Outcome<UserActionEvidence> | null }> {
+    knownVersion?: string,
+  ): Promise<{ caller: Outcome<{ version: string; caller: Caller | null }>; spent: Outcome<UserActionEvidence> | null }> {
     const hash = await challenges.hashActionToken(action.token);
     // From here on synchronous: the caller resolved and the action spent with nothing in between.
-    const caller = this.resolveCaller(claims);
+    const caller = this.resolveFor(claims, knownVersion);
     if (!caller.ok) return { caller, spent: null };
-    return { caller, spent: this.spendUserAction(hash, { ...action, tokenId: caller.value.tokenId }) };
+    return { caller, spent: this.spendUserAction(hash, { ...action, tokenId: claims.tokenId }) };
   }
 
   /** The owner's active credentials (kept like the callers, emptied by the same writes; callers must not change the array). */

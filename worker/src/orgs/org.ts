@@ -159,8 +159,8 @@ export class Org extends DurableObject<Cloudflare.Env> {
 
   // ── auth/sessions.ts ─────────────────────────────────────────────────────────────────────────
 
-  resolveCaller(...a: Parameters<Sessions["resolveCaller"]>): ReturnType<Sessions["resolveCaller"]> {
-    return this.sessions.resolveCaller(...a);
+  resolveCaller(...a: Parameters<Sessions["resolveFor"]>): ReturnType<Sessions["resolveFor"]> {
+    return this.sessions.resolveFor(...a);
   }
   resolveCallerAndSpend(...a: Parameters<Sessions["resolveCallerAndSpend"]>): ReturnType<Sessions["resolveCallerAndSpend"]> {
     return this.sessions.resolveCallerAndSpend(...a);
