@@ -148,6 +148,9 @@ export type SessionRequestFrame = z.infer<typeof sessionRequestFrame>;
 export const sessionResponseFrame = z.strictObject({ id: requestId, response: nodeResponseFrame });
 export type SessionResponseFrame = z.infer<typeof sessionResponseFrame>;
 
+/** One strict decoder for every frame (a whole-buffer decode keeps no state between calls). */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 export function encodeJsonFrame(value: unknown): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(value));
 }
@@ -155,7 +158,7 @@ export function encodeJsonFrame(value: unknown): Uint8Array {
 export function decodeJsonFrame<T>(bytes: Uint8Array, schema: z.ZodType<T>): { ok: true; value: T } | { ok: false; reason: string } {
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    value = JSON.parse(utf8.decode(bytes));
   } catch {
     return { ok: false, reason: "frame is not UTF-8 JSON" };
   }
@@ -174,7 +177,7 @@ export function decodeJsonFrame<T>(bytes: Uint8Array, schema: z.ZodType<T>): { o
 export function decodeSessionResponse(bytes: Uint8Array): { ok: true; value: SessionResponseFrame } | { ok: false; reason: string } {
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    value = JSON.parse(utf8.decode(bytes));
   } catch {
     return { ok: false, reason: "frame is not UTF-8 JSON" };
   }
