@@ -93,7 +93,8 @@ pub fn serialize_vec_prg<S>(data: &[[u8; PRG_DATA_SIZE]], serializer: S) -> Resu
 where
     S: Serializer,
 {
-    let concatenated: Vec<u8> = data.iter().flat_map(|&b| b.to_vec()).collect();
+    // Tessera fork: one copy of the rows, not a vector per row (same bytes).
+    let concatenated: Vec<u8> = data.concat();
     serde_bytes::Serialize::serialize(&concatenated, serializer)
 }
 
