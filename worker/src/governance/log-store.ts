@@ -5,7 +5,7 @@
 // What the nodes believe about the org is exactly this log replayed from the org's root.
 
 import type { UserActionEvidence } from "../../../shared/src/dfns/wire.js";
-import { applyEntry, entryHash, genesis, type GovernanceEffect, type GovernanceEntry, type GovernanceHead, type GovernanceState } from "../../../shared/src/governance/log.js";
+import { applyEntry, genesis, type GovernanceEffect, type GovernanceEntry, type GovernanceHead, type GovernanceState } from "../../../shared/src/governance/log.js";
 import { operationFor } from "../../../shared/src/governance/operations.js";
 
 export const GOVERNANCE_SCHEMA = `CREATE TABLE IF NOT EXISTS governance_log (idx INTEGER PRIMARY KEY, entry TEXT NOT NULL, hash TEXT NOT NULL)`;
@@ -66,7 +66,8 @@ export class GovernanceLog {
       this.state = null;
       return this.append(evidence, effect, rpId);
     }
-    this.sql.exec("INSERT INTO governance_log (idx, entry, hash) VALUES (?, ?, ?)", entry.index, JSON.stringify(entry), entryHash(entry));
+    // applyEntry's new head is this entry's hash (entryHash): not hashed a second time.
+    this.sql.exec("INSERT INTO governance_log (idx, entry, hash) VALUES (?, ?, ?)", entry.index, JSON.stringify(entry), applied.state.head.hash);
     this.state = applied.state;
     return { ok: true, head: applied.state.head };
   }
