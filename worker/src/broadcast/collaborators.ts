@@ -10,7 +10,7 @@ import type { SignatureRequest, SigningCoordinator, ThresholdSignature } from ".
 import { shareHoldersOf } from "../signing/share-holders.js";
 import { ApiError } from "../http/errors.js";
 import { walletAddressProblem } from "../wallets/chains.js";
-import { walletRegistryOf } from "../wallets/wallet-registry.js";
+import { isWalletId, walletRegistryOf } from "../wallets/wallet-registry.js";
 import type { WebhookEvent } from "../webhooks/webhook-dispatcher.js";
 import type { OutboxHandlers } from "./outbox.js";
 import type { WalletDirectory, WalletRecord } from "./wallet-directory.js";
@@ -19,7 +19,7 @@ import type { WalletDirectory, WalletRecord } from "./wallet-directory.js";
 export function walletDirectory(env: Env): WalletDirectory {
   return {
     async get(orgId, walletId) {
-      if (!/^wa-[0-9a-z-]{1,64}$/.test(walletId)) return null;
+      if (!isWalletId(walletId)) return null;
       const w = await walletRegistryOf(env, orgId).getWallet(walletId);
       if (!w || w.address === null) return null;
       const problem = walletAddressProblem(w);

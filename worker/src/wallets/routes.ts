@@ -13,7 +13,7 @@ import { permit, permitAny } from "../permissions/permit.js";
 import { recordGateAudit } from "../policy/gate.js";
 import { keyKindFor, walletAddressProblem, WALLET_NETWORK_NAMES, WALLET_NETWORKS, type WalletNetworkSpec } from "./chains.js";
 import { signatureView } from "./signing.js";
-import { walletRegistryOf, type WalletRecord } from "./wallet-registry.js";
+import { isWalletId, walletRegistryOf, type WalletRecord } from "./wallet-registry.js";
 import { shareHoldersOf } from "../signing/share-holders.js";
 import { indexerOf } from "../indexer/network-indexer.js";
 import { networkFor } from "../networks/networks.js";
@@ -74,7 +74,7 @@ export function walletView(w: WalletRecord) {
 /** The wallet named in the path, of the caller's org; 404 otherwise (ids of other orgs included). */
 export async function requireWallet(c: Context<AppEnv>): Promise<WalletRecord> {
   const id = c.req.param("walletId") ?? "";
-  const w = /^wa-[0-9a-z-]{1,64}$/.test(id) ? await walletRegistryOf(c.env, c.get("caller").orgId).getWallet(id) : null;
+  const w = isWalletId(id) ? await walletRegistryOf(c.env, c.get("caller").orgId).getWallet(id) : null;
   if (!w) throw new ApiError(404, "Wallet not found");
   const problem = walletAddressProblem(w);
   if (problem) throw new ApiError(409, problem);
@@ -176,7 +176,7 @@ walletRoutes.get("/wallets/:walletId", permit("Wallets:Read"), async (c) => c.js
 
 walletRoutes.post("/wallets/:walletId/signatures", permitAny(["Keys:Signatures:Create", "Wallets:GenerateSignature"]), async (c) => {
   const walletId = c.req.param("walletId") ?? "";
-  if (!/^wa-[0-9a-z-]{1,64}$/.test(walletId)) throw new ApiError(404, "Wallet not found");
+  if (!isWalletId(walletId)) throw new ApiError(404, "Wallet not found");
   await parseBody(c, signatureBody);
   const caller = c.get("caller");
   // Layers 3–4 in the org's wallet registry, one call (./signature-request.ts); a refusal's or a

@@ -61,6 +61,11 @@ export interface SignatureRecord {
 type Row = Record<string, SqlStorageValue>;
 
 /** The registry of an organisation's wallets (one object per org, named by its id). */
+/** Whether `id` has the shape of a wallet id (`newId("wa")`): anything else is no wallet, without asking the registry. */
+export function isWalletId(id: string): boolean {
+  return /^wa-[0-9a-z-]{1,64}$/.test(id);
+}
+
 export function walletRegistryOf(env: Cloudflare.Env, orgId: string) {
   return env.WALLETS.get(env.WALLETS.idFromName(orgId));
 }
