@@ -85,6 +85,16 @@ export interface RoundTransport {
   send(peerId: string, frame: Uint8Array): void;
 }
 
+/** What the coordinator's side of one request hears from the engine, and how it cancels it. */
+export interface CeremonyHooks {
+  /** The authorization passed and this node starts contributing. */
+  accepted(sessionId: string): void;
+  /** Aborted: the coordinator went away; this node's part is cancelled. */
+  signal?: AbortSignal;
+  /** A signature from a presignature: this signer's online broadcast, for the coordinator to assemble. */
+  partial?(sessionId: string, partial: string): void;
+}
+
 export interface EngineOptions {
   self: { peerId: string; region: string };
   /** The other share holders this node talks to, with their region labels (for error messages). */
@@ -225,7 +235,7 @@ export class CeremonyEngine {
     kind: CeremonyKind,
     signed: unknown,
     coordinator: string,
-    hooks: { accepted(sessionId: string): void; signal?: AbortSignal; partial?(sessionId: string, partial: string): void },
+    hooks: CeremonyHooks,
     governanceEntries?: unknown[],
   ): Promise<NodeResponseFrame> {
     const answer = await this.runCeremony(kind, signed, coordinator, hooks, governanceEntries);
@@ -245,7 +255,7 @@ export class CeremonyEngine {
     kind: CeremonyKind,
     signed: unknown,
     coordinator: string,
-    hooks: { accepted(sessionId: string): void; signal?: AbortSignal; partial?(sessionId: string, partial: string): void },
+    hooks: CeremonyHooks,
     governanceEntries?: unknown[],
   ): Promise<NodeResponseFrame> {
     const clock = this.o.clock;
