@@ -129,16 +129,11 @@ export class Sessions {
     }
   }
 
-  /** Checks, on every request, that the token is still good and says what its holder may do. */
-  resolveCaller(claims: { tokenId: string; userId: string; tokenKind: string }): Outcome<Caller> {
-    const r = this.resolveFor(claims);
-    return r.ok ? success(r.value.caller!) : r;
-  }
-
   /**
-   * resolveCaller for a Worker that may already hold this token's resolution: the caller comes back
-   * with its version, or null in its place when `knownVersion` is the current one (the Worker's
-   * copy is then exactly what this object would send).
+   * Checks, on every request, that the token is still good and says what its holder may do, for a
+   * Worker that may already hold this token's resolution: the caller comes back with its version,
+   * or null in its place when `knownVersion` is the current one (the Worker's copy is then exactly
+   * what this object would send).
    */
   resolveFor(claims: { tokenId: string; userId: string; tokenKind: string }, knownVersion?: string): Outcome<{ version: string; caller: Caller | null }> {
     const hit = this.callers.get(claims.tokenId);
@@ -192,7 +187,7 @@ export class Sessions {
 
   /**
    * A state-changing request's two checks in one call (one Durable Object round trip instead of
-   * two): the caller's token as resolveCaller, then — only for a caller that resolved — its user
+   * two): the caller's token as resolveFor, then — only for a caller that resolved — its user
    * action spent as consumeUserAction.
    */
   async resolveCallerAndSpend(
