@@ -39,28 +39,28 @@ const contents = `${readFileSync(entry, "utf8")}\n//# sourceURL=${pathToFileURL(
 // wrangler dev converts its own.
 const mf = new Miniflare(
   convertV4MiniflareOptions({
-  host: "127.0.0.1",
-  port: config.port,
-  inspectorPort: config.inspectorPort,
-  // Where `wrangler dev --persist-to <dir>` keeps state: the same Durable Object SQLite files.
-  resourcePersistencePath: join(config.persistTo, "v3"),
-  // The Request.cf placeholder (no network); this network has no other scripts to find.
-  cf: false,
-  enableDevRegistry: false,
-  logRequests: false,
-  log: new Log(LogLevel.WARN),
-  // The Worker's console output, one line each, for the network's log.
-  handleStructuredLogs: ({ level, message }) => (level === "error" || level === "warn" ? process.stderr : process.stdout).write(`${message}\n`),
-  workers: [
-    {
-      ...workerOptions,
-      // The script name wrangler dev gives it: Durable Object storage is keyed by it.
-      name: "tessera",
-      bindings: { ...workerOptions.bindings, ...config.vars },
-      modulesRoot: config.bundleDir,
-      modules: [{ type: "ESModule", path: entry, contents }],
-    },
-  ],
+    host: "127.0.0.1",
+    port: config.port,
+    inspectorPort: config.inspectorPort,
+    // Where `wrangler dev --persist-to <dir>` keeps state: the same Durable Object SQLite files.
+    resourcePersistencePath: join(config.persistTo, "v3"),
+    // The Request.cf placeholder (no network); this network has no other scripts to find.
+    cf: false,
+    enableDevRegistry: false,
+    logRequests: false,
+    log: new Log(LogLevel.WARN),
+    // The Worker's console output, one line each, for the network's log.
+    handleStructuredLogs: ({ level, message }) => (level === "error" || level === "warn" ? process.stderr : process.stdout).write(`${message}\n`),
+    workers: [
+      {
+        ...workerOptions,
+        // The script name wrangler dev gives it: Durable Object storage is keyed by it.
+        name: "tessera",
+        bindings: { ...workerOptions.bindings, ...config.vars },
+        modulesRoot: config.bundleDir,
+        modules: [{ type: "ESModule", path: entry, contents }],
+      },
+    ],
   }),
 );
 
