@@ -19,6 +19,8 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 import { createLibp2p, type Libp2p } from "libp2p";
 import type { Party } from "../../../shared/src/mpc/authorization.js";
 import type { ShareHolderAddress } from "../../../shared/src/mpc/coordinator.js";
+import { installQuietNoiseFrameDecoding } from "../../../shared/src/mpc/noise-frame-decoder.js";
+import { installHalfWindowUpdates } from "../../../shared/src/mpc/yamux-window.js";
 import type { LocalEdge } from "./local-edge.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -244,6 +246,9 @@ export async function startLocalCluster(o: {
 /** The coordinator's libp2p node: WebSockets only, dialling out, like a Durable Object. */
 export async function createCoordinatorHost(privateKey?: PrivateKey): Promise<{ host: Libp2p; peerId: string }> {
   const key = privateKey ?? (await generateKeyPair("Ed25519"));
+  // The same transport behaviour as the edge's peer (worker/src/signing/edge-peer.ts).
+  installHalfWindowUpdates();
+  installQuietNoiseFrameDecoding();
   const host = await createLibp2p({
     privateKey: key,
     addresses: { listen: [] },

@@ -15,6 +15,7 @@ import type { Ed25519PrivateKey, PeerId } from "@libp2p/interface";
 import { tcp } from "@libp2p/tcp";
 import { webSockets } from "@libp2p/websockets";
 import { createLibp2p, type Libp2p } from "libp2p";
+import { installQuietNoiseFrameDecoding } from "../../../shared/src/mpc/noise-frame-decoder.js";
 import { installHalfWindowUpdates } from "../../../shared/src/mpc/yamux-window.js";
 
 export interface HostOptions {
@@ -32,6 +33,7 @@ export interface HostOptions {
 
 export async function createHost(o: HostOptions): Promise<Libp2p> {
   installHalfWindowUpdates();
+  installQuietNoiseFrameDecoding();
   const inbound = (peer: PeerId) => !o.nodePeers.has(peer.toString()) && !o.edgePeers.has(peer.toString());
   const outbound = (peer: PeerId) => !o.nodePeers.has(peer.toString());
   const known = (peer: PeerId) => o.nodePeers.has(peer.toString()) || o.edgePeers.has(peer.toString());

@@ -14,6 +14,7 @@ import { identify } from "@libp2p/identify";
 import type { PeerId } from "@libp2p/interface";
 import { webSockets } from "@libp2p/websockets";
 import { createLibp2p, type Libp2p } from "libp2p";
+import { installQuietNoiseFrameDecoding } from "../../../shared/src/mpc/noise-frame-decoder.js";
 import { installHalfWindowUpdates } from "../../../shared/src/mpc/yamux-window.js";
 
 function installWorkerdShims(): void {
@@ -40,6 +41,8 @@ export async function createEdgePeer(seed: Uint8Array, allowed: ReadonlySet<stri
   installWorkerdShims();
   // Window updates once half the receive window is used, as the nodes send them (not one per frame).
   installHalfWindowUpdates();
+  // Noise frames without a thrown RangeError at the end of every received chunk.
+  installQuietNoiseFrameDecoding();
   const privateKey = await generateKeyPairFromSeed("Ed25519", seed);
   return createLibp2p({
     privateKey,
