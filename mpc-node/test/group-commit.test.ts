@@ -1,12 +1,16 @@
 // Group commit (src/storage/group-commit.ts) and the audit log's group mode: a sync covers every
 // write made before it was asked for; writers that ask while one runs share the next one; the
-// audit head a node records never runs ahead of the lines on disk.
+// audit head a node records never runs ahead of the lines on disk. Beside them, the store's writes that
+// take no commit of their own (peers' audit heads) and the bans it keeps in memory.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { GroupCommit } from "../src/storage/group-commit.js";
 import { AuditLog, readAuditLines } from "../src/storage/audit-log.js";
+import { NodeStore } from "../src/storage/node-store.js";
+import { ShareVault } from "../src/storage/share-vault.js";
+import { DatabaseSync } from "node:sqlite";
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -67,5 +71,48 @@ describe("group commit", () => {
     await log.sync();
     expect(head).toEqual({ seq: 2, hash: second.hash });
     log.close();
+  });
+
+  it("peers' audit heads ride along with the store's next commit, or are written when it closes", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-heads-"));
+    dirs.push(dir);
+    const path = join(dir, "node.db");
+    const store = new NodeStore(path, new ShareVault(new Uint8Array(32).fill(1)), "12D3KooWself");
+    const onDisk = () => {
+      const other = new DatabaseSync(path, { readOnly: true });
+      try {
+        return (other.prepare("SELECT count(*) AS n FROM peer_audit_heads").get() as { n: number }).n;
+      } finally {
+        other.close();
+      }
+    };
+    store.recordPeerHeads([["12D3KooWpeer", { seq: 3, hash: "ab".repeat(32) }], ["12D3KooWnone", { seq: 0, hash: "00".repeat(32) }]], 1);
+    expect(onDisk()).toBe(0); // no commit of their own
+    const claim = { edgeId: "edge", nonce: "n1", sessionId: "s1", expiresAt: 10 };
+    expect(store.claim(claim, 1)).toEqual({ ok: true });
+    expect(onDisk()).toBe(1); // written with the claim's commit
+    store.recordPeerHeads([["12D3KooWpeer", { seq: 4, hash: "cd".repeat(32) }]], 2);
+    expect(store.peerHeads("12D3KooWpeer")).toEqual([
+      { seq: 3, hash: "ab".repeat(32) },
+      { seq: 4, hash: "cd".repeat(32) },
+    ]);
+    store.recordPeerHeads([["12D3KooWpeer", { seq: 5, hash: "ef".repeat(32) }]], 3);
+    store.close();
+    expect(onDisk()).toBe(3);
+  });
+
+  it("bans are kept across a restart and seen at once", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-bans-"));
+    dirs.push(dir);
+    const path = join(dir, "node.db");
+    let store = new NodeStore(path, new ShareVault(new Uint8Array(32).fill(1)), "12D3KooWself");
+    expect(store.isBanned("key-1", "12D3KooWpeer")).toBe(false);
+    store.ban("key-1", "12D3KooWpeer", "equivocated", 1);
+    expect(store.isBanned("key-1", "12D3KooWpeer")).toBe(true);
+    expect(store.isBanned("key-2", "12D3KooWpeer")).toBe(false);
+    store.close();
+    store = new NodeStore(path, new ShareVault(new Uint8Array(32).fill(1)), "12D3KooWself");
+    expect(store.isBanned("key-1", "12D3KooWpeer")).toBe(true);
+    store.close();
   });
 });

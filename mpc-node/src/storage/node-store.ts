@@ -170,6 +170,7 @@ export class NodeStore {
   }
 
   close(): void {
+    this.writePeerHeads();
     this.db.close();
     this.wal.close();
   }
@@ -200,7 +201,10 @@ export class NodeStore {
     this.db.exec("BEGIN IMMEDIATE");
     try {
       const out = f();
+      // Peers' audit heads waiting for a commit ride along with this one (recordPeerHeads).
+      const heads = this.pendingHeads.length > 0 ? this.insertPendingHeads() : 0;
       this.db.exec("COMMIT");
+      if (heads > 0) this.pendingHeads.splice(0, heads);
       return out;
     } catch (e) {
       this.db.exec("ROLLBACK");
@@ -508,32 +512,70 @@ export class NodeStore {
   }
 
   /**
-   * The audit heads the peers of one ceremony signed, in one commit that does not wait for the
-   * disk: the same heads go into this node's audit entry for the ceremony (peerHeads), which is
-   * synced; this table is the index `audit verify --against` reads.
+   * The audit heads the peers of one ceremony signed. Not a commit of their own: they are written
+   * with the store's next commit (the next request's claim, usually), or within a second by a
+   * commit of their own when none comes, or when the store closes. The same heads go into this
+   * node's audit entry for the ceremony (peerHeads), which is synced; this table is the index
+   * `audit verify --against` reads, and the heads of the last second before a crash may be missing
+   * from it (as the newest of them could be before, from an operating-system crash).
    */
   recordPeerHeads(heads: Iterable<[string, { seq: number; hash: string }]>, now: number): void {
-    const rows = [...heads].filter(([, h]) => h.seq > 0);
-    if (rows.length === 0) return;
-    const insert = this.stmt("INSERT OR IGNORE INTO peer_audit_heads (peer_id, seq, hash, at) VALUES (?, ?, ?, ?)");
-    this.relaxed(() => this.tx(() => {
-      for (const [peerId, head] of rows) insert.run(peerId, head.seq, head.hash, now);
-    }));
+    let added = false;
+    for (const [peerId, head] of heads) {
+      if (head.seq <= 0) continue;
+      this.pendingHeads.push({ peerId, seq: head.seq, hash: head.hash, at: now });
+      added = true;
+    }
+    if (!added || this.headsTimer) return;
+    this.headsTimer = setTimeout(() => {
+      this.headsTimer = null;
+      this.writePeerHeads();
+    }, 1_000);
+    this.headsTimer.unref?.();
   }
 
   peerHeads(peerId: string): { seq: number; hash: string }[] {
+    this.writePeerHeads();
     return this.stmt("SELECT seq, hash FROM peer_audit_heads WHERE peer_id = ? ORDER BY seq").all(peerId) as { seq: number; hash: string }[];
+  }
+
+  /** Peers' audit heads not written yet (recordPeerHeads). */
+  private readonly pendingHeads: { peerId: string; seq: number; hash: string; at: number }[] = [];
+  private headsTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /** Writes the pending peers' heads now, in a commit that does not wait for the disk. */
+  private writePeerHeads(): void {
+    if (this.headsTimer) clearTimeout(this.headsTimer);
+    this.headsTimer = null;
+    if (this.pendingHeads.length > 0 && this.db.isOpen) this.relaxed(() => this.tx(() => {}));
+  }
+
+  private insertPendingHeads(): number {
+    const insert = this.stmt("INSERT OR IGNORE INTO peer_audit_heads (peer_id, seq, hash, at) VALUES (?, ?, ?, ?)");
+    for (const h of this.pendingHeads) insert.run(h.peerId, h.seq, h.hash, h.at);
+    return this.pendingHeads.length;
   }
 
   // ---------------------------------------------------------------- bans
 
+  /**
+   * Bans as read once from the table, then kept up to date by ban(), the one place that adds any
+   * (every request checks its parties against them). Never removed: a ban stays.
+   */
+  private banned: Set<string> | null = null;
+
   isBanned(keyId: string, peerId: string): boolean {
-    return this.stmt("SELECT 1 FROM bans WHERE key_id = ? AND peer_id = ?").get(this.shareKeyOf(keyId), peerId) !== undefined;
+    if (!this.banned) {
+      const rows = this.stmt("SELECT key_id, peer_id FROM bans").all() as { key_id: string; peer_id: string }[];
+      this.banned = new Set(rows.map((r) => `${r.key_id}\n${r.peer_id}`));
+    }
+    return this.banned.has(`${this.shareKeyOf(keyId)}\n${peerId}`);
   }
 
   ban(keyId: string, peerId: string, reason: string, now: number): void {
     keyId = this.shareKeyOf(keyId);
     this.stmt("INSERT OR IGNORE INTO bans (key_id, peer_id, reason, at) VALUES (?, ?, ?, ?)").run(keyId, peerId, reason.slice(0, 1000), now);
+    this.banned?.add(`${keyId}\n${peerId}`);
   }
 
   bans(): { keyId: string; peerId: string; reason: string; at: number }[] {
