@@ -150,6 +150,21 @@ function splitBatch(batch: Uint8Array): Uint8Array[] {
   return out;
 }
 
+/** A batch ceremony's result (wasm/src/batch.rs): `count u32 | (len u32 | bytes)*`, from our own core. */
+function splitBundle(bytes: Uint8Array): Uint8Array[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = view.getUint32(0);
+  const out: Uint8Array[] = [];
+  let at = 4;
+  for (let i = 0; i < count; i++) {
+    const len = view.getUint32(at);
+    out.push(bytes.slice(at + 4, at + 4 + len));
+    at += 4 + len;
+  }
+  if (at !== bytes.length) throw new MpcError("malformed", "the core returned a malformed bundle");
+  return out;
+}
+
 // ---------------------------------------------------------------- key shares
 
 export class KeyShare {
@@ -235,11 +250,19 @@ export class Ceremony {
 
   /**
    * ECDSA presigning (wasm/vendor/dkls23-core/PRESIGN.md): the message-independent rounds with
-   * exactly `threshold` signers, ahead of time. The result (`presignature()`) is secret and
-   * single-use; it belongs to the (master) key and this signer set.
+   * exactly `threshold` signers, ahead of time, for a batch of presignatures in one ceremony (one
+   * message per round and recipient carries every one of them; wasm/src/batch.rs). Each is made
+   * under its own 32-byte id from `presignatureIds` (1 to 64, distinct, none the session id). The
+   * result (`presignatures()`, in that order) is secret and single-use; each belongs to the
+   * (master) key and this signer set.
    */
-  static presign(opts: { share: KeyShare; sessionId: Uint8Array; signers: number[] }): Ceremony {
-    const s = guard(() => Session.presign(opts.share.wasm, opts.sessionId, Uint8Array.from(opts.signers)));
+  static presign(opts: { share: KeyShare; sessionId: Uint8Array; signers: number[]; presignatureIds: Uint8Array[] }): Ceremony {
+    const ids = new Uint8Array(opts.presignatureIds.length * SESSION_ID_BYTES);
+    opts.presignatureIds.forEach((id, i) => {
+      if (id.length !== SESSION_ID_BYTES) throw new MpcError("bad-input", `a presignature id is ${SESSION_ID_BYTES} bytes, not ${id.length}`);
+      ids.set(id, i * SESSION_ID_BYTES);
+    });
+    const s = guard(() => Session.presign(opts.share.wasm, opts.sessionId, Uint8Array.from(opts.signers), ids));
     return new Ceremony("presign", opts.share.scheme, opts.share.partyIndex, s);
   }
 
@@ -303,10 +326,15 @@ export class Ceremony {
   resultBytes(): Uint8Array {
     return guard(() => this.session.result());
   }
-  /** A presigning ceremony's result: this party's presignature (secret, single use). */
-  presignature(): Uint8Array {
+  /** A presigning ceremony's result: this party's presignatures, in the order of their ids (secret, single use). */
+  presignatures(): Uint8Array[] {
     if (this.kind !== "presign") throw new MpcError("bad-input", `a ${this.kind} ceremony yields no presignature`);
-    return this.resultBytes();
+    const bytes = this.resultBytes();
+    try {
+      return splitBundle(bytes);
+    } finally {
+      bytes.fill(0);
+    }
   }
   keyShare(): KeyShare {
     if (this.kind === "sign" || this.kind === "presign") throw new MpcError("bad-input", `a ${this.kind} ceremony yields no key share`);

@@ -85,6 +85,29 @@ describe("threshold ECDSA (DKLs23)", () => {
     }
   });
 
+  /** One presigning ceremony of `count` presignatures; each party's, by presignature. */
+  function presignBatch(signers: number[], count: number, onMessage?: (m: Uint8Array) => void): Map<number, Uint8Array>[] {
+    const sessionId = randomSessionId();
+    const presignatureIds = Array.from({ length: count }, () => randomSessionId());
+    const cs = signers.map((p) => Ceremony.presign({ share: k23[p - 1]!, sessionId, signers, presignatureIds }));
+    runLocally(cs, onMessage ? { onMessage } : {});
+    const made = cs.map((c) => c.presignatures());
+    return presignatureIds.map((_, i) => new Map(signers.map((p, j) => [p, made[j]![i]!])));
+  }
+
+  /** A signature from a presignature: one round, every signer ends with the same signature. */
+  function onlineSign(signers: number[], pre: Map<number, Uint8Array>, message: Uint8Array, path?: string) {
+    const sessionId = randomSessionId();
+    const cs = signers.map((p) => Ceremony.signPresigned({ share: k23[p - 1]!, sessionId, signers, message, presignature: pre.get(p)!, ...(path ? { path } : {}) }));
+    const started = cs.map((c) => c.start());
+    for (const batch of started) for (const m of batch) cs.find((c) => c.me === m[35])!.receive(m);
+    for (const c of cs) expect(c.done).toBe(true);
+    const sigs = cs.map((c) => c.signature());
+    for (const s of sigs) expect(Buffer.from(s.signature).equals(Buffer.from(sigs[0]!.signature))).toBe(true);
+    return sigs[0]!;
+  }
+
+
   it("3-of-5: every one of the ten triples signs and verifies", () => {
     const pk = k35[0]!.publicKey();
     const all = subsets(5, 3);
@@ -109,23 +132,8 @@ describe("threshold ECDSA (DKLs23)", () => {
 
   it("presignatures: presigned ahead of time, then one online round; noble verifies every signature, a child key signs from its master's presignature", () => {
     const pk = k23[0]!.publicKey();
-    const presign = (signers: number[]) => {
-      const sessionId = randomSessionId();
-      const cs = signers.map((p) => Ceremony.presign({ share: k23[p - 1]!, sessionId, signers }));
-      runLocally(cs);
-      return new Map(signers.map((p, i) => [p, cs[i]!.presignature()]));
-    };
-    const online = (signers: number[], pre: Map<number, Uint8Array>, message: Uint8Array, path?: string) => {
-      const sessionId = randomSessionId();
-      const cs = signers.map((p) => Ceremony.signPresigned({ share: k23[p - 1]!, sessionId, signers, message, presignature: pre.get(p)!, ...(path ? { path } : {}) }));
-      const started = cs.map((c) => c.start());
-      // One round: every party's first (and only) messages complete every other party.
-      for (const batch of started) for (const m of batch) cs.find((c) => c.me === m[35])!.receive(m);
-      for (const c of cs) expect(c.done).toBe(true);
-      const sigs = cs.map((c) => c.signature());
-      for (const s of sigs) expect(Buffer.from(s.signature).equals(Buffer.from(sigs[0]!.signature))).toBe(true);
-      return sigs[0]!;
-    };
+    const presign = (signers: number[]) => presignBatch(signers, 1)[0]!;
+    const online = onlineSign;
     for (const signers of subsets(3, 2)) {
       const digest = sha256(enc.encode(`presigned ${signers.join(",")}`));
       expectEcdsa(online(signers, presign(signers), digest), digest, pk);
@@ -146,6 +154,76 @@ describe("threshold ECDSA (DKLs23)", () => {
     const [ma, mb] = [a.start(), b.start()];
     expect(() => b.receive(ma[0]!)).toThrow(MpcError);
     expect(() => a.receive(mb[0]!)).toThrow(MpcError);
+  }, 120_000);
+
+  it("a batch of presignatures from one ceremony: one message per round and recipient carries them all; each signs once, noble verifies every signature", () => {
+    const pk = k23[0]!.publicKey();
+    const sizes: number[] = [];
+    const batch = presignBatch([2, 3], 4, (m) => sizes.push(m.length));
+    // Two rounds, one message each way per round, whatever the batch size.
+    expect(sizes).toHaveLength(4);
+    expect(batch).toHaveLength(4);
+    const rs = new Set<string>();
+    batch.forEach((pre, i) => {
+      const digest = sha256(enc.encode(`batch item ${i}`));
+      const sig = onlineSign([2, 3], pre, digest);
+      expectEcdsa(sig, digest, pk);
+      rs.add(Buffer.from(sig.signature.subarray(0, 32)).toString("hex"));
+    });
+    // Four distinct presignatures: four distinct nonces.
+    expect(rs.size).toBe(4);
+    // Ids: 32 bytes each, distinct, none the session id.
+    const sessionId = randomSessionId();
+    const id = () => randomSessionId();
+    const same = id();
+    for (const presignatureIds of [[], [same, same], [sessionId], [new Uint8Array(31)]]) {
+      expect(() => Ceremony.presign({ share: k23[0]!, sessionId, signers: [1, 2], presignatureIds })).toThrow(MpcError);
+    }
+    expect(() => Ceremony.presign({ share: k23[0]!, sessionId, signers: [1, 2], presignatureIds: Array.from({ length: 65 }, id) })).toThrow(MpcError);
+  }, 120_000);
+
+  it("a batch message with another item count, an overrunning or short item, or trailing bytes ends the batch naming its sender, and yields nothing", () => {
+    const body = (m: Uint8Array) => m.subarray(HEADER_BYTES);
+    const u32 = (b: Uint8Array, at: number) => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(at);
+    // Round 1 of a 3-item batch from party 1 to party 2: broadcast bundle then direct bundle.
+    const tampers: [string, (m: Uint8Array) => Uint8Array][] = [
+      ["one item fewer (the last dropped, the count lowered)", (m) => {
+        const b = body(m);
+        const direct = 4 + u32(b, 0);
+        let at = direct + 4;
+        for (let i = 0; i < 2; i++) at += 4 + u32(b, at);
+        const out = m.slice(0, HEADER_BYTES + at);
+        new DataView(out.buffer).setUint32(HEADER_BYTES + direct, 2);
+        return out;
+      }],
+      ["trailing bytes", (m) => Uint8Array.from([...m, 0])],
+      ["a truncated item", (m) => m.slice(0, m.length - 1)],
+      ["an overrunning item", (m) => {
+        const out = m.slice();
+        const b = body(out);
+        const direct = 4 + u32(b, 0);
+        const first = u32(b, direct + 4);
+        new DataView(out.buffer).setUint32(HEADER_BYTES + direct + 4, first + 1_000_000);
+        return out;
+      }],
+    ];
+    for (const [what, change] of tampers) {
+      const sessionId = randomSessionId();
+      const presignatureIds = [randomSessionId(), randomSessionId(), randomSessionId()];
+      const cs = [1, 2].map((p) => Ceremony.presign({ share: k23[p - 1]!, sessionId, signers: [1, 2], presignatureIds }));
+      let err: unknown;
+      try {
+        runLocally(cs, { tamper: (m, h) => (h.round === 1 && h.from === 1 ? change(m) : m) });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, what).toBeInstanceOf(MpcError);
+      expect((err as MpcError).code, what).toBe("malformed");
+      expect((err as MpcError).culprit, what).toBe(1);
+      expect((err as MpcError).message, what).toMatch(/batch from party 1/);
+      expect(cs[1]!.done).toBe(false);
+      expect(() => cs[1]!.presignatures()).toThrow(MpcError);
+    }
   }, 120_000);
 
   it("shares survive export/import and still sign", () => {

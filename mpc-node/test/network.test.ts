@@ -4,6 +4,7 @@
 // the audit logs are checked with the CLI, including after an entry is edited on disk.
 //
 // One ECDSA keygen for the whole file (≈ 3.5 s of CPU per party): every test reuses it.
+import { presignatureIds } from "../../shared/src/mpc/presigned.js";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ed25519 } from "@noble/curves/ed25519.js";
@@ -78,11 +79,14 @@ describe("three share-holder processes over libp2p", () => {
     }
   }, 60_000);
 
-  it("a signature from a presignature is assembled by the coordinator from the signers' partials; the signers still finish and log it", async () => {
+  it("a batch of presignatures in one ceremony, one audit line; a signature from one of them is assembled by the coordinator from the signers' partials; the signers still finish and log it", async () => {
     const pair = [1, 3];
-    const pre = await coordinator.presign({ nodes: cluster.addresses(), authorization: edge.presign({ keyId: ecdsaKey, parties: cluster.parties(pair) }) });
+    const batch = edge.presign({ keyId: ecdsaKey, parties: cluster.parties(pair), count: 3 });
+    const pre = await coordinator.presign({ nodes: cluster.addresses(), authorization: batch });
+    expect(pre.presignatureIds).toEqual(presignatureIds(batch.authorization.sessionId, 3));
+    const presignatureId = pre.presignatureIds[1]!;
     const digest = sha256(new TextEncoder().encode("assembled at the coordinator"));
-    const authorization = edge.sign({ keyId: ecdsaKey, scheme: "ecdsa-secp256k1", parties: cluster.parties(pair), body: { kind: "Hash", hash: `0x${bytesToHex(digest)}` }, presignature: pre.presignatureId });
+    const authorization = edge.sign({ keyId: ecdsaKey, scheme: "ecdsa-secp256k1", parties: cluster.parties(pair), body: { kind: "Hash", hash: `0x${bytesToHex(digest)}` }, presignature: presignatureId });
     const assembling = new MpcCoordinator(host, { timeoutMs: 30_000, assemblePresigned: true });
     const sig = await assembling.sign({ nodes: cluster.addresses(), authorization, publicKey: ecdsaPublicKey });
     expect(sig.assembled).toBe(true);
@@ -92,7 +96,10 @@ describe("three share-holder processes over libp2p", () => {
       const n = cluster.nodes[i - 1]!;
       await n.waitForLog((l) => l.event === "session-finished" && l.sessionId === sid, 10_000);
       const lines = readFileSync(join(n.dir, "audit.jsonl"), "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { entry: Record<string, unknown> }).entry);
-      expect(lines.find((e) => e.sessionId === sid)).toMatchObject({ outcome: "ok", presignature: pre.presignatureId, partialSentToCoordinator: true, result: { signature: sig.signature } });
+      expect(lines.find((e) => e.sessionId === sid)).toMatchObject({ outcome: "ok", presignature: presignatureId, partialSentToCoordinator: true, result: { signature: sig.signature } });
+      const presigned = lines.filter((e) => e.sessionId === batch.authorization.sessionId);
+      expect(presigned).toHaveLength(1);
+      expect(presigned[0]).toMatchObject({ kind: "presign", count: 3, outcome: "ok", result: { presignatureIds: pre.presignatureIds } });
     }
   }, 60_000);
 

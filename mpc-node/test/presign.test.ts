@@ -19,7 +19,8 @@ import type { CeremonyKind, Party, SignedAuthorization } from "../../shared/src/
 import type { NodeResponseFrame } from "../../shared/src/mpc/protocol.js";
 import { combinePartials } from "../../shared/src/mpc/presigned.js";
 import { readAuditLines } from "../src/storage/audit-log.js";
-import { CeremonyEngine } from "../src/ceremony/engine.js";
+import { CeremonyEngine, type Deviation } from "../src/ceremony/engine.js";
+import { presignatureIds } from "../../shared/src/mpc/presigned.js";
 import { systemClock } from "../src/ceremony/session.js";
 import { LocalEdge } from "../src/dev/local-edge.js";
 import { AuditLog } from "../src/storage/audit-log.js";
@@ -44,8 +45,8 @@ interface TestNode {
 const byPeer = new Map<string, TestNode>();
 let ids: string[] = [];
 
-/** Opens (or re-opens, after a "restart") a node's store and engine on its directory. */
-function open(node: Omit<TestNode, "engine" | "store">): TestNode {
+/** Opens (or re-opens, after a "restart") a node's store and engine on its directory; `deviation` makes it a cheat. */
+function open(node: Omit<TestNode, "engine" | "store">, deviation?: Deviation): TestNode {
   const store = new NodeStore(join(node.dir, "node.db"), new ShareVault(node.sealKey), node.peerId);
   // As the daemon runs them: audit lines and relaxed commits synced by one group commit.
   const audit = new AuditLog(join(node.dir, "audit.jsonl"), node.key.raw.subarray(0, 32), store, "group");
@@ -69,6 +70,7 @@ function open(node: Omit<TestNode, "engine" | "store">): TestNode {
     audit,
     durable,
     nodeKey: node.key.raw.subarray(0, 32),
+    ...(deviation ? { deviation } : {}),
     clock: systemClock,
     transport: {
       send: (to, frame) => {
@@ -118,13 +120,20 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-async function presign(signers: number[]): Promise<string> {
-  const out = ok(await run(nodes, "presign", edge.presign({ keyId, parties: parties(signers) })));
+/** One presigning ceremony of `count` presignatures; their ids. */
+async function presignBatch(signers: number[], count: number): Promise<string[]> {
+  const signed = edge.presign({ keyId, parties: parties(signers), count });
+  const out = ok(await run(nodes, "presign", signed));
   expect(out).toHaveLength(2);
   const r = out[0]!;
   if (r.kind !== "presign") throw new Error("not a presignature");
   expect(out[1]).toEqual(r);
-  return r.presignatureId;
+  expect(r.presignatureIds).toEqual(presignatureIds(signed.authorization.sessionId, count));
+  return r.presignatureIds;
+}
+
+async function presign(signers: number[]): Promise<string> {
+  return (await presignBatch(signers, 1))[0]!;
 }
 
 function signWith(presignature: string | undefined, signers: number[], text: string, derivationPath?: string) {
@@ -245,4 +254,84 @@ describe("presignatures at the share holders", () => {
     const right = signWith(id, [1, 3], "right signers");
     expectValid(ok(await run(nodes, "sign", right.signed))[0]!, right.hash);
   }, 120_000);
+
+  it("one ceremony makes a batch: every signer stores all of it in one go and audits it in one line; each presignature signs once (noble verifies), also after a restart", async () => {
+    const before = nodes.map((n) => n.store.presignatureCount(keyId));
+    const ids = await presignBatch([1, 2], 5);
+    expect(new Set(ids).size).toBe(5);
+    nodes.forEach((n, i) => expect(n.store.presignatureCount(keyId)).toBe(before[i]! + (i < 2 ? 5 : 0)));
+    for (const n of nodes.slice(0, 2)) {
+      const lines = readAuditLines(join(n.dir, "audit.jsonl")).map((l) => l.entry).filter((e) => e.kind === "presign" && (e.result as { presignatureIds?: string[] } | undefined)?.presignatureIds?.[0] === ids[0]);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ outcome: "ok", count: 5, result: { presignatureIds: ids, publicKey } });
+    }
+    const rs = new Set<string>();
+    for (const [i, id] of ids.slice(0, 3).entries()) {
+      const { hash, signed } = signWith(id, [1, 2], `batch ${i}`);
+      const out = ok(await run(nodes, "sign", signed));
+      expectValid(out[0]!, hash);
+      rs.add(out[0]!.kind === "sign" ? out[0]!.signature.slice(0, 64) : "");
+    }
+    expect(rs.size).toBe(3);
+    // Restart: the used ones are refused, the unused ones of the same batch still sign once.
+    for (const n of [...nodes]) n.store.close();
+    nodes = nodes.map((n) => open({ peerId: n.peerId, dir: n.dir, sealKey: n.sealKey, key: n.key }));
+    for (const id of ids.slice(0, 3)) {
+      for (const f of await run(nodes, "sign", signWith(id, [1, 2], `reused ${id}`).signed)) {
+        expect(f.type).toBe("failure");
+        if (f.type === "failure") expect(f.error.message).toMatch(/not held by this node/);
+      }
+    }
+    for (const id of ids.slice(3)) {
+      const { hash, signed } = signWith(id, [1, 2], `after restart ${id}`);
+      expectValid(ok(await run(nodes, "sign", signed))[0]!, hash);
+      for (const f of await run(nodes, "sign", signWith(id, [1, 2], `twice ${id}`).signed)) expect(f.type).toBe("failure");
+    }
+    nodes.forEach((n, i) => expect(n.store.presignatureCount(keyId)).toBe(before[i]!));
+  }, 240_000);
+
+  it("a signer whose batch message holds another number of presignatures (or a cut one) ends the ceremony named as the culprit; the honest signer stores nothing of the batch", async () => {
+    const changes: [string, (m: Uint8Array) => Uint8Array][] = [
+      // Round 1 is direct-only: the broadcast bundle is `count | (0)*count`, the direct one follows;
+      // its last presignature's message is dropped, and the count says so.
+      ["one presignature fewer", (m) => {
+        const view = new DataView(m.buffer, m.byteOffset, m.byteLength);
+        const direct = 36 + 4 + view.getUint32(36);
+        const count = view.getUint32(direct);
+        let at = direct + 4;
+        for (let i = 0; i < count - 1; i++) at += 4 + view.getUint32(at);
+        const out = m.slice(0, at);
+        new DataView(out.buffer).setUint32(direct, count - 1);
+        return out;
+      }],
+      ["a cut message", (m) => m.slice(0, m.length - 10)],
+    ];
+    for (const [what, change] of changes) {
+      const honest = nodes[0]!;
+      const cheat = open({ peerId: nodes[1]!.peerId, dir: nodes[1]!.dir, sealKey: nodes[1]!.sealKey, key: nodes[1]!.key }, { core: (m, message) => (m.kind === "presign" && m.round === 1 ? change(message) : message) });
+      try {
+        const before = honest.store.presignatureCount(keyId);
+        const signed = edge.presign({ keyId, parties: parties([1, 2]), count: 4 });
+        const stop = new AbortController();
+        const cheating = cheat.engine.run("presign", signed, "coordinator", { accepted: () => {}, signal: stop.signal });
+        const answer = await honest.engine.run("presign", signed, "coordinator", { accepted: () => {} });
+        stop.abort();
+        await cheating;
+        expect(answer.type, what).toBe("failure");
+        if (answer.type !== "failure") continue;
+        expect(answer.started, what).toBe(true);
+        expect(answer.error.code, what).toBe("malformed");
+        expect(answer.error.culprits, what).toEqual([cheat.peerId]);
+        expect(answer.error.message, what).toMatch(/batch from party 2/);
+        expect(honest.store.presignatureCount(keyId), what).toBe(before);
+      } finally {
+        cheat.store.close();
+      }
+    }
+    // The honest node goes on presigning with an honest peer.
+    nodes[1] = open({ peerId: nodes[1]!.peerId, dir: nodes[1]!.dir, sealKey: nodes[1]!.sealKey, key: nodes[1]!.key });
+    const [id] = await presignBatch([1, 2], 1);
+    const { hash, signed } = signWith(id, [1, 2], "after the cheat");
+    expectValid(ok(await run(nodes, "sign", signed))[0]!, hash);
+  }, 240_000);
 });

@@ -103,6 +103,10 @@ describe("wallets and signatures through the share holders", () => {
       const signed = ofHash();
       expect(signed).toHaveLength(2);
       expect(signed.every((e) => typeof e.presignature === "string" && e.presignature === signed[0]!.presignature)).toBe(true);
+      // One of a batch a presigning ceremony made (several per ceremony, each named in its audit line).
+      const batches = entries().filter((e) => e.kind === "presign" && e.outcome === "ok");
+      expect(batches.some((e) => (e.result as { presignatureIds: string[] }).presignatureIds.includes(String(signed[0]!.presignature)))).toBe(true);
+      expect(batches.every((e) => e.count === 8 && (e.result as { presignatureIds: string[] }).presignatureIds.length === 8)).toBe(true);
     }
   }, 90_000);
 

@@ -51,10 +51,13 @@ export class Session {
     partial(): Uint8Array;
     /**
      * ECDSA presigning (the fork's presignature variant, wasm/vendor/dkls23-core/PRESIGN.md):
-     * the message-independent rounds with exactly `threshold` signers, ahead of time. `result()`
-     * is this party's presignature for the master key and this signer set: secret, single use.
+     * the message-independent rounds with exactly `threshold` signers, ahead of time, for a
+     * batch of presignatures at once (batch.rs): `presignature_ids` is their 32-byte ids back to
+     * back (1 to 64, distinct), each the id its presignature is made under. `result()` bundles
+     * this party's presignatures in that order (`count u32 | (len u32 | bytes)*`), each for the
+     * master key and this signer set: secret, single use.
      */
-    static presign(share: KeyShare, session_id: Uint8Array, signers: Uint8Array): Session;
+    static presign(share: KeyShare, session_id: Uint8Array, signers: Uint8Array, presignature_ids: Uint8Array): Session;
     receive(message: Uint8Array): Uint8Array;
     /**
      * Refresh with every party: same public key, new shares; old shares stop working.
@@ -117,7 +120,7 @@ export interface InitOutput {
     readonly session_done: (a: number) => number;
     readonly session_keygen: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number) => void;
     readonly session_partial: (a: number, b: number) => void;
-    readonly session_presign: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
+    readonly session_presign: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number) => void;
     readonly session_receive: (a: number, b: number, c: number, d: number) => void;
     readonly session_refresh: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly session_reshareHelper: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => void;

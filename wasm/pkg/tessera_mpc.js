@@ -272,14 +272,18 @@ export class Session {
     }
     /**
      * ECDSA presigning (the fork's presignature variant, wasm/vendor/dkls23-core/PRESIGN.md):
-     * the message-independent rounds with exactly `threshold` signers, ahead of time. `result()`
-     * is this party's presignature for the master key and this signer set: secret, single use.
+     * the message-independent rounds with exactly `threshold` signers, ahead of time, for a
+     * batch of presignatures at once (batch.rs): `presignature_ids` is their 32-byte ids back to
+     * back (1 to 64, distinct), each the id its presignature is made under. `result()` bundles
+     * this party's presignatures in that order (`count u32 | (len u32 | bytes)*`), each for the
+     * master key and this signer set: secret, single use.
      * @param {KeyShare} share
      * @param {Uint8Array} session_id
      * @param {Uint8Array} signers
+     * @param {Uint8Array} presignature_ids
      * @returns {Session}
      */
-    static presign(share, session_id, signers) {
+    static presign(share, session_id, signers, presignature_ids) {
         try {
             const retptr = wasm.__wbindgen_add_to_stack_pointer(-16);
             _assertClass(share, KeyShare);
@@ -287,7 +291,9 @@ export class Session {
             const len0 = WASM_VECTOR_LEN;
             const ptr1 = passArray8ToWasm0(signers, wasm.__wbindgen_export3);
             const len1 = WASM_VECTOR_LEN;
-            wasm.session_presign(retptr, share.__wbg_ptr, ptr0, len0, ptr1, len1);
+            const ptr2 = passArray8ToWasm0(presignature_ids, wasm.__wbindgen_export3);
+            const len2 = WASM_VECTOR_LEN;
+            wasm.session_presign(retptr, share.__wbg_ptr, ptr0, len0, ptr1, len1, ptr2, len2);
             var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
             var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
             var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);

@@ -7,6 +7,7 @@
 //! speak for another.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use dkls23_core::protocols::dkg::{
     BroadcastDerivationPhase2to4, BroadcastDerivationPhase3to4, KeepInitMulPhase3to4, KeepInitZeroSharePhase3to4,
@@ -488,23 +489,25 @@ fn sorted(signers: &[u8]) -> Vec<u8> {
 /// Presigning (the message-independent phases 1–3, fork variant `presign`): two rounds, no message.
 /// The result is this party's presignature for the master key and this signer set.
 pub struct DklsPresign {
-    party: Box<Party>,
+    /// Shared by the presignatures of a batch (batch.rs): each has its own ids, not its own copy of the share.
+    party: Rc<Party>,
     data: PresignData,
     keep1: Option<(UniqueKeep1to2<Curve>, BTreeMap<PartyIndex, KeepPhase1to2<Curve>>)>,
     keep2: Option<(UniqueKeep2to3<Curve>, BTreeMap<PartyIndex, KeepPhase2to3<Curve>>)>,
 }
 
 impl DklsPresign {
-    /// `party` is the master key's share (children sign from their master's presignatures).
-    pub fn new(session_id: &[u8], party: Party, signers: &[u8]) -> Result<DklsPresign, Fail> {
+    /// `party` is the master key's share (children sign from their master's presignatures);
+    /// `presign_id` the presignature's own id (the ceremony's session id names the whole batch).
+    pub fn new(presign_id: &[u8], party: Rc<Party>, signers: &[u8]) -> Result<DklsPresign, Fail> {
         let t = party.parameters.threshold as usize;
         if signers.len() != t {
             return Err(Fail::bad_input(format!("DKLs23 presigns with exactly {t} parties, got {}", signers.len())));
         }
         let me = party.party_index.as_u8();
         let counterparties = signers.iter().copied().filter(|p| *p != me).map(pi).collect();
-        let data = PresignData { presign_id: session_id.to_vec(), counterparties };
-        Ok(DklsPresign { party: Box::new(party), data, keep1: None, keep2: None })
+        let data = PresignData { presign_id: presign_id.to_vec(), counterparties };
+        Ok(DklsPresign { party, data, keep1: None, keep2: None })
     }
 }
 

@@ -14,6 +14,7 @@
 
 use wasm_bindgen::prelude::*;
 
+mod batch;
 mod dkls;
 mod engine;
 mod error;
@@ -24,10 +25,12 @@ mod share;
 mod wire;
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::rc::Rc;
 
 use engine::{Engine, Protocol};
 use error::Fail;
 use share::{Scheme, Share};
+use wire::SESSION_ID_LEN;
 
 /// The system allocator, zeroing every block it frees. Shares, nonces and their encodings pass
 /// through heap buffers this crate does not own (wasm-bindgen's staging copies, serialisation
@@ -179,10 +182,13 @@ impl Session {
     }
 
     /// ECDSA presigning (the fork's presignature variant, wasm/vendor/dkls23-core/PRESIGN.md):
-    /// the message-independent rounds with exactly `threshold` signers, ahead of time. `result()`
-    /// is this party's presignature for the master key and this signer set: secret, single use.
-    pub fn presign(share: &KeyShare, session_id: &[u8], signers: &[u8]) -> Result<Session, JsError> {
-        Self::presign_inner(share, session_id, signers).map_err(js)
+    /// the message-independent rounds with exactly `threshold` signers, ahead of time, for a
+    /// batch of presignatures at once (batch.rs): `presignature_ids` is their 32-byte ids back to
+    /// back (1 to 64, distinct), each the id its presignature is made under. `result()` bundles
+    /// this party's presignatures in that order (`count u32 | (len u32 | bytes)*`), each for the
+    /// master key and this signer set: secret, single use.
+    pub fn presign(share: &KeyShare, session_id: &[u8], signers: &[u8], presignature_ids: &[u8]) -> Result<Session, JsError> {
+        Self::presign_inner(share, session_id, signers, presignature_ids).map_err(js)
     }
 
     /// ECDSA signing from a presignature made by this share with these signers: one round.
@@ -284,7 +290,7 @@ impl Session {
         Ok(Session { engine: Engine::new(session_id, me, signers, protocol)? })
     }
 
-    fn presign_inner(share: &KeyShare, session_id: &[u8], signers: &[u8]) -> Result<Session, Fail> {
+    fn presign_inner(share: &KeyShare, session_id: &[u8], signers: &[u8], presignature_ids: &[u8]) -> Result<Session, Fail> {
         check_parties(signers)?;
         let me = share.inner.index();
         let Share::Ecdsa(p) = &share.inner else {
@@ -293,7 +299,16 @@ impl Session {
         if signers.iter().any(|s| *s > p.parameters.share_count) {
             return Err(Fail::bad_input(format!("signers must be parties 1..={}", p.parameters.share_count)));
         }
-        let protocol = Box::new(dkls::DklsPresign::new(session_id, (**p).clone(), signers)?);
+        if presignature_ids.is_empty() || presignature_ids.len() % SESSION_ID_LEN != 0 {
+            return Err(Fail::bad_input(format!("presignature ids are {SESSION_ID_LEN} bytes each, got {} bytes", presignature_ids.len())));
+        }
+        let ids: Vec<&[u8]> = presignature_ids.chunks(SESSION_ID_LEN).collect();
+        if ids.iter().enumerate().any(|(i, id)| ids[..i].contains(id) || *id == session_id) {
+            return Err(Fail::bad_input("the presignatures of a batch need distinct ids, other than the ceremony's session id"));
+        }
+        let party = Rc::new((**p).clone());
+        let items = ids.iter().map(|id| Ok(Box::new(dkls::DklsPresign::new(id, party.clone(), signers)?) as Box<dyn Protocol>)).collect::<Result<Vec<_>, Fail>>()?;
+        let protocol = Box::new(batch::Batch::new(me, items)?);
         Ok(Session { engine: Engine::new(session_id, me, signers, protocol)? })
     }
 

@@ -39,9 +39,11 @@ export interface Env extends NetworkEnv {
   TESSERA_PRESIGNATURES?: string;
   /** "off": the edge waits for the signers' results instead of assembling a signature from a presignature out of their partials (half a round trip more). */
   TESSERA_ASSEMBLE_PRESIGNED?: string;
-  /** Presignatures kept ready per ECDSA key (default 4; 0: none), see signing/presignature-pool.ts. */
+  /** Presignatures kept ready per ECDSA key (default 32, at least one batch; 0: none), see signing/presignature-pool.ts. */
   TESSERA_PRESIGNATURE_POOL?: string;
-  /** A key's pool is topped up once fewer than this many are ready (default 2). */
+  /** Presignatures one presigning ceremony makes (default 8, 1-64): its fixed costs at each node are paid once per batch. */
+  TESSERA_PRESIGNATURE_BATCH?: string;
+  /** A key's pool is topped up once fewer than this many are ready (default 16). */
   TESSERA_PRESIGNATURE_LOW_WATER?: string;
   /** Presigning ceremonies in flight at once per key while its pool fills (default 2). */
   TESSERA_PRESIGNATURE_REFILLS?: string;

@@ -50,11 +50,13 @@ import { CeremonySession, type Clock, type SessionFailure } from "./session.js";
 import type { KeyRecord } from "../storage/node-store.js";
 import type { GovernanceBook } from "../governance/book.js";
 import { signKeygenAttestation } from "../../../shared/src/mpc/keygen-attestation.js";
+import { presignatureIds } from "../../../shared/src/mpc/presigned.js";
 
 export interface EngineStore {
   key(keyId: string): KeyRecord | undefined;
   share(keyId: string): Uint8Array;
-  storePresignature(keyId: string, presignatureId: string, signers: number[], generation: number, presignature: Uint8Array, now: number): void;
+  /** A presigning ceremony's presignatures, all in one transaction (a batch is kept whole or not at all). */
+  storePresignatures(keyId: string, presignatures: { id: string; bytes: Uint8Array }[], signers: number[], generation: number, now: number): void;
   /** Reads and deletes in one transaction; null if this node holds no such presignature. */
   takePresignature(keyId: string, presignatureId: string, signers: number[], o?: { durable?: boolean }): Uint8Array | null;
   createKey(record: Omit<KeyRecord, "generation" | "createdAt">, share: Uint8Array, now: number, generation?: number): void;
@@ -332,7 +334,7 @@ export class CeremonyEngine {
             a.kind === "sign"
               ? Ceremony.sign({ share, sessionId: sessionIdBytes, signers: indices, message: check.message!, ...(a.derivationPath ? { path: a.derivationPath } : {}) })
               : a.kind === "presign"
-                ? Ceremony.presign({ share, sessionId: sessionIdBytes, signers: indices })
+                ? Ceremony.presign({ share, sessionId: sessionIdBytes, signers: indices, presignatureIds: presignatureIds(a.sessionId, a.count).map(hexToBytes) })
                 : a.kind === "reshare"
                   ? Ceremony.reshare({ share, sessionId: sessionIdBytes, parties: indices, target: a.target.index })
                   : Ceremony.refresh({ share, sessionId: sessionIdBytes, parties: indices });
@@ -518,13 +520,16 @@ export class CeremonyEngine {
     if (a.kind === "sign" || a.kind === "presign") {
       if (outcome.ok) {
         if (a.kind === "sign") return { ok: true, result: this.complete(a, outcome.ceremony, undefined, this.o.clock.now(), s.me, share) };
-        const bytes = outcome.ceremony.presignature();
+        // The whole batch in one transaction: every presignature the authorization names, or none.
+        const ids = presignatureIds(a.sessionId, a.count);
+        const made = outcome.ceremony.presignatures();
         try {
-          this.o.store.storePresignature(a.keyId, a.sessionId, a.parties.map((p) => p.index), s.generation, bytes, this.o.clock.now());
+          if (made.length !== ids.length) throw new Error(`the core made ${made.length} presignatures, the authorization names ${ids.length}`);
+          this.o.store.storePresignatures(a.keyId, ids.map((id, i) => ({ id, bytes: made[i]! })), a.parties.map((p) => p.index), s.generation, this.o.clock.now());
         } finally {
-          bytes.fill(0);
+          for (const b of made) b.fill(0);
         }
-        return { ok: true, result: { kind: "presign", keyId: a.keyId, presignatureId: a.sessionId, publicKey: this.o.store.key(a.keyId)!.publicKey } };
+        return { ok: true, result: { kind: "presign", keyId: a.keyId, presignatureIds: ids, publicKey: this.o.store.key(a.keyId)!.publicKey } };
       }
       if (s.convicted) return this.convict(s, s.convicted, outcome.failure);
       // Only a failed protocol check can hide an equivocation: a frame refused for its envelope or
@@ -966,6 +971,7 @@ function auditBase(a: Authorization, coordinator: string): Record<string, unknow
     coordinator,
     parties: a.parties,
     ...(a.kind === "keygen" ? { threshold: a.threshold } : {}),
+    ...(a.kind === "presign" ? { count: a.count } : {}),
     ...(a.kind === "sign" ? { digest: a.message, intent: a.intent.kind, ...(a.presignature ? { presignature: a.presignature } : {}) } : {}),
     ...((a.kind === "sign" || a.kind === "keygen") && a.derivationPath !== undefined ? { derivationPath: a.derivationPath } : {}),
     ...(a.kind === "reshare" ? { target: a.target, retired: a.retired, generation: a.generation } : {}),
@@ -975,7 +981,7 @@ function auditBase(a: Authorization, coordinator: string): Record<string, unknow
 }
 
 function resultForAudit(r: CeremonyResult): Record<string, unknown> {
-  if (r.kind === "presign") return { presignatureId: r.presignatureId, publicKey: r.publicKey };
+  if (r.kind === "presign") return { presignatureIds: r.presignatureIds, publicKey: r.publicKey };
   return r.kind === "sign" ? { signature: r.signature, ...(r.recid !== undefined ? { recid: r.recid } : {}), publicKey: r.publicKey } : { publicKey: r.publicKey };
 }
 

@@ -166,9 +166,9 @@ export class LocalEdge {
     });
   }
 
-  /** ECDSA presigning for these signers (the coordinator's pool refill). */
-  presign(o: { keyId: string; parties: Party[]; sessionId?: string }): SignedAuthorization {
-    return this.authorize({ ...this.common(o.keyId, "ecdsa-secp256k1", o.parties, o.sessionId), kind: "presign" });
+  /** ECDSA presigning of `count` presignatures (default 1) for these signers (the coordinator's pool refill). */
+  presign(o: { keyId: string; parties: Party[]; sessionId?: string; count?: number }): SignedAuthorization {
+    return this.authorize({ ...this.common(o.keyId, "ecdsa-secp256k1", o.parties, o.sessionId), kind: "presign", count: o.count ?? 1 });
   }
 
   refresh(o: { keyId: string; scheme: MpcScheme; parties: Party[]; sessionId?: string }): SignedAuthorization {

@@ -458,21 +458,21 @@ export class NodeStore {
   // ---------------------------------------------------------------- presignatures
 
   /**
-   * Keeps this node's share of a presignature of `keyId` (a key with its own shares) by these
-   * signers. Committed without waiting for the disk: losing a fresh presignature in an
-   * operating-system crash only makes the signature that names it take the three-round path
-   * (this node then refuses it as not held); what must be durable is its deletion when used.
+   * Keeps this node's shares of a presigning ceremony's presignatures of `keyId` (a key with its
+   * own shares) by these signers, all in one transaction: a batch is stored whole or not at all.
+   * Committed without waiting for the disk: losing fresh presignatures in an operating-system
+   * crash only makes the signatures that name them take the three-round path (this node then
+   * refuses them as not held); what must be durable is each one's deletion when used.
    */
-  storePresignature(keyId: string, presignatureId: string, signers: number[], generation: number, presignature: Uint8Array, now: number): void {
-    const sealed = this.vault.seal(presignature, { nodePeerId: this.nodePeerId, keyId: `${keyId}#presignature:${presignatureId}`, generation });
-    this.relaxed(() => this.stmt("INSERT INTO presignatures (presignature_id, key_id, signers, generation, presignature, created_at) VALUES (?, ?, ?, ?, ?, ?)").run(
-      presignatureId,
-      keyId,
-      JSON.stringify([...signers].sort((x, y) => x - y)),
-      generation,
-      sealed,
-      now,
-    ));
+  storePresignatures(keyId: string, presignatures: { id: string; bytes: Uint8Array }[], signers: number[], generation: number, now: number): void {
+    const sealed = presignatures.map((p) => ({ id: p.id, sealed: this.vault.seal(p.bytes, { nodePeerId: this.nodePeerId, keyId: `${keyId}#presignature:${p.id}`, generation }) }));
+    const order = JSON.stringify([...signers].sort((x, y) => x - y));
+    this.relaxed(() =>
+      this.tx(() => {
+        const insert = this.stmt("INSERT INTO presignatures (presignature_id, key_id, signers, generation, presignature, created_at) VALUES (?, ?, ?, ?, ?, ?)");
+        for (const p of sealed) insert.run(p.id, keyId, order, generation, p.sealed, now);
+      }),
+    );
   }
 
   /**

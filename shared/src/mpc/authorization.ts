@@ -166,6 +166,9 @@ export const refreshAuthorizationSchema = z.strictObject({
   userAction: userActionEvidenceSchema.optional(),
 });
 
+/** Most presignatures one presigning ceremony makes (the core's limit, wasm/src/batch.rs). */
+export const MAX_PRESIGNATURE_BATCH = 64;
+
 /**
  * Presigning (wasm/vendor/dkls23-core/PRESIGN.md): the message-independent rounds of an ECDSA
  * signature with exactly `threshold` signers, ahead of time, for a key with shares of its own (a
@@ -174,6 +177,12 @@ export const refreshAuthorizationSchema = z.strictObject({
 export const presignAuthorizationSchema = z.strictObject({
   ...common,
   kind: z.literal("presign"),
+  /**
+   * How many presignatures this one ceremony makes (their messages travel together, one frame
+   * per round): their ids are presignatureIds(sessionId, count) (./presigned.ts), each used by
+   * at most one signature.
+   */
+  count: z.int().min(1).max(MAX_PRESIGNATURE_BATCH),
   /** Never required (presigning signs nothing); checked like a refresh's when present. */
   userAction: userActionEvidenceSchema.optional(),
 });

@@ -15,7 +15,7 @@ import { schnorr, secp256k1 } from "@noble/curves/secp256k1.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import type { CeremonyKind, SignedAuthorization } from "./authorization.js";
 import { canonicalJson } from "./canonical-json.js";
-import { combinePartials } from "./presigned.js";
+import { combinePartials, presignatureIds } from "./presigned.js";
 import { readFrames, writeFrame } from "./frames.js";
 import {
   CEREMONY_PROTOCOLS,
@@ -119,7 +119,8 @@ export type KeygenOutcome = { keyId: string; publicKey: string; chainCode?: stri
 /** `assembled`: put together here from the signers' partials (a presignature), before their own results came. */
 export type SignOutcome = { keyId: string; signature: string; recid?: 0 | 1; publicKey: string; assembled?: true };
 export type RefreshOutcome = { keyId: string; publicKey: string };
-export type PresignOutcome = { keyId: string; presignatureId: string; publicKey: string };
+/** `presignatureIds`: the ids of the batch, as the authorization derives them (presignatureIds). */
+export type PresignOutcome = { keyId: string; presignatureIds: string[]; publicKey: string };
 export type RetireOutcome = RetireResponse;
 
 interface NodeState {
@@ -227,11 +228,14 @@ export class MpcCoordinator {
     return { keyId: r.keyId, publicKey: r.publicKey };
   }
 
-  /** ECDSA presigning: every party keeps its share of one presignature for these signers. */
+  /** ECDSA presigning: every party keeps its share of a batch of presignatures (the authorization's count) for these signers. */
   async presign(req: CeremonyRequest): Promise<PresignOutcome> {
     const r = await this.run("presign", req);
     if (r.kind !== "presign") throw new Error("unreachable");
-    return { keyId: r.keyId, presignatureId: r.presignatureId, publicKey: r.publicKey };
+    const a = req.authorization.authorization;
+    const expected = a.kind === "presign" ? presignatureIds(a.sessionId, a.count) : [];
+    if (canonicalJson(r.presignatureIds) !== canonicalJson(expected)) throw new Error(`the nodes reported presignatures other than the ${expected.length} the authorization names`);
+    return { keyId: r.keyId, presignatureIds: r.presignatureIds, publicKey: r.publicKey };
   }
 
   /** Reshare onto a new party set (every party of the new set, the replacement included). */

@@ -5,8 +5,33 @@
 // `s = Σw_i / Σu_i` (DKLs23's phase 4) and keeps the signature only if it verifies against the
 // key. Runtime-neutral (noble), so the edge runs it in workerd.
 import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { MAX_PRESIGNATURE_BATCH } from "./authorization.js";
 import { ecdsaRecoveryBit } from "./coordinator.js";
+
+/**
+ * The ids of the `count` presignatures a presigning ceremony makes, in order: for each `i`,
+ * `SHA-256("tessera.mpc.presignature.v1\n" || session id || u32 BE i)`. The authorization names
+ * the session and the count, so every node, the edge and an auditor derive the same ids; they are
+ * distinct from each other and from every session id (another domain), and each is the id its
+ * presignature is made under in the core and later named by the signature that uses it.
+ */
+export function presignatureIds(sessionId: string, count: number): string[] {
+  if (!/^[0-9a-f]{64}$/.test(sessionId)) throw new Error("a session id is 32 bytes of lower-case hex");
+  if (!Number.isInteger(count) || count < 1 || count > MAX_PRESIGNATURE_BATCH) throw new Error(`a presigning ceremony makes 1 to ${MAX_PRESIGNATURE_BATCH} presignatures, not ${count}`);
+  const domain = new TextEncoder().encode("tessera.mpc.presignature.v1\n");
+  const input = new Uint8Array(domain.length + 32 + 4);
+  input.set(domain);
+  input.set(hexToBytes(sessionId), domain.length);
+  const view = new DataView(input.buffer);
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    view.setUint32(domain.length + 32, i);
+    out.push(bytesToHex(sha256(input)));
+  }
+  return out;
+}
 
 /** `x(R') || u_i' || w_i`, 32 bytes each (wasm Ceremony.partial()). */
 export const PARTIAL_BYTES = 96;

@@ -15,7 +15,7 @@ const common = fc.oneof(
     sessionId: session,
     result: fc.oneof(
       fc.record({ kind: fc.constant("sign"), keyId: fc.string(), signature: hexOf(64), publicKey: hexOf(33), recid: fc.constantFrom(0, 1) }, { requiredKeys: ["kind", "keyId", "signature", "publicKey"] }),
-      fc.record({ kind: fc.constant("presign"), keyId: fc.string(), presignatureId: session, publicKey: hexOf(33) }),
+      fc.record({ kind: fc.constant("presign"), keyId: fc.string(), presignatureIds: fc.array(session, { minLength: 1, maxLength: 8 }), publicKey: hexOf(33) }),
     ),
   }),
 );

@@ -57,8 +57,8 @@ export const ceremonyResult = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("keygen"), keyId: z.string(), publicKey: hex, chainCode: hex.optional() }),
   z.strictObject({ kind: z.literal("sign"), keyId: z.string(), signature: hex, recid: z.union([z.literal(0), z.literal(1)]).optional(), publicKey: hex }),
   z.strictObject({ kind: z.literal("refresh"), keyId: z.string(), publicKey: hex }),
-  /** A presignature every party now holds its share of, under the presigning session's id. */
-  z.strictObject({ kind: z.literal("presign"), keyId: z.string(), presignatureId: sessionIdHex, publicKey: hex }),
+  /** The presignatures every party now holds its share of, by id (presignatureIds of the authorization, in order). */
+  z.strictObject({ kind: z.literal("presign"), keyId: z.string(), presignatureIds: z.array(sessionIdHex).min(1).max(64), publicKey: hex }),
   z.strictObject({ kind: z.literal("reshare"), keyId: z.string(), publicKey: hex }),
 ]);
 export type CeremonyResult = z.infer<typeof ceremonyResult>;
@@ -215,7 +215,10 @@ function isCommonSessionResponse(v: unknown): v is SessionResponseFrame {
       const x = r.result;
       if (typeof x.keyId !== "string" || !isHex(x.publicKey)) return false;
       if (x.kind === "sign") return hasKeys(x, ["kind", "keyId", "signature", "publicKey"], ["recid"]) && isHex(x.signature) && (!Object.hasOwn(x, "recid") || x.recid === 0 || x.recid === 1);
-      if (x.kind === "presign") return hasKeys(x, ["kind", "keyId", "presignatureId", "publicKey"]) && typeof x.presignatureId === "string" && SESSION_ID.test(x.presignatureId);
+      if (x.kind === "presign") {
+        const ids = x.presignatureIds;
+        return hasKeys(x, ["kind", "keyId", "presignatureIds", "publicKey"]) && Array.isArray(ids) && ids.length >= 1 && ids.length <= 64 && ids.every((id) => typeof id === "string" && SESSION_ID.test(id));
+      }
       return false;
     }
     default:

@@ -162,7 +162,7 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     this.presignaturePools ??= new PresignaturePools({
       settings: poolSettings(this.env),
       ready: (keyId) => this.presignaturesReady(keyId),
-      presign: (keyId) => this.presignOnce(keyId),
+      presign: (keyId, count) => this.presignBatch(keyId, count),
       failed: (keyId) => {
         // A node down or refusing: the pool stays short (signatures take the three-round path)
         // until the next signature, or this retry, tops it up.
@@ -198,8 +198,12 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     return this.pools().top(shareKeyId, { always: true });
   }
 
-  /** One presigning ceremony for the key, its signer pair rotating like signatures' do; the presignature joins the pool. */
-  private async presignOnce(shareKeyId: string): Promise<void> {
+  /**
+   * One presigning ceremony of `count` presignatures for the key, its signer set rotating like
+   * signatures' do; the batch joins the pool in one transaction, under the ids the authorization
+   * derives (the coordinator client checks the nodes reported exactly those).
+   */
+  private async presignBatch(shareKeyId: string, count: number): Promise<void> {
     const conf = this.config();
     if (!conf.ok) throw new Error(conf.message);
     const { cfg, edgeId, authKey, peerSeed } = conf.value;
@@ -207,15 +211,19 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     if (!key || key.scheme !== "ecdsa-secp256k1" || key.masterKeyId) throw new Error(`key ${shareKeyId} does not presign`);
     const start = this.turn++ % key.parties.length;
     const signers = [...key.parties.slice(start), ...key.parties.slice(0, start)].slice(0, key.threshold).sort((a, b) => a.index - b.index);
-    const a = { ...this.authorization({ edgeId, keyId: shareKeyId, scheme: key.scheme, parties: signers }), kind: "presign" } as Authorization;
+    const a = { ...this.authorization({ edgeId, keyId: shareKeyId, scheme: key.scheme, parties: signers }), kind: "presign", count } as Authorization;
     // Holders an org's log added (a reshare's replacement) are dialled at their join request's addresses.
     const extra = key.origin ? await this.orgNodesFor(key.origin.orgId, key.parties, cfg) : [];
     const coordinator = await this.coordinator(peerSeed, cfg, extra);
     const out = await coordinator.presign({ nodes: this.addresses(cfg, extra), authorization: await this.seal(a, authKey, undefined) });
     if (out.publicKey !== key.publicKey) throw new Error(`the nodes presigned for key ${out.publicKey}, not ${key.publicKey}`);
-    // A reshare in the meantime moved the key to other shares: this presignature is of the old ones.
+    // A reshare in the meantime moved the key to other shares: these presignatures are of the old ones.
     if ((this.storedKey(shareKeyId)?.generation ?? -1) !== key.generation) return;
-    this.ctx.storage.sql.exec("INSERT INTO presignatures (presignature_id, key_id, parties, created) VALUES (?, ?, ?, ?)", out.presignatureId, shareKeyId, JSON.stringify(signers), new Date().toISOString());
+    const parties = JSON.stringify(signers);
+    const created = new Date().toISOString();
+    this.ctx.storage.transactionSync(() => {
+      for (const id of out.presignatureIds) this.ctx.storage.sql.exec("INSERT INTO presignatures (presignature_id, key_id, parties, created) VALUES (?, ?, ?, ?)", id, shareKeyId, parties, created);
+    });
   }
 
   /** The EVM transaction a signature is for, with its scope and nonce; null for anything else. */
