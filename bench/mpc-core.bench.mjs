@@ -116,9 +116,9 @@ let onlineBytesPerParty = 0;
 const ecdsaKey = ecdsa[0].publicKey();
 for (let i = 0; i < N_SIGN + 5; i++) {
   const presignId = randomSessionId();
-  const pcs = [1, 2].map((p) => Ceremony.presign({ share: ecdsa[p - 1], sessionId: presignId, signers: [1, 2] }));
+  const pcs = [1, 2].map((p) => Ceremony.presign({ share: ecdsa[p - 1], sessionId: presignId, signers: [1, 2], presignatureIds: [randomSessionId()] }));
   const pre = runTimed(pcs);
-  const presignatures = pcs.map((c) => c.presignature());
+  const presignatures = pcs.map((c) => c.presignatures()[0]);
   pcs.forEach((c) => c.free());
   const signId = randomSessionId();
   const ocs = [1, 2].map((p, k) => Ceremony.signPresigned({ share: ecdsa[p - 1], sessionId: signId, signers: [1, 2], message: digest, presignature: presignatures[k] }));

@@ -16,6 +16,12 @@
 //                          spend + group commit, round statements, audit line, libp2p)
 //   FROST ed25519          the same path with a scheme whose rounds cost a few ms: mostly the
 //                          node layer's own overhead
+//   presigned path         as the edge signs when its pools are full: presigning ceremonies of a
+//                          batch of k presignatures (BENCH_PRESIGN_BATCH, default 8, the edge's
+//                          default) and one online round per signature; node CPU per
+//                          participation (presigning amortised + online signature) against the
+//                          core's own CPU for the same work, and the same with k = 1 (one
+//                          presignature per ceremony, as before batches) for comparison
 //   in-process             runLocally() over the same shares (no network, no checks, no disk)
 //   noble single key       secp256k1.sign of the same digests
 //
@@ -47,6 +53,7 @@ const WARMUP = 20;
 const CONCURRENCY = 32;
 const N_CONCURRENT = Math.max(CONCURRENCY * 4, N);
 const PAIRS = [[1, 2], [1, 3], [2, 3]];
+const PRESIGN_BATCH = Number(process.env.BENCH_PRESIGN_BATCH ?? 8);
 
 const stats = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -106,7 +113,7 @@ try {
         while (at < ids.length) {
           const i = ids[at++];
           const parties = cluster.parties(PAIRS[((i % PAIRS.length) + PAIRS.length) % PAIRS.length]);
-          presignatures.set(i, (await coordinator.presign({ nodes: cluster.addresses(), authorization: edge.presign({ keyId, parties }) })).presignatureId);
+          presignatures.set(i, (await coordinator.presign({ nodes: cluster.addresses(), authorization: edge.presign({ keyId, parties }) })).presignatureIds[0]);
         }
       }),
     );
@@ -141,6 +148,33 @@ try {
     }),
   );
   const concurrentSeconds = (performance.now() - tc) / 1000;
+
+  // The presigned path as deployed: per signer pair, a presigning ceremony of k presignatures
+  // whenever its pool is empty, then each signature one online round from the pool. n is a
+  // multiple of 3k, so every presignature made is used and each node took part in 2/3 of them.
+  const presignedPath = async (k, n) => {
+    const pools = new Map(PAIRS.map((p) => [p.join(), []]));
+    const before = pids.map(cpuMsOf);
+    const t = performance.now();
+    const latencies = [];
+    for (let i = 0; i < n; i++) {
+      const pair = PAIRS[i % PAIRS.length];
+      const pool = pools.get(pair.join());
+      if (pool.length === 0) pool.push(...(await coordinator.presign({ nodes: cluster.addresses(), authorization: edge.presign({ keyId, parties: cluster.parties(pair), count: k }) })).presignatureIds);
+      const digest = digestOf(200_000 + i);
+      const authorization = edge.sign({ keyId, scheme: "ecdsa-secp256k1", parties: cluster.parties(pair), body: { kind: "Hash", hash: `0x${bytesToHex(digest)}` }, presignature: pool.shift() });
+      const ts = performance.now();
+      await assembling.sign({ nodes: cluster.addresses(), authorization, publicKey: key.publicKey });
+      latencies.push(performance.now() - ts);
+    }
+    // An assembled signature comes back before the signers finish their round and audit line.
+    await new Promise((r) => setTimeout(r, 500));
+    return { batch: k, signatures: n, seconds: +((performance.now() - t) / 1000).toFixed(2), online_latency: stats(latencies), node_cpu: nodeCpu(pids, before, (n * 2) / 3) };
+  };
+  const roundUp = (x, m) => Math.ceil(x / m) * m;
+  await presignedPath(PRESIGN_BATCH, 3 * PRESIGN_BATCH); // warm-up
+  const presignedBatched = await presignedPath(PRESIGN_BATCH, roundUp(N, 3 * PRESIGN_BATCH));
+  const presignedSingle = await presignedPath(1, roundUp(N, 3));
 
   // FROST ed25519 over the same path: its rounds cost a few ms, so this is mostly the node layer
   // (authorization and user-action checks, replay cache and audit fsync, libp2p round trips).
@@ -189,9 +223,9 @@ try {
   for (let i = 0; i < N; i++) {
     const sessionId = randomSessionId();
     const preSid = randomSessionId();
-    const ps = shares.map((share) => Ceremony.presign({ share, sessionId: preSid, signers: [1, 2] }));
+    const ps = shares.map((share) => Ceremony.presign({ share, sessionId: preSid, signers: [1, 2], presignatureIds: [randomSessionId()] }));
     runLocally(ps);
-    const bytes = ps.map((c) => c.presignature());
+    const bytes = ps.map((c) => c.presignatures()[0]);
     ps.forEach((c) => c.free());
     const message = digestOf(300_000 + i);
     const cpu0 = process.cpuUsage();
@@ -202,6 +236,34 @@ try {
     inProcessOnlineCpu.push((cpu.user + cpu.system) / 1000 / 2);
     for (const c of cs) c.free();
   }
+
+  // The core's own CPU per party for the presigned path: a batch of k presignatures, then k
+  // online signatures, per signature.
+  const coreOfPresignedPath = (k, rounds) => {
+    let cpuMs = 0;
+    for (let r = 0; r < rounds; r++) {
+      const cpu0 = process.cpuUsage();
+      const presignatureIds = Array.from({ length: k }, () => randomSessionId());
+      const pre = shares.map((share) => Ceremony.presign({ share, sessionId: randomSessionId(), signers: [1, 2], presignatureIds }));
+      runLocally(pre);
+      const made = pre.map((c) => c.presignatures());
+      for (const c of pre) c.free();
+      for (let i = 0; i < k; i++) {
+        const message = digestOf(300_000 + i);
+        const sessionId = randomSessionId();
+        const on = shares.map((share, p) => Ceremony.signPresigned({ share, sessionId, signers: [1, 2], message, presignature: made[p][i] }));
+        runLocally(on);
+        on[0].signature();
+        for (const c of on) c.free();
+      }
+      const cpu = process.cpuUsage(cpu0);
+      cpuMs += (cpu.user + cpu.system) / 1000;
+    }
+    // Two parties in this process.
+    return cpuMs / (rounds * k) / 2;
+  };
+  const coreBatched = coreOfPresignedPath(PRESIGN_BATCH, Math.max(3, Math.ceil(N / PRESIGN_BATCH / 2)));
+  const coreSingle = coreOfPresignedPath(1, Math.max(3, Math.ceil(N / 2)));
 
   const sk = secp256k1.utils.randomSecretKey();
   const noble = [];
@@ -234,7 +296,14 @@ try {
     in_process_2_of_3: stats(inProcess),
     in_process_2_of_3_cpu: stats(inProcessCpu),
     // A node's CPU per ECDSA participation minus one party's half of the in-process (core only) CPU.
-    node_overhead_ms_per_participation_ecdsa: +(ecdsaNodeCpu.mean_ms - stats(inProcessCpu).mean_ms / 2).toFixed(1),
+    node_overhead_ms_per_participation_ecdsa_three_round: +(ecdsaNodeCpu.mean_ms - stats(inProcessCpu).mean_ms / 2).toFixed(1),
+    // As deployed: presigning in batches of k (amortised) + the online signature, per participation.
+    presigned_path: {
+      batched: { ...presignedBatched, core_cpu_ms_per_party: +coreBatched.toFixed(2) },
+      one_per_ceremony: { ...presignedSingle, core_cpu_ms_per_party: +coreSingle.toFixed(2) },
+    },
+    node_overhead_ms_per_participation_ecdsa: +(presignedBatched.node_cpu.mean_ms - coreBatched).toFixed(1),
+    node_overhead_ms_per_participation_ecdsa_one_presignature_per_ceremony: +(presignedSingle.node_cpu.mean_ms - coreSingle).toFixed(1),
     in_process_signatures_per_second: +(1000 / stats(inProcess).mean_ms).toFixed(1),
     noble_single_key: stats(noble),
     targets: { p50_ms: 15, signatures_per_second: 100, node_cpu_ms_per_participation_outside_core: 5, presigned_online_node_overhead_ms_per_participation: 5 },

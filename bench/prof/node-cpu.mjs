@@ -67,7 +67,7 @@ try {
         while (next < ids.length) {
           const i = ids[next++];
           const parties = cluster.parties(PAIRS[((i % 3) + 3) % 3]);
-          ready.set(i, (await coordinator.presign({ nodes: cluster.addresses(), authorization: edge.presign({ keyId, parties }) })).presignatureId);
+          ready.set(i, (await coordinator.presign({ nodes: cluster.addresses(), authorization: edge.presign({ keyId, parties }) })).presignatureIds[0]);
         }
       }),
     );
@@ -76,7 +76,7 @@ try {
     const pair = PAIRS[((i % 3) + 3) % 3];
     const parties = cluster.parties(pair);
     let presignature = ready.get(i);
-    if (MODE === "presign") presignature = (await coordinator.presign({ nodes: cluster.addresses(), authorization: edge.presign({ keyId, parties }) })).presignatureId;
+    if (MODE === "presign") presignature = (await coordinator.presign({ nodes: cluster.addresses(), authorization: edge.presign({ keyId, parties }) })).presignatureIds[0];
     const authorization = edge.sign({ keyId, scheme: "ecdsa-secp256k1", parties, body: { kind: "Hash", hash: `0x${bytesToHex(digestOf(i))}` }, ...(presignature ? { presignature } : {}) });
     await coordinator.sign({ nodes: cluster.addresses(), authorization, publicKey: key.publicKey });
     return pair;
@@ -121,9 +121,9 @@ try {
     const message = digestOf(i);
     if (MODE === "presign" || MODE === "online") {
       const sid = randomSessionId();
-      const pre = shares.map((share) => Ceremony.presign({ share, sessionId: sid, signers: [1, 2] }));
+      const pre = shares.map((share) => Ceremony.presign({ share, sessionId: sid, signers: [1, 2], presignatureIds: [randomSessionId()] }));
       runLocally(pre);
-      const bytes = pre.map((c) => c.presignature());
+      const bytes = pre.map((c) => c.presignatures()[0]);
       pre.forEach((c) => c.free());
       const sid2 = randomSessionId();
       // MODE=online counts the online ceremony only.
