@@ -66,7 +66,10 @@ const log = (source, line) => {
 
 const loadAtStart = +loadavg()[0].toFixed(2);
 const dir = mkdtempSync(join(tmpdir(), "tessera-bench-load-"));
-const net = await startLocalNetwork({ stateDir: dir, edge: benchEdge(), chain: true, log });
+// TESSERA_PRESIGNATURE_* from this environment reach the edge (e.g. TESSERA_PRESIGNATURE_BATCH=1 for
+// one presignature per presigning ceremony, to compare with the default batches).
+const presignatureVars = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith("TESSERA_PRESIGNATURE") && v !== undefined));
+const net = await startLocalNetwork({ stateDir: dir, edge: benchEdge(), chain: true, log, ...(Object.keys(presignatureVars).length ? { vars: presignatureVars } : {}) });
 try {
   const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
   const dfns = new DfnsApiClient({ baseUrl: cfg.baseUrl, authToken: cfg.authToken, signer: new AsymmetricKeySigner({ credId: cfg.credId, privateKey: cfg.privateKeyPem }) });
@@ -184,6 +187,7 @@ try {
     runtime: `${edgeRuntime(net.edge)} + 3 mpc-node processes (2-of-3 DKLs23 over libp2p) + anvil; @dfns/sdk 0.8.21 generateSignature kind Hash (3 HTTP requests + one ceremony each), closed loop per concurrent client`,
     edge: net.edge,
     edge_processes: edgeKeys,
+    presignature_settings: Object.keys(presignatureVars).length ? presignatureVars : "defaults (worker/src/signing/presignature-pool.ts)",
     seconds_per_level: SECONDS,
     levels,
     knee: { concurrency: knee.concurrency, signatures_per_second: knee.signatures_per_second, p50_ms: knee.p50_ms, p99_ms: knee.p99_ms, errors: knee.errors },
