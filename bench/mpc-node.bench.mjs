@@ -278,7 +278,7 @@ try {
     benchmark: "mpc-node",
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", node: process.version },
-    setup: "3 mpc-node processes on loopback (TCP between nodes, WebSockets from the coordinator), 2-of-3 DKLs23 ECDSA, pairs rotating, audit log fsync on, authorization + user action verified by every node, signature verified by the coordinator",
+    setup: "3 mpc-node processes on loopback (TCP between nodes, WebSockets from the coordinator), 2-of-3 DKLs23 ECDSA, pairs rotating, audit log fsync on, authorization + user action verified by every node, signature verified by the coordinator; presigned_online: presignatures made beforehand, one-round signatures assembled at the coordinator as the edge does",
     ecdsa_keygen_ms: +keygenMs.toFixed(0),
     load_average_1m: +loadavg()[0].toFixed(2),
     libp2p_sequential: stats(sequential),

@@ -15,7 +15,7 @@
 //                                                # from the signers' partials (as the edge does)
 //
 // Summaries again later: node bench/prof/summarize.mjs $OUT/<file>.cpuprofile 40 --window $OUT/window.json --by-package
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { loadavg } from "node:os";
@@ -148,6 +148,16 @@ try {
   const coreMsPerParty = (MODE === "online" ? onlineUs : c.user + c.system) / 1000 / coreRuns / 2;
   for (const s of shares) s.free();
 
+  // The nodes' own timings of the measured signatures (their audit lines): checks until the
+  // ceremony started (verifyMs, the claim and presignature spend synced included) and the ceremony.
+  const measured = [];
+  for (const n of cluster.nodes) {
+    for (const line of readFileSync(join(n.dir, "audit.jsonl"), "utf8").trim().split("\n").slice(-(2 * N) / 3 | 0)) {
+      const t = JSON.parse(line).entry.timings;
+      if (t?.verifyMs !== undefined) measured.push(t);
+    }
+  }
+  const p50 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const perParticipation = Object.fromEntries(cluster.nodes.map((n, k) => [n.region, +((after[k] - before[k]) / participations[k]).toFixed(2)]));
   const mean = Object.values(perParticipation).reduce((a, b) => a + b, 0) / 3;
   const sorted = [...latencies].sort((a, b) => a - b);
@@ -161,6 +171,7 @@ try {
     node_cpu_ms_per_participation: perParticipation,
     core_cpu_ms_per_party: +coreMsPerParty.toFixed(2),
     node_overhead_ms_per_participation: +(mean - coreMsPerParty).toFixed(2),
+    node_timings_p50_ms: { verify_and_sync: p50(measured.map((t) => t.verifyMs)), ceremony: p50(measured.map((t) => t.ceremonyMs)), total: p50(measured.map((t) => t.totalMs)) },
     coordinator_cpu_ms_per_signature: +((self.user + self.system) / 1000 / N).toFixed(2),
   };
 } finally {
