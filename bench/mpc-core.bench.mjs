@@ -116,7 +116,8 @@ let onlineBytesPerParty = 0;
 const ecdsaKey = ecdsa[0].publicKey();
 for (let i = 0; i < N_SIGN + 5; i++) {
   const presignId = randomSessionId();
-  const pcs = [1, 2].map((p) => Ceremony.presign({ share: ecdsa[p - 1], sessionId: presignId, signers: [1, 2], presignatureIds: [randomSessionId()] }));
+  const presignatureIds = [randomSessionId()];
+  const pcs = [1, 2].map((p) => Ceremony.presign({ share: ecdsa[p - 1], sessionId: presignId, signers: [1, 2], presignatureIds }));
   const pre = runTimed(pcs);
   const presignatures = pcs.map((c) => c.presignatures()[0]);
   pcs.forEach((c) => c.free());

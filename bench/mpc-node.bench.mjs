@@ -223,7 +223,8 @@ try {
   for (let i = 0; i < N; i++) {
     const sessionId = randomSessionId();
     const preSid = randomSessionId();
-    const ps = shares.map((share) => Ceremony.presign({ share, sessionId: preSid, signers: [1, 2], presignatureIds: [randomSessionId()] }));
+    const presignatureIds = [randomSessionId()];
+    const ps = shares.map((share) => Ceremony.presign({ share, sessionId: preSid, signers: [1, 2], presignatureIds }));
     runLocally(ps);
     const bytes = ps.map((c) => c.presignatures()[0]);
     ps.forEach((c) => c.free());

@@ -121,7 +121,8 @@ try {
     const message = digestOf(i);
     if (MODE === "presign" || MODE === "online") {
       const sid = randomSessionId();
-      const pre = shares.map((share) => Ceremony.presign({ share, sessionId: sid, signers: [1, 2], presignatureIds: [randomSessionId()] }));
+      const presignatureIds = [randomSessionId()];
+      const pre = shares.map((share) => Ceremony.presign({ share, sessionId: sid, signers: [1, 2], presignatureIds }));
       runLocally(pre);
       const bytes = pre.map((c) => c.presignatures()[0]);
       pre.forEach((c) => c.free());
