@@ -45,6 +45,7 @@ import {
   type FrameKind,
   type Statement,
 } from "../../../shared/src/mpc/round-statements.js";
+import { nativeVerify } from "./native-verify.js";
 import { nativeSha256, RoundSigner } from "./round-signer.js";
 import { CeremonySession, type Clock, type SessionFailure } from "./session.js";
 import type { KeyRecord } from "../storage/node-store.js";
@@ -282,6 +283,8 @@ export class CeremonyEngine {
         expectedKind: kind,
         now: clock.now(),
         ...this.o.authorization,
+        // node:crypto, synchronously: no thread-pool round trip on the signature's critical path.
+        nativeVerify,
         ...(this.o.chainIdOf ? { chainIdOf: this.o.chainIdOf } : {}),
         key: (id): KeyRecordView | undefined => store.key(id),
         ...(book ? { governance: (orgId: string) => book.state(orgId) } : {}),

@@ -2,7 +2,7 @@
 // clientData = UTF-8 JSON {"type":"key.get","challenge":<challenge>}, signed with the credential's
 // private key, both base64url. Shared so the share-holder nodes can re-check the same evidence.
 import { decodeBase64Url } from "./base64url.js";
-import { parsePublicKeyPem, verifyWithPublicKey } from "./public-key.js";
+import { parsePublicKeyPem, verifyWithPublicKey, type NativeVerify } from "./public-key.js";
 
 export type AssertionCheck = { ok: true } | { ok: false; reason: string };
 
@@ -13,6 +13,8 @@ export async function verifyKeyAssertion(input: {
   expectedType: "key.get" | "key.create";
   clientData: string;
   signature: string;
+  /** The runtime's own synchronous signature check, if it has one (NativeVerify). */
+  native?: NativeVerify;
 }): Promise<AssertionCheck> {
   const clientDataBytes = decodeBase64Url(input.clientData);
   const signature = decodeBase64Url(input.signature);
@@ -31,7 +33,7 @@ export async function verifyKeyAssertion(input: {
   }
   const key = parsePublicKeyPem(input.publicKeyPem);
   if (!key) return { ok: false, reason: "credential public key is unusable" };
-  if (!(await verifyWithPublicKey(key, clientDataBytes, signature))) return { ok: false, reason: "signature is invalid" };
+  if (!(await verifyWithPublicKey(key, clientDataBytes, signature, input.native))) return { ok: false, reason: "signature is invalid" };
   return { ok: true };
 }
 

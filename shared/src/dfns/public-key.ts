@@ -136,17 +136,28 @@ function imported(key: ParsedPublicKey, algorithm: RsaHashedImportParams | EcKey
 }
 
 /**
+ * A runtime's own synchronous check of a signature WebCrypto would otherwise check: the key as DER
+ * SubjectPublicKeyInfo, the signature as WebCrypto takes it (ECDSA P-256 with SHA-256 as r‖s, pure
+ * Ed25519, RSA PKCS#1 v1.5 with SHA-256); false for anything it cannot check. The share holders
+ * pass Node's (mpc-node/src/ceremony/native-verify.ts): the same OpenSSL primitives WebCrypto runs
+ * there, without a thread-pool round trip per check, which under load the request waited for
+ * behind whatever else the event loop had queued.
+ */
+export type NativeVerify = (algorithm: "P-256" | "Ed25519" | "RSA", spki: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
+
+/**
  * Verifies `signature` over `message` the way Node's crypto.sign(undefined, message, key) makes it:
  * ECDSA-SHA-256 with a DER (or 64-byte r‖s) signature for EC keys, pure Ed25519, RSA PKCS#1 v1.5
- * SHA-256. WebCrypto does the work where it has the curve; secp256k1 goes through @noble/curves.
- * Returns false (never throws) for any malformed input.
+ * SHA-256. WebCrypto does the work where it has the curve, or `native` when given; secp256k1 goes
+ * through @noble/curves. Returns false (never throws) for any malformed input.
  */
-export async function verifyWithPublicKey(key: ParsedPublicKey, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+export async function verifyWithPublicKey(key: ParsedPublicKey, message: Uint8Array, signature: Uint8Array, native?: NativeVerify): Promise<boolean> {
   try {
     switch (key.algorithm) {
       case "P-256": {
         const compact = ecdsaCompact(p256, signature);
         if (!compact) return false;
+        if (native) return native("P-256", key.spki, message, compact);
         const k = await imported(key, { name: "ECDSA", namedCurve: "P-256" });
         return await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, k, toBuffer(compact), toBuffer(message));
       }
@@ -158,10 +169,12 @@ export async function verifyWithPublicKey(key: ParsedPublicKey, message: Uint8Ar
       }
       case "Ed25519": {
         if (signature.length !== 64) return false;
+        if (native) return native("Ed25519", key.spki, message, signature);
         const k = await imported(key, { name: "Ed25519" });
         return await crypto.subtle.verify({ name: "Ed25519" }, k, toBuffer(signature), toBuffer(message));
       }
       case "RSA": {
+        if (native) return native("RSA", key.spki, message, signature);
         const k = await imported(key, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" });
         return await crypto.subtle.verify({ name: "RSASSA-PKCS1-v1_5" }, k, toBuffer(signature), toBuffer(message));
       }

@@ -8,7 +8,7 @@
 // worker/src/signing/authorization.ts.) Stateless: passkey counters are not checked here.
 import { decodeBase64Url, encodeBase64Url, utf8 } from "./base64url.js";
 import { constantTimeEqual, verifyKeyAssertion, type AssertionCheck } from "./key-assertion.js";
-import { parsePublicKeyPem, verifyWithPublicKey } from "./public-key.js";
+import { parsePublicKeyPem, verifyWithPublicKey, type NativeVerify } from "./public-key.js";
 import { decodeChallenge, userActionChallenge } from "./user-action.js";
 import type { UserActionEvidence } from "./wire.js";
 
@@ -22,6 +22,8 @@ export interface EvidenceExpectations {
   now?: number;
   /** WebAuthn relying party id passkeys are bound to. */
   rpId?: string;
+  /** The runtime's own synchronous signature check, if it has one (NativeVerify). */
+  native?: NativeVerify;
 }
 
 export async function verifyUserActionEvidence(e: UserActionEvidence, expect: EvidenceExpectations = {}): Promise<AssertionCheck> {
@@ -37,13 +39,13 @@ export async function verifyUserActionEvidence(e: UserActionEvidence, expect: Ev
   if (!constantTimeEqual(challenge, e.challenge)) return { ok: false, reason: "challenge is not the commitment to these fields" };
 
   if (e.credential.kind === "Key") {
-    return verifyKeyAssertion({ publicKeyPem: e.credential.publicKey, expectedChallenge: challenge, expectedType: "key.get", clientData: e.assertion.clientData, signature: e.assertion.signature });
+    return verifyKeyAssertion({ publicKeyPem: e.credential.publicKey, expectedChallenge: challenge, expectedType: "key.get", clientData: e.assertion.clientData, signature: e.assertion.signature, ...(expect.native ? { native: expect.native } : {}) });
   }
-  return verifyPasskeyAssertion(e, challenge, expect.rpId ?? "localhost");
+  return verifyPasskeyAssertion(e, challenge, expect.rpId ?? "localhost", expect.native);
 }
 
 /** The WebAuthn assertion checks that need no state: type, challenge, RP id hash, UP+UV, signature. */
-async function verifyPasskeyAssertion(e: UserActionEvidence, challenge: string, rpId: string): Promise<AssertionCheck> {
+async function verifyPasskeyAssertion(e: UserActionEvidence, challenge: string, rpId: string, native?: NativeVerify): Promise<AssertionCheck> {
   const clientDataBytes = decodeBase64Url(e.assertion.clientData);
   const authData = e.assertion.authenticatorData ? decodeBase64Url(e.assertion.authenticatorData) : null;
   const signature = decodeBase64Url(e.assertion.signature);
@@ -66,5 +68,5 @@ async function verifyPasskeyAssertion(e: UserActionEvidence, challenge: string, 
   const signed = new Uint8Array(authData.length + 32);
   signed.set(authData);
   signed.set(clientDataHash, authData.length);
-  return (await verifyWithPublicKey(key, signed, signature)) ? { ok: true } : { ok: false, reason: "passkey signature is invalid" };
+  return (await verifyWithPublicKey(key, signed, signature, native)) ? { ok: true } : { ok: false, reason: "passkey signature is invalid" };
 }

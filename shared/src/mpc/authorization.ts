@@ -21,7 +21,7 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { z } from "zod";
-import { parsePublicKeyPem } from "../dfns/public-key.js";
+import { parsePublicKeyPem, type NativeVerify } from "../dfns/public-key.js";
 import { decodeChallenge, USER_ACTION_MAX_AGE_SECONDS } from "../dfns/user-action.js";
 import { verifyUserActionEvidence } from "../dfns/user-action-evidence.js";
 import type { UserActionEvidence } from "../dfns/wire.js";
@@ -378,6 +378,11 @@ export interface AuthorizationContext {
   userActionMaxAgeMs?: number;
   /** WebAuthn relying party id passkey assertions must be bound to. */
   rpId?: string;
+  /**
+   * The runtime's own synchronous signature check (NativeVerify) for the edge's signature and the
+   * user's credential; without it, WebCrypto checks them. The same checks either way.
+   */
+  nativeVerify?: NativeVerify;
   /** USD per whole unit of an asset, by priceKey, for the org's amount rules (this node's own prices). */
   policyPrices?: Record<string, string>;
   chainIdOf?: ChainIdOf;
@@ -413,6 +418,14 @@ function edgeVerifyKey(raw: Uint8Array): Promise<CryptoKey> {
   return key;
 }
 
+/** A raw 32-byte Ed25519 public key as SubjectPublicKeyInfo (RFC 8410: a fixed prefix, then the key). */
+function ed25519Spki(raw: Uint8Array): Uint8Array {
+  const spki = new Uint8Array(44);
+  spki.set([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]);
+  spki.set(raw, 12);
+  return spki;
+}
+
 const refuse = (code: RefusalCode, reason: string): AuthorizationCheck => ({ ok: false, code, reason });
 
 /** A sign check's policy decision still to run at claim time (kept beside the check, not in what it returns). */
@@ -427,7 +440,9 @@ export async function verifyAuthorization(input: unknown, ctx: AuthorizationCont
   if (!edgeKey) return refuse("unknown-edge", `edge ${a.edgeId} is not one this node accepts`);
   let signed = false;
   try {
-    signed = await crypto.subtle.verify("Ed25519", await edgeVerifyKey(edgeKey), hexToBytes(signature) as Uint8Array<ArrayBuffer>, authorizationBytes(a) as Uint8Array<ArrayBuffer>);
+    signed = ctx.nativeVerify
+      ? ctx.nativeVerify("Ed25519", ed25519Spki(edgeKey), authorizationBytes(a), hexToBytes(signature))
+      : await crypto.subtle.verify("Ed25519", await edgeVerifyKey(edgeKey), hexToBytes(signature) as Uint8Array<ArrayBuffer>, authorizationBytes(a) as Uint8Array<ArrayBuffer>);
   } catch {
     signed = false;
   }
@@ -496,7 +511,7 @@ export function userActionAgeProblem(e: UserActionEvidence, now: number, maxAgeM
 }
 
 async function checkUserEvidence(e: UserActionEvidence, ctx: AuthorizationContext): Promise<AuthorizationCheck | null> {
-  const verdict = await verifyUserActionEvidence(e, { rpId: ctx.rpId ?? "localhost" });
+  const verdict = await verifyUserActionEvidence(e, { rpId: ctx.rpId ?? "localhost", ...(ctx.nativeVerify ? { native: ctx.nativeVerify } : {}) });
   return verdict.ok ? null : refuse("user-evidence", `user action: ${verdict.reason}`);
 }
 
