@@ -245,7 +245,8 @@ try {
     for (let r = 0; r < rounds; r++) {
       const cpu0 = process.cpuUsage();
       const presignatureIds = Array.from({ length: k }, () => randomSessionId());
-      const pre = shares.map((share) => Ceremony.presign({ share, sessionId: randomSessionId(), signers: [1, 2], presignatureIds }));
+      const sessionId = randomSessionId();
+      const pre = shares.map((share) => Ceremony.presign({ share, sessionId, signers: [1, 2], presignatureIds }));
       runLocally(pre);
       const made = pre.map((c) => c.presignatures());
       for (const c of pre) c.free();
