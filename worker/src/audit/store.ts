@@ -33,22 +33,26 @@ interface DecisionRow {
   [key: string]: SqlStorageValue;
 }
 
-export function insertDecision(sql: SqlStorage, id: string, at: string, d: DecisionInput): void {
-  sql.exec(
-    `INSERT INTO audit_log (audit_id, at, identity_id, user_id, token_id, method, path, operation, decision, reason, user_action_id)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    id,
-    at,
-    d.identityId,
-    d.userId,
-    d.tokenId,
-    d.method,
-    d.path.slice(0, 512),
-    d.operation,
-    d.decision,
-    d.reason.slice(0, 512),
-    d.userActionId,
-  );
+const COLUMNS = "(audit_id, at, identity_id, user_id, token_id, method, path, operation, decision, reason, user_action_id)";
+const ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+/** Rows per INSERT: 11 bindings each, and workerd allows at most 100 bound parameters per statement. */
+const ROWS_PER_INSERT = 9;
+
+export interface DecisionLine extends DecisionInput {
+  id: string;
+  at: string;
+}
+
+/** The lines in order, as one multi-row INSERT per ROWS_PER_INSERT lines (one statement for a typical batch). */
+export function insertDecisions(sql: SqlStorage, lines: DecisionLine[]): void {
+  for (let i = 0; i < lines.length; i += ROWS_PER_INSERT) {
+    const chunk = lines.slice(i, i + ROWS_PER_INSERT);
+    const args: SqlStorageValue[] = [];
+    for (const d of chunk) {
+      args.push(d.id, d.at, d.identityId, d.userId, d.tokenId, d.method, d.path.slice(0, 512), d.operation, d.decision, d.reason.slice(0, 512), d.userActionId);
+    }
+    sql.exec(`INSERT INTO audit_log ${COLUMNS} VALUES ${Array(chunk.length).fill(ROW).join(", ")}`, ...args);
+  }
 }
 
 export function listDecisions(sql: SqlStorage, q: { limit: number; before?: number; identityId?: string; decision?: string }): { items: DecisionRecord[]; nextPageToken?: string } {
