@@ -101,7 +101,6 @@ export async function requestSignature(
     userAction,
     reservation: gate.reservation,
     requested: request,
-    background: deps.waitUntil,
     ...(gate.signingFacts ? { policyFacts: gate.signingFacts } : {}),
   });
   return success({ record: done, audit: null });

@@ -18,7 +18,7 @@ import { walletKeyKind } from "./chains.js";
 import { walletRegistryOf, type SignatureRecord, type WalletRecord } from "./wallet-registry.js";
 import { publishEvents } from "../webhooks/publish.js";
 
-/** The Dfns SignatureRequest: the stored record with the request body as JSON again (the policy's reservation and the settling mark are ours). */
+/** The Dfns SignatureRequest: the stored record with the request body as JSON again. */
 export function signatureView(s: SignatureRecord) {
   let requestBody: unknown;
   try {
@@ -26,8 +26,7 @@ export function signatureView(s: SignatureRecord) {
   } catch {
     requestBody = s.requestBody;
   }
-  const { reservation: _r, unsettled: _u, ...shown } = s;
-  return { ...shown, requestBody };
+  return { ...s, requestBody };
 }
 
 
@@ -99,13 +98,6 @@ export async function executeSignature(
     policyFacts?: SigningFacts;
     /** The request as it was asked for, when its wallet.signature.requested is not announced yet: it goes out with the outcome. */
     requested?: SignatureRecord;
-    /**
-     * Runs work after the answer (the registry object's waitUntil). Given, a signed request is
-     * answered once stored: committing its reservation and announcing it follow the answer, the
-     * record marked `unsettled` until both are done (the registry's alarm finishes them if the
-     * edge stops first). Absent, both are done before the record is returned.
-     */
-    background?: (p: Promise<unknown>) => void;
   },
 ): Promise<SignatureRecord> {
   const earlier = job.requested ? [job.requested] : [];
@@ -144,29 +136,10 @@ export async function executeSignature(
     const tx = parseCallerTransaction(job.intent.transaction, job.wallet.address);
     signed.signedData = `0x${bytesToHex(withSignature(tx, job.wallet.address, hexToBytes(out.value.signature)))}`;
   }
-  if (!job.background) {
-    const saved = await reg.putSignature(signed);
-    // The signature exists (stored): its reservation now counts, and it is announced — independent, so at once.
-    await Promise.all([job.reservation ? commitReservation(env, job.reservation) : undefined, announced(env, job.orgId, saved, earlier)]);
-    return saved;
-  }
-  // Stored with what is still to do (a Reserved reservation still counts against the limits, so
-  // the answer need not wait for the commit; the two writes elsewhere would add two storage syncs).
-  const unsettled = await reg.putSignature({ ...signed, unsettled: true, ...(job.reservation ? { reservation: job.reservation } : {}) });
-  const saved = settledView(unsettled);
-  job.background(
-    (async () => {
-      await Promise.all([job.reservation ? commitReservation(env, job.reservation) : undefined, announced(env, job.orgId, saved, earlier)]);
-      await reg.putSignature(saved);
-    })().catch((err: Error) => console.error(`signature ${saved.id}: settling after the answer failed (the registry's alarm retries):`, err.message)),
-  );
+  const saved = await reg.putSignature(signed);
+  // The signature exists (stored): its reservation now counts, and it is announced — independent, so at once.
+  await Promise.all([job.reservation ? commitReservation(env, job.reservation) : undefined, announced(env, job.orgId, saved, earlier)]);
   return saved;
-}
-
-/** A signed record as it reads once settled: no reservation, no `unsettled` mark. */
-export function settledView(s: SignatureRecord): SignatureRecord {
-  const { unsettled: _u, reservation: _r, ...rest } = s;
-  return rest;
 }
 
 /**

@@ -4,8 +4,7 @@
 // crash mid-ceremony leaves a request in a defined state (Executing → later Failed), never lost.
 import { DurableObject } from "cloudflare:workers";
 import type { Reservation } from "../policy/contract.js";
-import { commitReservation, releaseReservation } from "../policy/gate.js";
-import { announced, settledView } from "./signing.js";
+import { releaseReservation } from "../policy/gate.js";
 import type { KeyCurve, KeyScheme, WalletNetwork } from "./chains.js";
 import type { KeygenEvidence } from "../../../shared/src/mpc/keygen-attestation.js";
 import { requestSignature, type SignatureRequestInput, type SignatureRequestOutcome } from "./signature-request.js";
@@ -15,9 +14,6 @@ import { requestSignature, type SignatureRequestInput, type SignatureRequestOutc
  * the nodes were asked): longer than any ceremony's deadline (90 s), so no answer is pending.
  */
 export const INTERRUPTED_AFTER_MS = 3 * 60_000;
-
-/** A signed request's commit and announcement, run after its answer, are done by then unless the edge stopped. */
-const SETTLED_WITHIN_MS = 60_000;
 
 export interface WalletRecord {
   id: string;
@@ -55,10 +51,8 @@ export interface SignatureRecord {
   signatures?: { r: string; s: string; recid?: number; encoded: string }[];
   signedData?: string;
   approvalId?: string;
-  /** While Executing: the policy reservation to release if the request is cut off; while unsettled: the one to commit. */
+  /** While Executing: the policy reservation to release if the request is cut off. */
   reservation?: Reservation;
-  /** Signed and answered, its reservation not yet committed or its outcome not yet announced (wallets/signing.ts); never shown. */
-  unsettled?: true;
   dateRequested: string;
   datePolicyResolved?: string;
   dateSigned?: string;
@@ -127,8 +121,8 @@ export class WalletRegistry extends DurableObject<Cloudflare.Env> {
   async putSignature(s: SignatureRecord): Promise<SignatureRecord> {
     // An Executing request gets a deadline: if nothing finishes it (the Worker died mid-ceremony),
     // the alarm fails it and releases its reservation instead of leaving it Executing forever.
-    if ((s.status === "Executing" || s.unsettled) && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + INTERRUPTED_AFTER_MS);
-    if (s.status !== "Executing" && !s.unsettled) delete s.reservation;
+    if (s.status === "Executing" && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + INTERRUPTED_AFTER_MS);
+    if (s.status !== "Executing") delete s.reservation;
     this.ctx.storage.sql.exec(
       "INSERT INTO signatures (id, wallet_id, record) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET record = excluded.record",
       s.id,
@@ -140,31 +134,10 @@ export class WalletRegistry extends DurableObject<Cloudflare.Env> {
 
   override async alarm(): Promise<void> {
     const now = Date.now();
-    const rows = this.ctx.storage.sql.exec<Row>("SELECT record FROM signatures WHERE json_extract(record, '$.status') = 'Executing' OR json_extract(record, '$.unsettled') = 1").toArray();
+    const rows = this.ctx.storage.sql.exec<Row>("SELECT record FROM signatures WHERE json_extract(record, '$.status') = 'Executing'").toArray();
     let next: number | null = null;
     for (const row of rows) {
       const s = JSON.parse(String(row.record)) as SignatureRecord;
-      if (s.unsettled) {
-        // Not while the settling that followed the answer may still be under way.
-        const signedAt = Date.parse(s.dateSigned ?? s.dateRequested);
-        if (now - signedAt < SETTLED_WITHIN_MS) {
-          next = Math.min(next ?? Infinity, signedAt + SETTLED_WITHIN_MS);
-          continue;
-        }
-        // Signed and answered, but the edge stopped before its reservation was committed or it was
-        // announced: both are idempotent, done again here (the announcement may arrive twice).
-        const settled = settledView(s);
-        try {
-          if (s.reservation) await commitReservation(this.env, s.reservation);
-          const wallet = this.getWallet(s.walletId);
-          if (wallet) await announced(this.env, wallet.orgId, settled);
-          await this.putSignature(settled);
-        } catch (err) {
-          console.error(`signature ${s.id}: settling failed again:`, (err as Error).message);
-          next = Math.min(next ?? Infinity, now + INTERRUPTED_AFTER_MS);
-        }
-        continue;
-      }
       const started = Date.parse(s.datePolicyResolved ?? s.dateRequested);
       if (now - started < INTERRUPTED_AFTER_MS) {
         next = Math.min(next ?? Infinity, started + INTERRUPTED_AFTER_MS);
