@@ -118,12 +118,6 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
   private peer: Promise<Libp2p> | undefined;
   /** Rotates which holders sign, so every node shares the work (not always the first t). */
   private turn = 0;
-  /**
-   * Rotates which holders presign, apart from signatures' turn: a refill comes after a fixed
-   * number of signatures (a batch's worth), so sharing their counter would pick the same signer
-   * sets every time and leave one node with the presigning of every batch.
-   */
-  private presignTurn = 0;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
@@ -215,7 +209,7 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     const { cfg, edgeId, authKey, peerSeed } = conf.value;
     const key = this.storedKey(shareKeyId);
     if (!key || key.scheme !== "ecdsa-secp256k1" || key.masterKeyId) throw new Error(`key ${shareKeyId} does not presign`);
-    const start = this.presignTurn++ % key.parties.length;
+    const start = this.turn++ % key.parties.length;
     const signers = [...key.parties.slice(start), ...key.parties.slice(0, start)].slice(0, key.threshold).sort((a, b) => a.index - b.index);
     const a = { ...this.authorization({ edgeId, keyId: shareKeyId, scheme: key.scheme, parties: signers }), kind: "presign", count } as Authorization;
     // Holders an org's log added (a reshare's replacement) are dialled at their join request's addresses.
