@@ -181,12 +181,26 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     await Promise.all(keys.map((k) => this.pools().top(k)));
   }
 
-  /** Takes one presignature of `shareKeyId` (removed from the pool before it is used), if any. */
+  /** The signer set of each key's last presigned signature (takePresignature rotates away from it). */
+  private readonly lastPresignedSigners = new Map<string, string>();
+
+  /**
+   * Takes one presignature of `shareKeyId` (removed from the pool before it is used), if any —
+   * preferring another signer set than the key's last signature's: a batch holds many
+   * presignatures of one set, and taking them in order would leave the other holders idle (and
+   * without the governance entries signatures carry) for a batch's worth of signatures.
+   */
   private takePresignature(shareKeyId: string): { id: string; parties: Party[] } | undefined {
     const row = this.ctx.storage.sql
-      .exec<Row>("DELETE FROM presignatures WHERE presignature_id = (SELECT presignature_id FROM presignatures WHERE key_id = ? ORDER BY created LIMIT 1) RETURNING presignature_id, parties", shareKeyId)
+      .exec<Row>(
+        "DELETE FROM presignatures WHERE presignature_id = (SELECT presignature_id FROM presignatures WHERE key_id = ? ORDER BY parties = ?, created LIMIT 1) RETURNING presignature_id, parties",
+        shareKeyId,
+        this.lastPresignedSigners.get(shareKeyId) ?? "",
+      )
       .toArray()[0];
-    return row ? { id: String(row.presignature_id), parties: JSON.parse(String(row.parties)) as Party[] } : undefined;
+    if (!row) return undefined;
+    this.lastPresignedSigners.set(shareKeyId, String(row.parties));
+    return { id: String(row.presignature_id), parties: JSON.parse(String(row.parties)) as Party[] };
   }
 
   presignaturesReady(keyId: string): number {
