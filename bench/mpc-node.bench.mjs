@@ -43,7 +43,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { LocalEdge } = await import("../mpc-node/src/dev/local-edge.ts");
 const { createCoordinatorHost, startLocalCluster } = await import("../mpc-node/src/dev/local-cluster.ts");
 const { MpcCoordinator } = await import("../shared/src/mpc/coordinator.ts");
-const { Ceremony, KeyShare, initMpc, randomSessionId, runLocally } = await import("../wasm/index.ts");
+const { Ceremony, KeyShare, initMpc, presignLocally, randomSessionId, runLocally } = await import("../wasm/index.ts");
 const { NodeStore } = await import("../mpc-node/src/storage/node-store.ts");
 const { ShareVault } = await import("../mpc-node/src/storage/share-vault.ts");
 const { loadKek } = await import("../mpc-node/src/secrets.ts");
@@ -222,12 +222,7 @@ try {
   const inProcessOnlineCpu = [];
   for (let i = 0; i < N; i++) {
     const sessionId = randomSessionId();
-    const preSid = randomSessionId();
-    const presignatureIds = [randomSessionId()];
-    const ps = shares.map((share) => Ceremony.presign({ share, sessionId: preSid, signers: [1, 2], presignatureIds }));
-    runLocally(ps);
-    const bytes = ps.map((c) => c.presignatures()[0]);
-    ps.forEach((c) => c.free());
+    const bytes = presignLocally(shares, [1, 2]).map((made) => made[0]);
     const message = digestOf(300_000 + i);
     const cpu0 = process.cpuUsage();
     const cs = shares.map((share, k) => Ceremony.signPresigned({ share, sessionId, signers: [1, 2], message, presignature: bytes[k] }));
@@ -244,12 +239,7 @@ try {
     let cpuMs = 0;
     for (let r = 0; r < rounds; r++) {
       const cpu0 = process.cpuUsage();
-      const presignatureIds = Array.from({ length: k }, () => randomSessionId());
-      const sessionId = randomSessionId();
-      const pre = shares.map((share) => Ceremony.presign({ share, sessionId, signers: [1, 2], presignatureIds }));
-      runLocally(pre);
-      const made = pre.map((c) => c.presignatures());
-      for (const c of pre) c.free();
+      const made = presignLocally(shares, [1, 2], k);
       for (let i = 0; i < k; i++) {
         const message = digestOf(300_000 + i);
         const sessionId = randomSessionId();

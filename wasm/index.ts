@@ -387,6 +387,23 @@ export function runLocally(
   }
 }
 
+/**
+ * One presigning ceremony of `count` presignatures run in this process (benches, demos): `shares`
+ * are the signers' shares, in the order of `signers`; the result is, per signer in that order, its
+ * presignatures in the order they were made (secret, single use).
+ */
+export function presignLocally(shares: KeyShare[], signers: number[], count = 1): Uint8Array[][] {
+  const sessionId = randomSessionId();
+  const presignatureIds = Array.from({ length: count }, () => randomSessionId());
+  const ceremonies = shares.map((share) => Ceremony.presign({ share, sessionId, signers, presignatureIds }));
+  try {
+    runLocally(ceremonies);
+    return ceremonies.map((c) => c.presignatures());
+  } finally {
+    for (const c of ceremonies) c.free();
+  }
+}
+
 export function randomSessionId(): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(SESSION_ID_BYTES));
 }

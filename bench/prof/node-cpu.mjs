@@ -38,7 +38,7 @@ if (PROF) process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --cpu-pr
 const { LocalEdge } = await import("../../mpc-node/src/dev/local-edge.ts");
 const { createCoordinatorHost, startLocalCluster } = await import("../../mpc-node/src/dev/local-cluster.ts");
 const { MpcCoordinator } = await import("../../shared/src/mpc/coordinator.ts");
-const { Ceremony, KeyShare, initMpc, randomSessionId, runLocally } = await import("../../wasm/index.ts");
+const { Ceremony, KeyShare, initMpc, presignLocally, randomSessionId, runLocally } = await import("../../wasm/index.ts");
 const { NodeStore } = await import("../../mpc-node/src/storage/node-store.ts");
 const { ShareVault } = await import("../../mpc-node/src/storage/share-vault.ts");
 const { loadKek } = await import("../../mpc-node/src/secrets.ts");
@@ -120,12 +120,7 @@ try {
   for (let i = 0; i < coreRuns; i++) {
     const message = digestOf(i);
     if (MODE === "presign" || MODE === "online") {
-      const sid = randomSessionId();
-      const presignatureIds = [randomSessionId()];
-      const pre = shares.map((share) => Ceremony.presign({ share, sessionId: sid, signers: [1, 2], presignatureIds }));
-      runLocally(pre);
-      const bytes = pre.map((c) => c.presignatures()[0]);
-      pre.forEach((c) => c.free());
+      const bytes = presignLocally(shares, [1, 2]).map((made) => made[0]);
       const sid2 = randomSessionId();
       // MODE=online counts the online ceremony only.
       if (MODE === "online") o0 = process.cpuUsage();
