@@ -125,6 +125,9 @@ describe("every signed request is single use", () => {
     const sig = await once("signature", "POST", `/wallets/${walletId}/signatures`, { kind: "Hash", hash: hash() });
     expect(sig.status).toBe("Signed");
     const transfer = await once("transfer", "POST", `/wallets/${walletId}/transfers`, { kind: "Native", to: RECIPIENT, amount: "1000" });
+    // Carried out before the policy below lands: signed under it, the transfer would be held for
+    // approval instead (test/policy/approvals-e2e.test.ts, the race).
+    await until("transfer", () => rig.dfns.wallets.getTransfer({ walletId, transferId: String(transfer.id) }), (t) => t.status === "Confirmed");
     const policy = await once("policy creation", "POST", "/v2/policies", {
       name: "replay: hold raw signatures",
       activityKind: "Wallets:Sign",
@@ -147,7 +150,6 @@ describe("every signed request is single use", () => {
     await until("held signature", () => rig.dfns.wallets.getSignature({ walletId, signatureId: held.id }), (s) => s.status === "Signed");
     // The policy goes (archived) and that is replayed as well.
     await once("policy archive", "DELETE", `/v2/policies/${String(policy.id)}`, {});
-    await until("transfer", () => rig.dfns.wallets.getTransfer({ walletId, transferId: String(transfer.id) }), (t) => t.status === "Confirmed");
 
     await unchanged(async () => {
       for (const m of made) {

@@ -5,7 +5,12 @@
 //    signed by the nodes and confirmed on the chain;
 //  - a raw signature (amount unknown) is held the same way and signed after approval;
 //  - another transfer is denied: it ends Rejected and the nodes never see it (their audit logs do
-//    not move, the recipient's balance neither).
+//    not move, the recipient's balance neither);
+//  - a race: a transfer the edge's gate allowed meets, at the nodes, a policy that landed after the
+//    gate decided (anvil paused with SIGSTOP holds the transfer before its ceremony). The nodes
+//    refuse it under the newer governance; the edge decides again and holds it for approval as if
+//    the policy had been there (Pending, the same approval path), and an approval gets it signed
+//    and confirmed. A Block that lands the same way ends the transfer Rejected, never signed.
 import { generateKeyPairSync } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -57,12 +62,17 @@ async function until<T>(what: string, read: () => Promise<T>, done: (v: T) => bo
   }
 }
 
-/** Lines in each share holder's own audit log (one per ceremony it took part in, and more). */
+/**
+ * Lines in each share holder's own audit log (one per ceremony it took part in, and more), but for
+ * presigning: the pools refill in the background after a signature, for no request in particular.
+ */
 function nodeAuditLines(): number[] {
   return net.nodes.map((n) => {
     const config = JSON.parse(readFileSync(n.configPath, "utf8")) as { dataDir: string };
     const file = join(resolve(dirname(n.configPath), config.dataDir), "audit.jsonl");
-    return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean).length : 0;
+    if (!existsSync(file)) return 0;
+    const lines = readFileSync(file, "utf8").split("\n").filter(Boolean);
+    return lines.filter((l) => (JSON.parse(l) as { entry?: { kind?: string } }).entry?.kind !== "presign").length;
   });
 }
 
@@ -166,4 +176,64 @@ describe("policies and approvals through the SDK, with the share holders", () =>
     expect(await balance()).toBe(1_100000000000000000n);
     expect((await refusal(bob.client.policies.createApprovalDecision({ approvalId: denied.approvalId!, body: { value: "Approved" } }))).httpStatus).toBe(409);
   }, 300_000);
+
+  it("a policy that lands between the edge's gate and the nodes' check holds the transfer for approval (or rejects it) instead of failing it", async () => {
+    const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const approvers = await dfns.permissions.createPermission({ body: { name: "race approvers", operations: ["Policies:Approvals:Read", "Policies:Approvals:Approve"] } });
+    const sa = await dfns.auth.createServiceAccount({ body: { name: "carol", publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(), permissionId: approvers.id } });
+    const carol = { userId: sa.userInfo.userId, client: serviceAccountClient(sa.accessTokens[0]!, privateKey.export({ type: "pkcs8", format: "pem" }).toString()) };
+    const recipient = "0x000000000000000000000000000000000000cafE";
+    const balance = async () => BigInt(await chain<string>("eth_getBalance", [recipient, "latest"]));
+    const anvil = net.pids().chain!;
+    const final = (t: { status: string; approvalId?: string }) => !["Pending", "Executing"].includes(t.status) || t.approvalId !== undefined;
+
+    /** A transfer the gate allows, then `policy` lands while the transfer waits for the paused chain before its ceremony. */
+    const racing = async (walletId: string, policy: Parameters<DfnsApiClient["policies"]["createPolicy"]>[0]["body"]) => {
+      process.kill(anvil, "SIGSTOP");
+      try {
+        // 0.1 ETH = 200 USD: under every policy in force now, so the gate allows it (no approval).
+        const t = await dfns.wallets.transferAsset({ walletId, body: { kind: "Native", to: recipient, amount: "100000000000000000" } });
+        expect(t).toMatchObject({ status: "Pending" });
+        expect(t.approvalId).toBeUndefined();
+        // Its wallet object is building it (gas, fees and nonce need the chain): no ceremony yet.
+        await until("transfer executing", () => dfns.wallets.getTransfer({ walletId, transferId: t.id }), (x) => x.status === "Executing");
+        await dfns.policies.createPolicy({ body: policy });
+        return t;
+      } finally {
+        process.kill(anvil, "SIGCONT");
+      }
+    };
+
+    const wallet = await dfns.wallets.createWallet({ body: { network: "Anvil" as never, name: "race" } });
+    await chain("anvil_setBalance", [wallet.address, "0x8ac7230489e80000"]);
+    const held = await racing(wallet.id, {
+      name: "race: every signature of this wallet needs carol",
+      activityKind: "Wallets:Sign",
+      rule: { kind: "AlwaysTrigger" },
+      action: { kind: "RequestApproval", approvalGroups: [{ name: "ops", quorum: 1, approvers: { userId: { in: [carol.userId] } }, serviceAccountsCanApprove: true }], autoRejectTimeout: 60 },
+      filters: { walletId: { in: [wallet.id] } },
+    } as never);
+    // The nodes refused it under the new policy; the edge holds it as the gate would have.
+    const pending = await until("held transfer", () => dfns.wallets.getTransfer({ walletId: wallet.id, transferId: held.id }), final);
+    expect(pending).toMatchObject({ status: "Pending", approvalId: expect.stringMatching(/^ap-/) });
+    expect(pending.txHash).toBeUndefined();
+    const approval = await carol.client.policies.getApproval({ approvalId: pending.approvalId! });
+    expect(approval).toMatchObject({ status: "Pending", activity: { kind: "Wallets:Sign", transferRequest: { id: held.id } } });
+    expect(approval.policyEvaluations.find((e) => e.triggered)).toMatchObject({ triggered: true });
+    expect(await balance()).toBe(0n);
+    // Approved by carol: signed by the nodes (they verify carol's signed decision) and confirmed.
+    expect((await carol.client.policies.createApprovalDecision({ approvalId: pending.approvalId!, body: { value: "Approved" } })).status).toBe("Approved");
+    const done = await until("approved transfer", () => dfns.wallets.getTransfer({ walletId: wallet.id, transferId: held.id }), (t) => !["Pending", "Executing", "Broadcasted"].includes(t.status));
+    expect(done.status).toBe("Confirmed");
+    expect(await balance()).toBe(100000000000000000n);
+
+    // A Block that lands the same way: Rejected with the policy's reason, nothing signed or sent.
+    const other = await dfns.wallets.createWallet({ body: { network: "Anvil" as never, name: "race blocked" } });
+    await chain("anvil_setBalance", [other.address, "0x8ac7230489e80000"]);
+    const blocked = await racing(other.id, { name: "race: freeze", activityKind: "Wallets:Sign", rule: { kind: "AlwaysTrigger" }, action: { kind: "Block" }, filters: { walletId: { in: [other.id] } } } as never);
+    const rejected = await until("blocked transfer", () => dfns.wallets.getTransfer({ walletId: other.id, transferId: blocked.id }), final);
+    expect(rejected).toMatchObject({ status: "Rejected", reason: expect.stringMatching(/race: freeze/) });
+    expect(rejected.txHash).toBeUndefined();
+    expect(await balance()).toBe(100000000000000000n);
+  }, 240_000);
 });

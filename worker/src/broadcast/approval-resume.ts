@@ -4,9 +4,10 @@
 // (routes.ts imports this module), as the wallet module registers its signature requests.
 import { releaseReservation, type ResumeEvent } from "../policy/gate.js";
 import { onResume } from "../signing/resume.js";
+import { RESUME_KIND } from "./policy-gate.js";
 import { walletTransfersName } from "./wallet-transfers.js";
 
-export const RESUME_KIND = "broadcast";
+export { RESUME_KIND };
 
 export async function resumeBroadcastRequest(env: Cloudflare.Env, event: ResumeEvent): Promise<void> {
   const { orgId, walletId, requestId } = event.input.resume.payload as { orgId: string; walletId: string; requestId: string };

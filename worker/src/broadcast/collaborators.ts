@@ -5,14 +5,16 @@
 // transfer engine and its tests do not depend on how the others are built.
 import type { SigningIntent } from "../../../shared/src/mpc/intent.js";
 import type { Env } from "../env.js";
-import { commitReservation, releaseReservation } from "../policy/gate.js";
-import type { SignatureRequest, SigningCoordinator, ThresholdSignature } from "../signing/authorization.js";
+import { commitReservation, reconsiderPolicies, recordGateAudit, releaseReservation } from "../policy/gate.js";
+import { PolicyRefusalError, type SigningAuthorization, type SignatureRequest, type SigningCoordinator, type ThresholdSignature } from "../signing/authorization.js";
 import { shareHoldersOf } from "../signing/share-holders.js";
 import { ApiError } from "../http/errors.js";
 import { walletAddressProblem } from "../wallets/chains.js";
 import { isWalletId, walletRegistryOf } from "../wallets/wallet-registry.js";
 import type { WebhookEvent } from "../webhooks/webhook-dispatcher.js";
 import type { OutboxHandlers } from "./outbox.js";
+import { RESUME_KIND, type PolicyVerdict } from "./policy-gate.js";
+import type { RequestRow } from "./request-store.js";
 import type { WalletDirectory, WalletRecord } from "./wallet-directory.js";
 
 /** The wallets of an org, from the wallet module's registry (one object per org). */
@@ -53,7 +55,7 @@ export function signingCoordinatorFor(env: Env, orgId: string): SigningCoordinat
         message: request.message,
         userAction: request.authorization.userAction,
       });
-      if (!out.ok) throw new Error(out.message);
+      if (!out.ok) throw out.refusal === "policy" ? new PolicyRefusalError(out.message) : new Error(out.message);
       const sig = out.value.signature;
       return { r: `0x${sig.slice(0, 64)}`, s: `0x${sig.slice(64, 128)}`, ...(out.value.recid !== undefined ? { recid: out.value.recid } : {}), encoded: sig };
     },
@@ -68,5 +70,38 @@ export function outboxHandlers(env: Env, orgId: string): OutboxHandlers {
     },
     policyCommit: (reservation) => commitReservation(env, reservation),
     policyRelease: (reservation, reason) => releaseReservation(env, reservation, reason),
+  };
+}
+
+/**
+ * The share holders refused one of the wallet's requests under the org's policies: the gate's
+ * decision again under the policies in force now (policy/gate.ts reconsiderPolicies), with the
+ * request described as the route described it to the gate. Null: the policies do not explain the
+ * refusal (the request fails as before).
+ */
+export function policyReconsideration(env: Env, orgId: string): (row: RequestRow) => Promise<PolicyVerdict | null> {
+  return async (row) => {
+    const authorization = JSON.parse(row.authorization!) as SigningAuthorization;
+    const summary = {
+      id: row.id,
+      walletId: row.wallet_id,
+      network: row.network,
+      requester: JSON.parse(row.requester) as unknown,
+      requestBody: JSON.parse(row.request_body) as unknown,
+      status: "Pending",
+      dateRequested: row.date_requested,
+    };
+    const { result, audit } = await reconsiderPolicies(env, orgId, {
+      requestId: row.id,
+      activity: { kind: "Wallets:Sign", ...(row.kind === "Transfer" ? { transferRequest: summary } : { transactionRequest: summary }) },
+      requester: authorization.requester,
+      userAction: authorization.userAction,
+      resume: { kind: RESUME_KIND, payload: { orgId, walletId: row.wallet_id, requestId: row.id } },
+      http: { method: "POST", path: `/wallets/${row.wallet_id}/${row.kind === "Transfer" ? "transfers" : "transactions"}` },
+    });
+    if (audit) await recordGateAudit(env, orgId, audit);
+    if (result.status === "Pending") return { kind: "ApprovalRequired", approvalId: result.approvalId };
+    if (result.status === "Blocked") return { kind: "Blocked", reason: result.reason };
+    return null;
   };
 }

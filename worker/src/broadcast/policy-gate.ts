@@ -11,3 +11,6 @@ export type PolicyVerdict =
   | { kind: "Allowed"; outcome: PolicyOutcome; reservation?: Reservation }
   | { kind: "Blocked"; reason: string }
   | { kind: "ApprovalRequired"; approvalId: string };
+
+/** The policy engine's resume kind for this layer's held requests (approval-resume.ts). */
+export const RESUME_KIND = "broadcast";

@@ -18,7 +18,7 @@ import { evaluatePolicies } from "../policy/gate.js";
 import type { SigningAuthorization } from "../signing/authorization.js";
 import "./approval-resume.js";
 import { walletDirectory } from "./collaborators.js";
-import type { PolicyVerdict } from "./policy-gate.js";
+import { RESUME_KIND, type PolicyVerdict } from "./policy-gate.js";
 import type { WalletRecord } from "./wallet-directory.js";
 import { walletTransfersName } from "./wallet-transfers.js";
 import { broadcastBody, listQuery, transferBody } from "./wire.js";
@@ -70,7 +70,7 @@ async function policyVerdict(c: Ctx, wallet: WalletRecord, id: string, p: Prepar
       activity: { kind: "Wallets:Sign", ...(p.kind === "Transfer" ? { transferRequest: summary } : { transactionRequest: summary }) },
       requester,
       userAction: c.get("userAction"),
-      resume: { kind: "broadcast", payload: { orgId: caller.orgId, walletId: wallet.id, requestId: id } },
+      resume: { kind: RESUME_KIND, payload: { orgId: caller.orgId, walletId: wallet.id, requestId: id } },
       http: { method: c.req.method, path: new URL(c.req.url).pathname },
     },
     { waitUntil: c.executionCtx.waitUntil.bind(c.executionCtx) },

@@ -19,7 +19,7 @@
 // Status changes are written together with an outbox row (webhook event, policy commit/release),
 // so no change is ever announced twice under two ids, or lost.
 import type { NetworkConfig } from "../networks/networks.js";
-import type { SigningAuthorization, SigningCoordinator } from "../signing/authorization.js";
+import { refusedByPolicy, type SigningAuthorization, type SigningCoordinator } from "../signing/authorization.js";
 import { FinalFailure, type TransferChain, type TransferChainFactory, type Tracked } from "../chains/family.js";
 import { RpcError } from "../networks/evm-rpc.js";
 import { Outbox, OUTBOX_SCHEMA } from "./outbox.js";
@@ -52,6 +52,12 @@ export interface TransferEngineDeps {
   /** The wallet's chain family, e.g. evmChain(rpc) from chains/evm. */
   chain: TransferChainFactory;
   signer: SigningCoordinator;
+  /**
+   * The share holders refused a request under the org's policies: the policy gate's decision
+   * again, under the policies in force now (null: they do not explain the refusal). Absent: such
+   * a refusal fails the request.
+   */
+  reconsider?: (row: RequestRow) => Promise<PolicyVerdict | null>;
   newId: (kind: "xfr" | "tx" | "whe") => string;
   now?: () => number;
   timing?: Partial<EngineTiming>;
@@ -264,6 +270,7 @@ export class TransferEngine {
       }
     } catch (err) {
       if (err instanceof FinalFailure) {
+        if (phase === "sign" && refusedByPolicy(err) && (await this.reconsidered(row))) return "wait";
         this.failBeforeChain(this.store.get(row.id)!, err.message);
         return "wait";
       }
@@ -285,6 +292,44 @@ export class TransferEngine {
     // The signature exists: the policy engine's reservation now counts for good.
     if (row.reservation_id !== null) this.outbox.add("policy-commit", { reservation: JSON.parse(row.reservation_id) }, this.now());
     return "continue";
+  }
+
+  /**
+   * The share holders refused to sign under the org's policies, which they read from the org's
+   * newest signed governance: a policy may have landed after the gate allowed this request. The
+   * gate decides again, once, and the request goes where that decision says, as if the policy had
+   * been in force when it came: held for approval (Pending with the approval; what `build`
+   * reserved given back, built afresh once approved) or Rejected. Never for a request that was
+   * held before (its approval was judged at its own time): that one fails. False: the decision
+   * does not explain the refusal, and the request fails as before.
+   */
+  private async reconsidered(row: RequestRow): Promise<boolean> {
+    if (!this.deps.reconsider || row.approval_id !== null || row.kind === "NonceFill") return false;
+    let verdict: PolicyVerdict | null;
+    try {
+      verdict = await this.deps.reconsider(row);
+    } catch (err) {
+      console.error(`reconsidering ${row.id} after a policy refusal:`, (err as Error).message);
+      return false;
+    }
+    const fresh = this.store.get(row.id)!;
+    if (!verdict || verdict.kind === "Allowed" || fresh.status !== "Executing" || fresh.raw_tx !== null) return false;
+    const date = new Date(this.now()).toISOString();
+    if (verdict.kind === "Blocked") {
+      if (fresh.maybe_sent === 0) this.chain.release(fresh);
+      this.transition(this.store.get(row.id)!, "Rejected", { reason: `Blocked by policy: ${verdict.reason}`, next_attempt_at: null, attempts: 0, date_policy_resolved: date });
+      return true;
+    }
+    const unbuilt = this.chain.unbuild(fresh);
+    this.transition(this.store.get(row.id)!, "Pending", {
+      ...unbuilt,
+      approval_id: verdict.approvalId,
+      reason: "Held for approval: a policy requiring approval came in force before it was signed",
+      next_attempt_at: null,
+      attempts: 0,
+      date_policy_resolved: null,
+    });
+    return true;
   }
 
   /** Sends the one signed transaction of this request. */

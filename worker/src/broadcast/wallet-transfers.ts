@@ -9,7 +9,7 @@ import { familyOf } from "../chains/index.js";
 import { networkFor } from "../networks/networks.js";
 import { newId } from "../orgs/ids.js";
 import type { SigningAuthorization } from "../signing/authorization.js";
-import { outboxHandlers, signingCoordinatorFor } from "./collaborators.js";
+import { outboxHandlers, policyReconsideration, signingCoordinatorFor } from "./collaborators.js";
 import { drainOutbox } from "./outbox.js";
 import type { Reservation } from "./policy-gate.js";
 import { REQUEST_SCHEMA, RequestStore, toWire, type RequestKind } from "./request-store.js";
@@ -136,6 +136,7 @@ export class WalletTransfers extends DurableObject<Env> {
       network: config,
       chain: familyOf(config).transfers(config),
       signer: signingCoordinatorFor(this.env, wallet.orgId),
+      reconsider: policyReconsideration(this.env, wallet.orgId),
       newId,
     });
     return success(this.engine);

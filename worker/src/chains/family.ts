@@ -59,6 +59,13 @@ export interface TransferChain {
   track(row: RequestRow): Promise<Tracked>;
   release(row: RequestRow): void;
   /**
+   * The request goes back to wait for an approval, unsigned (the share holders refused it under a
+   * policy that landed after the gate allowed it): give back what `build` reserved and return the
+   * columns `build` wrote as they were when the request was recorded, so that it is built afresh
+   * (nonce, fees, coins, blockhash) once approved.
+   */
+  unbuild(row: RequestRow): Partial<RequestRow>;
+  /**
    * Speed-up or cancel of a request whose transaction was broadcast and has not confirmed (EVM:
    * a new transaction at the same nonce, signed under the user's speed-up / cancel action).
    * Families without replacement leave it out.

@@ -17,7 +17,14 @@ export class ApiError extends Error {
   }
 }
 
-export type Outcome<T> = { ok: true; value: T } | { ok: false; status: ClientErrorStatus | 503; message: string };
+export type Outcome<T> = { ok: true; value: T } | { ok: false; status: ClientErrorStatus | 503; message: string; refusal?: Refusal };
+
+/**
+ * Why the share holders refused, when the edge acts on it: "policy" — a node judged the request
+ * under the org's signed policies and refused it (the policies may have changed since the edge's
+ * gate allowed it: the edge decides again under its newest ones, wallets/ and broadcast/).
+ */
+export type Refusal = "policy";
 
 export const success = <T>(value: T): Outcome<T> => ({ ok: true, value });
 export const failure = (status: ClientErrorStatus | 503, message: string): { ok: false; status: ClientErrorStatus | 503; message: string } => ({

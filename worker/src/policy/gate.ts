@@ -17,6 +17,7 @@ import { CombinedScreening, screenSafely, type ScreeningProvider } from "./scree
 import { SanctionsListScreening } from "./screening/sanctions-list.js";
 import type { Facts } from "../../../shared/src/policy/types.js";
 import { approvalJson } from "./wire.js";
+import type { EvaluateOutcome } from "./state.js";
 import { publishEvents } from "../webhooks/publish.js";
 import { queueAllowed, recordNow, type Line } from "../audit/record.js";
 
@@ -73,8 +74,42 @@ export async function recordGateAudit(env: Env, orgId: string, audit: GateAudit,
  * line back to the request's isolate, whose batch of the org's allowed lines it belongs to.
  */
 export async function judgePolicies(env: Env, orgId: string, input: GateInput, deps: Partial<Omit<GateDeps, "waitUntil">> = {}): Promise<{ result: GateResult; audit: GateAudit }> {
-  const { prices, screening } = { ...defaultGateDeps(env), ...deps };
   const state = env.POLICY_STATE.getByName(orgId);
+  const outcome = await decideWithFacts(env, input, deps, async (facts) => (await state.evaluate({ orgId, input, facts })) as Judged);
+  if (outcome.status === "Unexplained") throw new Error("the policy object answered an evaluation with a reconsideration");
+  return settle(env, orgId, input, outcome, "");
+}
+
+/**
+ * The share holders refused a request the gate allowed, under the org's policies (the nodes judge
+ * by the newest signed governance: a policy may have landed between the gate and the ceremony).
+ * The gate decides once more under the policies in force now, as it would have had they been in
+ * force when the request came: RequestApproval → held (Pending, the same approval object, webhooks
+ * and resume path as any held request); Block → Blocked (its reservation released); NoAction →
+ * `Unexplained` (nothing changed: the request fails as before). `input` is the request's as the
+ * gate was given it, but for `request`: the policy request it judged then, kept by PolicyState.
+ */
+export async function reconsiderPolicies(
+  env: Env,
+  orgId: string,
+  input: Omit<GateInput, "request">,
+  deps: Partial<Omit<GateDeps, "waitUntil">> = {},
+): Promise<{ result: Exclude<GateResult, { status: "Allowed" }>; audit: GateAudit } | { result: { status: "Unexplained" }; audit: null }> {
+  const state = env.POLICY_STATE.getByName(orgId);
+  const judged = input.userAction ? (await state.signingFacts(input.userAction.challenge)).request : null;
+  if (!judged) return { result: { status: "Unexplained" }, audit: null };
+  const full: GateInput = { ...input, request: judged };
+  const outcome = await decideWithFacts(env, full, deps, async (facts) => (await state.reconsider({ orgId, input: full, facts })) as Judged);
+  if (outcome.status === "Unexplained" || outcome.status === "Allowed") return { result: { status: "Unexplained" }, audit: null };
+  const settled = await settle(env, orgId, full, outcome, "after the share holders refused it under policies newer than the first decision: ");
+  return settled as { result: Exclude<GateResult, { status: "Allowed" }>; audit: GateAudit };
+}
+
+/** The facts a decision needs (prices; the recipient's screening when a prescreening policy applies, asked for by `decideOnce`), then the decision. */
+type Judged = EvaluateOutcome | { status: "Unexplained" };
+
+async function decideWithFacts(env: Env, input: GateInput, deps: Partial<Omit<GateDeps, "waitUntil">>, decideOnce: (facts: Facts) => Promise<Judged>): Promise<Exclude<Judged, { status: "NeedsScreening" }>> {
+  const { prices, screening } = { ...defaultGateDeps(env), ...deps };
   const facts: Facts = {};
   const { asset, network } = input.request;
   if (asset) {
@@ -83,13 +118,18 @@ export async function judgePolicies(env: Env, orgId: string, input: GateInput, d
   }
   // One round trip in the common case; a second, with the screening, when a prescreening policy
   // applies (the object says so rather than the gate reading the policies first).
-  let outcome = await state.evaluate({ orgId, input, facts });
+  let outcome = await decideOnce(facts);
   if (outcome.status === "NeedsScreening") {
     facts.screening = await screenSafely(screening, input.request);
-    outcome = await state.evaluate({ orgId, input, facts });
+    outcome = await decideOnce(facts);
   }
   if (outcome.status === "NeedsScreening") throw new Error("screening result not accepted");
+  return outcome;
+}
 
+/** PolicyState's outcome as the gate answers it, with its audit line; a hold announces its approval. */
+async function settle(env: Env, orgId: string, input: GateInput, outcome: Exclude<EvaluateOutcome, { status: "NeedsScreening" }>, context: string): Promise<{ result: GateResult; audit: GateAudit }> {
+  const state = env.POLICY_STATE.getByName(orgId);
   const lineOf = (decision: "allowed" | "denied", reason: string): Line => ({
     identityId: input.requester.identityId,
     userId: input.requester.userId,
@@ -98,7 +138,7 @@ export async function judgePolicies(env: Env, orgId: string, input: GateInput, d
     path: input.http.path,
     operation: null,
     decision,
-    reason: `policy: ${reason}`.slice(0, 512),
+    reason: `policy: ${context}${reason}`.slice(0, 512),
     userActionId: input.userAction?.actionId ?? null,
     at: new Date().toISOString(),
   });

@@ -235,6 +235,56 @@ export class PolicyState extends DurableObject<Cloudflare.Env> {
   }
 
   /**
+   * The share holders refused a request this object allowed, under the org's policies: they judge
+   * by the newest signed governance, and a policy may have landed between the gate's decision and
+   * the ceremony. Decides the request again under the policies in force now, its own reservation
+   * aside:
+   *   RequestApproval → held exactly as if the policy had been in force when it came (its
+   *     reservation, now held; the approval id derived from the initiator's user action);
+   *   Block → Blocked, its reservation released;
+   *   NoAction → Unexplained: the edge's policies do not explain the refusal; nothing changes and
+   *     the caller fails the request as before.
+   * Asking again answers the same (held: Pending; released: Unexplained). The signing layer asks
+   * once per request: one resumed after approval that the nodes refuse again just fails.
+   */
+  reconsider(args: { orgId: string; input: GateInput; facts: Facts }): EvaluateOutcome | { status: "Unexplained" } {
+    this.bind(args.orgId);
+    const { input, facts } = args;
+    const held = store.getHeld(this.sql, input.requestId);
+    if (held) return { status: "Pending", approvalId: held.approval_id, decision: JSON.parse(held.facts).decision as Decision };
+    // Only a request allowed here and not signed: a released one was settled already.
+    const previous = store.reservationOfRequest(this.sql, input.requestId);
+    if (!previous || previous.state === "Committed" || previous.state === "Released") return { status: "Unexplained" };
+    const policies = this.active();
+    if (facts.screening === undefined && needsScreening(input.request, policies)) return { status: "NeedsScreening" };
+    const now = Date.now();
+    const decision = decide(input.request, policies, this.usageFor(input.request, policies, now, previous.reservationId), [], now, facts);
+    if (decision.outcome === "Allowed") return { status: "Unexplained" };
+    if (decision.outcome === "Blocked") {
+      store.setUsageState(this.sql, previous.reservationId, { state: "Released", leaseUntil: null, reason: `blocked when re-checked after the share holders' refusal: ${decision.reason}`.slice(0, 512) });
+      return { status: "Blocked", decision };
+    }
+    const derived = input.userAction ? approvalIdFor(input.userAction.challenge) : null;
+    const approvalId = derived && !store.getApproval(this.sql, derived) ? derived : store.layer3Id("ap");
+    this.ctx.storage.transactionSync(() => {
+      // The allowed reservation becomes the held one: it keeps counting while the request waits.
+      this.sql.exec("UPDATE usage SET state = 'Reserved', lease_until = NULL, approval_id = ? WHERE reservation_id = ?", approvalId, previous.reservationId);
+      this.openApproval(approvalId, input, decision, now);
+      this.sql.exec(
+        "INSERT INTO held_requests (request_id, approval_id, reservation_id, status, input, facts, granted, created_at) VALUES (?, ?, ?, 'Held', ?, ?, '[]', ?)",
+        input.requestId,
+        approvalId,
+        previous.reservationId,
+        JSON.stringify(input),
+        JSON.stringify({ facts, decision }),
+        nowIso(now),
+      );
+      this.scheduleAlarm();
+    });
+    return { status: "Pending", approvalId, decision };
+  }
+
+  /**
    * What the share holders need to judge a signing request under the org's policies themselves:
    * the request as the gate saw it (by its initiator's user action), the user actions of the
    * approvals granted to it, and the longest velocity window of the org's active policies.

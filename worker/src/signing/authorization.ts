@@ -60,6 +60,21 @@ export interface ThresholdSignature {
   encoded: string;
 }
 
+/**
+ * A coordinator's sign() failed because the share holders refused the request under the org's
+ * signed policies (the edge may then decide again: a policy may have landed since its gate ran).
+ * Chain families keep it as the `cause` of the failure they report.
+ */
+export class PolicyRefusalError extends Error {
+  override readonly name = "PolicyRefusalError";
+}
+
+/** Was `err`, or any error it was caused by, the share holders' policy refusal? */
+export function refusedByPolicy(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) if (e instanceof PolicyRefusalError) return true;
+  return false;
+}
+
 /** Implemented by the coordinator of the share-holder nodes (layer 4). */
 export interface SigningCoordinator {
   generateKey(request: KeyGenerationRequest): Promise<GeneratedKey>;

@@ -807,7 +807,8 @@ export interface RetireOutcome {
 function ceremonyFailure(e: unknown): Outcome<never> {
   if (e instanceof CeremonyError) {
     const refusedForCause = e.failures.some((f) => f.stage === "refused" && ["user-evidence", "intent", "mismatch", "banned", "governance", "policy"].includes(f.code ?? ""));
-    return failure(refusedForCause ? 403 : 503, `Share holders: ${e.message}`);
+    const byPolicy = e.failures.some((f) => f.stage === "refused" && f.code === "policy");
+    return { ...failure(refusedForCause ? 403 : 503, `Share holders: ${e.message}`), ...(byPolicy ? { refusal: "policy" as const } : {}) };
   }
   return failure(503, `Share holders unavailable: ${e instanceof Error ? e.message : String(e)}`);
 }

@@ -16,7 +16,7 @@ import { intentFromSignatureBody, IntentError, signingMessageFor } from "../../.
 import { failure, success, type Outcome } from "../http/errors.js";
 import { newId } from "../orgs/ids.js";
 import type { SigningRequester } from "../signing/authorization.js";
-import { judgePolicies, recordGateAudit, type GateAudit } from "../policy/gate.js";
+import { judgePolicies, reconsiderPolicies, recordGateAudit, type GateAudit } from "../policy/gate.js";
 import { walletAddressProblem, walletKeyKind } from "./chains.js";
 import { announced, executeSignature, psbtMessages, signatureView, type SignatureRecords } from "./signing.js";
 import type { SignatureRecord, WalletRecord } from "./wallet-registry.js";
@@ -70,15 +70,16 @@ export async function requestSignature(
     status: "Pending",
     dateRequested: new Date().toISOString(),
   };
-  const { result: gate, audit } = await judgePolicies(env, requester.orgId, {
+  const { request: judged, ...described } = {
     requestId: request.id,
-    request: { kind: "Signature", walletId: wallet.id, walletTags: wallet.tags, network: wallet.network, initiatorId: requester.userId },
+    request: { kind: "Signature" as const, walletId: wallet.id, walletTags: wallet.tags, network: wallet.network, initiatorId: requester.userId },
     activity: { kind: "Wallets:Sign", signatureRequest: signatureView(request) },
     requester,
     userAction,
     resume: { kind: "signature", payload: { walletId: wallet.id, signatureId: request.id } },
     http: input.http,
-  });
+  };
+  const { result: gate, audit } = await judgePolicies(env, requester.orgId, { ...described, request: judged });
   const now = new Date().toISOString();
   // wallet.signature.requested goes out with the request's next state, in one call to the org's webhooks.
   if (gate.status === "Blocked") {
@@ -102,6 +103,12 @@ export async function requestSignature(
     reservation: gate.reservation,
     requested: request,
     ...(gate.signingFacts ? { policyFacts: gate.signingFacts } : {}),
+    // The nodes refused under policies newer than this decision: decided again (held or rejected).
+    reconsider: async () => {
+      const again = await reconsiderPolicies(env, requester.orgId, described);
+      if (again.audit) await recordGateAudit(env, requester.orgId, again.audit);
+      return again.result.status === "Pending" ? { status: "Pending", approvalId: again.result.approvalId } : again.result.status === "Blocked" ? { status: "Blocked", reason: again.result.reason } : { status: "Unexplained" };
+    },
   });
   return success({ record: done, audit: null });
 }

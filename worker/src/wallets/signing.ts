@@ -16,6 +16,7 @@ import { onResume } from "../signing/resume.js";
 import { shareHoldersOf } from "../signing/share-holders.js";
 import { walletKeyKind } from "./chains.js";
 import { walletRegistryOf, type SignatureRecord, type WalletRecord } from "./wallet-registry.js";
+import type { Refusal } from "../http/errors.js";
 import { publishEvents } from "../webhooks/publish.js";
 
 /** The Dfns SignatureRequest: the stored record with the request body as JSON again. */
@@ -57,7 +58,7 @@ export function psbtMessages(wallet: WalletRecord, psbt: string): { index: numbe
  * input's sighash from the user's PSBT); the PSBT comes back with the signatures in it
  * (partialSig for P2WPKH, tapKeySig for Taproot), for the caller to finalize.
  */
-async function signPsbt(env: Cloudflare.Env, job: { orgId: string; wallet: WalletRecord; psbt: string; userAction: UserActionEvidence; policyFacts?: SigningFacts }): Promise<{ ok: true; signatures: NonNullable<SignatureRecord["signatures"]>; signedData: string } | { ok: false; message: string }> {
+async function signPsbt(env: Cloudflare.Env, job: { orgId: string; wallet: WalletRecord; psbt: string; userAction: UserActionEvidence; policyFacts?: SigningFacts }): Promise<{ ok: true; signatures: NonNullable<SignatureRecord["signatures"]>; signedData: string } | { ok: false; message: string; refusal?: Refusal }> {
   const own = walletOutput(walletKeyKind(job.wallet)!.mpcScheme, job.wallet.publicKey);
   const tx = parsePsbt(job.psbt);
   const signatures: NonNullable<SignatureRecord["signatures"]> = [];
@@ -69,7 +70,7 @@ async function signPsbt(env: Cloudflare.Env, job: { orgId: string; wallet: Walle
       userAction: job.userAction,
       ...(job.policyFacts ? { policyFacts: job.policyFacts } : {}),
     });
-    if (!out.ok) return { ok: false, message: `input ${index}: ${out.message}` };
+    if (!out.ok) return { ok: false, message: `input ${index}: ${out.message}`, ...(out.refusal && index === 0 ? { refusal: out.refusal } : {}) };
     const witness = witnessFor(own, message, { r: out.value.signature.slice(0, 64), s: out.value.signature.slice(64, 128) });
     if (own.kind === "p2tr") tx.updateInput(index, { tapKeySig: witness[0]! }, true);
     else tx.updateInput(index, { partialSig: [[own.publicKey, witness[0]!]] }, true);
@@ -98,13 +99,36 @@ export async function executeSignature(
     policyFacts?: SigningFacts;
     /** The request as it was asked for, when its wallet.signature.requested is not announced yet: it goes out with the outcome. */
     requested?: SignatureRecord;
+    /**
+     * The share holders refused under the org's policies: the gate's decision again under the
+     * policies in force now (policy/gate.ts reconsiderPolicies). Given only for a request the gate
+     * allowed (never for one resumed after its approval), so it is asked at most once.
+     */
+    reconsider?: () => Promise<{ status: "Pending"; approvalId: string } | { status: "Blocked"; reason: string } | { status: "Unexplained" }>;
   },
 ): Promise<SignatureRecord> {
   const earlier = job.requested ? [job.requested] : [];
   const executing = await reg.putSignature({ ...job.request, status: "Executing", ...(job.reservation ? { reservation: job.reservation } : {}) });
+  const reconsidered = async (refusal: { refusal?: string }): Promise<SignatureRecord | null> => {
+    if (refusal.refusal !== "policy" || !job.reconsider) return null;
+    const verdict = await job.reconsider();
+    // Held or blocked as if the policy had been in force when the request came (the gate's own
+    // answers in signature-request.ts); the reservation is PolicyState's business now.
+    if (verdict.status === "Pending") {
+      const { datePolicyResolved: _unresolved, ...asked } = executing;
+      return announced(env, job.orgId, await reg.putSignature({ ...asked, status: "Pending", approvalId: verdict.approvalId }), earlier);
+    }
+    if (verdict.status === "Blocked") return announced(env, job.orgId, await reg.putSignature({ ...executing, status: "Rejected", reason: verdict.reason, datePolicyResolved: new Date().toISOString() }), earlier);
+    return null;
+  };
   if (job.intent.kind === "Psbt") {
     const done = await signPsbt(env, { orgId: job.orgId, wallet: job.wallet, psbt: job.intent.psbt, userAction: job.userAction, ...(job.policyFacts ? { policyFacts: job.policyFacts } : {}) });
     // (A PSBT's outcome is not announced, only its request.)
+    if (!done.ok) {
+      // Refused at the first input (nothing signed yet): held or blocked as the policies now say.
+      const held = await reconsidered(done);
+      if (held) return held;
+    }
     if (job.requested) await announced(env, job.orgId, job.requested);
     if (!done.ok) {
       if (job.reservation) await releaseReservation(env, job.reservation, `signing failed: ${done.message}`);
@@ -122,6 +146,8 @@ export async function executeSignature(
     ...(job.policyFacts ? { policyFacts: job.policyFacts } : {}),
   });
   if (!out.ok) {
+    const held = await reconsidered(out);
+    if (held) return held;
     if (job.reservation) await releaseReservation(env, job.reservation, `signing failed: ${out.message}`);
     return announced(env, job.orgId, await reg.putSignature({ ...executing, status: "Failed", reason: out.message }), earlier);
   }

@@ -129,7 +129,7 @@ export class BitcoinTransfers implements TransferChain {
         tx.updateInput(index, { finalScriptWitness: witnessFor(own, sighash, sig) }, true);
       }
     } catch (err) {
-      throw new FinalFailure(`Signing failed: ${(err as Error).message}`);
+      throw new FinalFailure(`Signing failed: ${(err as Error).message}`, { cause: err });
     }
     return { raw: tx.hex, hash: tx.id };
   }
@@ -187,6 +187,11 @@ export class BitcoinTransfers implements TransferChain {
     }
     this.ctx.store.update(row.id, { broadcasts: row.broadcasts + 1 });
     return { status: "waiting", reason: `Not known to the node: re-broadcast the same signed transaction (${row.broadcasts + 1} sends)` };
+  }
+
+  unbuild(row: RequestRow): Partial<RequestRow> {
+    this.release(row);
+    return { unsigned_tx: null };
   }
 
   release(row: RequestRow): void {

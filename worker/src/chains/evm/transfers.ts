@@ -148,7 +148,7 @@ export class EvmTransfers implements TransferChain {
       const sig = await this.ctx.signer.sign({ keyId: wallet.signingKey.id, message: signingDigest(unsigned).slice(2), derivation, authorization });
       signature = await normalizeSignature(unsigned, sig, wallet.address);
     } catch (err) {
-      throw new FinalFailure(`Signing failed: ${(err as Error).message}`);
+      throw new FinalFailure(`Signing failed: ${(err as Error).message}`, { cause: err });
     }
     return serializeSigned(unsigned, signature);
   }
@@ -330,6 +330,20 @@ export class EvmTransfers implements TransferChain {
     const origin = row.kind === "NonceFill" ? (row.origin_id ?? row.id) : row.id;
     this.nonces.release(row.nonce, origin, this.ctx.now(), row.kind === "NonceFill" ? row.fill_round + 1 : 0);
     this.ctx.store.update(row.id, { nonce: null });
+  }
+
+  unbuild(row: RequestRow): Partial<RequestRow> {
+    this.release(row);
+    // What the caller gave stays (a caller-built transaction, its gas and fees); the rest is built again.
+    const body = JSON.parse(row.request_body) as { kind?: string; gasLimit?: string | number; maxFeePerGas?: string | number; maxPriorityFeePerGas?: string | number };
+    const given = (v: string | number | undefined) => (v === undefined ? null : BigInt(v).toString());
+    return {
+      nonce: null,
+      unsigned_tx: body.kind === "Transaction" ? row.unsigned_tx : null,
+      gas_limit: given(body.gasLimit),
+      max_fee: body.kind === "Eip1559" ? given(body.maxFeePerGas) : null,
+      max_priority_fee: body.kind === "Eip1559" ? given(body.maxPriorityFeePerGas) : null,
+    };
   }
 
   // ------------------------------------------------------------ nonce gaps

@@ -116,7 +116,7 @@ export class SolanaTransfers implements TransferChain {
       const out = await this.ctx.signer.sign({ keyId: wallet.signingKey.id, message: bytesToHex(message), derivation: { kind: intent.kind, requestBody: row.request_body, intent } as never, authorization });
       signature = hexToBytes(out.encoded.replace(/^0x/, ""));
     } catch (err) {
-      throw new FinalFailure(`Signing failed: ${(err as Error).message}`);
+      throw new FinalFailure(`Signing failed: ${(err as Error).message}`, { cause: err });
     }
     // The nodes' signature must be the wallet's own over exactly these bytes.
     if (signature.length !== 64 || !ed25519.verify(signature, message, hexToBytes(wallet.signingKey.publicKey.replace(/^0x/, "")))) {
@@ -196,6 +196,12 @@ export class SolanaTransfers implements TransferChain {
     });
     this.ctx.store.update(row.id, { broadcasts: row.broadcasts + 1 });
     return { status: "waiting", reason: `Not in a block yet: re-sent the same signed transaction (${row.broadcasts + 1} sends)` };
+  }
+
+  unbuild(row: RequestRow): Partial<RequestRow> {
+    this.release(row);
+    // A caller-built transaction keeps its bytes (its lifetime is looked up again); a transfer gets a fresh blockhash.
+    return { unsigned_tx: row.kind === "Transfer" ? null : row.unsigned_tx };
   }
 
   release(row: RequestRow): void {
