@@ -676,6 +676,16 @@ describe("an attacker holding the edge's authorization key and libp2p seed, with
     await refusedByAll((await transfer([1, 3], spent.map((r) => ({ ...r, amount: "1" })), eth(0.2))).signed, "policy", /otherwise than this node recorded it/);
   }, 300_000);
 
+  it("the genuine edge carries a governance change to the signers of the very next signature (its copy of the org's head is told of every entry)", async () => {
+    // The coordinator keeps the org's head between signatures: a fresh copy now, then one entry.
+    expect((await rig.dfns.wallets.generateSignature({ walletId: wallet.id, body: { kind: "Hash", hash: hashOf(`copy ${Date.now()}`) } })).status).toBe("Signed");
+    const before = Math.max(...nodeHeads().map((h) => h.length));
+    await rig.dfns.permissions.createPermission({ body: { name: `told ${Date.now()}`, operations: ["Wallets:Read"] } });
+    expect((await rig.dfns.wallets.generateSignature({ walletId: wallet.id, body: { kind: "Hash", hash: hashOf(`after ${Date.now()}`) } })).status).toBe("Signed");
+    // Its signers hold the new entry: a copy that missed it would have them sign under the old head.
+    expect(Math.max(...nodeHeads().map((h) => h.length))).toBe(before + 1);
+  }, 60_000);
+
   it("after all this, the genuine user still signs through the API with the same nodes", async () => {
     const res = await rig.dfns.wallets.generateSignature({ walletId: wallet.id, body: { kind: "Hash", hash: hashOf("still mine") } });
     expect(res.status).toBe("Signed");

@@ -54,7 +54,7 @@ export class GovernanceLog {
   }
 
   /** Appends the entry if the log's own rules accept it; returns why not otherwise. */
-  async append(evidence: UserActionEvidence | null, effect: GovernanceEffect, rpId: string): Promise<{ ok: true; head: GovernanceHead } | { ok: false; reason: string }> {
+  async append(evidence: UserActionEvidence | null, effect: GovernanceEffect, rpId: string): Promise<{ ok: true; head: GovernanceHead; entry: GovernanceEntry } | { ok: false; reason: string }> {
     const s = await this.current();
     if (!s) return { ok: false, reason: "the org has no root of trust" };
     const entry: GovernanceEntry = { orgId: this.orgId, index: s.head.length, prev: s.head.hash, evidence, effect, at: new Date().toISOString() };
@@ -69,7 +69,7 @@ export class GovernanceLog {
     // applyEntry's new head is this entry's hash (entryHash): not hashed a second time.
     this.sql.exec("INSERT INTO governance_log (idx, entry, hash) VALUES (?, ?, ?)", entry.index, JSON.stringify(entry), applied.state.head.hash);
     this.state = applied.state;
-    return { ok: true, head: applied.state.head };
+    return { ok: true, head: applied.state.head, entry };
   }
 
   /**

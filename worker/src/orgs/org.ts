@@ -22,6 +22,7 @@ import { newId, randomBytes } from "./ids.js";
 import { migrate } from "./schema.js";
 import { nowIso, watchIdentityWrites, type OrgStorage } from "./storage.js";
 import { effectOf, genesisOf, GovernanceLog } from "../governance/log-store.js";
+import { shareHoldersOf } from "../signing/share-holders.js";
 import type { GovernanceState } from "../../../shared/src/governance/log.js";
 import type { GovernanceEntry, GovernanceHead } from "../../../shared/src/governance/log.js";
 import type { FeeCeiling } from "../../../shared/src/chains/evm/fees.js";
@@ -123,7 +124,9 @@ export class Org extends DurableObject<Cloudflare.Env> {
     const effect = effectOf(this.sql, evidence, response);
     if (!effect) return { ok: false, reason: `cannot tell what ${evidence.method} ${evidence.path} changed` };
     const appended = await log.append(evidence, effect, rpId);
-    return appended.ok ? { ok: true } : appended;
+    if (!appended.ok) return appended;
+    await this.tellShareHolders(appended.entry, appended.head);
+    return { ok: true };
   }
 
   /** A user's first credential (registration is not a user action: the user was created by one). */
@@ -132,7 +135,25 @@ export class Org extends DurableObject<Cloudflare.Env> {
     const row = identities.credentialsOf(this.sql, userId, false).find((c) => c.credential_uuid === credentialUuid);
     if (!log || !row) return { ok: false, reason: "no such credential" };
     const appended = await log.append(null, { type: "CredentialAdded", identityId: userId, credentialUuid, publicKey: row.public_key_pem }, rpId);
-    return appended.ok ? { ok: true } : appended;
+    if (!appended.ok) return appended;
+    await this.tellShareHolders(appended.entry, appended.head);
+    return { ok: true };
+  }
+
+  /**
+   * The org's coordinator keeps the log's head and newest entries to send with each ceremony
+   * (signing/share-holders.ts): it is told of every entry before the change is answered, so a
+   * request that follows the change carries it. If the coordinator cannot be told, its copy only
+   * lives a few seconds more; the nodes refuse any head but their own newest either way.
+   */
+  private async tellShareHolders(entry: GovernanceEntry, head: GovernanceHead): Promise<void> {
+    const orgId = this.orgId();
+    if (!orgId) return;
+    try {
+      await shareHoldersOf(this.env, orgId).governanceAppended(orgId, entry, head);
+    } catch (e) {
+      console.error(`the coordinator of ${orgId} was not told of governance entry ${entry.index}:`, (e as Error).message);
+    }
   }
 
   /** The org's EVM fee ceilings, as its governance log says (the nodes enforce them). */

@@ -15,7 +15,8 @@ import { nonceScope } from "../../../shared/src/chains/evm/fees.js";
 import { unsignedEvmTransaction } from "../../../shared/src/chains/evm/rules.js";
 import { AUTHORIZATION_VERSION, evmTransactionOf, governedSessionId, type SignAuthorization, randomNonceHex, ed25519SigningKey, signAuthorizationNative, userActionEvidenceSchema, type Authorization, type Party } from "../../../shared/src/mpc/authorization.js";
 import { usageRecordOf, type SigningPolicyFacts, type UsageRecord } from "../../../shared/src/policy/at-nodes.js";
-import type { GovernanceHead, ShareHolderState } from "../../../shared/src/governance/log.js";
+import type { GovernanceEntry, GovernanceHead, ShareHolderState } from "../../../shared/src/governance/log.js";
+import { FEED_ENTRIES } from "../governance/log-store.js";
 import { verifyKeygenAttestation, type KeygenClaims, type KeygenEvidence } from "../../../shared/src/mpc/keygen-attestation.js";
 import { CeremonyError, MpcCoordinator, type ShareHolderAddress } from "../../../shared/src/mpc/coordinator.js";
 import type { SigningIntent } from "../../../shared/src/mpc/intent.js";
@@ -41,6 +42,9 @@ export type ShareHolderConfig = z.infer<typeof shareHolderConfig>;
 const CEREMONY_TIMEOUT_MS = 90_000;
 /** How long an authorization stays valid: enough for the ceremony, short enough to be useless later. */
 const AUTHORIZATION_LIFETIME_MS = 2 * 60_000;
+
+/** How long a copy of an org's governance head is believed without asking the org (it is told of every change). */
+const GOVERNANCE_COPY_MS = 10_000;
 
 /** After a refill failed (a node down), when to try again if no signature does first. */
 const REFILL_RETRY_MS = 30_000;
@@ -336,10 +340,42 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
    */
   private readonly governanceAt = new Map<string, number>();
 
+  /**
+   * Each org's governance head and its newest entries (at most FEED_ENTRIES) as the org last gave
+   * or told them, so a signature does not ask the org for them again: the org tells this object of
+   * every entry it appends before it answers the change (Org.tellShareHolders), and a copy is
+   * believed for GOVERNANCE_COPY_MS at most (should the org ever fail to tell). A copy the nodes
+   * contradict (they are at another head) is dropped with what they were thought to hold.
+   */
+  private readonly governanceCopies = new Map<string, { head: GovernanceHead; entries: GovernanceEntry[]; at: number }>();
+
+  /** The org appended `entry` (its head is now `head`): the copy moves on, or is dropped if it missed an entry. */
+  governanceAppended(orgId: string, entry: GovernanceEntry, head: GovernanceHead): void {
+    const copy = this.governanceCopies.get(orgId);
+    if (!copy || copy.head.length !== entry.index || copy.head.hash !== entry.prev || head.length !== entry.index + 1) {
+      // Told out of order (or never fetched): the next ceremony asks the org.
+      this.governanceCopies.delete(orgId);
+      return;
+    }
+    const entries = [...copy.entries, entry];
+    this.governanceCopies.set(orgId, { head, entries: entries.length > FEED_ENTRIES ? entries.slice(entries.length - FEED_ENTRIES) : entries, at: copy.at });
+  }
+
   /** The org's governance head and newest entries (null: the org has no root of trust); `parties`: only what they lack. */
   private async governanceFeed(orgId: string, parties?: Party[]): Promise<{ head: GovernanceHead; entries: unknown[] } | null> {
     const since = parties && parties.length > 0 ? Math.min(...parties.map((p) => this.governanceAt.get(`${orgId} ${p.peerId}`) ?? 0)) : 0;
-    return (await this.env.ORG.getByName(orgId).governanceFeed(since)) as { head: GovernanceHead; entries: unknown[] } | null;
+    const copy = this.governanceCopies.get(orgId);
+    // The same entries the org's feed(since) would give: from `since`, at most the newest FEED_ENTRIES.
+    const from = (c: { head: GovernanceHead; entries: GovernanceEntry[] }) => c.head.length - c.entries.length;
+    if (copy && Date.now() - copy.at < GOVERNANCE_COPY_MS && since >= from(copy)) {
+      return { head: copy.head, entries: copy.entries.slice(Math.max(0, since - from(copy))) };
+    }
+    const feed = await this.env.ORG.getByName(orgId).governanceFeed(since);
+    // Kept when it reaches at least as far back as the copy it replaces (an org without a root is asked each time).
+    if (feed && (!copy || Date.now() - copy.at >= GOVERNANCE_COPY_MS || from(feed) <= from(copy) || feed.head.length > copy.head.length)) {
+      this.governanceCopies.set(orgId, { head: feed.head, entries: feed.entries, at: Date.now() });
+    }
+    return feed;
   }
 
   /** After a ceremony under `head` succeeded, its parties hold the log up to it. */
@@ -359,7 +395,10 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
     let doubted = false;
     for (const f of e.failures) {
       const lagging = f.stage === "refused" && f.code === "governance" && /governance log of org .* is at |^governance entry refused/.test(f.message);
-      if (lagging && this.governanceAt.delete(`${orgId} ${f.peerId}`)) doubted = true;
+      if (!lagging) continue;
+      // A node at another head than the copy's: the copy may be behind the org's log.
+      if (this.governanceCopies.delete(orgId)) doubted = true;
+      if (this.governanceAt.delete(`${orgId} ${f.peerId}`)) doubted = true;
     }
     return doubted;
   }
