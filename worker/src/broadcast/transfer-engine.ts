@@ -185,6 +185,7 @@ export class TransferEngine {
       authorization: JSON.stringify({ ...auth, policy: decision.outcome }),
       reservation_id: decision.reservation ? JSON.stringify(decision.reservation) : null,
       date_policy_resolved: date,
+      reason: null,
       next_attempt_at: this.now(),
     });
   }
