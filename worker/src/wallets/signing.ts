@@ -116,7 +116,8 @@ export async function executeSignature(
     // answers in signature-request.ts); the reservation is PolicyState's business now.
     if (verdict.status === "Pending") {
       const { datePolicyResolved: _unresolved, ...asked } = executing;
-      return announced(env, job.orgId, await reg.putSignature({ ...asked, status: "Pending", approvalId: verdict.approvalId }), earlier);
+      // One wallet.signature.requested, for the request as it now stands (held, with its approval).
+      return announced(env, job.orgId, await reg.putSignature({ ...asked, status: "Pending", approvalId: verdict.approvalId }));
     }
     if (verdict.status === "Blocked") return announced(env, job.orgId, await reg.putSignature({ ...executing, status: "Rejected", reason: verdict.reason, datePolicyResolved: new Date().toISOString() }), earlier);
     return null;
