@@ -10,7 +10,11 @@
 //    gate decided (anvil paused with SIGSTOP holds the transfer before its ceremony). The nodes
 //    refuse it under the newer governance; the edge decides again and holds it for approval as if
 //    the policy had been there (Pending, the same approval path), and an approval gets it signed
-//    and confirmed. A Block that lands the same way ends the transfer Rejected, never signed.
+//    and confirmed. A Block that lands the same way ends the transfer Rejected, never signed;
+//  - the same race for a raw signature: the nodes paused (SIGSTOP) hold one signature in its
+//    ceremony and the next, its gate passed, waits its turn (one ceremony per wallet under a
+//    velocity policy) while the policy lands: the first is signed, the second held, approved and
+//    signed (verified with noble).
 import { generateKeyPairSync } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -235,5 +239,56 @@ describe("policies and approvals through the SDK, with the share holders", () =>
     expect(rejected).toMatchObject({ status: "Rejected", reason: expect.stringMatching(/race: freeze/) });
     expect(rejected.txHash).toBeUndefined();
     expect(await balance()).toBe(100000000000000000n);
+  }, 240_000);
+
+  it("a raw signature whose gate allowed it before such a policy landed is held for approval, then signed", async () => {
+    // Only the policies of this test: the others would hold a raw signature at once (no amount).
+    for (const p of (await dfns.policies.listPolicies()).items) if (p.status === "Active") await dfns.policies.archivePolicy({ policyId: p.id });
+    const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const approvers = await dfns.permissions.createPermission({ body: { name: "signature approvers", operations: ["Policies:Approvals:Read", "Policies:Approvals:Approve"] } });
+    const sa = await dfns.auth.createServiceAccount({ body: { name: "dave", publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(), permissionId: approvers.id } });
+    const dave = { userId: sa.userInfo.userId, client: serviceAccountClient(sa.accessTokens[0]!, privateKey.export({ type: "pkcs8", format: "pem" }).toString()) };
+    const wallet = await dfns.wallets.createWallet({ body: { network: "Anvil" as never, name: "race signatures" } });
+    // A velocity policy that never triggers here: with one in force the edge runs one ceremony per
+    // wallet at a time, so a second signature waits, gate passed, behind the first.
+    await dfns.policies.createPolicy({
+      body: { name: "sig race: at most 1000 per hour", activityKind: "Wallets:Sign", rule: { kind: "TransactionCountVelocity", configuration: { limit: 1000, timeframe: 60 } }, action: { kind: "Block" }, filters: { walletId: { in: [wallet.id] } } } as never,
+    });
+    const digest = (text: string) => bytesToHex(sha256(new TextEncoder().encode(text)));
+    const executing = async () => (await dfns.wallets.listSignatures({ walletId: wallet.id })).items.filter((x) => x.status === "Executing").length;
+
+    // The nodes paused: the first signature's ceremony waits for them, the second waits its turn.
+    const pids = net.nodes.map((n) => n.process.pid!);
+    for (const pid of pids) process.kill(pid, "SIGSTOP");
+    let first: ReturnType<typeof dfns.wallets.generateSignature>, second: ReturnType<typeof dfns.wallets.generateSignature>;
+    try {
+      first = dfns.wallets.generateSignature({ walletId: wallet.id, body: { kind: "Hash", hash: `0x${digest("first")}` } });
+      await until("first executing", executing, (n) => n === 1);
+      second = dfns.wallets.generateSignature({ walletId: wallet.id, body: { kind: "Hash", hash: `0x${digest("second")}` } });
+      await until("second executing", executing, (n) => n === 2);
+      // Both allowed by the gate; now a policy that would have held them lands.
+      await dfns.policies.createPolicy({
+        body: {
+          name: "sig race: every signature needs dave",
+          activityKind: "Wallets:Sign",
+          rule: { kind: "AlwaysTrigger" },
+          action: { kind: "RequestApproval", approvalGroups: [{ name: "ops", quorum: 1, approvers: { userId: { in: [dave.userId] } }, serviceAccountsCanApprove: true }], autoRejectTimeout: 60 },
+          filters: { walletId: { in: [wallet.id] } },
+        } as never,
+      });
+    } finally {
+      for (const pid of pids) process.kill(pid, "SIGCONT");
+    }
+    // The first ceremony was under way under the governance before the policy: signed.
+    expect((await first).status).toBe("Signed");
+    // The second met the policy at the nodes: held, as the gate would hold it now.
+    const held = await second;
+    expect(held).toMatchObject({ status: "Pending", approvalId: expect.stringMatching(/^ap-/) });
+    expect(held.signature).toBeUndefined();
+    expect((await dave.client.policies.createApprovalDecision({ approvalId: held.approvalId!, body: { value: "Approved" } })).status).toBe("Approved");
+    const signed = await until("approved signature", () => dfns.wallets.getSignature({ walletId: wallet.id, signatureId: held.id }), (x) => x.status !== "Pending" && x.status !== "Executing");
+    expect(signed.status).toBe("Signed");
+    const compact = Buffer.from(signed.signature!.r.slice(2) + signed.signature!.s.slice(2), "hex");
+    expect(secp256k1.verify(compact, Buffer.from(digest("second"), "hex"), Buffer.from(wallet.signingKey.publicKey, "hex"), { prehash: false })).toBe(true);
   }, 240_000);
 });
