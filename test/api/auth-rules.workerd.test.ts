@@ -3,7 +3,8 @@ import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { importJWK, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { encodeBase64Url, utf8 } from "../../shared/src/dfns/base64url.js";
-import { userActionChallenge } from "../../shared/src/dfns/user-action.js";
+import { decodeChallenge, encodeChallenge, userActionChallenge, type UserActionClaims } from "../../shared/src/dfns/user-action.js";
+import { sealChallenge } from "../../worker/src/auth/challenge-seal.js";
 import { verifyUserActionEvidence } from "../../shared/src/dfns/user-action-evidence.js";
 import type { UserActionEvidence } from "../../shared/src/dfns/wire.js";
 import { auditBatching } from "../../worker/src/audit/record.js";
@@ -260,9 +261,11 @@ describe("layer 1: user action signatures", () => {
       }),
     );
     expect(init.allowCredentials.key).toEqual([{ type: "public-key", id: boot.serviceAccount.credId }]);
-    const [row] = await sql<{ nonce: string; expires_at: number }>(boot.orgId, "SELECT nonce, expires_at FROM challenges WHERE challenge_id = ?", init.challengeIdentifier);
+    const claims = decodeChallenge(init.challenge) as UserActionClaims;
+    expect(claims.nonce).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(claims.expiry - claims.issuedAt).toBe(300);
     expect(init.challenge).toBe(
-      userActionChallenge({ method: "POST", path: "/permissions", payload, orgId: boot.orgId, subject: boot.serviceAccount.userId, nonce: row!.nonce, issuedAt: row!.expires_at - 300, expiry: row!.expires_at }),
+      userActionChallenge({ method: "POST", path: "/permissions", payload, orgId: boot.orgId, subject: boot.serviceAccount.userId, nonce: claims.nonce, issuedAt: claims.issuedAt, expiry: claims.expiry }),
     );
     // The evidence kept for the signing layer verifies on its own.
     const signed = await json<{ userAction: string }>(
@@ -272,6 +275,89 @@ describe("layer 1: user action signatures", () => {
     expect(res.status).toBe(200);
     const logs = await json<{ items: { id: string; action: { path: string; payload: string }; firstFactorCredential: { id: string } }[] }>(await sa.get("/auth/action/logs"));
     expect(logs.items[0]).toMatchObject({ action: { path: "/permissions", payload }, firstFactorCredential: { id: boot.serviceAccount.credId } });
+  });
+
+  // POST /auth/action/init keeps no row: the identifier is a MAC over the caller's token and the
+  // challenge (worker/src/auth/challenge-seal.ts). Each test below names the check it guards.
+  describe("sealed challenges", () => {
+    const initFor = async (client: ApiClient, body = payload) =>
+      json<{ challenge: string; challengeIdentifier: string }>(
+        await client.raw("POST", "/auth/action/init", {
+          body: JSON.stringify({ userActionPayload: body, userActionHttpMethod: "POST", userActionHttpPath: "/permissions", userActionServerKind: "Api" }),
+        }),
+      );
+    const answerOn = (client: ApiClient, challengeIdentifier: string, firstFactor: unknown) =>
+      client.raw("POST", "/auth/action", { body: JSON.stringify({ challengeIdentifier, firstFactor }) });
+
+    // Guards the one-time record (sessions.ts completeUserAction's insert into challenges, read by sealedChallengeProblem).
+    it("refuses a second answer to an answered challenge, even with a fresh signature, and issues nothing more", async () => {
+      const { boot, sa } = await newOrg();
+      const ch = await initFor(sa);
+      expect((await answerOn(sa, ch.challengeIdentifier, await signChallenge(sa.key, sa.credId, ch.challenge))).status).toBe(200);
+      const replay = await refusedUnchanged(boot.orgId, 401, async () => answerOn(sa, ch.challengeIdentifier, await signChallenge(sa.key, sa.credId, ch.challenge)));
+      expect(replay.error.message).toMatch(/already used/);
+      expect(await sql(boot.orgId, "SELECT * FROM user_actions WHERE challenge_id = ?", ch.challengeIdentifier)).toHaveLength(1);
+    });
+
+    // Guards the seal (sealMatches): the credential signs an altered statement, the identifier is the original's.
+    it("refuses a challenge altered in any bound field, though the credential signed the altered one", async () => {
+      const { boot, sa } = await newOrg();
+      const ch = await initFor(sa);
+      const claims = decodeChallenge(ch.challenge) as UserActionClaims;
+      const other = decodeChallenge((await initFor(sa, JSON.stringify({ ...body, name: "other" }))).challenge) as UserActionClaims;
+      const alterations: Partial<UserActionClaims>[] = [
+        { method: "PUT" },
+        { path: "/auth/service-accounts" },
+        { bodySha256: other.bodySha256 },
+        { subject: boot.rootUser.userId },
+        { orgId: "or-someone-else" },
+        { nonce: other.nonce },
+        { expiry: claims.expiry + 3600 },
+        { issuedAt: claims.issuedAt + 1 },
+      ];
+      for (const change of alterations) {
+        const altered = encodeChallenge({ ...claims, ...change });
+        const refused = await refusedUnchanged(boot.orgId, 401, async () => answerOn(sa, ch.challengeIdentifier, await signChallenge(sa.key, sa.credId, altered)));
+        expect(refused.error.message, JSON.stringify(change)).toMatch(/not found/);
+      }
+      expect(await sql(boot.orgId, "SELECT * FROM user_actions")).toHaveLength(0);
+      // The original is still good.
+      expect((await answerOn(sa, ch.challengeIdentifier, await signChallenge(sa.key, sa.credId, ch.challenge))).status).toBe(200);
+    });
+
+    // Guards the token in the seal: the same identity, its credential, another of its tokens.
+    it("refuses a challenge minted for one token when answered on another token of the same user", async () => {
+      const { boot, rootUserKey } = await newOrg();
+      const first = await login(boot.orgId, "root@example.com", boot.rootUser.credId!, rootUserKey);
+      const second = await login(boot.orgId, "root@example.com", boot.rootUser.credId!, rootUserKey);
+      const ch = await initFor(first);
+      const firstFactor = await signChallenge(rootUserKey, boot.rootUser.credId!, ch.challenge);
+      const refused = await refusedUnchanged(boot.orgId, 401, () => answerOn(second, ch.challengeIdentifier, firstFactor));
+      expect(refused.error.message).toMatch(/not found/);
+      expect((await answerOn(first, ch.challengeIdentifier, firstFactor)).status).toBe(200);
+    });
+
+    // Guards the expiry check (sealedChallengeProblem): a genuinely sealed challenge whose time is up.
+    it("refuses an expired challenge, sealed with the deployment's own key", async () => {
+      const { boot, sa } = await newOrg();
+      const ch = await initFor(sa);
+      const claims = decodeChallenge(ch.challenge) as UserActionClaims;
+      const now = Math.floor(Date.now() / 1000);
+      const expired = encodeChallenge({ ...claims, issuedAt: now - 301, expiry: now - 1 });
+      const identifier = await sealChallenge(env, boot.serviceAccount.tokenId, expired);
+      const refused = await refusedUnchanged(boot.orgId, 401, async () => answerOn(sa, identifier, await signChallenge(sa.key, sa.credId, expired)));
+      expect(refused.error.message).toMatch(/expired/);
+      // The same construction unexpired is accepted: the refusal above is the expiry's alone.
+      const fresh = encodeChallenge({ ...claims, issuedAt: now, expiry: now + 300 });
+      expect((await answerOn(sa, await sealChallenge(env, boot.serviceAccount.tokenId, fresh), await signChallenge(sa.key, sa.credId, fresh))).status).toBe(200);
+    });
+
+    it("refuses an identifier that is not a seal, and a clientData that carries no Tessera challenge", async () => {
+      const { boot, sa } = await newOrg();
+      const ch = await initFor(sa);
+      await refusedUnchanged(boot.orgId, 401, async () => answerOn(sa, `ch-${"A".repeat(43)}`, await signChallenge(sa.key, sa.credId, ch.challenge)));
+      await refusedUnchanged(boot.orgId, 401, async () => answerOn(sa, ch.challengeIdentifier, await signChallenge(sa.key, sa.credId, "not-a-challenge")));
+    });
   });
 
   it("refuses an unregistered credential, a wrong signature and a wrong challenge — and issues nothing", async () => {

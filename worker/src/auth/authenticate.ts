@@ -13,6 +13,10 @@
 //    sends the caller back only if it changed (its 141 operations are not serialised each time).
 //    Whether the token is still good is decided by the org on each of these requests; the copy
 //    here is used only when the org says it is exactly its current resolution.
+// The resolution also carries the identity's active credentials, which POST /auth/action/init
+// offers as allowCredentials without asking the org (the answer is verified against the org's
+// credentials as they are then, so a stale list is only a stale hint). A change of credentials
+// made through this isolate drops its resolutions, so a passkey just registered is offered at once.
 import { createMiddleware } from "hono/factory";
 import { recordDecision } from "../audit/record.js";
 import type { AppEnv } from "../http/app-env.js";
@@ -30,6 +34,8 @@ export function bearerToken(header: string | undefined): string | null {
 
 /** Paths whose caller may come from this isolate's recent resolution (see above). */
 const LEADS_TO_AN_ACTION = /^\/auth\/action(\/init)?$/;
+/** Requests that may change an identity's active credentials. */
+const CHANGES_CREDENTIALS = /^\/auth\/(credentials|pats|service-accounts|users)(\/|$)/;
 const CACHE_MS = 5_000;
 const CACHE_MAX = 1_000;
 const recentCallers = new Map<string, { caller: Caller; version: string; until: number }>();
@@ -81,4 +87,5 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   c.set("caller", resolved.value);
   c.set("org", org);
   await next();
+  if (c.req.method !== "GET" && CHANGES_CREDENTIALS.test(path)) recentCallers.clear();
 });

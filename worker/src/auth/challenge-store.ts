@@ -1,5 +1,7 @@
 // One-time challenges and issued user actions in the org's SQLite. A challenge is consumed by
-// exactly one successful response; a user action by exactly one request. Both expire.
+// exactly one successful response; a user action by exactly one request. Both expire. A
+// user-action challenge is made without a row (challenge-seal.ts): its row is written when it is
+// answered, already consumed, and is what refuses a second answer.
 import type { UserActionEvidence } from "../../../shared/src/dfns/wire.js";
 
 export type ChallengeKind = "Login" | "Registration" | "Credential" | "UserAction";
@@ -28,7 +30,10 @@ export interface UserActionRow {
   token_id: string;
   method: string;
   path: string;
+  /** The body as spent ("" until then). */
   payload: string;
+  /** Lower-case hex SHA-256 of the body the credential signed (null on actions issued before it was kept). */
+  body_sha256: string | null;
   expires_at: number;
   created_at: string;
   consumed_at: string | null;
@@ -100,11 +105,11 @@ export function hashActionToken(token: string): Promise<string> {
   return sha256Hex(token);
 }
 
-export function insertUserAction(sql: SqlStorage, a: { hash: string; evidence: UserActionEvidence; challengeId: string; expiresAt: number; now: string }): void {
+export function insertUserAction(sql: SqlStorage, a: { hash: string; evidence: UserActionEvidence; bodySha256: string; challengeId: string; expiresAt: number; now: string }): void {
   const e = a.evidence;
   sql.exec(
-    `INSERT INTO user_actions (action_hash, action_id, challenge_id, subject, token_id, method, path, payload, expires_at, created_at, evidence)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO user_actions (action_hash, action_id, challenge_id, subject, token_id, method, path, payload, body_sha256, expires_at, created_at, evidence)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     a.hash,
     e.actionId,
     a.challengeId,
@@ -113,6 +118,7 @@ export function insertUserAction(sql: SqlStorage, a: { hash: string; evidence: U
     e.method,
     e.path,
     e.payload,
+    a.bodySha256,
     a.expiresAt,
     a.now,
     JSON.stringify(e),

@@ -5,7 +5,7 @@
 // counter still increasing). Part of the org's Durable Object (worker/src/orgs/org.ts).
 import { encodeBase64Url } from "../../../shared/src/dfns/base64url.js";
 import { constantTimeEqual } from "../../../shared/src/dfns/key-assertion.js";
-import { encodeChallenge, userActionChallenge } from "../../../shared/src/dfns/user-action.js";
+import { encodeChallenge, type UserActionClaims } from "../../../shared/src/dfns/user-action.js";
 import type { FirstFactor } from "../../../shared/src/dfns/requests.js";
 import type { AllowCredentials, UserActionEvidence } from "../../../shared/src/dfns/wire.js";
 import type { Env } from "../env.js";
@@ -14,6 +14,7 @@ import { newId, randomBytes } from "../orgs/ids.js";
 import { nowIso, nowSeconds, type OrgStorage } from "../orgs/storage.js";
 import type { Grants } from "../permissions/grants.js";
 import { verifyFirstFactor } from "./assertions.js";
+import { answeredChallenge, sealMatches } from "./challenge-seal.js";
 import * as challenges from "./challenge-store.js";
 import * as identities from "./identity-store.js";
 
@@ -28,6 +29,12 @@ export interface Caller {
   identityId: string;
   isServiceAccount: boolean;
   operations: string[];
+  /**
+   * The identity's active credentials when the token was resolved: the allowCredentials a
+   * user-action challenge offers (a hint for the client; the answer is verified against the
+   * org's credentials as they are then).
+   */
+  activeCredentials: AllowCredentials;
 }
 
 /** What the user-action calls need of a caller: whose challenge, for which token, in which org (not its operations). */
@@ -181,6 +188,7 @@ export class Sessions {
       identityId: token.kind === "Pat" ? token.token_id : user.user_id,
       isServiceAccount: user.is_service_account === 1,
       operations: [...operations].sort(),
+      activeCredentials: this.allowCredentials(token.kind === "Pat" ? token.token_id : user.user_id),
     };
     return success({ caller, expiresAt: token.expires_at });
   }
@@ -195,11 +203,11 @@ export class Sessions {
     action: { token: string; method: string; path: string; payload: string },
     knownVersion?: string,
   ): Promise<{ caller: Outcome<{ version: string; caller: Caller | null }>; spent: Outcome<UserActionEvidence> | null }> {
-    const hash = await challenges.hashActionToken(action.token);
+    const [hash, bodyHash] = await Promise.all([challenges.hashActionToken(action.token), challenges.sha256Hex(action.payload)]);
     // From here on synchronous: the caller resolved and the action spent with nothing in between.
     const caller = this.resolveFor(claims, knownVersion);
     if (!caller.ok) return { caller, spent: null };
-    return { caller, spent: this.spendUserAction(hash, { ...action, tokenId: claims.tokenId }) };
+    return { caller, spent: this.spendUserAction(hash, bodyHash, { ...action, tokenId: claims.tokenId }) };
   }
 
   /** The owner's active credentials (kept like the callers, emptied by the same writes; callers must not change the array). */
@@ -314,71 +322,100 @@ export class Sessions {
   }
 
   // ── user actions ──
-
-  async actionChallenge(
-    caller: CallerRef,
-    action: { method: string; path: string; payload: string },
-  ): Promise<Outcome<{ challengeIdentifier: string; challenge: string; allowCredentials: AllowCredentials }>> {
-    const bodyHash = await challenges.sha256Hex(action.payload);
-    const allowCredentials = this.allowCredentials(caller.identityId);
-    if (allowCredentials.key.length + allowCredentials.webauthn.length === 0) return failure(403, "No active credential can sign for this identity");
-    const id = newId("ch");
-    const nonce = encodeBase64Url(randomBytes(16));
-    const issuedAt = nowSeconds();
-    const expiry = issuedAt + challenges.CHALLENGE_SECONDS;
-    const challenge = userActionChallenge({ method: action.method, path: action.path, payload: action.payload, orgId: caller.orgId, subject: caller.identityId, nonce, issuedAt, expiry }, () => bodyHash);
-    this.pruneNowAndThen(issuedAt);
-    challenges.insertChallenge(this.org.sql, {
-      id,
-      kind: "UserAction",
-      challenge,
-      subject: caller.identityId,
-      tokenId: caller.tokenId,
-      method: action.method,
-      path: action.path,
-      payload: action.payload,
-      nonce,
-      expiresAt: expiry,
-    });
-    return success({ challengeIdentifier: id, challenge, allowCredentials });
-  }
+  // POST /auth/action/init makes its challenge in the Worker, sealed, with no row here
+  // (challenge-seal.ts); the answer is where this object checks the seal and keeps the challenge
+  // single-use.
 
   /**
-   * POST /auth/action in one call: the caller's challenge and the subject's active credentials,
-   * the assertion verified against them, then (completeUserAction, one transaction) everything
-   * re-checked that could have changed while the signature was being verified — challenge still
-   * unused, credential still active, counter still increasing — and the user action issued.
+   * POST /auth/action in one call: the challenge the credential signed (from its clientData) must
+   * carry this deployment's seal for the answering token, be unexpired and never answered before;
+   * the assertion is verified against the subject's active credentials; then (completeUserAction,
+   * one transaction) everything re-checked that could have changed while the signature was being
+   * verified — challenge still unanswered and unexpired, credential still active, counter still
+   * increasing — the challenge recorded as answered and the user action issued.
    */
   async answerUserAction(env: Env, caller: CallerRef, input: { challengeId: string; firstFactor: FirstFactor }): Promise<Outcome<{ userAction: string; actionId: string }>> {
-    const pending = this.pendingChallenge(input.challengeId, "UserAction");
-    if (!pending.ok) return pending;
-    if (pending.value.tokenId !== caller.tokenId) return failure(401, "Challenge not found");
-    const assertion = await verifyFirstFactor(env, pending.value, input.firstFactor);
+    const answered = answeredChallenge(input.firstFactor.credentialAssertion.clientData);
+    // One message for every challenge that is not one of ours for this token: it names nothing.
+    if (!answered || !(await sealMatches(env, input.challengeId, caller.tokenId, answered.challenge))) return failure(401, "Challenge not found");
+    const { challenge, claims } = answered;
+    if (claims.orgId !== caller.orgId || claims.subject !== caller.identityId) return failure(401, "Challenge not found");
+    const problem = this.sealedChallengeProblem(input.challengeId, claims.expiry);
+    if (problem) return failure(401, problem);
+    const pending: PendingChallenge = {
+      challengeId: input.challengeId,
+      challenge,
+      subject: claims.subject,
+      tokenId: caller.tokenId,
+      credentialKind: null,
+      method: claims.method,
+      path: claims.path,
+      payload: null,
+      nonce: claims.nonce,
+      expiresAt: claims.expiry,
+      orgId: caller.orgId,
+      credentials: this.storedCredentials(claims.subject),
+    };
+    const assertion = await verifyFirstFactor(env, pending, input.firstFactor);
     if (!assertion.ok) return assertion;
     const token = `ua-${encodeBase64Url(randomBytes(32))}`;
     const tokenHash = await challenges.hashActionToken(token);
-    return this.completeUserAction(caller, { challengeId: input.challengeId, assertion: assertion.value, token, tokenHash });
+    return this.completeUserAction(caller, { challengeId: input.challengeId, challenge, claims, assertion: assertion.value, token, tokenHash });
+  }
+
+  /** Why a sealed challenge cannot be answered now (expired, answered before), or null. */
+  private sealedChallengeProblem(challengeId: string, expiry: number): string | null {
+    if (expiry <= nowSeconds()) return "Challenge expired";
+    if (challenges.getChallenge(this.org.sql, challengeId)) return "Challenge already used";
+    return null;
   }
 
   /** Issues the single-use user action for a verified answer and keeps the evidence. */
-  private completeUserAction(caller: CallerRef, input: { challengeId: string; assertion: Assertion; token: string; tokenHash: string }): Outcome<{ userAction: string; actionId: string }> {
+  private completeUserAction(
+    caller: CallerRef,
+    input: { challengeId: string; challenge: string; claims: UserActionClaims; assertion: Assertion; token: string; tokenHash: string },
+  ): Outcome<{ userAction: string; actionId: string }> {
     return this.org.transaction(() => {
-      const answered = this.consumeAnswer(input.challengeId, "UserAction", input.assertion, caller.tokenId);
-      if (!answered.ok) return answered;
-      const { row, credential } = answered.value;
+      const { claims } = input;
+      // Checked again: another answer to the same challenge may have been recorded meanwhile.
+      const problem = this.sealedChallengeProblem(input.challengeId, claims.expiry);
+      if (problem) return failure(401, problem);
+      const credential = this.storedCredentials(claims.subject).find((c) => c.credentialUuid === input.assertion.credentialUuid);
+      if (!credential) return failure(401, "Credential not registered or not active");
+      if (credential.kind === "Fido2") {
+        const counter = counterProblem(credential.signCount, input.assertion.signCount);
+        if (counter) return failure(401, counter);
+        this.org.sql.exec("UPDATE credentials SET sign_count = ? WHERE credential_uuid = ?", input.assertion.signCount, credential.credentialUuid);
+      }
       const now = nowIso();
+      // The single-use record: kept until the challenge's expiry (and a day beyond, pruneExpired).
+      this.pruneNowAndThen(nowSeconds());
+      challenges.insertChallenge(this.org.sql, {
+        id: input.challengeId,
+        kind: "UserAction",
+        challenge: input.challenge,
+        subject: claims.subject,
+        tokenId: caller.tokenId,
+        method: claims.method,
+        path: claims.path,
+        nonce: claims.nonce,
+        expiresAt: claims.expiry,
+      });
+      challenges.consumeChallenge(this.org.sql, input.challengeId, now);
+      // The body is not known yet: the action commits to its hash, and the request that spends
+      // the action brings the body (spendUserAction checks it against the hash and keeps it).
       const evidence: UserActionEvidence = {
         actionId: newId("ua"),
         orgId: caller.orgId,
-        subject: row.subject,
+        subject: claims.subject,
         tokenId: caller.tokenId,
-        method: row.method!,
-        path: row.path!,
-        payload: row.payload!,
-        nonce: row.nonce!,
-        expiry: row.expires_at,
-        challenge: row.challenge,
-        challengeIdentifier: row.challenge_id,
+        method: claims.method,
+        path: claims.path,
+        payload: "",
+        nonce: claims.nonce,
+        expiry: claims.expiry,
+        challenge: input.challenge,
+        challengeIdentifier: input.challengeId,
         credential: { credId: credential.credId, credentialUuid: credential.credentialUuid, kind: credential.kind, publicKey: credential.publicKeyPem },
         assertion: {
           clientData: input.assertion.clientData,
@@ -391,7 +428,8 @@ export class Sessions {
       challenges.insertUserAction(this.org.sql, {
         hash: input.tokenHash,
         evidence,
-        challengeId: row.challenge_id,
+        bodySha256: claims.bodySha256,
+        challengeId: input.challengeId,
         expiresAt: nowSeconds() + challenges.USER_ACTION_SECONDS,
         now,
       });
@@ -400,23 +438,35 @@ export class Sessions {
   }
 
   /**
-   * Spends a user action on the request it was signed for: same caller token, method, path and
-   * byte-identical body; unexpired; never used before. A mismatch leaves it unspent.
+   * Spends a user action on the request it was signed for: same caller token, method, path and a
+   * body whose SHA-256 is the one the credential signed; unexpired; never used before. A mismatch
+   * leaves it unspent. The evidence then carries the exact body (the nodes re-derive its hash).
    */
   async consumeUserAction(input: { token: string; tokenId: string; method: string; path: string; payload: string }): Promise<Outcome<UserActionEvidence>> {
-    return this.spendUserAction(await challenges.hashActionToken(input.token), input);
+    const [hash, bodyHash] = await Promise.all([challenges.hashActionToken(input.token), challenges.sha256Hex(input.payload)]);
+    return this.spendUserAction(hash, bodyHash, input);
   }
 
-  private spendUserAction(hash: string, input: { tokenId: string; method: string; path: string; payload: string }): Outcome<UserActionEvidence> {
+  private spendUserAction(hash: string, bodyHash: string, input: { tokenId: string; method: string; path: string; payload: string }): Outcome<UserActionEvidence> {
     const row = challenges.getUserActionByHash(this.org.sql, hash);
     if (!row) return failure(401, "User action signature is invalid");
     if (row.consumed_at !== null) return failure(401, "User action signature already used");
     if (row.expires_at <= nowSeconds()) return failure(401, "User action signature expired");
     if (row.token_id !== input.tokenId) return failure(403, "User action signature was issued to another caller");
     if (row.method !== input.method || row.path !== input.path) return failure(403, "User action signature does not match this request's method and path");
-    if (!constantTimeEqual(row.payload, input.payload)) return failure(403, "User action signature does not match this request's body");
-    this.org.sql.exec("UPDATE user_actions SET consumed_at = ? WHERE action_hash = ? AND consumed_at IS NULL", nowIso(), row.action_hash);
-    return success(JSON.parse(row.evidence) as UserActionEvidence);
+    // Actions issued before bodies were committed by hash kept the body itself.
+    const bodyMatches = row.body_sha256 !== null ? constantTimeEqual(row.body_sha256, bodyHash) : constantTimeEqual(row.payload, input.payload);
+    if (!bodyMatches) return failure(403, "User action signature does not match this request's body");
+    // The evidence is complete from here on: the exact body the credential's hash commits to.
+    const evidence: UserActionEvidence = { ...(JSON.parse(row.evidence) as UserActionEvidence), payload: input.payload };
+    this.org.sql.exec(
+      "UPDATE user_actions SET consumed_at = ?, payload = ?, evidence = ? WHERE action_hash = ? AND consumed_at IS NULL",
+      nowIso(),
+      input.payload,
+      JSON.stringify(evidence),
+      row.action_hash,
+    );
+    return success(evidence);
   }
 
   userActionEvidence(actionId: string): Outcome<UserActionEvidence & { consumedAt: string | null }> {

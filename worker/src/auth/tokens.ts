@@ -2,6 +2,7 @@
 // to whom; whether it is still valid (not revoked, identity still active) is asked of the org's
 // Durable Object on every request, by its `jti` token id.
 import { importJWK, importPKCS8, exportJWK, jwtVerify, SignJWT, errors as joseErrors, type CryptoKey as JoseKey } from "jose";
+import { decodeBase64Url } from "../../../shared/src/dfns/base64url.js";
 import type { Env } from "../env.js";
 import type { SigningKeyJwk } from "../deployment/deployment.js";
 
@@ -28,7 +29,11 @@ interface KeyPair {
   privateKey: JoseKey | Uint8Array;
   publicKey: JoseKey | Uint8Array;
   kid: string;
+  /** HMAC-SHA-256 key derived from the signing key (HKDF), for what this deployment seals for itself (auth/challenge-seal.ts). */
+  sealKey: CryptoKey;
 }
+
+const SEAL_KEY_INFO = "tessera.edge.seal.v1";
 
 // One import per isolate: the key never changes while the isolate lives.
 let keyPair: Promise<KeyPair> | undefined;
@@ -47,7 +52,23 @@ async function loadKeys(env: Env): Promise<KeyPair> {
     privateKey: await importJWK({ ...jwk, alg: "ES256" }, "ES256"),
     publicKey: await importJWK({ ...publicJwk, alg: "ES256" }, "ES256"),
     kid,
+    sealKey: await deriveSealKey(jwk.d),
   };
+}
+
+// A key of its own for sealing, so a MAC can never be confused with a token signature; derived
+// rather than configured, so a deployment has nothing more to provision or rotate.
+async function deriveSealKey(privateScalar: string): Promise<CryptoKey> {
+  const ikm = decodeBase64Url(privateScalar);
+  if (!ikm) throw new Error("token signing key is malformed");
+  const base = await crypto.subtle.importKey("raw", ikm as Uint8Array<ArrayBuffer>, "HKDF", false, ["deriveKey"]);
+  return crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: new TextEncoder().encode(SEAL_KEY_INFO) },
+    base,
+    { name: "HMAC", hash: "SHA-256", length: 256 },
+    false,
+    ["sign", "verify"],
+  );
 }
 
 async function thumbprint(jwk: { crv: string; kty: string; x: string; y: string }): Promise<string> {
@@ -62,6 +83,11 @@ function keys(env: Env): Promise<KeyPair> {
     throw err;
   });
   return keyPair;
+}
+
+/** The deployment's sealing key (see deriveSealKey). */
+export async function sealKey(env: Env): Promise<CryptoKey> {
+  return (await keys(env)).sealKey;
 }
 
 export async function issueToken(env: Env, claims: TokenClaims, expiresInSeconds?: number): Promise<string> {

@@ -198,9 +198,6 @@ export class Org extends DurableObject<Cloudflare.Env> {
   logout(...a: Parameters<Sessions["logout"]>): ReturnType<Sessions["logout"]> {
     return this.sessions.logout(...a);
   }
-  actionChallenge(...a: Parameters<Sessions["actionChallenge"]>): ReturnType<Sessions["actionChallenge"]> {
-    return this.sessions.actionChallenge(...a);
-  }
   answerUserAction(caller: CallerRef, input: { challengeId: string; firstFactor: FirstFactor }): ReturnType<Sessions["answerUserAction"]> {
     return this.sessions.answerUserAction(this.env, caller, input);
   }

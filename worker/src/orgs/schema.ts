@@ -44,7 +44,7 @@ const V1 = [
   // with the evidence that a credential signed exactly this request.
   `CREATE TABLE IF NOT EXISTS user_actions (
      action_hash TEXT PRIMARY KEY, action_id TEXT NOT NULL UNIQUE, challenge_id TEXT NOT NULL, subject TEXT NOT NULL,
-     token_id TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, payload TEXT NOT NULL,
+     token_id TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, payload TEXT NOT NULL, body_sha256 TEXT,
      expires_at INTEGER NOT NULL, created_at TEXT NOT NULL, consumed_at TEXT, evidence TEXT NOT NULL)`,
   // The governance log the share holders replay (worker/src/governance/log-store.ts).
   GOVERNANCE_SCHEMA,
@@ -52,5 +52,8 @@ const V1 = [
 
 export function migrate(sql: SqlStorage): void {
   for (const statement of V1) sql.exec(statement);
+  // A user action commits to its body by hash (the body arrives when it is spent).
+  const userActionColumns = new Set(sql.exec<{ name: string }>("PRAGMA table_info(user_actions)").toArray().map((c) => c.name));
+  if (!userActionColumns.has("body_sha256")) sql.exec("ALTER TABLE user_actions ADD COLUMN body_sha256 TEXT");
   sql.exec("INSERT INTO schema_meta (id, version) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET version = MAX(version, excluded.version)", SCHEMA_VERSION);
 }
