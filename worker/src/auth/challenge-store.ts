@@ -46,11 +46,11 @@ export const USER_ACTION_SECONDS = 5 * 60;
 
 export function insertChallenge(
   sql: SqlStorage,
-  c: { id: string; kind: ChallengeKind; challenge: string; subject: string; tokenId?: string | null; method?: string; path?: string; payload?: string; nonce?: string; credentialKind?: string; expiresAt: number },
+  c: { id: string; kind: ChallengeKind; challenge: string; subject: string; tokenId?: string | null; method?: string; path?: string; payload?: string; nonce?: string; credentialKind?: string; expiresAt: number; consumedAt?: string },
 ): void {
   sql.exec(
-    `INSERT INTO challenges (challenge_id, kind, challenge, subject, token_id, method, path, payload, nonce, credential_kind, expires_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO challenges (challenge_id, kind, challenge, subject, token_id, method, path, payload, nonce, credential_kind, expires_at, consumed_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     c.id,
     c.kind,
     c.challenge,
@@ -62,6 +62,7 @@ export function insertChallenge(
     c.nonce ?? null,
     c.credentialKind ?? null,
     c.expiresAt,
+    c.consumedAt ?? null,
   );
 }
 

@@ -268,12 +268,10 @@ export class Sessions {
    * Consumes a verified challenge answer: still unused and unexpired, credential still the
    * subject's and active, counter still increasing. Returns the challenge row and the credential on success.
    */
-  consumeAnswer(challengeId: string, kind: challenges.ChallengeKind, assertion: Assertion, tokenId?: string): Outcome<{ row: challenges.ChallengeRow; credential: StoredCredential }> {
+  consumeAnswer(challengeId: string, kind: challenges.ChallengeKind, assertion: Assertion): Outcome<{ row: challenges.ChallengeRow; credential: StoredCredential }> {
     const row = challenges.getChallenge(this.org.sql, challengeId);
     const problem = challenges.challengeProblem(row, kind, nowSeconds());
     if (problem || !row) return failure(401, problem ?? "Challenge not found");
-    // A user action's challenge is answered only on the token it was issued to.
-    if (tokenId !== undefined && row.token_id !== tokenId) return failure(401, "Challenge not found");
     const credential = this.storedCredentials(row.subject).find((c) => c.credentialUuid === assertion.credentialUuid);
     if (!credential) return failure(401, "Credential not registered or not active");
     if (credential.kind === "Fido2") {
@@ -400,8 +398,8 @@ export class Sessions {
         path: claims.path,
         nonce: claims.nonce,
         expiresAt: claims.expiry,
+        consumedAt: now,
       });
-      challenges.consumeChallenge(this.org.sql, input.challengeId, now);
       // The body is not known yet: the action commits to its hash, and the request that spends
       // the action brings the body (spendUserAction checks it against the hash and keeps it).
       const evidence: UserActionEvidence = {
