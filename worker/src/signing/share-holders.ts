@@ -344,7 +344,8 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
    * Each org's governance head and its newest entries (at most FEED_ENTRIES) as the org last gave
    * or told them, so a signature does not ask the org for them again: the org tells this object of
    * every entry it appends before it answers the change (Org.tellShareHolders), and a copy is
-   * believed for GOVERNANCE_COPY_MS at most (should the org ever fail to tell). A copy the nodes
+   * believed for GOVERNANCE_COPY_MS after the org last gave or told it something (should the org
+   * ever fail to tell, nothing more arrives and the copy goes stale within that). A copy the nodes
    * contradict (they are at another head) is dropped with what they were thought to hold.
    */
   private readonly governanceCopies = new Map<string, { head: GovernanceHead; entries: GovernanceEntry[]; at: number }>();
@@ -358,7 +359,8 @@ export class ShareHolders extends DurableObject<Cloudflare.Env> {
       return;
     }
     const entries = [...copy.entries, entry];
-    this.governanceCopies.set(orgId, { head, entries: entries.length > FEED_ENTRIES ? entries.slice(entries.length - FEED_ENTRIES) : entries, at: copy.at });
+    // Told in order: the copy is the org's log up to this entry (a missed entry breaks the chain above), as of now.
+    this.governanceCopies.set(orgId, { head, entries: entries.length > FEED_ENTRIES ? entries.slice(entries.length - FEED_ENTRIES) : entries, at: Date.now() });
   }
 
   /** The org's governance head and newest entries (null: the org has no root of trust); `parties`: only what they lack. */
