@@ -16,6 +16,7 @@ import { webSockets } from "@libp2p/websockets";
 import { createLibp2p, type Libp2p } from "libp2p";
 import { installQuietNoiseFrameDecoding } from "../../../shared/src/mpc/noise-frame-decoder.js";
 import { installHalfWindowUpdates } from "../../../shared/src/mpc/yamux-window.js";
+import { workerdNoiseCrypto } from "./noise-crypto.js";
 
 function installWorkerdShims(): void {
   const g = globalThis as Record<string, unknown>;
@@ -52,7 +53,8 @@ export async function createEdgePeer(seed: Uint8Array, allowed: ReadonlySet<stri
     // Only when some holder is configured that way: the relay transport needs identify.
     transports: o.viaRelays ? [webSockets(), circuitRelayTransport()] : [webSockets()],
     ...(o.viaRelays ? { services: { identify: identify() } } : {}),
-    connectionEncrypters: [noise()],
+    // Frames sealed by workerd's native ChaCha20-Poly1305 (noise-crypto.ts).
+    connectionEncrypters: [noise({ crypto: workerdNoiseCrypto })],
     streamMuxers: [yamux()],
     // A node busy computing a key-generation round answers pings late; a slow ping must not
     // tear down the connection a ceremony is waiting on (the ceremony has its own deadline).
