@@ -18,7 +18,7 @@ import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { register } from "tsx/esm/api";
-import { benchEdge, edgeProcesses, edgeRuntime, processCpuMs } from "./measure.mjs";
+import { benchEdge, edgeUrl, edgeProcesses, edgeRuntime, processCpuMs } from "./measure.mjs";
 
 register();
 const { startLocalNetwork } = await import("../scripts/local-network.ts");
@@ -47,7 +47,7 @@ async function ok(res) {
 
 const stateDir = mkdtempSync(join(tmpdir(), "tessera-bench-auth-"));
 const net = await startLocalNetwork({ stateDir, edge: benchEdge(), chain: false, solana: false, bitcoin: false, log: () => {} });
-const api = { base: net.apiUrl, secret: net.bootstrapSecret };
+const api = { base: edgeUrl(net), secret: net.bootstrapSecret };
 const loadAtStart = +loadavg()[0].toFixed(2);
 try {
   const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });

@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { register } from "tsx/esm/api";
 import { DfnsApiClient } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
-import { benchEdge, edgeRuntime, nobleSecp256k1SignMs } from "./measure.mjs";
+import { benchEdge, edgeUrl, edgeRuntime, nobleSecp256k1SignMs } from "./measure.mjs";
 
 register();
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -32,7 +32,7 @@ const stats = (xs) => {
 const dir = mkdtempSync(join(tmpdir(), "tessera-bench-sig-"));
 const net = await startLocalNetwork({ stateDir: dir, edge: benchEdge(), chain: false });
 try {
-  const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
+  const cfg = await ensureLocalOrg({ baseUrl: edgeUrl(net), bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
   const dfns = new DfnsApiClient({ baseUrl: cfg.baseUrl, authToken: cfg.authToken, signer: new AsymmetricKeySigner({ credId: cfg.credId, privateKey: cfg.privateKeyPem }) });
   const t0 = performance.now();
   const wallet = await dfns.wallets.createWallet({ body: { network: "EthereumSepolia", name: "bench" } });

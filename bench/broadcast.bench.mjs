@@ -129,7 +129,7 @@ async function apiPhase() {
   const { DfnsApiClient } = await import("@dfns/sdk");
   const { AsymmetricKeySigner } = await import("@dfns/sdk-keysigner");
   const { startLocalNetwork } = await import("../scripts/local-network.ts");
-  const { benchEdge, edgeRuntime } = await import("./measure.mjs");
+  const { benchEdge, edgeRuntime, edgeUrl } = await import("./measure.mjs");
   const { ensureLocalOrg } = await import("../worker/src/admin/local-bootstrap.mjs");
   const { anvilAt } = await import("../test/chain/anvil.ts");
   const N = Number(process.env.BENCH_API_N ?? 30);
@@ -138,7 +138,7 @@ async function apiPhase() {
   const net = await startLocalNetwork({ stateDir: dir, edge: benchEdge(), chain: true, vars: { TESSERA_NETWORKS: JSON.stringify({ Anvil: { pollIntervalMs: 20 } }) } });
   try {
     const chain = anvilAt(net.chainUrl);
-    const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
+    const cfg = await ensureLocalOrg({ baseUrl: edgeUrl(net), bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
     const dfns = new DfnsApiClient({ baseUrl: cfg.baseUrl, authToken: cfg.authToken, signer: new AsymmetricKeySigner({ credId: cfg.credId, privateKey: cfg.privateKeyPem }) });
     const wallets = [];
     // wrangler dev restarts the Worker when a source file changes (a shared checkout being edited)

@@ -11,7 +11,9 @@
 // TESSERA_EDGE_RUNTIME=wrangler-dev runs it under wrangler dev for comparison, whose proxy (a second
 // workerd in front of it, absent from a deployment) is reported apart, as is every edge process's
 // total (runs before "edge17-before" summed the proxy into the edge's figure; runs before
-// "direct-workerd" ran under wrangler dev).
+// "direct-workerd" ran under wrangler dev). Requests go to the Worker's own socket
+// (LocalNetwork.workerUrl: no Miniflare entry Worker and assets router in front, as deployed);
+// hello_front is GET / through that front, for what it costs.
 // beside single-key @noble/curves signing. The machine is shared (2 cores): the load average is
 // recorded and CPU time (not wall time) is the figure that load inflates least.
 // Writes bench/results/edge-cpu.json; BENCH_TAG names the run (e.g. "before", "after").
@@ -22,7 +24,7 @@ import { fileURLToPath } from "node:url";
 import { register } from "tsx/esm/api";
 import { DfnsApiClient } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
-import { benchEdge, edgeProcesses, edgeRuntime, nobleSecp256k1SignMs, processCpuMs as cpuMs } from "./measure.mjs";
+import { benchEdge, edgeUrl, edgeProcesses, edgeRuntime, nobleSecp256k1SignMs, processCpuMs as cpuMs } from "./measure.mjs";
 
 register();
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -42,7 +44,7 @@ const loadAtStart = +loadavg()[0].toFixed(2);
 const net = await startLocalNetwork({ stateDir: dir, edge: benchEdge(), chain: false, solana: false, bitcoin: false, log: () => {} });
 const out = {};
 try {
-  const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
+  const cfg = await ensureLocalOrg({ baseUrl: edgeUrl(net), bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
   const dfns = new DfnsApiClient({ baseUrl: cfg.baseUrl, authToken: cfg.authToken, signer: new AsymmetricKeySigner({ credId: cfg.credId, privateKey: cfg.privateKeyPem }) });
   const wallet = await dfns.wallets.createWallet({ body: { network: "EthereumSepolia", name: "edge cpu" } });
   const hash = () => `0x${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex")}`;
@@ -77,10 +79,19 @@ try {
 
   let i = 0;
   await segment("hello", N, async () => {
-    const res = await fetch(`${net.apiUrl}/`);
+    const res = await fetch(`${edgeUrl(net)}/`);
     if (!res.ok) throw new Error(`GET / ${res.status}`);
     await res.arrayBuffer();
   });
+  // The same request through Miniflare's entry Worker and assets router (the network's apiUrl),
+  // which every other figure here leaves out (bench/measure.mjs edgeUrl): what that front costs.
+  if (net.workerUrl) {
+    await segment("hello_front", N, async () => {
+      const res = await fetch(`${net.apiUrl}/`);
+      if (!res.ok) throw new Error(`GET / ${res.status}`);
+      await res.arrayBuffer();
+    });
+  }
   await segment("read", N, () => dfns.wallets.getWallet({ walletId: wallet.id }));
   await segment("noop", N, () => dfns.permissions.updatePermission({ permissionId: permission.id, body: { name: `noop ${i++}` } }));
   await segment("sign", N, async () => {
@@ -104,6 +115,9 @@ try {
     edge_cpu_ms_per_signed_noop: out.noop.edge_cpu_ms_per_op,
     edge_cpu_ms_per_read: out.read.edge_cpu_ms_per_op,
     edge_cpu_ms_per_hello: out.hello.edge_cpu_ms_per_op,
+    // null: the requests went through Miniflare's front (no Worker socket; runs before edge-worker-socket did).
+    requests_to: net.workerUrl ? "the Worker's own socket (LocalNetwork.workerUrl)" : "Miniflare's front (LocalNetwork.apiUrl)",
+    edge_cpu_ms_per_hello_through_miniflare_front: out.hello_front?.edge_cpu_ms_per_op ?? null,
     dev_proxy_cpu_ms_per_signature: out.sign.dev_proxy_cpu_ms_per_op,
     dev_proxy_cpu_ms_per_signed_noop: out.noop.dev_proxy_cpu_ms_per_op,
     dev_proxy_cpu_ms_per_hello: out.hello.dev_proxy_cpu_ms_per_op,

@@ -28,7 +28,7 @@ import { fileURLToPath } from "node:url";
 import { register } from "tsx/esm/api";
 import { DfnsApiClient } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
-import { benchEdge, processCpuMs } from "./measure.mjs";
+import { benchEdge, edgeUrl, processCpuMs } from "./measure.mjs";
 
 register();
 const { startLocalNetwork, governLocalOrg } = await import("../scripts/local-network.ts");
@@ -168,7 +168,7 @@ const dir = mkdtempSync(join(tmpdir(), "tessera-edge-profile-"));
 step("starting the local network");
 const net = await startLocalNetwork({ stateDir: dir, edge: benchEdge(), chain: false, solana: false, bitcoin: false, log: () => {} });
 try {
-  const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
+  const cfg = await ensureLocalOrg({ baseUrl: edgeUrl(net), bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
   if (process.env.PROFILE_GOVERNED) await governLocalOrg(net, cfg);
   const dfns = new DfnsApiClient({ baseUrl: cfg.baseUrl, authToken: cfg.authToken, signer: new AsymmetricKeySigner({ credId: cfg.credId, privateKey: cfg.privateKeyPem }) });
   step("creating a wallet");

@@ -17,7 +17,7 @@ import { register } from "tsx/esm/api";
 import { DfnsApiClient } from "@dfns/sdk";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
-import { benchEdge, edgeProcesses, edgeRuntime, processCpuMs as cpuMs } from "./measure.mjs";
+import { benchEdge, edgeUrl, edgeProcesses, edgeRuntime, processCpuMs as cpuMs } from "./measure.mjs";
 
 register();
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -71,7 +71,7 @@ const dir = mkdtempSync(join(tmpdir(), "tessera-bench-load-"));
 const presignatureVars = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith("TESSERA_PRESIGNATURE") && v !== undefined));
 const net = await startLocalNetwork({ stateDir: dir, edge: benchEdge(), chain: true, log, ...(Object.keys(presignatureVars).length ? { vars: presignatureVars } : {}) });
 try {
-  const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
+  const cfg = await ensureLocalOrg({ baseUrl: edgeUrl(net), bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
   const dfns = new DfnsApiClient({ baseUrl: cfg.baseUrl, authToken: cfg.authToken, signer: new AsymmetricKeySigner({ credId: cfg.credId, privateKey: cfg.privateKeyPem }) });
   const wallet = await dfns.wallets.createWallet({ body: { network: "EthereumSepolia", name: "load" } });
   const hash = () => `0x${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex")}`;

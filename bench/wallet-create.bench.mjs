@@ -17,7 +17,7 @@ import { DatabaseSync } from "node:sqlite";
 import { register } from "tsx/esm/api";
 import { DfnsApiClient } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
-import { benchEdge, edgeRuntime, nobleSecp256k1SignMs } from "./measure.mjs";
+import { benchEdge, edgeUrl, edgeRuntime, nobleSecp256k1SignMs } from "./measure.mjs";
 
 register();
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -79,7 +79,7 @@ const dkgCeremonyMs = (scheme) =>
   );
 
 try {
-  const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
+  const cfg = await ensureLocalOrg({ baseUrl: edgeUrl(net), bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
   const dfns = new DfnsApiClient({ baseUrl: cfg.baseUrl, authToken: cfg.authToken, signer: new AsymmetricKeySigner({ credId: cfg.credId, privateKey: cfg.privateKeyPem }) });
   const permission = await dfns.permissions.createPermission({ body: { name: "bench no-op", operations: ["Wallets:Read"] } });
 

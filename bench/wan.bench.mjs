@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { register } from "tsx/esm/api";
 import { DfnsApiClient } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
-import { benchEdge, edgeRuntime, nobleSecp256k1SignMs } from "./measure.mjs";
+import { benchEdge, edgeUrl, edgeRuntime, nobleSecp256k1SignMs } from "./measure.mjs";
 
 register();
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -69,7 +69,7 @@ const ASSEMBLE = process.env.ASSEMBLE !== "off";
 const net = await startLocalNetwork({ stateDir: dir, edge: benchEdge(), chain: false, log: () => {}, route: (from, to, port) => delayingProxy(`${from}→${to}`, port), ...(ASSEMBLE ? {} : { vars: { TESSERA_ASSEMBLE_PRESIGNED: "off" } }) });
 const out = {};
 try {
-  const cfg = await ensureLocalOrg({ baseUrl: net.apiUrl, bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
+  const cfg = await ensureLocalOrg({ baseUrl: edgeUrl(net), bootstrapSecret: net.bootstrapSecret, file: join(dir, "local.json") });
   const dfns = new DfnsApiClient({ baseUrl: cfg.baseUrl, authToken: cfg.authToken, signer: new AsymmetricKeySigner({ credId: cfg.credId, privateKey: cfg.privateKeyPem }) });
   const wallet = await dfns.wallets.createWallet({ body: { network: "EthereumSepolia", name: "wan" } });
   const permission = await dfns.permissions.createPermission({ body: { name: "wan no-op", operations: ["Wallets:Read"] } });

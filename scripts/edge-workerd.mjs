@@ -12,7 +12,7 @@
 // only started it, relays the Worker's console output, and hosts Miniflare's inspector proxy.
 //
 //   node scripts/edge-workerd.mjs <config.json>
-//   config: { bundleDir, port, inspectorPort, persistTo, vars: { NAME: "value" } } (secrets: mode 600)
+//   config: { bundleDir, port, workerPort?, inspectorPort, persistTo, vars: { NAME: "value" } } (secrets: mode 600)
 //
 // Prints "Ready on http://127.0.0.1:<port>" once it serves. Stops workerd on SIGTERM/SIGINT and
 // when its parent goes away (its stdin closes), so an edge never outlives the network that
@@ -59,6 +59,9 @@ const mf = new Miniflare(
         bindings: { ...workerOptions.bindings, ...config.vars },
         modulesRoot: config.bundleDir,
         modules: [{ type: "ESModule", path: entry, contents }],
+        // The Worker's own socket besides Miniflare's: requests to it skip the entry Worker and the
+        // assets router, the local stand-ins for Cloudflare's front end (LocalNetwork.workerUrl).
+        ...(config.workerPort ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: config.workerPort }] } : {}),
       },
     ],
   }),
