@@ -2,9 +2,10 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { importJWK, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { encodeBase64Url, utf8 } from "../../shared/src/dfns/base64url.js";
+import { decodeBase64Url, encodeBase64Url, utf8 } from "../../shared/src/dfns/base64url.js";
 import { decodeChallenge, encodeChallenge, userActionChallenge, type UserActionClaims } from "../../shared/src/dfns/user-action.js";
 import { sealChallenge } from "../../worker/src/auth/challenge-seal.js";
+import { sealUserActionToken, type UserActionToken } from "../../worker/src/auth/user-action-token.js";
 import { verifyUserActionEvidence } from "../../shared/src/dfns/user-action-evidence.js";
 import type { UserActionEvidence } from "../../shared/src/dfns/wire.js";
 import { auditBatching } from "../../worker/src/audit/record.js";
@@ -39,6 +40,11 @@ async function refusedSigned(orgId: string, status: number, client: ApiClient, m
   delete after.user_actions;
   expect(after).toEqual(before);
   return answer;
+}
+
+/** A user-action token's contents (its MAC is not checked: for tests that reseal it). */
+function openToken(token: string): UserActionToken {
+  return JSON.parse(new TextDecoder().decode(decodeBase64Url(token.slice(3, token.indexOf(".")))!)) as UserActionToken;
 }
 
 async function deploymentJwk() {
@@ -218,15 +224,21 @@ describe("layer 1: user action signatures", () => {
     );
     expect(results.map((r) => r.status).sort()).toEqual([200, 401, 401, 401, 401, 401, 401, 401]);
     expect(await sql(boot.orgId, "SELECT * FROM permissions WHERE name = 'ops'")).toHaveLength(1);
-    // The same for a challenge answered many times at once: one user action is issued.
+    // The same for a challenge answered many times at once: each answer is a token (the Worker
+    // keeps no state), and of those spent at once exactly one goes through.
+    const second = JSON.stringify({ name: "ops-2", operations: ["Wallets:Read"] });
     const init = await json<{ challenge: string; challengeIdentifier: string }>(
       await sa.raw("POST", "/auth/action/init", {
-        body: JSON.stringify({ userActionPayload: payload, userActionHttpMethod: "POST", userActionHttpPath: "/permissions", userActionServerKind: "Api" }),
+        body: JSON.stringify({ userActionPayload: second, userActionHttpMethod: "POST", userActionHttpPath: "/permissions", userActionServerKind: "Api" }),
       }),
     );
     const answer = JSON.stringify({ challengeIdentifier: init.challengeIdentifier, firstFactor: await signChallenge(sa.key, sa.credId, init.challenge) });
     const answers = await Promise.all(Array.from({ length: 6 }, () => sa.raw("POST", "/auth/action", { body: answer })));
-    expect(answers.map((r) => r.status).sort()).toEqual([200, 401, 401, 401, 401, 401]);
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    const tokens = await Promise.all(answers.map(async (r) => (await json<{ userAction: string }>(r)).userAction));
+    const spends = await Promise.all(tokens.map((ua) => sa.raw("POST", "/permissions", { body: second, headers: { "x-dfns-useraction": ua } })));
+    expect(spends.map((r) => r.status).sort()).toEqual([200, 401, 401, 401, 401, 401]);
+    expect(await sql(boot.orgId, "SELECT * FROM permissions WHERE name = 'ops-2'")).toHaveLength(1);
     expect(await sql(boot.orgId, "SELECT * FROM user_actions WHERE challenge_id = ?", init.challengeIdentifier)).toHaveLength(1);
   });
 
@@ -245,12 +257,17 @@ describe("layer 1: user action signatures", () => {
     expect((await send("POST", "/permissions", payload)).status).toBe(200);
   });
 
+  // Guards the expiry check in spendUserAction: a genuine token resealed with the deployment's own key, its time up.
   it("refuses an expired user action", async () => {
     const { boot, sa } = await newOrg();
-    const ua = await sa.userAction("POST", "/permissions", payload);
-    await sql(boot.orgId, "UPDATE user_actions SET expires_at = ?", Math.floor(Date.now() / 1000) - 1);
-    const refused = await refusedUnchanged(boot.orgId, 401, () => sa.raw("POST", "/permissions", { body: payload, headers: { "x-dfns-useraction": ua } }));
+    const genuine = await sa.userAction("POST", "/permissions", payload);
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await sealUserActionToken(env, { ...openToken(genuine), expiresAt: now - 1 });
+    const refused = await refusedUnchanged(boot.orgId, 401, () => sa.raw("POST", "/permissions", { body: payload, headers: { "x-dfns-useraction": expired } }));
     expect(refused.error.message).toMatch(/expired/);
+    // The same construction unexpired is accepted: the refusal above is the expiry's alone.
+    const fresh = await sealUserActionToken(env, { ...openToken(genuine), expiresAt: now + 60 });
+    expect((await sa.raw("POST", "/permissions", { body: payload, headers: { "x-dfns-useraction": fresh } })).status).toBe(200);
   });
 
   it("commits the challenge to method, path, body, org, subject, nonce and expiry", async () => {
@@ -289,14 +306,22 @@ describe("layer 1: user action signatures", () => {
     const answerOn = (client: ApiClient, challengeIdentifier: string, firstFactor: unknown) =>
       client.raw("POST", "/auth/action", { body: JSON.stringify({ challengeIdentifier, firstFactor }) });
 
-    // Guards the one-time record (sessions.ts completeUserAction's insert into challenges, read by sealedChallengeProblem).
-    it("refuses a second answer to an answered challenge, even with a fresh signature, and issues nothing more", async () => {
+    // Guards the one-time record (sessions.ts spendUserAction's insert into challenges, read before it by the next spend).
+    it("answers a challenge twice with two tokens, of which only the first spent does anything", async () => {
       const { boot, sa } = await newOrg();
       const ch = await initFor(sa);
-      expect((await answerOn(sa, ch.challengeIdentifier, await signChallenge(sa.key, sa.credId, ch.challenge))).status).toBe(200);
-      const replay = await refusedUnchanged(boot.orgId, 401, async () => answerOn(sa, ch.challengeIdentifier, await signChallenge(sa.key, sa.credId, ch.challenge)));
+      const tokenOf = async (res: Response) => {
+        expect(res.status).toBe(200);
+        return (await json<{ userAction: string }>(res)).userAction;
+      };
+      const first = await tokenOf(await answerOn(sa, ch.challengeIdentifier, await signChallenge(sa.key, sa.credId, ch.challenge)));
+      const second = await tokenOf(await answerOn(sa, ch.challengeIdentifier, await signChallenge(sa.key, sa.credId, ch.challenge)));
+      expect(second).not.toBe(first);
+      expect((await sa.raw("POST", "/permissions", { body: payload, headers: { "x-dfns-useraction": second } })).status).toBe(200);
+      const replay = await refusedUnchanged(boot.orgId, 401, () => sa.raw("POST", "/permissions", { body: payload, headers: { "x-dfns-useraction": first } }));
       expect(replay.error.message).toMatch(/already used/);
       expect(await sql(boot.orgId, "SELECT * FROM user_actions WHERE challenge_id = ?", ch.challengeIdentifier)).toHaveLength(1);
+      expect(await sql(boot.orgId, "SELECT * FROM permissions WHERE name = 'ops'")).toHaveLength(1);
     });
 
     // Guards the seal (sealMatches): the credential signs an altered statement, the identifier is the original's.
@@ -386,9 +411,11 @@ describe("layer 1: user action signatures", () => {
       answer(ch, { kind: "Key", credentialAssertion: { credId: boot.serviceAccount.credId, clientData: encodeBase64Url(cd), signature: encodeBase64Url(await sa.key.sign(cd)) } }),
     );
     expect(await sql(boot.orgId, "SELECT * FROM user_actions")).toHaveLength(0);
-    // The right answer still works once, and only once.
-    expect((await answer(ch, await signChallenge(sa.key, boot.serviceAccount.credId, ch.challenge))).status).toBe(200);
-    await refusedUnchanged(boot.orgId, 401, async () => answer(ch, await signChallenge(sa.key, boot.serviceAccount.credId, ch.challenge)));
+    // The right answer still works, and its token spends.
+    const right = await answer(ch, await signChallenge(sa.key, boot.serviceAccount.credId, ch.challenge));
+    expect(right.status).toBe(200);
+    const ua = (await json<{ userAction: string }>(right)).userAction;
+    expect((await sa.raw("POST", "/permissions", { body: payload, headers: { "x-dfns-useraction": ua } })).status).toBe(200);
     ch = await init();
     expect((await answer(ch, await signChallenge(sa.key, boot.serviceAccount.credId, ch.challenge))).status).toBe(200);
   });
@@ -406,6 +433,67 @@ describe("layer 1: user action signatures", () => {
   });
 });
 
+// POST /auth/action keeps no row: the token is self-contained and sealed
+// (worker/src/auth/user-action-token.ts); the spend decides what needs the org (sessions.ts
+// spendUserAction). Each test below names the check it guards.
+describe("layer 1: self-contained user-action tokens", () => {
+  const payload = JSON.stringify({ name: "ops", operations: ["Wallets:Read"] });
+
+  // Guards the MAC check (openUserActionToken): one byte of the content, or of the MAC, altered.
+  it("refuses a token with one byte altered, and leaves it unspent", async () => {
+    const { boot, sa } = await newOrg();
+    const ua = await sa.userAction("POST", "/permissions", payload);
+    const [body, mac] = ua.slice(3).split(".") as [string, string];
+    const json = new TextDecoder().decode(decodeBase64Url(body)!);
+    // A later signing time: still a well-formed token, one byte apart.
+    const altered = json.replace(/"signedAt":"(\d)/, (_m, d: string) => `"signedAt":"${(Number(d) + 1) % 10}`);
+    expect(altered).not.toBe(json);
+    const send = (token: string) => sa.raw("POST", "/permissions", { body: payload, headers: { "x-dfns-useraction": token } });
+    const content = await refusedUnchanged(boot.orgId, 401, () => send(`ua-${encodeBase64Url(utf8(altered))}.${mac}`));
+    expect(content.error.message).toMatch(/invalid/);
+    const flipped = mac[5] === "A" ? "B" : "A";
+    await refusedUnchanged(boot.orgId, 401, () => send(`ua-${body}.${mac.slice(0, 5)}${flipped}${mac.slice(6)}`));
+    expect((await send(ua)).status).toBe(200);
+  });
+
+  // Guards the token-id check: the same user, the same credential, another of its bearer tokens.
+  it("refuses a token issued to another bearer token of the same user", async () => {
+    const { boot, rootUserKey } = await newOrg();
+    const first = await login(boot.orgId, "root@example.com", boot.rootUser.credId!, rootUserKey);
+    const second = await login(boot.orgId, "root@example.com", boot.rootUser.credId!, rootUserKey);
+    const ua = await first.userAction("POST", "/permissions", payload);
+    const refused = await refusedUnchanged(boot.orgId, 403, () => second.raw("POST", "/permissions", { body: payload, headers: { "x-dfns-useraction": ua } }));
+    expect(refused.error.message).toMatch(/another caller/);
+    expect((await first.raw("POST", "/permissions", { body: payload, headers: { "x-dfns-useraction": ua } })).status).toBe(200);
+  });
+
+  // Guards the credential-still-active check at the spend: the token was issued while it was.
+  it("refuses to spend a token whose credential was deactivated after POST /auth/action", async () => {
+    const { boot, rootUserKey } = await newOrg();
+    const user = await login(boot.orgId, "root@example.com", boot.rootUser.credId!, rootUserKey);
+    const backup = await newKeyCredential("Ed25519");
+    const init = await json<{ challenge: string; challengeIdentifier: string }>(await user.raw("POST", "/auth/credentials/init", { body: JSON.stringify({ kind: "Key" }) }));
+    const added = await json<{ credentialUuid: string }>(
+      await user.signed("POST", "/auth/credentials", { ...(await keyAttestation(backup, "backup-key", init.challenge)), credentialName: "backup", challengeIdentifier: init.challengeIdentifier }),
+    );
+    const withBackup = new ApiClient(fetcher, BASE, user.token, "backup-key", backup);
+    const ua = await withBackup.userAction("POST", "/permissions", payload);
+    const ua2 = await withBackup.userAction("POST", "/permissions", payload);
+    expect((await user.signed("PUT", "/auth/credentials/deactivate", { credentialUuid: added.credentialUuid })).status).toBe(200);
+    const refused = await refusedUnchanged(boot.orgId, 401, () => user.raw("POST", "/permissions", { body: payload, headers: { "x-dfns-useraction": ua } }));
+    expect(refused.error.message).toMatch(/not registered or not active/);
+    // Active again, the other token made before the deactivation spends: the refusal was the credential's state.
+    expect((await user.signed("PUT", "/auth/credentials/activate", { credentialUuid: added.credentialUuid })).status).toBe(200);
+    expect((await user.raw("POST", "/permissions", { body: payload, headers: { "x-dfns-useraction": ua2 } })).status).toBe(200);
+  });
+
+  it("stays well under 4 KB as a header whatever the body (the token commits to the body by hash)", async () => {
+    const { sa } = await newOrg();
+    const ua = await sa.userAction("POST", "/permissions", JSON.stringify({ name: "x".repeat(20_000), operations: ["Wallets:Read"] }));
+    expect(ua.length).toBeLessThan(2048);
+  });
+});
+
 describe("layer 1: passkeys (WebAuthn)", () => {
   it("registers a passkey, signs user actions with it, and refuses a counter that does not increase", async () => {
     const { boot, rootUserKey } = await newOrg();
@@ -418,42 +506,54 @@ describe("layer 1: passkeys (WebAuthn)", () => {
     expect(registered.status).toBe(200);
     expect(await json(registered)).toMatchObject({ kind: "Fido2", credentialId: authenticator.credId, isActive: true });
 
-    const payload = JSON.stringify({ name: "via-passkey", operations: ["Wallets:Read"] });
-    const actionInit = async () =>
+    const payload = (name: string) => JSON.stringify({ name, operations: ["Wallets:Read"] });
+    const actionInit = async (name = "via-passkey") =>
       json<{ challenge: string; challengeIdentifier: string; allowCredentials: { webauthn: { id: string }[] } }>(
         await user.raw("POST", "/auth/action/init", {
-          body: JSON.stringify({ userActionPayload: payload, userActionHttpMethod: "POST", userActionHttpPath: "/permissions", userActionServerKind: "Api" }),
+          body: JSON.stringify({ userActionPayload: payload(name), userActionHttpMethod: "POST", userActionHttpPath: "/permissions", userActionServerKind: "Api" }),
         }),
       );
     const answer = (challengeIdentifier: string, firstFactor: unknown) => user.raw("POST", "/auth/action", { body: JSON.stringify({ challengeIdentifier, firstFactor }) });
+    const tokenOf = async (res: Response) => {
+      expect(res.status).toBe(200);
+      return (await json<{ userAction: string }>(res)).userAction;
+    };
+    const spend = (name: string, ua: string) => user.raw("POST", "/permissions", { body: payload(name), headers: { "x-dfns-useraction": ua } });
 
     let ch = await actionInit();
     expect(ch.allowCredentials.webauthn).toEqual([{ type: "public-key", id: authenticator.credId }]);
-    const ok = await answer(ch.challengeIdentifier, await authenticator.assert(ch.challenge, 5));
-    expect(ok.status).toBe(200);
-    const ua = (await json<{ userAction: string }>(ok)).userAction;
-    expect((await user.raw("POST", "/permissions", { body: payload, headers: { "x-dfns-useraction": ua } })).status).toBe(200);
+    const ua = await tokenOf(await answer(ch.challengeIdentifier, await authenticator.assert(ch.challenge, 5)));
+    // A passkey's token carries its clientDataJSON and authenticatorData: still well under 4 KB.
+    expect(ua.length).toBeLessThan(3072);
+    expect((await spend("via-passkey", ua)).status).toBe(200);
     const counter = async () => (await sql<{ sign_count: number }>(boot.orgId, "SELECT sign_count FROM credentials WHERE cred_id = ?", authenticator.credId))[0]!.sign_count;
     expect(await counter()).toBe(5);
     // The passkey evidence kept for the signing nodes re-verifies on its own.
     const [spent] = await sql<{ evidence: string }>(boot.orgId, "SELECT evidence FROM user_actions WHERE consumed_at IS NOT NULL AND path = '/permissions'");
     const evidence = JSON.parse(spent!.evidence) as UserActionEvidence;
     expect(evidence.credential.kind).toBe("Fido2");
-    expect(await verifyUserActionEvidence(evidence, { payload, rpId: "localhost" })).toEqual({ ok: true });
+    expect(await verifyUserActionEvidence(evidence, { payload: payload("via-passkey"), rpId: "localhost" })).toEqual({ ok: true });
     expect(await verifyUserActionEvidence({ ...evidence, path: "/auth/users" })).toMatchObject({ ok: false });
 
-    // A cloned authenticator replaying an old counter is refused; nothing is issued or updated.
-    ch = await actionInit();
-    const same = await refusedUnchanged(boot.orgId, 401, async () => answer(ch.challengeIdentifier, await authenticator.assert(ch.challenge, 5)));
+    // Guards the counter check at the spend (sessions.ts spendUserAction): two actions answered
+    // before either is spent, with counters 7 and 7 (a cloned authenticator). The first spent
+    // moves the counter to 7; the second is refused, and nothing is created or updated.
+    const a = await actionInit("clone-a");
+    const b = await actionInit("clone-b");
+    const uaA = await tokenOf(await answer(a.challengeIdentifier, await authenticator.assert(a.challenge, 7)));
+    const uaB = await tokenOf(await answer(b.challengeIdentifier, await authenticator.assert(b.challenge, 7)));
+    expect((await spend("clone-a", uaA)).status).toBe(200);
+    expect(await counter()).toBe(7);
+    const same = await refusedUnchanged(boot.orgId, 401, () => spend("clone-b", uaB));
     expect(same.error.message).toMatch(/counter/i);
-    await refusedUnchanged(boot.orgId, 401, async () => answer(ch.challengeIdentifier, await authenticator.assert(ch.challenge, 3)));
-    expect(await counter()).toBe(5);
-    // A passkey assertion for another challenge is refused too.
-    const other = await actionInit();
+    expect(await counter()).toBe(7);
+    // A passkey assertion for another challenge is refused at /auth/action.
+    ch = await actionInit("moved-on");
+    const other = await actionInit("moved-on");
     await refusedUnchanged(boot.orgId, 401, async () => answer(ch.challengeIdentifier, await authenticator.assert(other.challenge, 9)));
     // The genuine authenticator, counter moved on, is accepted.
-    expect((await answer(ch.challengeIdentifier, await authenticator.assert(ch.challenge, 6))).status).toBe(200);
-    expect(await counter()).toBe(6);
+    expect((await spend("moved-on", await tokenOf(await answer(ch.challengeIdentifier, await authenticator.assert(ch.challenge, 8))))).status).toBe(200);
+    expect(await counter()).toBe(8);
   });
 });
 

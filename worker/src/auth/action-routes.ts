@@ -1,8 +1,13 @@
-// User action signing: POST /auth/action/init commits to the request the caller is about to make
-// and returns that commitment as the challenge, made here and sealed for the caller's token
-// (challenge-seal.ts) without a call to the org's Durable Object; POST /auth/action is one call
-// to it, given only the caller's ids (not its operations): it checks the seal, verifies the
-// credential's signature, keeps the challenge single-use and issues the X-DFNS-USERACTION token.
+// User action signing, in the Worker with no call to the org's Durable Object:
+//  - POST /auth/action/init commits to the request the caller is about to make and returns that
+//    commitment as the challenge, sealed for the caller's token (challenge-seal.ts);
+//  - POST /auth/action checks the seal, verifies the credential's signature against the caller's
+//    active credentials (carried by its resolution, authenticate.ts) and issues the
+//    X-DFNS-USERACTION token, self-contained and sealed (user-action-token.ts).
+// What must be decided under the org's lock — the credential still active, a passkey's counter
+// still increasing, the challenge spent once — is decided by the request that spends the token,
+// in the Org call it makes anyway (sessions.ts spendUserAction). So each answer to a challenge
+// yields a token, and only the first of them to be spent does anything.
 import { Hono } from "hono";
 import * as req from "../../../shared/src/dfns/requests.js";
 import type { AppEnv } from "../http/app-env.js";
@@ -12,11 +17,14 @@ import { recordAllowed, recordDecision } from "../audit/record.js";
 import { ownResource } from "../permissions/permit.js";
 import { encodeBase64Url } from "../../../shared/src/dfns/base64url.js";
 import { userActionChallenge } from "../../../shared/src/dfns/user-action.js";
-import { randomBytes } from "../orgs/ids.js";
+import { newId, randomBytes } from "../orgs/ids.js";
+import { nowIso } from "../orgs/storage.js";
+import { verifyFirstFactor } from "./assertions.js";
 import { challengeResponse } from "./challenge-response.js";
-import { sealChallenge } from "./challenge-seal.js";
-import { CHALLENGE_SECONDS, sha256Hex } from "./challenge-store.js";
-import { callerRef } from "./sessions.js";
+import { answeredChallenge, sealChallenge, sealMatches } from "./challenge-seal.js";
+import { CHALLENGE_SECONDS, sha256Hex, USER_ACTION_SECONDS } from "./challenge-store.js";
+import { allowCredentials } from "./sessions.js";
+import { sealUserActionToken } from "./user-action-token.js";
 
 export const actionRoutes = new Hono<AppEnv>();
 
@@ -24,8 +32,7 @@ actionRoutes.post("/auth/action/init", ownResource("user action signing"), async
   const body = await parseBody(c, req.userActionInit);
   const bodyHash = await sha256Hex(body.userActionPayload);
   const caller = c.get("caller");
-  const allowCredentials = caller.activeCredentials;
-  if (allowCredentials.key.length + allowCredentials.webauthn.length === 0) throw new ApiError(403, "No active credential can sign for this identity");
+  if (caller.activeCredentials.length === 0) throw new ApiError(403, "No active credential can sign for this identity");
   const issuedAt = Math.floor(Date.now() / 1000);
   const challenge = userActionChallenge(
     {
@@ -41,21 +48,41 @@ actionRoutes.post("/auth/action/init", ownResource("user action signing"), async
     () => bodyHash,
   );
   const challengeIdentifier = await sealChallenge(c.env, caller.tokenId, challenge);
-  return c.json(challengeResponse(c.env, { challenge, challengeIdentifier, allowCredentials }));
+  return c.json(challengeResponse(c.env, { challenge, challengeIdentifier, allowCredentials: allowCredentials(caller.activeCredentials) }));
 });
 
 actionRoutes.post("/auth/action", async (c) => {
   const body = await parseBody(c, req.signedChallenge);
   const caller = c.get("caller");
-  const org = c.get("org");
   // A refused signature is a security event: it goes to the audit log with its reason.
-  const refuse = async (status: ClientErrorStatus | 503, reason: string): Promise<never> => {
+  const refuse = async (status: ClientErrorStatus, reason: string): Promise<never> => {
     await recordDecision(c, { caller, orgId: caller.orgId, operation: null, decision: "denied", reason: `user action signature refused: ${reason}` });
     throw new ApiError(status, reason);
   };
-  // One call: the org finds the challenge, verifies the signature and issues the action.
-  const issued = await org.answerUserAction(callerRef(caller), { challengeId: body.challengeIdentifier, firstFactor: body.firstFactor });
-  if (!issued.ok) return refuse(issued.status, issued.message);
-  recordAllowed(c, { caller, orgId: caller.orgId, operation: null, reason: `user action ${issued.value.actionId} issued` });
-  return c.json({ userAction: issued.value.userAction });
+  // The challenge the credential signed, from its clientData: it must carry this deployment's seal
+  // for the answering token. One message for every challenge that is not one of ours for this
+  // token, this org and this identity: it names nothing.
+  const answered = answeredChallenge(body.firstFactor.credentialAssertion.clientData);
+  if (!answered || !(await sealMatches(c.env, body.challengeIdentifier, caller.tokenId, answered.challenge))) return refuse(401, "Challenge not found");
+  const { challenge, claims } = answered;
+  if (claims.orgId !== caller.orgId || claims.subject !== caller.identityId) return refuse(401, "Challenge not found");
+  const now = Math.floor(Date.now() / 1000);
+  if (claims.expiry <= now) return refuse(401, "Challenge expired");
+  const assertion = await verifyFirstFactor(c.env, { challenge, credentials: caller.activeCredentials }, body.firstFactor);
+  if (!assertion.ok) return refuse(assertion.status as ClientErrorStatus, assertion.message);
+  const actionId = newId("ua");
+  const a = assertion.value;
+  const userAction = await sealUserActionToken(c.env, {
+    actionId,
+    tokenId: caller.tokenId,
+    challengeIdentifier: body.challengeIdentifier,
+    challenge,
+    credentialUuid: a.credentialUuid,
+    signCount: a.signCount,
+    assertion: { clientData: a.clientData, signature: a.signature, authenticatorData: a.authenticatorData, userHandle: a.userHandle },
+    signedAt: nowIso(),
+    expiresAt: now + USER_ACTION_SECONDS,
+  });
+  recordAllowed(c, { caller, orgId: caller.orgId, operation: null, reason: `user action ${actionId} issued` });
+  return c.json({ userAction });
 });

@@ -10,7 +10,8 @@ import { failure, success, type Outcome } from "../http/errors.js";
 import type { Assertion, PendingChallenge } from "../orgs/org.js";
 import { relyingParty, webauthnChallengeMatches } from "./webauthn-config.js";
 
-export async function verifyFirstFactor(env: Env, pending: PendingChallenge, factor: FirstFactor): Promise<Outcome<Assertion>> {
+/** `pending`: the challenge the credential must have signed and the subject's active credentials. */
+export async function verifyFirstFactor(env: Env, pending: Pick<PendingChallenge, "challenge" | "credentials">, factor: FirstFactor): Promise<Outcome<Assertion>> {
   const a = factor.credentialAssertion;
   const credential = pending.credentials.find((c) => c.credId === a.credId && c.kind === factor.kind);
   if (!credential) return failure(401, "Credential not registered or not active");

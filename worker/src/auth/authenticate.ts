@@ -13,10 +13,12 @@
 //    sends the caller back only if it changed (its 141 operations are not serialised each time).
 //    Whether the token is still good is decided by the org on each of these requests; the copy
 //    here is used only when the org says it is exactly its current resolution.
-// The resolution also carries the identity's active credentials, which POST /auth/action/init
-// offers as allowCredentials without asking the org (the answer is verified against the org's
-// credentials as they are then, so a stale list is only a stale hint). A change of credentials
-// made through this isolate drops its resolutions, so a passkey just registered is offered at once.
+// The resolution also carries the identity's active credentials with their public keys, which
+// POST /auth/action/init offers as allowCredentials and POST /auth/action verifies the answer
+// against, without asking the org. A stale list widens nothing: the spend checks that the
+// credential is still active and a passkey's counter still increasing (sessions.ts
+// spendUserAction). A change of credentials made through this isolate drops its resolutions, so a
+// passkey just registered is offered at once.
 import { createMiddleware } from "hono/factory";
 import { recordDecision } from "../audit/record.js";
 import type { AppEnv } from "../http/app-env.js";

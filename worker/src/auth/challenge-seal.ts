@@ -5,11 +5,12 @@
 //
 // The challenge is the transparent statement of shared/src/dfns/user-action.ts (org, subject,
 // method, path, body hash, random nonce, issuedAt, expiry), so the seal binds every one of those
-// and the caller's token. The answer (POST /auth/action) brings the challenge back inside the
-// credential's clientData; the org recomputes the MAC with the answering token before it looks at
-// anything else, so a challenge altered in any field, or answered on another token, names nothing.
-// Single use is the org's: it records each answered identifier until its expiry and refuses a
-// second answer (sessions.ts answerUserAction).
+// and the caller's token. The answer (POST /auth/action, also in the Worker) brings the challenge
+// back inside the credential's clientData; the MAC is recomputed with the answering token before
+// anything else is looked at, so a challenge altered in any field, or answered on another token,
+// names nothing. Single use is the org's, at the spend: the identifier is recorded when the
+// user action made from it is spent (until a day past its expiry), and a second spend from the
+// same challenge is refused (sessions.ts spendUserAction).
 //
 // The key is derived from the deployment's token-signing key (tokens.ts sealKey): whoever could
 // forge a seal could already mint bearer tokens, so it widens nothing at the edge. The share-holder

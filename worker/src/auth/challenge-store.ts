@@ -1,7 +1,8 @@
-// One-time challenges and issued user actions in the org's SQLite. A challenge is consumed by
+// One-time challenges and spent user actions in the org's SQLite. A challenge is consumed by
 // exactly one successful response; a user action by exactly one request. Both expire. A
-// user-action challenge is made without a row (challenge-seal.ts): its row is written when it is
-// answered, already consumed, and is what refuses a second answer.
+// user-action challenge is made without a row (challenge-seal.ts) and answered without one (the
+// token is self-contained, user-action-token.ts): its row is written when its action is spent,
+// already consumed, and is what refuses a second spend from the same challenge.
 import type { UserActionEvidence } from "../../../shared/src/dfns/wire.js";
 
 export type ChallengeKind = "Login" | "Registration" | "Credential" | "UserAction";
@@ -106,11 +107,12 @@ export function hashActionToken(token: string): Promise<string> {
   return sha256Hex(token);
 }
 
-export function insertUserAction(sql: SqlStorage, a: { hash: string; evidence: UserActionEvidence; bodySha256: string; challengeId: string; expiresAt: number; now: string }): void {
+/** Keeps a user action as it is spent (it has no row before: the token is self-contained, user-action-token.ts). */
+export function insertUserAction(sql: SqlStorage, a: { hash: string; evidence: UserActionEvidence; bodySha256: string; challengeId: string; expiresAt: number; spentAt: string }): void {
   const e = a.evidence;
   sql.exec(
-    `INSERT INTO user_actions (action_hash, action_id, challenge_id, subject, token_id, method, path, payload, body_sha256, expires_at, created_at, evidence)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO user_actions (action_hash, action_id, challenge_id, subject, token_id, method, path, payload, body_sha256, expires_at, created_at, consumed_at, evidence)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     a.hash,
     e.actionId,
     a.challengeId,
@@ -121,13 +123,10 @@ export function insertUserAction(sql: SqlStorage, a: { hash: string; evidence: U
     e.payload,
     a.bodySha256,
     a.expiresAt,
-    a.now,
+    e.signedAt,
+    a.spentAt,
     JSON.stringify(e),
   );
-}
-
-export function getUserActionByHash(sql: SqlStorage, hash: string): UserActionRow | null {
-  return sql.exec<UserActionRow>("SELECT * FROM user_actions WHERE action_hash = ?", hash).toArray()[0] ?? null;
 }
 
 export function getUserActionById(sql: SqlStorage, id: string): UserActionRow | null {

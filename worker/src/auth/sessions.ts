@@ -5,18 +5,16 @@
 // counter still increasing). Part of the org's Durable Object (worker/src/orgs/org.ts).
 import { encodeBase64Url } from "../../../shared/src/dfns/base64url.js";
 import { constantTimeEqual } from "../../../shared/src/dfns/key-assertion.js";
-import { encodeChallenge, type UserActionClaims } from "../../../shared/src/dfns/user-action.js";
-import type { FirstFactor } from "../../../shared/src/dfns/requests.js";
+import { decodeChallenge, encodeChallenge, type UserActionClaims } from "../../../shared/src/dfns/user-action.js";
 import type { AllowCredentials, UserActionEvidence } from "../../../shared/src/dfns/wire.js";
 import type { Env } from "../env.js";
 import { failure, success, type Outcome } from "../http/errors.js";
 import { newId, randomBytes } from "../orgs/ids.js";
 import { nowIso, nowSeconds, type OrgStorage } from "../orgs/storage.js";
 import type { Grants } from "../permissions/grants.js";
-import { verifyFirstFactor } from "./assertions.js";
-import { answeredChallenge, sealMatches } from "./challenge-seal.js";
 import * as challenges from "./challenge-store.js";
 import * as identities from "./identity-store.js";
+import { openUserActionToken, type UserActionToken } from "./user-action-token.js";
 
 /** Who is calling, as established by a valid, unrevoked token of an active identity. */
 export interface Caller {
@@ -30,18 +28,12 @@ export interface Caller {
   isServiceAccount: boolean;
   operations: string[];
   /**
-   * The identity's active credentials when the token was resolved: the allowCredentials a
-   * user-action challenge offers (a hint for the client; the answer is verified against the
-   * org's credentials as they are then).
+   * The identity's active credentials when the token was resolved, with their public keys: the
+   * allowCredentials a user-action challenge offers, and what POST /auth/action verifies the
+   * answer against in the Worker. A credential deactivated since cannot spend what it signed: the
+   * spend checks it is active then (spendUserAction).
    */
-  activeCredentials: AllowCredentials;
-}
-
-/** What the user-action calls need of a caller: whose challenge, for which token, in which org (not its operations). */
-export type CallerRef = Pick<Caller, "orgId" | "tokenId" | "identityId">;
-
-export function callerRef(c: CallerRef): CallerRef {
-  return { orgId: c.orgId, tokenId: c.tokenId, identityId: c.identityId };
+  activeCredentials: StoredCredential[];
 }
 
 /** A stored credential as the Worker needs it to verify an assertion. */
@@ -52,6 +44,22 @@ export interface StoredCredential {
   publicKeyPem: string;
   cosePublicKey: string | null;
   signCount: number;
+}
+
+/** The credentials a challenge offers the client to sign with (Dfns's allowCredentials). */
+export function allowCredentials(creds: StoredCredential[]): AllowCredentials {
+  return {
+    key: creds.filter((c) => c.kind === "Key").map((c) => ({ type: "public-key" as const, id: c.credId })),
+    webauthn: creds.filter((c) => c.kind === "Fido2").map((c) => ({ type: "public-key" as const, id: c.credId })),
+  };
+}
+
+/** A user-action token whose MAC checked, with its challenge decoded and the hashes the spend compares. */
+interface OpenedAction {
+  action: UserActionToken;
+  claims: UserActionClaims;
+  tokenHash: string;
+  bodyHash: string;
 }
 
 export interface PendingChallenge {
@@ -188,7 +196,7 @@ export class Sessions {
       identityId: token.kind === "Pat" ? token.token_id : user.user_id,
       isServiceAccount: user.is_service_account === 1,
       operations: [...operations].sort(),
-      activeCredentials: this.allowCredentials(token.kind === "Pat" ? token.token_id : user.user_id),
+      activeCredentials: this.storedCredentials(token.kind === "Pat" ? token.token_id : user.user_id),
     };
     return success({ caller, expiresAt: token.expires_at });
   }
@@ -199,15 +207,16 @@ export class Sessions {
    * action spent as consumeUserAction.
    */
   async resolveCallerAndSpend(
+    env: Env,
     claims: { tokenId: string; userId: string; tokenKind: string },
     action: { token: string; method: string; path: string; payload: string },
     knownVersion?: string,
   ): Promise<{ caller: Outcome<{ version: string; caller: Caller | null }>; spent: Outcome<UserActionEvidence> | null }> {
-    const [hash, bodyHash] = await Promise.all([challenges.hashActionToken(action.token), challenges.sha256Hex(action.payload)]);
+    const opened = await this.openForSpend(env, action.token, action.payload);
     // From here on synchronous: the caller resolved and the action spent with nothing in between.
     const caller = this.resolveFor(claims, knownVersion);
     if (!caller.ok) return { caller, spent: null };
-    return { caller, spent: this.spendUserAction(hash, bodyHash, { ...action, tokenId: claims.tokenId }) };
+    return { caller, spent: this.spendUserAction(opened, { ...action, tokenId: claims.tokenId }) };
   }
 
   /** The owner's active credentials (kept like the callers, emptied by the same writes; callers must not change the array). */
@@ -231,14 +240,6 @@ export class Sessions {
       cosePublicKey: c.cose_public_key,
       signCount: c.sign_count,
     }));
-  }
-
-  private allowCredentials(ownerId: string): AllowCredentials {
-    const creds = this.storedCredentials(ownerId);
-    return {
-      key: creds.filter((c) => c.kind === "Key").map((c) => ({ type: "public-key" as const, id: c.credId })),
-      webauthn: creds.filter((c) => c.kind === "Fido2").map((c) => ({ type: "public-key" as const, id: c.credId })),
-    };
   }
 
   /** A challenge with the subject's active credentials, for the Worker to verify an answer against. */
@@ -290,15 +291,15 @@ export class Sessions {
     const user = identities.getUserByName(this.org.sql, username);
     // One message for every refusal: the endpoint must not reveal which usernames exist.
     if (!user || user.is_active !== 1 || user.is_registered !== 1 || user.is_service_account === 1) return failure(401, "Not authorized");
-    const allowCredentials = this.allowCredentials(user.user_id);
-    if (allowCredentials.key.length + allowCredentials.webauthn.length === 0) return failure(401, "Not authorized");
+    const credentials = this.storedCredentials(user.user_id);
+    if (credentials.length === 0) return failure(401, "Not authorized");
     const id = newId("ch");
     const issuedAt = nowSeconds();
     // A Login statement: a client can see it is being asked to log in, and no node accepts it as an action.
     const challenge = encodeChallenge({ kind: "Login", orgId: this.org.orgId()!, nonce: encodeBase64Url(randomBytes(16)), issuedAt, expiry: issuedAt + challenges.CHALLENGE_SECONDS });
     this.pruneNowAndThen(issuedAt);
     challenges.insertChallenge(this.org.sql, { id, kind: "Login", challenge, subject: user.user_id, expiresAt: issuedAt + challenges.CHALLENGE_SECONDS });
-    return success({ challengeIdentifier: id, challenge, allowCredentials });
+    return success({ challengeIdentifier: id, challenge, allowCredentials: allowCredentials(credentials) });
   }
 
   completeLogin(input: { challengeId: string; assertion: Assertion; tokenId: string; expiresAt: number }): Outcome<{ userId: string }> {
@@ -320,151 +321,89 @@ export class Sessions {
   }
 
   // ── user actions ──
-  // POST /auth/action/init makes its challenge in the Worker, sealed, with no row here
-  // (challenge-seal.ts); the answer is where this object checks the seal and keeps the challenge
-  // single-use.
+  // POST /auth/action/init and POST /auth/action run in the Worker with no call here: the
+  // challenge is sealed (challenge-seal.ts), the answer verified against the caller's credentials
+  // and the action issued as a sealed token (user-action-token.ts). What only this object can
+  // decide is decided when the action is spent, in one synchronous transaction.
 
   /**
-   * POST /auth/action in one call: the challenge the credential signed (from its clientData) must
-   * carry this deployment's seal for the answering token, be unexpired and never answered before;
-   * the assertion is verified against the subject's active credentials; then (completeUserAction,
-   * one transaction) everything re-checked that could have changed while the signature was being
-   * verified — challenge still unanswered and unexpired, credential still active, counter still
-   * increasing — the challenge recorded as answered and the user action issued.
+   * Spends a user action on the request it was signed for (see spendUserAction). A mismatch
+   * leaves it unspent. The evidence then carries the exact body (the nodes re-derive its hash).
    */
-  async answerUserAction(env: Env, caller: CallerRef, input: { challengeId: string; firstFactor: FirstFactor }): Promise<Outcome<{ userAction: string; actionId: string }>> {
-    const answered = answeredChallenge(input.firstFactor.credentialAssertion.clientData);
-    // One message for every challenge that is not one of ours for this token: it names nothing.
-    if (!answered || !(await sealMatches(env, input.challengeId, caller.tokenId, answered.challenge))) return failure(401, "Challenge not found");
-    const { challenge, claims } = answered;
-    if (claims.orgId !== caller.orgId || claims.subject !== caller.identityId) return failure(401, "Challenge not found");
-    const problem = this.sealedChallengeProblem(input.challengeId, claims.expiry);
-    if (problem) return failure(401, problem);
-    const pending: PendingChallenge = {
-      challengeId: input.challengeId,
-      challenge,
-      subject: claims.subject,
-      tokenId: caller.tokenId,
-      credentialKind: null,
-      method: claims.method,
-      path: claims.path,
-      payload: null,
-      nonce: claims.nonce,
-      expiresAt: claims.expiry,
-      orgId: caller.orgId,
-      credentials: this.storedCredentials(claims.subject),
-    };
-    const assertion = await verifyFirstFactor(env, pending, input.firstFactor);
-    if (!assertion.ok) return assertion;
-    const token = `ua-${encodeBase64Url(randomBytes(32))}`;
-    const tokenHash = await challenges.hashActionToken(token);
-    return this.completeUserAction(caller, { challengeId: input.challengeId, challenge, claims, assertion: assertion.value, token, tokenHash });
+  async consumeUserAction(env: Env, input: { token: string; tokenId: string; method: string; path: string; payload: string }): Promise<Outcome<UserActionEvidence>> {
+    return this.spendUserAction(await this.openForSpend(env, input.token, input.payload), input);
   }
 
-  /** Why a sealed challenge cannot be answered now (expired, answered before), or null. */
-  private sealedChallengeProblem(challengeId: string, expiry: number): string | null {
-    if (expiry <= nowSeconds()) return "Challenge expired";
-    if (challenges.getChallenge(this.org.sql, challengeId)) return "Challenge already used";
-    return null;
+  /** The asynchronous part of a spend, done before the synchronous one: the MAC, the hashes, the challenge decoded. */
+  private async openForSpend(env: Env, token: string, payload: string): Promise<OpenedAction | null> {
+    const [action, tokenHash, bodyHash] = await Promise.all([openUserActionToken(env, token), challenges.hashActionToken(token), challenges.sha256Hex(payload)]);
+    const claims = action ? decodeChallenge(action.challenge) : null;
+    if (!action || claims?.kind !== "UserAction") return null;
+    return { action, claims, tokenHash, bodyHash };
   }
 
-  /** Issues the single-use user action for a verified answer and keeps the evidence. */
-  private completeUserAction(
-    caller: CallerRef,
-    input: { challengeId: string; challenge: string; claims: UserActionClaims; assertion: Assertion; token: string; tokenHash: string },
-  ): Outcome<{ userAction: string; actionId: string }> {
+  /**
+   * The spend, synchronous and in one transaction: a token this deployment sealed, for this org,
+   * unexpired, presented by the token it was issued to, for this method, path and a body whose
+   * SHA-256 is the one the credential signed; the credential still active now (one deactivated
+   * after POST /auth/action cannot spend) and its passkey counter still increasing; the challenge
+   * never spent before — it is recorded as spent here, so neither a second spend of the token nor
+   * another token from the same challenge (each answer to it yields one) goes through. The action
+   * is kept with its evidence (GET /auth/action/logs).
+   */
+  private spendUserAction(opened: OpenedAction | null, input: { tokenId: string; method: string; path: string; payload: string }): Outcome<UserActionEvidence> {
+    // One message for a token that is not ours, or not this org's: it names nothing here.
+    if (!opened || opened.claims.orgId !== this.org.orgId()) return failure(401, "User action signature is invalid");
+    const { action, claims } = opened;
     return this.org.transaction(() => {
-      const { claims } = input;
-      // Checked again: another answer to the same challenge may have been recorded meanwhile.
-      const problem = this.sealedChallengeProblem(input.challengeId, claims.expiry);
-      if (problem) return failure(401, problem);
-      const credential = this.storedCredentials(claims.subject).find((c) => c.credentialUuid === input.assertion.credentialUuid);
+      if (challenges.getChallenge(this.org.sql, action.challengeIdentifier)) return failure(401, "User action signature already used");
+      const now = nowSeconds();
+      if (action.expiresAt <= now) return failure(401, "User action signature expired");
+      if (action.tokenId !== input.tokenId) return failure(403, "User action signature was issued to another caller");
+      if (claims.method !== input.method || claims.path !== input.path) return failure(403, "User action signature does not match this request's method and path");
+      if (!constantTimeEqual(claims.bodySha256, opened.bodyHash)) return failure(403, "User action signature does not match this request's body");
+      const credential = this.storedCredentials(claims.subject).find((c) => c.credentialUuid === action.credentialUuid);
       if (!credential) return failure(401, "Credential not registered or not active");
       if (credential.kind === "Fido2") {
-        const counter = counterProblem(credential.signCount, input.assertion.signCount);
+        const counter = counterProblem(credential.signCount, action.signCount);
         if (counter) return failure(401, counter);
-        this.org.sql.exec("UPDATE credentials SET sign_count = ? WHERE credential_uuid = ?", input.assertion.signCount, credential.credentialUuid);
+        this.org.sql.exec("UPDATE credentials SET sign_count = ? WHERE credential_uuid = ?", action.signCount, credential.credentialUuid);
       }
-      const now = nowIso();
-      // The single-use record: kept until the challenge's expiry (and a day beyond, pruneExpired).
-      this.pruneNowAndThen(nowSeconds());
+      const spentAt = nowIso();
+      // The single-use record, kept until a day past the challenge's expiry (pruneExpired), which
+      // is after the token's own expiry (at most 5 minutes after the challenge's).
+      this.pruneNowAndThen(now);
       challenges.insertChallenge(this.org.sql, {
-        id: input.challengeId,
+        id: action.challengeIdentifier,
         kind: "UserAction",
-        challenge: input.challenge,
+        challenge: action.challenge,
         subject: claims.subject,
-        tokenId: caller.tokenId,
+        tokenId: action.tokenId,
         method: claims.method,
         path: claims.path,
         nonce: claims.nonce,
         expiresAt: claims.expiry,
-        consumedAt: now,
+        consumedAt: spentAt,
       });
-      // The body is not known yet: the action commits to its hash, and the request that spends
-      // the action brings the body (spendUserAction checks it against the hash and keeps it).
       const evidence: UserActionEvidence = {
-        actionId: newId("ua"),
-        orgId: caller.orgId,
+        actionId: action.actionId,
+        orgId: claims.orgId,
         subject: claims.subject,
-        tokenId: caller.tokenId,
+        tokenId: action.tokenId,
         method: claims.method,
         path: claims.path,
-        payload: "",
+        payload: input.payload,
         nonce: claims.nonce,
         expiry: claims.expiry,
-        challenge: input.challenge,
-        challengeIdentifier: input.challengeId,
+        challenge: action.challenge,
+        challengeIdentifier: action.challengeIdentifier,
         credential: { credId: credential.credId, credentialUuid: credential.credentialUuid, kind: credential.kind, publicKey: credential.publicKeyPem },
-        assertion: {
-          clientData: input.assertion.clientData,
-          signature: input.assertion.signature,
-          authenticatorData: input.assertion.authenticatorData,
-          userHandle: input.assertion.userHandle,
-        },
-        signedAt: now,
+        assertion: action.assertion,
+        signedAt: action.signedAt,
       };
-      challenges.insertUserAction(this.org.sql, {
-        hash: input.tokenHash,
-        evidence,
-        bodySha256: claims.bodySha256,
-        challengeId: input.challengeId,
-        expiresAt: nowSeconds() + challenges.USER_ACTION_SECONDS,
-        now,
-      });
-      return success({ userAction: input.token, actionId: evidence.actionId });
+      challenges.insertUserAction(this.org.sql, { hash: opened.tokenHash, evidence, bodySha256: claims.bodySha256, challengeId: action.challengeIdentifier, expiresAt: action.expiresAt, spentAt });
+      return success(evidence);
     });
-  }
-
-  /**
-   * Spends a user action on the request it was signed for: same caller token, method, path and a
-   * body whose SHA-256 is the one the credential signed; unexpired; never used before. A mismatch
-   * leaves it unspent. The evidence then carries the exact body (the nodes re-derive its hash).
-   */
-  async consumeUserAction(input: { token: string; tokenId: string; method: string; path: string; payload: string }): Promise<Outcome<UserActionEvidence>> {
-    const [hash, bodyHash] = await Promise.all([challenges.hashActionToken(input.token), challenges.sha256Hex(input.payload)]);
-    return this.spendUserAction(hash, bodyHash, input);
-  }
-
-  private spendUserAction(hash: string, bodyHash: string, input: { tokenId: string; method: string; path: string; payload: string }): Outcome<UserActionEvidence> {
-    const row = challenges.getUserActionByHash(this.org.sql, hash);
-    if (!row) return failure(401, "User action signature is invalid");
-    if (row.consumed_at !== null) return failure(401, "User action signature already used");
-    if (row.expires_at <= nowSeconds()) return failure(401, "User action signature expired");
-    if (row.token_id !== input.tokenId) return failure(403, "User action signature was issued to another caller");
-    if (row.method !== input.method || row.path !== input.path) return failure(403, "User action signature does not match this request's method and path");
-    // Actions issued before bodies were committed by hash kept the body itself.
-    const bodyMatches = row.body_sha256 !== null ? constantTimeEqual(row.body_sha256, bodyHash) : constantTimeEqual(row.payload, input.payload);
-    if (!bodyMatches) return failure(403, "User action signature does not match this request's body");
-    // The evidence is complete from here on: the exact body the credential's hash commits to.
-    const evidence: UserActionEvidence = { ...(JSON.parse(row.evidence) as UserActionEvidence), payload: input.payload };
-    this.org.sql.exec(
-      "UPDATE user_actions SET consumed_at = ?, payload = ?, evidence = ? WHERE action_hash = ? AND consumed_at IS NULL",
-      nowIso(),
-      input.payload,
-      JSON.stringify(evidence),
-      row.action_hash,
-    );
-    return success(evidence);
   }
 
   userActionEvidence(actionId: string): Outcome<UserActionEvidence & { consumedAt: string | null }> {

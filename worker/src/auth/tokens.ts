@@ -31,9 +31,12 @@ interface KeyPair {
   kid: string;
   /** HMAC-SHA-256 key derived from the signing key (HKDF), for what this deployment seals for itself (auth/challenge-seal.ts). */
   sealKey: CryptoKey;
+  /** Another, for user-action tokens (auth/user-action-token.ts): a challenge seal can never pass for a token's MAC. */
+  userActionKey: CryptoKey;
 }
 
 const SEAL_KEY_INFO = "tessera.edge.seal.v1";
+const USER_ACTION_KEY_INFO = "tessera.edge.user-action-token.v1";
 
 // One import per isolate: the key never changes while the isolate lives.
 let keyPair: Promise<KeyPair> | undefined;
@@ -52,18 +55,20 @@ async function loadKeys(env: Env): Promise<KeyPair> {
     privateKey: await importJWK({ ...jwk, alg: "ES256" }, "ES256"),
     publicKey: await importJWK({ ...publicJwk, alg: "ES256" }, "ES256"),
     kid,
-    sealKey: await deriveSealKey(jwk.d),
+    sealKey: await deriveSealKey(jwk.d, SEAL_KEY_INFO),
+    userActionKey: await deriveSealKey(jwk.d, USER_ACTION_KEY_INFO),
   };
 }
 
 // A key of its own for sealing, so a MAC can never be confused with a token signature; derived
 // rather than configured, so a deployment has nothing more to provision or rotate.
-async function deriveSealKey(privateScalar: string): Promise<CryptoKey> {
+// Each use has its own HKDF label (`info`), so no MAC made for one can be replayed as another's.
+async function deriveSealKey(privateScalar: string, info: string): Promise<CryptoKey> {
   const ikm = decodeBase64Url(privateScalar);
   if (!ikm) throw new Error("token signing key is malformed");
   const base = await crypto.subtle.importKey("raw", ikm as Uint8Array<ArrayBuffer>, "HKDF", false, ["deriveKey"]);
   return crypto.subtle.deriveKey(
-    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: new TextEncoder().encode(SEAL_KEY_INFO) },
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: new TextEncoder().encode(info) },
     base,
     { name: "HMAC", hash: "SHA-256", length: 256 },
     false,
@@ -88,6 +93,11 @@ function keys(env: Env): Promise<KeyPair> {
 /** The deployment's sealing key (see deriveSealKey). */
 export async function sealKey(env: Env): Promise<CryptoKey> {
   return (await keys(env)).sealKey;
+}
+
+/** The deployment's key for user-action tokens (see deriveSealKey). */
+export async function userActionKey(env: Env): Promise<CryptoKey> {
+  return (await keys(env)).userActionKey;
 }
 
 export async function issueToken(env: Env, claims: TokenClaims, expiresInSeconds?: number): Promise<string> {

@@ -13,8 +13,7 @@ import { DFNS_OPERATIONS } from "../../../shared/src/dfns/operations.js";
 import type { ServiceAccountInfo, UserActionEvidence, UserInfo } from "../../../shared/src/dfns/wire.js";
 import { Directory } from "../auth/directory.js";
 import * as identities from "../auth/identity-store.js";
-import { Sessions, type CallerRef } from "../auth/sessions.js";
-import type { FirstFactor } from "../../../shared/src/dfns/requests.js";
+import { Sessions } from "../auth/sessions.js";
 import { failure, success, type Outcome } from "../http/errors.js";
 import { Grants } from "../permissions/grants.js";
 import * as permissions from "../permissions/store.js";
@@ -27,7 +26,7 @@ import type { GovernanceState } from "../../../shared/src/governance/log.js";
 import type { GovernanceEntry, GovernanceHead } from "../../../shared/src/governance/log.js";
 import type { FeeCeiling } from "../../../shared/src/chains/evm/fees.js";
 
-export type { Assertion, Caller, CallerRef, PendingChallenge, StoredCredential } from "../auth/sessions.js";
+export type { Assertion, Caller, PendingChallenge, StoredCredential } from "../auth/sessions.js";
 export type { NewCredential } from "../auth/directory.js";
 
 const ALL_OPERATIONS: string[] = [...DFNS_OPERATIONS];
@@ -183,8 +182,13 @@ export class Org extends DurableObject<Cloudflare.Env> {
   resolveCaller(...a: Parameters<Sessions["resolveFor"]>): ReturnType<Sessions["resolveFor"]> {
     return this.sessions.resolveFor(...a);
   }
-  resolveCallerAndSpend(...a: Parameters<Sessions["resolveCallerAndSpend"]>): ReturnType<Sessions["resolveCallerAndSpend"]> {
-    return this.sessions.resolveCallerAndSpend(...a);
+  // The spends take the org's env: the user-action token's MAC key is derived from it.
+  resolveCallerAndSpend(
+    claims: { tokenId: string; userId: string; tokenKind: string },
+    action: { token: string; method: string; path: string; payload: string },
+    knownVersion?: string,
+  ): ReturnType<Sessions["resolveCallerAndSpend"]> {
+    return this.sessions.resolveCallerAndSpend(this.env, claims, action, knownVersion);
   }
   pendingChallenge(...a: Parameters<Sessions["pendingChallenge"]>): ReturnType<Sessions["pendingChallenge"]> {
     return this.sessions.pendingChallenge(...a);
@@ -198,11 +202,8 @@ export class Org extends DurableObject<Cloudflare.Env> {
   logout(...a: Parameters<Sessions["logout"]>): ReturnType<Sessions["logout"]> {
     return this.sessions.logout(...a);
   }
-  answerUserAction(caller: CallerRef, input: { challengeId: string; firstFactor: FirstFactor }): ReturnType<Sessions["answerUserAction"]> {
-    return this.sessions.answerUserAction(this.env, caller, input);
-  }
-  consumeUserAction(...a: Parameters<Sessions["consumeUserAction"]>): ReturnType<Sessions["consumeUserAction"]> {
-    return this.sessions.consumeUserAction(...a);
+  consumeUserAction(input: { token: string; tokenId: string; method: string; path: string; payload: string }): ReturnType<Sessions["consumeUserAction"]> {
+    return this.sessions.consumeUserAction(this.env, input);
   }
   userActionEvidence(...a: Parameters<Sessions["userActionEvidence"]>): ReturnType<Sessions["userActionEvidence"]> {
     return this.sessions.userActionEvidence(...a);

@@ -40,8 +40,8 @@ const V1 = [
      expires_at INTEGER NOT NULL, consumed_at TEXT)`,
   // Expired challenges are pruned on every new one: a range seek, not a scan of the day's challenges.
   `CREATE INDEX IF NOT EXISTS challenges_expiry ON challenges (expires_at)`,
-  // Issued user actions, keyed by the SHA-256 of the token (the token itself is never stored),
-  // with the evidence that a credential signed exactly this request.
+  // Spent user actions (written as they are spent), keyed by the SHA-256 of the token (the token
+  // itself is never stored), with the evidence that a credential signed exactly this request.
   `CREATE TABLE IF NOT EXISTS user_actions (
      action_hash TEXT PRIMARY KEY, action_id TEXT NOT NULL UNIQUE, challenge_id TEXT NOT NULL, subject TEXT NOT NULL,
      token_id TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, payload TEXT NOT NULL, body_sha256 TEXT,
