@@ -377,6 +377,18 @@ describe("layer 1: user action signatures", () => {
       expect((await answerOn(sa, await sealChallenge(env, boot.serviceAccount.tokenId, fresh), await signChallenge(sa.key, sa.credId, fresh))).status).toBe(200);
     });
 
+    // Guards the org and subject check at /auth/action: genuinely sealed for this token, but about another identity or org.
+    it("refuses a sealed challenge whose subject or org is not the answering caller's", async () => {
+      const { boot, sa } = await newOrg();
+      const claims = decodeChallenge((await initFor(sa)).challenge) as UserActionClaims;
+      for (const change of [{ subject: boot.rootUser.userId }, { orgId: "or-someone-else" }]) {
+        const foreign = encodeChallenge({ ...claims, ...change });
+        const identifier = await sealChallenge(env, boot.serviceAccount.tokenId, foreign);
+        const refused = await refusedUnchanged(boot.orgId, 401, async () => answerOn(sa, identifier, await signChallenge(sa.key, sa.credId, foreign)));
+        expect(refused.error.message, JSON.stringify(change)).toMatch(/not found/);
+      }
+    });
+
     it("refuses an identifier that is not a seal, and a clientData that carries no Tessera challenge", async () => {
       const { boot, sa } = await newOrg();
       const ch = await initFor(sa);
