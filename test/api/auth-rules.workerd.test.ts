@@ -362,7 +362,7 @@ describe("layer 1: user action signatures", () => {
       expect((await answerOn(first, ch.challengeIdentifier, firstFactor)).status).toBe(200);
     });
 
-    // Guards the expiry check (sealedChallengeProblem): a genuinely sealed challenge whose time is up.
+    // Guards the expiry check at /auth/action (action-routes.ts): a genuinely sealed challenge whose time is up.
     it("refuses an expired challenge, sealed with the deployment's own key", async () => {
       const { boot, sa } = await newOrg();
       const ch = await initFor(sa);

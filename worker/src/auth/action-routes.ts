@@ -55,7 +55,7 @@ actionRoutes.post("/auth/action", async (c) => {
   const body = await parseBody(c, req.signedChallenge);
   const caller = c.get("caller");
   // A refused signature is a security event: it goes to the audit log with its reason.
-  const refuse = async (status: ClientErrorStatus, reason: string): Promise<never> => {
+  const refuse = async (status: ClientErrorStatus | 503, reason: string): Promise<never> => {
     await recordDecision(c, { caller, orgId: caller.orgId, operation: null, decision: "denied", reason: `user action signature refused: ${reason}` });
     throw new ApiError(status, reason);
   };
@@ -69,7 +69,7 @@ actionRoutes.post("/auth/action", async (c) => {
   const now = Math.floor(Date.now() / 1000);
   if (claims.expiry <= now) return refuse(401, "Challenge expired");
   const assertion = await verifyFirstFactor(c.env, { challenge, credentials: caller.activeCredentials }, body.firstFactor);
-  if (!assertion.ok) return refuse(assertion.status as ClientErrorStatus, assertion.message);
+  if (!assertion.ok) return refuse(assertion.status, assertion.message);
   const actionId = newId("ua");
   const a = assertion.value;
   const userAction = await sealUserActionToken(c.env, {
