@@ -273,15 +273,25 @@ export class Sessions {
     const row = challenges.getChallenge(this.org.sql, challengeId);
     const problem = challenges.challengeProblem(row, kind, nowSeconds());
     if (problem || !row) return failure(401, problem ?? "Challenge not found");
-    const credential = this.storedCredentials(row.subject).find((c) => c.credentialUuid === assertion.credentialUuid);
+    const credential = this.signingCredential(row.subject, assertion.credentialUuid, assertion.signCount);
+    if (!credential.ok) return credential;
+    challenges.consumeChallenge(this.org.sql, challengeId, nowIso());
+    return success({ row, credential: credential.value });
+  }
+
+  /**
+   * The subject's credential that signed, if it is still active; a passkey's counter must still be
+   * increasing and is advanced to `signCount` (inside the caller's transaction).
+   */
+  private signingCredential(subject: string, credentialUuid: string, signCount: number): Outcome<StoredCredential> {
+    const credential = this.storedCredentials(subject).find((c) => c.credentialUuid === credentialUuid);
     if (!credential) return failure(401, "Credential not registered or not active");
     if (credential.kind === "Fido2") {
-      const counter = counterProblem(credential.signCount, assertion.signCount);
+      const counter = counterProblem(credential.signCount, signCount);
       if (counter) return failure(401, counter);
-      this.org.sql.exec("UPDATE credentials SET sign_count = ? WHERE credential_uuid = ?", assertion.signCount, credential.credentialUuid);
+      this.org.sql.exec("UPDATE credentials SET sign_count = ? WHERE credential_uuid = ?", signCount, credential.credentialUuid);
     }
-    challenges.consumeChallenge(this.org.sql, challengeId, nowIso());
-    return success({ row, credential });
+    return success(credential);
   }
 
   // ── login ──
@@ -362,13 +372,9 @@ export class Sessions {
       if (action.tokenId !== input.tokenId) return failure(403, "User action signature was issued to another caller");
       if (claims.method !== input.method || claims.path !== input.path) return failure(403, "User action signature does not match this request's method and path");
       if (!constantTimeEqual(claims.bodySha256, opened.bodyHash)) return failure(403, "User action signature does not match this request's body");
-      const credential = this.storedCredentials(claims.subject).find((c) => c.credentialUuid === action.credentialUuid);
-      if (!credential) return failure(401, "Credential not registered or not active");
-      if (credential.kind === "Fido2") {
-        const counter = counterProblem(credential.signCount, action.signCount);
-        if (counter) return failure(401, counter);
-        this.org.sql.exec("UPDATE credentials SET sign_count = ? WHERE credential_uuid = ?", action.signCount, credential.credentialUuid);
-      }
+      const signing = this.signingCredential(claims.subject, action.credentialUuid, action.signCount);
+      if (!signing.ok) return signing;
+      const credential = signing.value;
       const spentAt = nowIso();
       // The single-use record, kept until a day past the challenge's expiry (pruneExpired), which
       // is after the token's own expiry (at most 5 minutes after the challenge's).
