@@ -7,7 +7,7 @@ import { getAddress, type Address, type Hex } from "viem";
 import { erc20TransferCall, evmAddressOf, nativeTransferCall, parseUnsigned, type EvmCall } from "../../worker/src/chains/evm/transaction.js";
 import { drainOutbox } from "../../worker/src/broadcast/outbox.js";
 import type { PolicyVerdict } from "../../worker/src/broadcast/policy-gate.js";
-import { TransferEngine, type EngineTiming, type Submission } from "../../worker/src/broadcast/transfer-engine.js";
+import { TransferEngine, type EngineTiming, type Submission, type TransferEngineDeps } from "../../worker/src/broadcast/transfer-engine.js";
 import type { WalletRecord } from "../../worker/src/broadcast/wallet-directory.js";
 import type { TransferBody } from "../../worker/src/broadcast/wire.js";
 import { EvmRpc } from "../../worker/src/networks/evm-rpc.js";
@@ -76,11 +76,27 @@ export interface Harness {
   status(id: string): { status: string; reason: string | null; txHash: string | null; nonce: number | null };
 }
 
-export function newHarness(opts: { signer: InProcessMpcSigner; rpcUrl: string; timing?: Partial<EngineTiming>; child?: number; pollIntervalMs?: number }): Harness {
+export function newHarness(opts: {
+  signer: InProcessMpcSigner;
+  rpcUrl: string;
+  timing?: Partial<EngineTiming>;
+  child?: number;
+  pollIntervalMs?: number;
+  /** The policy gate's second decision after the share holders' policy refusal (absent: such a refusal fails the request). */
+  reconsider?: TransferEngineDeps["reconsider"];
+}): Harness {
   const network = anvilNetwork(opts.rpcUrl, opts.pollIntervalMs);
   const wallet = walletFor(opts.signer, opts.child);
   const rpc = new EvmRpc({ urls: network.rpcUrls, timeoutMs: network.rpcTimeoutMs });
-  const engine = new TransferEngine({ sql: nodeSql(), network, chain: evmTransfers(rpc), signer: opts.signer, newId, timing: { ...FAST_TIMING, ...opts.timing } });
+  const engine = new TransferEngine({
+    sql: nodeSql(),
+    network,
+    chain: evmTransfers(rpc),
+    signer: opts.signer,
+    newId,
+    timing: { ...FAST_TIMING, ...opts.timing },
+    ...(opts.reconsider ? { reconsider: opts.reconsider } : {}),
+  });
   const dispatcher = new WebhookDispatcher({
     sql: nodeSql(),
     newId,

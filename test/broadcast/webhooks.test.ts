@@ -1,9 +1,12 @@
 // Webhooks for transfer status changes: a receiver (a real HTTP server verifying the HMAC) gets
 // every status change exactly once per event id, even when a delivery fails and is retried, and
-// deliveries are recorded. Real anvil, real threshold signatures.
+// deliveries are recorded; a request held for approval after the share holders' policy refusal
+// is announced as requested once. Real anvil, real threshold signatures.
 import { createServer } from "node:net";
+import { hexToBytes } from "@noble/hashes/utils.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Address } from "viem";
+import { serializeTransaction, type Address, type Hex } from "viem";
+import { PolicyRefusalError } from "../../worker/src/signing/authorization.js";
 import { startAnvil, type Anvil } from "../chain/anvil.js";
 import { deployTestToken, fund } from "../chain/erc20.js";
 import { InProcessMpcSigner } from "../chain/mpc-signer.js";
@@ -128,5 +131,51 @@ describe("webhooks for transfer status changes", () => {
     h.transfer({ kind: "Native", to: randomAddress(), amount: "1" });
     await h.settle();
     expect(receiver.events.length).toBe(before + 1);
+  });
+
+  it("a request held for approval after the share holders' policy refusal is requested once: executing, held, executing again once approved, confirmed (transfers and transactions)", async () => {
+    // The policy gate's second decision (policy/gate.ts reconsiderPolicies), as it answers when a
+    // RequestApproval policy landed after it allowed the request: held, under the request's approval.
+    const h = newHarness({ signer, rpcUrl: anvil.url, reconsider: async (row) => ({ kind: "ApprovalRequired", approvalId: `ap-${row.id}` }) });
+    const hook = h.dispatcher.create({ url: `${receiver.url}/held`, events: ["*"] });
+    receiver.secrets.set("/held", hook.secret);
+    receiver.failFirstAttempt = () => false;
+    // The share holders judge under that newer policy: nothing is signed without its approval.
+    signer.nodeCheck = (request) => {
+      if (request.authorization.policy.decision !== "Approved") throw new PolicyRefusalError("policy: every signature of this wallet needs approval; no approval was presented");
+      return hexToBytes(request.message);
+    };
+    try {
+      const heldThenApproved = async (id: string) => {
+        await h.settle();
+        const held = h.engine.get(id)!;
+        expect(held).toMatchObject({ status: "Pending", approval_id: `ap-${id}`, raw_tx: null, next_attempt_at: null });
+        h.engine.resolveApproval(id, { approved: true, outcome: { decision: "Approved", approvalId: `ap-${id}`, approverIds: ["us-approver"] } });
+        await h.settle();
+        expect(h.status(id).status).toBe("Confirmed");
+      };
+      const transfer = h.transfer({ kind: "Native", to: randomAddress(), amount: "7" });
+      await heldThenApproved(transfer);
+      const nonce = Number(BigInt(await anvil.rpc<Hex>("eth_getTransactionCount", [h.wallet.address, "latest"])));
+      const base = BigInt((await anvil.rpc<{ baseFeePerGas: Hex }>("eth_getBlockByNumber", ["latest", false])).baseFeePerGas);
+      const transaction = h.transaction(
+        serializeTransaction({ type: "eip1559", chainId: 31337, nonce, to: randomAddress(), value: 3n, gas: 21_000n, maxFeePerGas: base * 2n + 10n ** 9n, maxPriorityFeePerGas: 10n ** 9n }),
+      );
+      await heldThenApproved(transaction);
+
+      const requestOf = (e: { data: Record<string, unknown> }) => (e.data.transferRequest ?? e.data.transactionRequest) as { id: string; status: string };
+      const delivered = receiver.events.filter((e) => e.path === "/held");
+      for (const [id, noun] of [[transfer, "transfer"], [transaction, "transaction"]] as const) {
+        // Requested once (Dfns sends one per request); every other status once per time it is entered.
+        const expected = ["requested", "executing", "executing", "broadcasted", "confirmed"].map((verb) => `wallet.${noun}.${verb}`);
+        expect(h.published.filter((e) => requestOf(e).id === id).map((e) => e.kind)).toEqual(expected);
+        const mine = delivered.filter((e) => requestOf(e).id === id);
+        expect(mine.map((e) => e.kind).sort()).toEqual([...expected].sort());
+        expect(new Set(mine.map((e) => e.id)).size).toBe(expected.length);
+        expect(requestOf(mine.find((e) => e.kind === `wallet.${noun}.requested`)!).status).toBe("Pending");
+      }
+    } finally {
+      signer.nodeCheck = null;
+    }
   });
 });

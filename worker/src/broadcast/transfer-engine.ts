@@ -371,7 +371,11 @@ export class TransferEngine {
   private transition(row: RequestRow, status: RequestStatus, changes: Partial<RequestRow>): RequestRow {
     const updated = this.store.update(row.id, { ...changes, status });
     if (row.kind === "NonceFill") return updated;
-    this.announce(updated);
+    // Pending is entered again only by a request held after the share holders' policy refusal
+    // (reconsidered): "requested" was said when it was created, and Dfns says it once per request.
+    // The hold itself is announced by the policy's events for its approval (policy.triggered,
+    // policy.approval.pending), and the approved request by "executing" again.
+    if (status !== "Pending") this.announce(updated);
     // Ended before a signature existed: the reservation stops counting.
     if (updated.reservation_id !== null && (status === "Failed" || status === "Rejected") && updated.raw_tx === null) {
       this.outbox.add("policy-release", { reservation: JSON.parse(updated.reservation_id), reason: updated.reason ?? status }, this.now());
@@ -379,7 +383,7 @@ export class TransferEngine {
     return updated;
   }
 
-  /** One webhook event per status a request enters, with an id fixed when the status is written. */
+  /** One webhook event per status a request enters (requested: once, at creation), with an id fixed when the status is written. */
   private announce(row: RequestRow): void {
     const noun = row.kind === "Transfer" ? "transfer" : "transaction";
     const verb = row.status === "Pending" ? "requested" : row.status.toLowerCase();
