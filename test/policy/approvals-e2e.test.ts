@@ -10,7 +10,8 @@
 //    gate decided (anvil paused with SIGSTOP holds the transfer before its ceremony). The nodes
 //    refuse it under the newer governance; the edge decides again and holds it for approval as if
 //    the policy had been there (Pending, the same approval path), and an approval gets it signed
-//    and confirmed. A Block that lands the same way ends the transfer Rejected, never signed;
+//    and confirmed; a webhook subscriber hears wallet.transfer.requested once, the hold from
+//    policy.approval.pending. A Block that lands the same way ends the transfer Rejected, never signed;
 //  - the same race for a raw signature: the nodes paused (SIGSTOP) hold one signature in its
 //    ceremony and the next, its gate passed, waits its turn (one ceremony per wallet under a
 //    velocity policy) while the policy lands: the first is signed, the second held, approved and
@@ -28,6 +29,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error — a plain .mjs helper for npm start, without type declarations
 import { ensureLocalOrg } from "../../worker/src/admin/local-bootstrap.mjs";
 import { governLocalOrg, startLocalNetwork, type LocalNetwork } from "../../scripts/local-network.js";
+import { startWebhookReceiver } from "../chain/webhook-receiver.js";
 
 let net: LocalNetwork;
 let dir: string;
@@ -208,6 +210,10 @@ describe("policies and approvals through the SDK, with the share holders", () =>
       }
     };
 
+    // Every event of the org, as a subscriber gets it.
+    const receiver = await startWebhookReceiver();
+    const hook = await dfns.webhooks.createWebhook({ body: { url: `${receiver.url}/race`, events: ["*" as never] } });
+    receiver.secrets.set("/race", hook.secret);
     const wallet = await dfns.wallets.createWallet({ body: { network: "Anvil" as never, name: "race" } });
     await chain("anvil_setBalance", [wallet.address, "0x8ac7230489e80000"]);
     const held = await racing(wallet.id, {
@@ -230,6 +236,13 @@ describe("policies and approvals through the SDK, with the share holders", () =>
     const done = await until("approved transfer", () => dfns.wallets.getTransfer({ walletId: wallet.id, transferId: held.id }), (t) => !["Pending", "Executing", "Broadcasted"].includes(t.status));
     expect(done.status).toBe("Confirmed");
     expect(await balance()).toBe(100000000000000000n);
+    // Announced as Dfns does: requested once (not again when held), the hold by the policy's events.
+    const about = (e: { data: Record<string, unknown> }) => (e.data.transferRequest as { id?: string } | undefined)?.id === held.id;
+    const events = await until("the confirmation's webhook", async () => receiver.events.filter((e) => e.path === "/race"), (list) => list.some((e) => about(e) && e.kind === "wallet.transfer.confirmed"));
+    expect(events.filter(about).map((e) => e.kind).sort()).toEqual(["wallet.transfer.broadcasted", "wallet.transfer.confirmed", "wallet.transfer.executing", "wallet.transfer.executing", "wallet.transfer.requested"]);
+    expect(events.filter((e) => e.kind === "policy.approval.pending" && (e.data.approval as { id?: string } | undefined)?.id === pending.approvalId)).toHaveLength(1);
+    expect(receiver.requests.filter((r) => r.path === "/race").every((r) => r.signatureValid)).toBe(true);
+    await receiver.stop();
 
     // A Block that lands the same way: Rejected with the policy's reason, nothing signed or sent.
     const other = await dfns.wallets.createWallet({ body: { network: "Anvil" as never, name: "race blocked" } });
