@@ -2,7 +2,8 @@
 // with real 2-of-3 keys of the MPC core in-process — DKLs23 ECDSA (P2WPKH) and FROST BIP340
 // (Taproot key path) — where every signature request first goes through the share holders' own
 // check (recomputeSigningMessage: the user's body, the PSBT, the sighash the node computes itself).
-// Balances are read from btcd, not from our API.
+// Balances are read from btcd, not from our API. A policy refusal at a later input holds the whole
+// transfer for one approval, as one at the first does.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,12 +14,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scriptOf, walletAddress } from "../../shared/src/chains/bitcoin/rules.js";
 import { recomputeSigningMessage, type SigningIntent } from "../../shared/src/mpc/intent.js";
 import { drainOutbox } from "../../worker/src/broadcast/outbox.js";
-import { TransferEngine } from "../../worker/src/broadcast/transfer-engine.js";
+import { TransferEngine, type TransferEngineDeps } from "../../worker/src/broadcast/transfer-engine.js";
 import type { WalletRecord } from "../../worker/src/broadcast/wallet-directory.js";
 import { BitcoinRpc } from "../../worker/src/chains/bitcoin/rpc.js";
 import { bitcoinTransfers } from "../../worker/src/chains/bitcoin/transfers.js";
 import { loadNetworks, type NetworkConfig } from "../../worker/src/networks/networks.js";
 import { newId } from "../../worker/src/orgs/ids.js";
+import { PolicyRefusalError } from "../../worker/src/signing/authorization.js";
 import { startRegtest, type Regtest } from "../../scripts/btcd/regtest.js";
 import { fundFromMiner, REGTEST } from "../../scripts/btcd/regtest-miner.js";
 import { InProcessMpcSigner } from "../chain/mpc-signer.js";
@@ -66,7 +68,7 @@ function bitcoinWallet(signer: InProcessMpcSigner, id: string): WalletRecord {
   };
 }
 
-function bitcoinHarness(signer: InProcessMpcSigner, wallet: WalletRecord) {
+function bitcoinHarness(signer: InProcessMpcSigner, wallet: WalletRecord, reconsider?: TransferEngineDeps["reconsider"]) {
   // What every share-holder node runs before it signs (shared/src/mpc/intent.ts), here in process.
   signer.nodeCheck = (request) => {
     const checked = recomputeSigningMessage({
@@ -78,7 +80,7 @@ function bitcoinHarness(signer: InProcessMpcSigner, wallet: WalletRecord) {
     return checked.message;
   };
   const rpc = new BitcoinRpc({ urls: network.rpcUrls, timeoutMs: network.rpcTimeoutMs });
-  const engine = new TransferEngine({ sql: nodeSql(), network, chain: bitcoinTransfers(rpc), signer, newId, timing: FAST_TIMING });
+  const engine = new TransferEngine({ sql: nodeSql(), network, chain: bitcoinTransfers(rpc), signer, newId, timing: FAST_TIMING, ...(reconsider ? { reconsider } : {}) });
   return {
     engine,
     transfer(to: string, amount: bigint, priority: "Slow" | "Standard" | "Fast" = "Standard") {
@@ -172,6 +174,39 @@ describe.each([
     }
     expect(h.row(tooMuch).status).toBe("Failed");
     expect(h.row(tooMuch).reason).toMatch(/^Insufficient funds: \d+ sat spendable, 50000000 sat/);
+  }, 120_000);
+
+  it("a policy refusal at the second input (the first signed) holds the whole transfer for one approval; approved, every input is signed and it is Confirmed", async () => {
+    // Two coins larger than anything left from the tests before: the transfer needs both.
+    await fundFromMiner(btc.url, wallet.address, 20_000_000n);
+    await fundFromMiner(btc.url, wallet.address, 20_000_000n);
+    // The gate's second decision when a RequestApproval policy landed after it allowed the request.
+    const held = bitcoinHarness(signer, wallet, async (row) => ({ kind: "ApprovalRequired", approvalId: `ap-${row.id}` }));
+    // The share holders meet that policy from the second input's ceremony on (it landed between the two).
+    const nodeCheck = signer.nodeCheck!;
+    const refusedAt: number[] = [];
+    signer.nodeCheck = (request) => {
+      const { index } = (request.derivation as { intent: { index?: number } }).intent;
+      if ((index ?? 0) > 0 && request.authorization.policy.decision !== "Approved") {
+        refusedAt.push(index!);
+        throw new PolicyRefusalError("policy: every signature of this wallet needs approval; no approval was presented");
+      }
+      return nodeCheck(request);
+    };
+    try {
+      const to = randomRecipient();
+      const id = held.transfer(to.address, 30_000_000n);
+      await held.settle(() => held.row(id).next_attempt_at === null);
+      expect(held.row(id)).toMatchObject({ status: "Pending", approval_id: `ap-${id}`, unsigned_tx: null, raw_tx: null });
+      expect(refusedAt).toEqual([1]);
+      held.engine.resolveApproval(id, { approved: true, outcome: { decision: "Approved", approvalId: `ap-${id}`, approverIds: ["us-approver"] } });
+      await held.settle(() => ["Confirmed", "Failed"].includes(held.row(id).status), 90_000);
+      expect([held.row(id).status, held.row(id).reason]).toEqual(["Confirmed", null]);
+      expect(refusedAt).toEqual([1]);
+      expect((await paidOnChain(held.row(id).tx_hash!, to.script)).sats).toBe(30_000_000n);
+    } finally {
+      signer.nodeCheck = nodeCheck;
+    }
   }, 120_000);
 });
 

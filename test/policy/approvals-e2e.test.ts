@@ -15,8 +15,11 @@
 //  - the same race for a raw signature: the nodes paused (SIGSTOP) hold one signature in its
 //    ceremony and the next, its gate passed, waits its turn (one ceremony per wallet under a
 //    velocity policy) while the policy lands: the first is signed, the second held, approved and
-//    signed (verified with noble).
-import { generateKeyPairSync } from "node:crypto";
+//    signed (verified with noble);
+//  - the same race inside one request: a PSBT of two wallet inputs, signed input by input, meets
+//    the policy at its second input (the first signed under the governance before it): the whole
+//    request is held for one approval, then every input is signed.
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -25,7 +28,9 @@ import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
+import { Transaction } from "@scure/btc-signer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parsePsbt, walletOutput, walletSighash } from "../../shared/src/chains/bitcoin/rules.js";
 // @ts-expect-error — a plain .mjs helper for npm start, without type declarations
 import { ensureLocalOrg } from "../../worker/src/admin/local-bootstrap.mjs";
 import { governLocalOrg, startLocalNetwork, type LocalNetwork } from "../../scripts/local-network.js";
@@ -303,5 +308,60 @@ describe("policies and approvals through the SDK, with the share holders", () =>
     expect(signed.status).toBe("Signed");
     const compact = Buffer.from(signed.signature!.r.slice(2) + signed.signature!.s.slice(2), "hex");
     expect(secp256k1.verify(compact, Buffer.from(digest("second"), "hex"), Buffer.from(wallet.signingKey.publicKey, "hex"), { prehash: false })).toBe(true);
+  }, 240_000);
+
+  it("a multi-input PSBT that meets such a policy at a later input is held for one approval, then every input is signed", async () => {
+    for (const p of (await dfns.policies.listPolicies()).items) if (p.status === "Active") await dfns.policies.archivePolicy({ policyId: p.id });
+    const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const approvers = await dfns.permissions.createPermission({ body: { name: "psbt approvers", operations: ["Policies:Approvals:Read", "Policies:Approvals:Approve"] } });
+    const sa = await dfns.auth.createServiceAccount({ body: { name: "erin", publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(), permissionId: approvers.id } });
+    const erin = { userId: sa.userInfo.userId, client: serviceAccountClient(sa.accessTokens[0]!, privateKey.export({ type: "pkcs8", format: "pem" }).toString()) };
+    const wallet = await dfns.wallets.createWallet({ body: { network: "BitcoinRegtest" as never, name: "race psbt" } });
+    // Two coins of the wallet (made up: the nodes sign what the PSBT says, nothing is broadcast),
+    // each input signed in a ceremony of its own, one after the other.
+    const own = walletOutput("ecdsa-secp256k1", wallet.signingKey.publicKey);
+    const unsigned = new Transaction({ version: 2 });
+    for (let i = 0; i < 2; i++) unsigned.addInput({ txid: randomBytes(32), index: i, witnessUtxo: { script: own.script, amount: 100_000n } });
+    unsigned.addOutput({ script: own.script, amount: 190_000n });
+    const psbt = `0x${bytesToHex(unsigned.toPSBT())}`;
+    const executing = async () => (await dfns.wallets.listSignatures({ walletId: wallet.id })).items.filter((x) => x.status === "Executing").length;
+
+    // The nodes paused: the first input's ceremony is asked for under the governance of now; the
+    // policy lands before the second input's is (it waits for the first).
+    const pids = net.nodes.map((n) => n.process.pid!);
+    for (const pid of pids) process.kill(pid, "SIGSTOP");
+    let signing: ReturnType<typeof dfns.wallets.generateSignature>;
+    try {
+      signing = dfns.wallets.generateSignature({ walletId: wallet.id, body: { kind: "Psbt", psbt } });
+      await until("PSBT executing", executing, (n) => n === 1);
+      await dfns.policies.createPolicy({
+        body: {
+          name: "psbt race: every signature needs erin",
+          activityKind: "Wallets:Sign",
+          rule: { kind: "AlwaysTrigger" },
+          action: { kind: "RequestApproval", approvalGroups: [{ name: "ops", quorum: 1, approvers: { userId: { in: [erin.userId] } }, serviceAccountsCanApprove: true }], autoRejectTimeout: 60 },
+          filters: { walletId: { in: [wallet.id] } },
+        } as never,
+      });
+    } finally {
+      for (const pid of pids) process.kill(pid, "SIGCONT");
+    }
+    // Refused at input 1, signed at input 0: held as a whole, nothing of it returned.
+    const held = await signing;
+    expect(held).toMatchObject({ status: "Pending", approvalId: expect.stringMatching(/^ap-/) });
+    expect(held.signatures).toBeUndefined();
+    expect(held.signedData).toBeUndefined();
+    expect((await erin.client.policies.getApproval({ approvalId: held.approvalId! })).activity).toMatchObject({ kind: "Wallets:Sign", signatureRequest: { id: held.id } });
+    expect((await erin.client.policies.createApprovalDecision({ approvalId: held.approvalId!, body: { value: "Approved" } })).status).toBe("Approved");
+    const signed = await until("approved PSBT", () => dfns.wallets.getSignature({ walletId: wallet.id, signatureId: held.id }), (x) => x.status !== "Pending" && x.status !== "Executing");
+    expect(signed.status).toBe("Signed");
+    // Both inputs signed, each signature over its own input's sighash under the wallet's key.
+    expect(signed.signatures).toHaveLength(2);
+    const tx = parsePsbt(signed.signedData!);
+    for (const [index, sig] of signed.signatures!.entries()) {
+      const compact = Buffer.from(sig.r.slice(2) + sig.s.slice(2), "hex");
+      expect(secp256k1.verify(compact, walletSighash(tx, index, own), Buffer.from(wallet.signingKey.publicKey, "hex"), { prehash: false, lowS: false })).toBe(true);
+      expect(tx.getInput(index).partialSig).toHaveLength(1);
+    }
   }, 240_000);
 });

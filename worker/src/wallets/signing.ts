@@ -70,7 +70,10 @@ async function signPsbt(env: Cloudflare.Env, job: { orgId: string; wallet: Walle
       userAction: job.userAction,
       ...(job.policyFacts ? { policyFacts: job.policyFacts } : {}),
     });
-    if (!out.ok) return { ok: false, message: `input ${index}: ${out.message}`, ...(out.refusal && index === 0 ? { refusal: out.refusal } : {}) };
+    // A refusal at any input is the whole request's: a policy refusal after earlier inputs were
+    // signed (a policy landed between their ceremonies) holds or rejects the request like one at
+    // the first; the earlier inputs' signatures are dropped (never stored or returned).
+    if (!out.ok) return { ok: false, message: `input ${index}: ${out.message}`, ...(out.refusal ? { refusal: out.refusal } : {}) };
     const witness = witnessFor(own, message, { r: out.value.signature.slice(0, 64), s: out.value.signature.slice(64, 128) });
     if (own.kind === "p2tr") tx.updateInput(index, { tapKeySig: witness[0]! }, true);
     else tx.updateInput(index, { partialSig: [[own.publicKey, witness[0]!]] }, true);
@@ -126,7 +129,9 @@ export async function executeSignature(
     const done = await signPsbt(env, { orgId: job.orgId, wallet: job.wallet, psbt: job.intent.psbt, userAction: job.userAction, ...(job.policyFacts ? { policyFacts: job.policyFacts } : {}) });
     // (A PSBT's outcome is not announced, only its request.)
     if (!done.ok) {
-      // Refused at the first input (nothing signed yet): held or blocked as the policies now say.
+      // Refused under policy at any input: the whole request held or blocked, once, as the
+      // policies now say (one decision, one approval); approved, every input is signed again (the
+      // nodes sign the messages of one user action's transaction as often as needed).
       const held = await reconsidered(done);
       if (held) return held;
     }
