@@ -98,18 +98,40 @@ function serviceAccountClient(token: { accessToken?: string; credId: string }, p
   return new DfnsApiClient({ baseUrl: net.apiUrl, authToken: token.accessToken!, signer: new AsymmetricKeySigner({ credId: token.credId, privateKey }) });
 }
 
+/** A service account under `approvers` (a permission to read and decide approvals), with its own client. */
+async function approver(name: string, approvers: { id: string }): Promise<{ userId: string; client: DfnsApiClient }> {
+  const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const sa = await dfns.auth.createServiceAccount({ body: { name, publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(), permissionId: approvers.id } });
+  return { userId: sa.userInfo.userId, client: serviceAccountClient(sa.accessTokens[0]!, privateKey.export({ type: "pkcs8", format: "pem" }).toString()) };
+}
+
+/** A new permission to read and decide approvals, and one approver holding it. */
+async function soleApprover(name: string, permissionName: string): Promise<{ userId: string; client: DfnsApiClient }> {
+  const approvers = await dfns.permissions.createPermission({ body: { name: permissionName, operations: ["Policies:Approvals:Read", "Policies:Approvals:Approve"] } });
+  return approver(name, approvers);
+}
+
+/** The race tests' policy: every signature of `walletId` needs `approverId`'s approval. */
+function everySignatureNeeds(name: string, approverId: string, walletId: string) {
+  return {
+    name,
+    activityKind: "Wallets:Sign",
+    rule: { kind: "AlwaysTrigger" },
+    action: { kind: "RequestApproval", approvalGroups: [{ name: "ops", quorum: 1, approvers: { userId: { in: [approverId] } }, serviceAccountsCanApprove: true }], autoRejectTimeout: 60 },
+    filters: { walletId: { in: [walletId] } },
+  } as never;
+}
+
+/** Only the policies a test creates itself: every active one archived. */
+async function archiveActivePolicies(): Promise<void> {
+  for (const p of (await dfns.policies.listPolicies()).items) if (p.status === "Active") await dfns.policies.archivePolicy({ policyId: p.id });
+}
+
 describe("policies and approvals through the SDK, with the share holders", () => {
   it("holds what the policy says, refuses the initiator, signs after a quorum of two, never signs a denied request", async () => {
     // Two approvers (service accounts allowed to decide approvals) and the initiator (root SA).
     const approvers = await dfns.permissions.createPermission({ body: { name: "approvers", operations: ["Policies:Approvals:Read", "Policies:Approvals:Approve"] } });
-    const made = await Promise.all(
-      ["alice", "bob"].map(async (name) => {
-        const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-        const sa = await dfns.auth.createServiceAccount({ body: { name, publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(), permissionId: approvers.id } });
-        return { userId: sa.userInfo.userId, client: serviceAccountClient(sa.accessTokens[0]!, privateKey.export({ type: "pkcs8", format: "pem" }).toString()) };
-      }),
-    );
-    const [alice, bob] = made as [(typeof made)[0], (typeof made)[0]];
+    const [alice, bob] = await Promise.all([approver("alice", approvers), approver("bob", approvers)]);
     // The initiator: the bootstrap service account the root client speaks for.
     const root = (await dfns.auth.listServiceAccounts()).items.find((a) => a.userInfo.userId !== alice.userId && a.userInfo.userId !== bob.userId)!.userInfo.userId;
 
@@ -189,10 +211,7 @@ describe("policies and approvals through the SDK, with the share holders", () =>
   }, 300_000);
 
   it("a policy that lands between the edge's gate and the nodes' check holds the transfer for approval (or rejects it) instead of failing it", async () => {
-    const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-    const approvers = await dfns.permissions.createPermission({ body: { name: "race approvers", operations: ["Policies:Approvals:Read", "Policies:Approvals:Approve"] } });
-    const sa = await dfns.auth.createServiceAccount({ body: { name: "carol", publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(), permissionId: approvers.id } });
-    const carol = { userId: sa.userInfo.userId, client: serviceAccountClient(sa.accessTokens[0]!, privateKey.export({ type: "pkcs8", format: "pem" }).toString()) };
+    const carol = await soleApprover("carol", "race approvers");
     const recipient = "0x000000000000000000000000000000000000cafE";
     const balance = async () => BigInt(await chain<string>("eth_getBalance", [recipient, "latest"]));
     const anvil = net.pids().chain!;
@@ -221,13 +240,7 @@ describe("policies and approvals through the SDK, with the share holders", () =>
     receiver.secrets.set("/race", hook.secret);
     const wallet = await dfns.wallets.createWallet({ body: { network: "Anvil" as never, name: "race" } });
     await chain("anvil_setBalance", [wallet.address, "0x8ac7230489e80000"]);
-    const held = await racing(wallet.id, {
-      name: "race: every signature of this wallet needs carol",
-      activityKind: "Wallets:Sign",
-      rule: { kind: "AlwaysTrigger" },
-      action: { kind: "RequestApproval", approvalGroups: [{ name: "ops", quorum: 1, approvers: { userId: { in: [carol.userId] } }, serviceAccountsCanApprove: true }], autoRejectTimeout: 60 },
-      filters: { walletId: { in: [wallet.id] } },
-    } as never);
+    const held = await racing(wallet.id, everySignatureNeeds("race: every signature of this wallet needs carol", carol.userId, wallet.id));
     // The nodes refused it under the new policy; the edge holds it as the gate would have.
     const pending = await until("held transfer", () => dfns.wallets.getTransfer({ walletId: wallet.id, transferId: held.id }), final);
     expect(pending).toMatchObject({ status: "Pending", approvalId: expect.stringMatching(/^ap-/) });
@@ -261,11 +274,8 @@ describe("policies and approvals through the SDK, with the share holders", () =>
 
   it("a raw signature whose gate allowed it before such a policy landed is held for approval, then signed", async () => {
     // Only the policies of this test: the others would hold a raw signature at once (no amount).
-    for (const p of (await dfns.policies.listPolicies()).items) if (p.status === "Active") await dfns.policies.archivePolicy({ policyId: p.id });
-    const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-    const approvers = await dfns.permissions.createPermission({ body: { name: "signature approvers", operations: ["Policies:Approvals:Read", "Policies:Approvals:Approve"] } });
-    const sa = await dfns.auth.createServiceAccount({ body: { name: "dave", publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(), permissionId: approvers.id } });
-    const dave = { userId: sa.userInfo.userId, client: serviceAccountClient(sa.accessTokens[0]!, privateKey.export({ type: "pkcs8", format: "pem" }).toString()) };
+    await archiveActivePolicies();
+    const dave = await soleApprover("dave", "signature approvers");
     const wallet = await dfns.wallets.createWallet({ body: { network: "Anvil" as never, name: "race signatures" } });
     // A velocity policy that never triggers here: with one in force the edge runs one ceremony per
     // wallet at a time, so a second signature waits, gate passed, behind the first.
@@ -285,15 +295,7 @@ describe("policies and approvals through the SDK, with the share holders", () =>
       second = dfns.wallets.generateSignature({ walletId: wallet.id, body: { kind: "Hash", hash: `0x${digest("second")}` } });
       await until("second executing", executing, (n) => n === 2);
       // Both allowed by the gate; now a policy that would have held them lands.
-      await dfns.policies.createPolicy({
-        body: {
-          name: "sig race: every signature needs dave",
-          activityKind: "Wallets:Sign",
-          rule: { kind: "AlwaysTrigger" },
-          action: { kind: "RequestApproval", approvalGroups: [{ name: "ops", quorum: 1, approvers: { userId: { in: [dave.userId] } }, serviceAccountsCanApprove: true }], autoRejectTimeout: 60 },
-          filters: { walletId: { in: [wallet.id] } },
-        } as never,
-      });
+      await dfns.policies.createPolicy({ body: everySignatureNeeds("sig race: every signature needs dave", dave.userId, wallet.id) });
     } finally {
       for (const pid of pids) process.kill(pid, "SIGCONT");
     }
@@ -311,11 +313,8 @@ describe("policies and approvals through the SDK, with the share holders", () =>
   }, 240_000);
 
   it("a multi-input PSBT that meets such a policy at a later input is held for one approval, then every input is signed", async () => {
-    for (const p of (await dfns.policies.listPolicies()).items) if (p.status === "Active") await dfns.policies.archivePolicy({ policyId: p.id });
-    const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-    const approvers = await dfns.permissions.createPermission({ body: { name: "psbt approvers", operations: ["Policies:Approvals:Read", "Policies:Approvals:Approve"] } });
-    const sa = await dfns.auth.createServiceAccount({ body: { name: "erin", publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(), permissionId: approvers.id } });
-    const erin = { userId: sa.userInfo.userId, client: serviceAccountClient(sa.accessTokens[0]!, privateKey.export({ type: "pkcs8", format: "pem" }).toString()) };
+    await archiveActivePolicies();
+    const erin = await soleApprover("erin", "psbt approvers");
     const wallet = await dfns.wallets.createWallet({ body: { network: "BitcoinRegtest" as never, name: "race psbt" } });
     // Two coins of the wallet (made up: the nodes sign what the PSBT says, nothing is broadcast),
     // each input signed in a ceremony of its own, one after the other.
@@ -334,15 +333,7 @@ describe("policies and approvals through the SDK, with the share holders", () =>
     try {
       signing = dfns.wallets.generateSignature({ walletId: wallet.id, body: { kind: "Psbt", psbt } });
       await until("PSBT executing", executing, (n) => n === 1);
-      await dfns.policies.createPolicy({
-        body: {
-          name: "psbt race: every signature needs erin",
-          activityKind: "Wallets:Sign",
-          rule: { kind: "AlwaysTrigger" },
-          action: { kind: "RequestApproval", approvalGroups: [{ name: "ops", quorum: 1, approvers: { userId: { in: [erin.userId] } }, serviceAccountsCanApprove: true }], autoRejectTimeout: 60 },
-          filters: { walletId: { in: [wallet.id] } },
-        } as never,
-      });
+      await dfns.policies.createPolicy({ body: everySignatureNeeds("psbt race: every signature needs erin", erin.userId, wallet.id) });
     } finally {
       for (const pid of pids) process.kill(pid, "SIGCONT");
     }
